@@ -1,0 +1,97 @@
+/**
+ * The one error family of taskmesh. Domain code throws these; only the HTTP error
+ * middleware (http/problem.ts) knows how they map to status codes and problem types.
+ */
+
+/** One invalid input, named by its location in the request. */
+export interface FieldIssue {
+  /** JSON Pointer into the request part the issue is about, e.g. "/title" or "/tags/2". */
+  pointer: string;
+  /** Which part of the request: body, query, path or header. */
+  in: "body" | "query" | "path" | "header";
+  detail: string;
+}
+
+export type ErrorCode =
+  | "bad-request"
+  | "malformed-json"
+  | "validation-failed"
+  | "unauthenticated"
+  | "forbidden"
+  | "not-found"
+  | "conflict"
+  | "precondition-failed"
+  | "payload-too-large"
+  | "unsupported-media-type"
+  | "idempotency-key-reused"
+  | "idempotency-key-in-use"
+  | "rate-limited"
+  | "unavailable"
+  | "internal";
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  issues?: FieldIssue[];
+  /** Extra members for the problem document (RFC 9457 extension members). */
+  extensions?: Record<string, unknown>;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: FieldIssue[];
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.issues = options.issues ?? [];
+    this.extensions = options.extensions ?? {};
+  }
+}
+
+export class BadRequestError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super("bad-request", message, options);
+  }
+}
+
+/** Well-formed input that breaks a rule (wrong type, unknown field, invalid RRULE...). */
+export class InvalidError extends AppError {
+  constructor(message: string, issues: FieldIssue[], options?: Omit<AppErrorOptions, "issues">) {
+    super("validation-failed", message, { ...options, issues });
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string, options?: AppErrorOptions) {
+    super("not-found", `${what} was not found.`, options);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super("conflict", message, options);
+  }
+}
+
+export class PreconditionFailedError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super("precondition-failed", message, options);
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  /** Value for the WWW-Authenticate response header. */
+  readonly challenge: string;
+  constructor(message: string, challenge: string, options?: AppErrorOptions) {
+    super("unauthenticated", message, options);
+    this.challenge = challenge;
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super("forbidden", message, options);
+  }
+}

@@ -1,0 +1,28 @@
+import type { RequestHandler } from "express";
+import express from "express";
+import { sendProblem } from "./problem.ts";
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const length = headers["content-length"];
+  return headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/**
+ * JSON bodies only (application/json or any +json type), at most `limit` bytes.
+ * A body in another media type is 415; a request without a body passes (e.g. POST .../complete).
+ */
+export function jsonBody(options: { limit: string }): RequestHandler[] {
+  const parse = express.json({ limit: options.limit, strict: true, type: ["application/json", "application/*+json"] });
+  const requireJson: RequestHandler = (req, res, next) => {
+    if (BODY_METHODS.has(req.method) && hasBody(req.headers) && !req.is(["application/json", "application/*+json"])) {
+      sendProblem(res, "unsupported-media-type", "Send the request body as application/json.", {
+        extensions: { accept: ["application/json", "application/merge-patch+json"] },
+      });
+      return;
+    }
+    next();
+  };
+  return [requireJson, parse];
+}

@@ -1,0 +1,120 @@
+import type { Server } from "node:http";
+import type { Express, Router } from "express";
+import express from "express";
+import type { Logger } from "pino";
+import { sendProblem } from "./problem.ts";
+
+/** Shared between the readiness probe and the shutdown sequence. */
+export interface Lifecycle {
+  draining: boolean;
+}
+
+export type ReadinessCheck = () => Promise<void>;
+
+const CHECK_TIMEOUT_MS = 2000;
+
+function withTimeout(check: ReadinessCheck): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)); }, CHECK_TIMEOUT_MS);
+    check().then(resolve, reject).finally(() => { clearTimeout(timer); });
+  });
+}
+
+/** /healthz: the process is alive. /readyz: every dependency answers and we are not draining. */
+export function healthRoutes(lifecycle: Lifecycle, checks: Record<string, ReadinessCheck>): Router {
+  const router = express.Router();
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  router.get("/readyz", async (_req, res) => {
+    if (lifecycle.draining) {
+      sendProblem(res, "unavailable", "Shutting down.");
+      return;
+    }
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check);
+          return [name, "ok"] as const;
+        } catch (err) {
+          return [name, err instanceof Error ? err.message : String(err)] as const;
+        }
+      }),
+    );
+    const failed = results.filter(([, status]) => status !== "ok");
+    if (failed.length > 0) {
+      sendProblem(res, "unavailable", `Not ready: ${failed.map(([n]) => n).join(", ")}.`, {
+        extensions: { checks: Object.fromEntries(results) },
+      });
+      return;
+    }
+    res.json({ status: "ready", checks: Object.fromEntries(results) });
+  });
+  return router;
+}
+
+export interface ServeOptions {
+  port: number;
+  host?: string;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  /** Closes clients (database pools...) after in-flight requests have drained. */
+  onClose: () => Promise<void>;
+  /** Time to keep serving after readiness turns 503, so load balancers stop routing here. */
+  drainDelayMs?: number;
+  /** Hard limit for the whole shutdown. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  /** Runs the same graceful sequence as SIGTERM. */
+  shutdown: (reason: string) => Promise<void>;
+}
+
+/** Listens and installs SIGTERM/SIGINT handling: 503 readiness, stop accepting, drain, close clients. */
+export async function serve(app: Express, options: ServeOptions): Promise<RunningServer> {
+  const { logger, lifecycle } = options;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port, options.host ?? "0.0.0.0", (err?: Error) => {
+      if (err) reject(err);
+      else resolve(s);
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    closing ??= (async () => {
+      logger.info({ reason }, "shutting down");
+      lifecycle.draining = true;
+      const force = setTimeout(() => {
+        logger.error("shutdown timed out, exiting");
+        process.exit(1);
+      }, options.shutdownTimeoutMs ?? 10_000);
+      force.unref();
+      if (options.drainDelayMs) await new Promise((r) => setTimeout(r, options.drainDelayMs));
+      await new Promise<void>((resolve) => {
+        server.close(() => { resolve(); });
+        server.closeIdleConnections();
+      });
+      await options.onClose();
+      logger.info("stopped");
+    })();
+    return closing;
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+  return { server, port, shutdown };
+}

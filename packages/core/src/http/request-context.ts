@@ -1,0 +1,39 @@
+import { randomUUID } from "node:crypto";
+import type { RequestHandler } from "express";
+import { pinoHttp } from "pino-http";
+import type { Logger } from "pino";
+
+const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
+const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * Gives every request an id (a safe incoming X-Request-Id is kept, so ids follow a call
+ * across services), echoes it, and binds a child logger carrying it and the W3C
+ * traceparent that Dapr propagates. One log line per finished request.
+ */
+export function requestContext(logger: Logger): RequestHandler {
+  const http = pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const incoming = req.headers["x-request-id"];
+      const id = typeof incoming === "string" && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      res.setHeader("X-Request-Id", id);
+      return id;
+    },
+    customProps: (req) => {
+      const traceparent = req.headers.traceparent;
+      return typeof traceparent === "string" ? { traceparent } : {};
+    },
+    customLogLevel: (_req, res, err) => (err !== undefined || res.statusCode >= 500 ? "error" : "info"),
+    autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? "").split("?")[0] ?? "") },
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+  return (req, res, next) => {
+    http(req, res);
+    res.locals.requestId = req.id;
+    next();
+  };
+}

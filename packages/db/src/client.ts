@@ -1,0 +1,21 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "./generated/prisma/client.ts";
+
+export interface CreatePrismaClientOptions {
+  /** postgresql:// URL. */
+  connectionString: string;
+  /** Upper bound of the pg pool (node-postgres defaults to 10). */
+  poolMax?: number;
+}
+
+/**
+ * A Prisma client over node-postgres through Prisma 7's driver adapter (no Rust engine). Build one
+ * per process in main.ts and pass it down; call `$disconnect()` on shutdown to close the pool.
+ */
+export function createPrismaClient(options: CreatePrismaClientOptions): PrismaClient {
+  const adapter = new PrismaPg({
+    connectionString: options.connectionString,
+    ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
+  });
+  return new PrismaClient({ adapter });
+}

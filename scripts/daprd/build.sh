@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Provide a daprd binary at taskmesh's pinned Dapr version and print its path
+# on the last line of stdout (progress goes to stderr), so callers can write:
+#
+#     DAPRD="$(scripts/daprd/build.sh)"
+#
+# Order of preference:
+#   1. `daprd` on PATH, then ~/.dapr/bin/daprd, when `daprd --version` prints
+#      the pinned version (a stock daprd has every component, a superset).
+#   2. The cached build ~/.cache/taskmesh/daprd/<version>/daprd, when it was
+#      built by this script from the same inputs (main.go, go.mod, go.sum,
+#      _overlay/).
+#   3. Otherwise build it from github.com/dapr/dapr through the Go module
+#      proxy, with only the components registered in main.go.
+#
+# The Dapr version is pinned in ONE place: the `require github.com/dapr/dapr`
+# line of go.mod next to this script (go.sum locks it and components-contrib).
+# To move to another release, change that line and run `go mod tidy` here.
+#
+# Environment:
+#   TASKMESH_CACHE_DIR      cache root (default ~/.cache/taskmesh)
+#   TASKMESH_DAPRD_REBUILD  1 = ignore binaries found on PATH and in the cache
+#   TASKMESH_DAPRD_PROCS    parallel build jobs, `go build -p` (default 1)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+log() { printf '[daprd] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# --- the pin (read from go.mod) --------------------------------------------
+dapr_module=github.com/dapr/dapr
+dapr_tag="$(awk -v m="$dapr_module" '$1 == m && $2 ~ /^v/ { print $2; exit }' "$here/go.mod")"
+[[ -n "$dapr_tag" ]] || die "no 'require $dapr_module vX.Y.Z' line in $here/go.mod"
+version="${dapr_tag#v}" # daprd --version prints it without the "v"
+
+cache_root="${TASKMESH_CACHE_DIR:-$HOME/.cache/taskmesh}/daprd"
+out_dir="$cache_root/$version"
+out="$out_dir/daprd"
+stamp="$out_dir/daprd.inputs.sha256"
+
+daprd_version_of() { "$1" --version 2>/dev/null | head -n1 | tr -d '[:space:]' || true; }
+
+# Hash of everything that determines the build, so an edit to main.go (e.g. a
+# newly registered component) invalidates the cached binary.
+inputs_hash() {
+  (
+    cd "$here"
+    {
+      sha256sum go.mod go.sum main.go _overlay/*.go
+      printf 'go=%s cgo=0\n' "$(go env GOVERSION 2>/dev/null || echo unknown)"
+    } | sha256sum | cut -d' ' -f1
+  )
+}
+
+log "pinned Dapr version: $version (from $here/go.mod)"
+
+# --- 1. an existing daprd at the pinned version ------------------------------
+if [[ "${TASKMESH_DAPRD_REBUILD:-0}" != 1 ]]; then
+  for cand in "$(command -v daprd 2>/dev/null || true)" "$HOME/.dapr/bin/daprd"; do
+    [[ -n "$cand" && -x "$cand" ]] || continue
+    [[ "$cand" -ef "$out" ]] && continue # our own cache, checked below
+    v="$(daprd_version_of "$cand")"
+    if [[ "$v" == "$version" ]]; then
+      log "using existing $cand (version $v)"
+      printf '%s\n' "$cand"
+      exit 0
+    fi
+    log "ignoring $cand: version '${v:-?}', want $version"
+  done
+fi
+
+# --- 2/3. cached build, else build -------------------------------------------
+command -v go >/dev/null || die "go is not installed (need the toolchain named in $here/go.mod)"
+mkdir -p "$out_dir"
+
+# One build at a time per machine (CI and tests may call this concurrently).
+exec 9>"$cache_root/.lock"
+if ! flock -n 9; then
+  log "another build.sh holds $cache_root/.lock; waiting"
+  flock 9
+fi
+
+want_hash="$(inputs_hash)"
+if [[ "${TASKMESH_DAPRD_REBUILD:-0}" != 1 && -x "$out" && -f "$stamp" ]] &&
+  [[ "$(cat "$stamp")" == "$want_hash" ]] &&
+  [[ "$(daprd_version_of "$out")" == "$version" ]]; then
+  log "using cached build $out"
+  printf '%s\n' "$out"
+  exit 0
+fi
+
+log "building daprd $version into $out (one core, niced; a first build downloads modules and takes several minutes)"
+start=$SECONDS
+
+# dapr's cmd/daprd/app imports cmd/daprd/components for its init()s. Without
+# the allcomponents/stablecomponents build tags that package compiles only
+# zz_notag.go, whose init() panics. We register our own components in
+# main.go, so that one file is swapped for an empty package clause with
+# `go build -overlay`. The go command refuses overlays of files beneath
+# GOMODCACHE, hence: take the verified module from the proxy (go.sum checks
+# it), copy it unchanged into the cache, and point a build-only go.mod
+# (-modfile; the committed go.mod is untouched) at that copy.
+log "downloading $dapr_module@$dapr_tag"
+mod_dir="$(cd "$here" && go mod download -json "$dapr_module@$dapr_tag" |
+  awk -F'"' '$2 == "Dir" { print $4 }')"
+[[ -n "$mod_dir" && -d "$mod_dir" ]] || die "go mod download $dapr_module@$dapr_tag failed"
+
+src="$cache_root/src/dapr@$dapr_tag"
+if [[ ! -f "$src/.complete" ]]; then
+  log "copying $mod_dir -> $src"
+  rm -rf "$src.tmp" && mkdir -p "$(dirname "$src")"
+  cp -R "$mod_dir" "$src.tmp"
+  chmod -R u+w "$src.tmp"
+  if [[ -e "$src" ]]; then chmod -R u+w "$src"; rm -rf "$src"; fi
+  mv "$src.tmp" "$src"
+  touch "$src/.complete"
+fi
+guard="$src/cmd/daprd/components/zz_notag.go"
+[[ -f "$guard" ]] || die "$guard not found: the layout of dapr $version differs, see $here/_overlay/"
+
+bdir="$cache_root/build-$version"
+mkdir -p "$bdir"
+{
+  cat "$here/go.mod"
+  printf '\n// Added by build.sh for this build only.\nreplace %s %s => %s\n' "$dapr_module" "$dapr_tag" "$src"
+} >"$bdir/go.mod"
+cp "$here/go.sum" "$bdir/go.sum"
+printf '{"Replace":{"%s":"%s"}}\n' "$guard" "$here/_overlay/zz_notag.go" >"$bdir/overlay.json"
+
+ldflags="-s -w"
+ldflags+=" -X $dapr_module/pkg/buildinfo.version=$version"
+ldflags+=" -X $dapr_module/pkg/buildinfo.gitversion=$dapr_tag"
+ldflags+=" -X github.com/dapr/kit/logger.DaprVersion=$version"
+
+log "go build (log: $bdir/build.log)"
+rm -f "$out.tmp"
+if ! (cd "$here" && CGO_ENABLED=0 nice -n 19 go build -p "${TASKMESH_DAPRD_PROCS:-1}" -trimpath \
+  -modfile="$bdir/go.mod" -overlay="$bdir/overlay.json" \
+  -ldflags "$ldflags" -o "$out.tmp" .) >"$bdir/build.log" 2>&1; then
+  tail -n 40 "$bdir/build.log" >&2
+  die "go build failed; full log in $bdir/build.log"
+fi
+
+got="$(daprd_version_of "$out.tmp")"
+[[ "$got" == "$version" ]] || die "built binary reports version '$got', want $version"
+mv -f "$out.tmp" "$out"
+printf '%s\n' "$want_hash" >"$stamp"
+log "built $out ($(du -h "$out" | cut -f1)) in $((SECONDS - start))s"
+printf '%s\n' "$out"

@@ -1,0 +1,97 @@
+import {
+  createHttpMetrics,
+  healthRoutes,
+  jsonBody,
+  notFoundHandler,
+  problemHandler,
+  requestContext,
+  type HttpMetrics,
+  type Lifecycle,
+  type Logger,
+} from "@taskmesh/core";
+import { toNodeHandler } from "better-auth/node";
+import cors from "cors";
+import express, { type Express } from "express";
+import helmet from "helmet";
+import type { Auth } from "./auth/auth.ts";
+import { authenticate } from "./auth/authenticate.ts";
+import type { Database } from "./data/database.ts";
+import { createListUseCases } from "./domain/list.use-cases.ts";
+import { createMeUseCases } from "./domain/me.use-cases.ts";
+import { createTaskUseCases } from "./domain/task.use-cases.ts";
+import { docsRoutes } from "./http/docs.routes.ts";
+import { listRoutes } from "./http/list.routes.ts";
+import { meRoutes } from "./http/me.routes.ts";
+import { createOpenApiDocument } from "./http/openapi.ts";
+import { rateLimits } from "./http/rate-limit.ts";
+import { tagRoutes } from "./http/tag.routes.ts";
+import { taskRoutes } from "./http/task.routes.ts";
+
+export interface TaskApiDeps {
+  logger: Logger;
+  db: Database;
+  auth: Auth;
+  verifyAccessToken: (token: string) => Promise<string>;
+  lifecycle: Lifecycle;
+  publicUrl: string;
+  corsOrigins: string[];
+  rateLimit: { ipPerMinute: number; userPerMinute: number };
+  trustProxyHops: number;
+  metrics?: HttpMetrics;
+  clock?: () => Date;
+}
+
+const EXPOSED_HEADERS = ["ETag", "Location", "X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed", "set-auth-token", "set-auth-jwt"];
+
+/** The task-api Express app, without listening: main.ts and the tests build the same app. */
+export function createApp(deps: TaskApiDeps): Express {
+  const { logger, db, auth } = deps;
+  const metrics = deps.metrics ?? createHttpMetrics("task-api");
+  const limits = rateLimits(deps.rateLimit);
+  const app = express();
+  app.disable("x-powered-by");
+  // ETags are the resources' versions, set by the routes; no body-hash ETags.
+  app.set("etag", false);
+  app.set("trust proxy", deps.trustProxyHops);
+  app.set("query parser", "simple");
+
+  app.use(requestContext(logger));
+  app.use(metrics.middleware);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        // TLS ends at the ingress; upgrading would break /docs on plain-HTTP localhost.
+        directives: { "style-src": ["'self'", "'unsafe-inline'"], "img-src": ["'self'", "data:"], "upgrade-insecure-requests": null },
+      },
+    }),
+  );
+  if (deps.corsOrigins.length > 0) {
+    app.use(cors({ origin: deps.corsOrigins, credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
+  }
+
+  app.use(healthRoutes(deps.lifecycle, { database: async () => { await db.read.query("SELECT 1", []); } }));
+  app.get("/metrics", metrics.handler);
+  app.use(docsRoutes(createOpenApiDocument(deps.publicUrl)));
+  app.get("/", (_req, res) => {
+    res.json({ service: "taskmesh task-api", docs: "/docs", openapi: "/openapi.json", auth: "/api/auth", api: "/v1" });
+  });
+
+  app.use(limits.perIp);
+  // Better Auth reads the raw body itself, so it is mounted before any JSON parser.
+  app.all("/api/auth/{*rest}", toNodeHandler(auth));
+
+  const clock = deps.clock ?? (() => new Date());
+  const v1 = express.Router();
+  v1.use(authenticate(auth, deps.verifyAccessToken));
+  v1.use(limits.perUser);
+  v1.use(jsonBody({ limit: "64kb" }));
+  v1.use(meRoutes(createMeUseCases(db)));
+  v1.use(listRoutes(db, createListUseCases(db)));
+  v1.use(taskRoutes(db, createTaskUseCases(db, clock)));
+  v1.use(tagRoutes(db));
+  app.use("/v1", v1);
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(logger));
+  return app;
+}

@@ -1,0 +1,43 @@
+import type pg from "pg";
+import type { Prisma, PrismaClient } from "@taskmesh/db";
+
+/** An interactive Prisma transaction: every write of a use case goes through one. */
+export type Tx = Prisma.TransactionClient;
+
+/** Parameterised SQL for reads that Prisma's query builder cannot express or serves too slowly. */
+export interface Sql {
+  query<T>(text: string, values: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database {
+  prisma: PrismaClient;
+  /** Reads outside a transaction go straight to the pool Prisma's adapter shares. */
+  read: Sql;
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+export function poolSql(pool: pg.Pool): Sql {
+  return {
+    async query<T>(text: string, values: readonly unknown[]) {
+      const result = await pool.query(text, values as unknown[]);
+      return result.rows as T[];
+    },
+  };
+}
+
+/** The same reads inside a transaction, so a write can answer with what it committed. */
+export function txSql(tx: Tx): Sql {
+  return {
+    query<T>(text: string, values: readonly unknown[]) {
+      return tx.$queryRawUnsafe<T[]>(text, ...values);
+    },
+  };
+}
+
+export function createDatabase(prisma: PrismaClient, pool: pg.Pool): Database {
+  return {
+    prisma,
+    read: poolSql(pool),
+    transaction: (work) => prisma.$transaction(work, { maxWait: 5_000, timeout: 10_000 }),
+  };
+}

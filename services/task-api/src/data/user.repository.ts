@@ -1,0 +1,42 @@
+import type { Tx } from "./database.ts";
+import type { PrismaClient } from "@taskmesh/db";
+
+export interface MeView {
+  id: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  image: string | null;
+  timeZone: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const SELECT = { id: true, name: true, email: true, emailVerified: true, image: true, timeZone: true, createdAt: true, updatedAt: true } as const;
+
+function toView(u: { id: string; name: string; email: string; emailVerified: boolean; image: string | null; timeZone: string; createdAt: Date; updatedAt: Date }): MeView {
+  return { ...u, createdAt: u.createdAt.toISOString(), updatedAt: u.updatedAt.toISOString() };
+}
+
+export async function findMe(db: PrismaClient | Tx, userId: string): Promise<MeView | undefined> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: SELECT });
+  return user ? toView(user) : undefined;
+}
+
+export async function lockUserTimeZone(tx: Tx, userId: string): Promise<string | undefined> {
+  const rows = await tx.$queryRaw<{ time_zone: string }[]>`SELECT time_zone FROM users WHERE id = ${userId} FOR UPDATE`;
+  return rows[0]?.time_zone;
+}
+
+export async function userTimeZone(tx: Tx, userId: string): Promise<string | undefined> {
+  return (await tx.user.findUnique({ where: { id: userId }, select: { timeZone: true } }))?.timeZone;
+}
+
+export async function updateMe(tx: Tx, userId: string, fields: { name?: string; timeZone?: string }): Promise<void> {
+  await tx.user.update({ where: { id: userId }, data: fields });
+}
+
+/** Deletes the account; sessions, lists, tasks, tags and idempotency records cascade with it. */
+export async function deleteUser(tx: Tx, userId: string): Promise<boolean> {
+  return (await tx.user.deleteMany({ where: { id: userId } })).count > 0;
+}

@@ -1,0 +1,45 @@
+import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
+import type { Database } from "../data/database.ts";
+import { reanchorAllDayTasks } from "../data/task.repository.ts";
+import { deleteUser, findMe, lockUserTimeZone, updateMe, type MeView } from "../data/user.repository.ts";
+import { canonicalTimeZone } from "./time.ts";
+
+export function createMeUseCases(db: Database) {
+  return {
+    async get(userId: string): Promise<MeView> {
+      const me = await findMe(db.prisma, userId);
+      // A still-valid access token of a deleted account.
+      if (!me) throw new UnauthenticatedError("This account no longer exists.", 'Bearer realm="taskmesh", error="invalid_token"');
+      return me;
+    },
+
+    /** Changing the time zone keeps all-day tasks on the same calendar dates in the new zone. */
+    update(userId: string, input: { name?: string; timeZone?: string }): Promise<MeView> {
+      return db.transaction(async (tx) => {
+        const current = await lockUserTimeZone(tx, userId);
+        if (current === undefined) throw new NotFoundError("User");
+        let timeZone: string | undefined;
+        if (input.timeZone !== undefined) {
+          timeZone = canonicalTimeZone(input.timeZone);
+          if (timeZone === undefined) {
+            throw new InvalidError(`timeZone '${input.timeZone}' is not an IANA time zone`, [
+              { pointer: "/timeZone", in: "body", detail: "is not an IANA time zone name such as Europe/Berlin" },
+            ]);
+          }
+        }
+        await updateMe(tx, userId, { ...(input.name !== undefined ? { name: input.name } : {}), ...(timeZone ? { timeZone } : {}) });
+        if (timeZone !== undefined && timeZone !== current) await reanchorAllDayTasks(tx, userId, current, timeZone);
+        const me = await findMe(tx, userId);
+        if (!me) throw new NotFoundError("User");
+        return me;
+      });
+    },
+
+    /** Deletes the account and everything it owns. */
+    async remove(userId: string): Promise<void> {
+      await db.transaction((tx) => deleteUser(tx, userId));
+    },
+  };
+}
+
+export type MeUseCases = ReturnType<typeof createMeUseCases>;

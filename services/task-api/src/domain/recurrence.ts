@@ -1,0 +1,87 @@
+import rrule from "rrule";
+
+const { RRule } = rrule;
+
+/**
+ * Strict RFC 5545 (section 3.3.10) RRULE validation. The `rrule` package alone is too
+ * lenient (it accepts FREQ=SOMETIMES, INTERVAL=-1, BYDAY=XX), so the grammar is checked
+ * here first and the package is only used to prove the rule yields an occurrence.
+ */
+
+export type RecurrenceResult = { ok: true; value: string } | { ok: false; reason: string };
+
+const FREQS = ["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"] as const;
+const TOO_FREQUENT = new Set(["SECONDLY", "MINUTELY"]);
+const WEEKDAY = "(SU|MO|TU|WE|TH|FR|SA)";
+
+function intList(min: number, max: number, signed: boolean) {
+  return (value: string): boolean =>
+    value.split(",").every((part) => {
+      if (!/^[+-]?\d{1,3}$/.test(part)) return false;
+      if (!signed && /^[+-]/.test(part)) return false;
+      const n = Math.abs(Number(part));
+      return n >= min && n <= max;
+    });
+}
+
+const PARTS: Record<string, (value: string) => boolean> = {
+  FREQ: () => true, // checked separately, for a better message
+  UNTIL: (v) => /^\d{8}(T\d{6}Z?)?$/.test(v) && !Number.isNaN(Date.parse(`${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}`)),
+  COUNT: (v) => /^\d{1,4}$/.test(v) && Number(v) >= 1,
+  INTERVAL: (v) => /^\d{1,4}$/.test(v) && Number(v) >= 1,
+  BYSECOND: intList(0, 60, false),
+  BYMINUTE: intList(0, 59, false),
+  BYHOUR: intList(0, 23, false),
+  BYDAY: (v) =>
+    v.split(",").every((part) => {
+      const m = new RegExp(`^([+-]?)(\\d{1,2})?${WEEKDAY}$`).exec(part);
+      return m !== null && (m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 53));
+    }),
+  BYMONTHDAY: intList(1, 31, true),
+  BYYEARDAY: intList(1, 366, true),
+  BYWEEKNO: intList(1, 53, true),
+  BYMONTH: intList(1, 12, false),
+  BYSETPOS: intList(1, 366, true),
+  WKST: (v) => new RegExp(`^${WEEKDAY}$`).test(v),
+};
+
+/**
+ * Validates an RRULE (with or without the "RRULE:" prefix, no DTSTART: a task's series
+ * starts at its dueAt) and returns it normalised: upper case, no prefix.
+ */
+export function parseRecurrence(input: string, dtstart?: Date): RecurrenceResult {
+  const body = input.trim().replace(/^RRULE:/i, "").toUpperCase();
+  if (body.length === 0) return { ok: false, reason: "is empty" };
+  if (body.length > 500) return { ok: false, reason: "is longer than 500 characters" };
+  if (/[\r\n]/.test(body)) return { ok: false, reason: "must be a single RRULE line without DTSTART or EXDATE" };
+
+  const seen = new Map<string, string>();
+  for (const part of body.split(";")) {
+    const eq = part.indexOf("=");
+    const name = eq > 0 ? part.slice(0, eq) : part;
+    const value = eq > 0 ? part.slice(eq + 1) : "";
+    const check = PARTS[name];
+    if (check === undefined) return { ok: false, reason: `has an unknown part '${name}'` };
+    if (seen.has(name)) return { ok: false, reason: `repeats '${name}'` };
+    if (value === "" || !check(value)) return { ok: false, reason: `has an invalid ${name} value '${value}'` };
+    seen.set(name, value);
+  }
+
+  const freq = seen.get("FREQ");
+  if (freq === undefined) return { ok: false, reason: "needs a FREQ" };
+  if (TOO_FREQUENT.has(freq)) return { ok: false, reason: `FREQ=${freq} is too frequent for tasks (HOURLY at most)` };
+  if (!(FREQS as readonly string[]).includes(freq)) return { ok: false, reason: `has an unknown FREQ '${freq}'` };
+  if (seen.has("COUNT") && seen.has("UNTIL")) return { ok: false, reason: "cannot have both COUNT and UNTIL" };
+  if (seen.has("BYWEEKNO") && freq !== "YEARLY") return { ok: false, reason: "BYWEEKNO needs FREQ=YEARLY" };
+  if (seen.has("BYYEARDAY") && ["DAILY", "WEEKLY", "MONTHLY"].includes(freq))
+    return { ok: false, reason: `BYYEARDAY cannot be used with FREQ=${freq}` };
+  if (seen.has("BYMONTHDAY") && freq === "WEEKLY") return { ok: false, reason: "BYMONTHDAY cannot be used with FREQ=WEEKLY" };
+  if (freq !== "MONTHLY" && freq !== "YEARLY" && /\d/.test(seen.get("BYDAY") ?? ""))
+    return { ok: false, reason: `numbered BYDAY (like 1MO) needs FREQ=MONTHLY or YEARLY` };
+
+  if (dtstart !== undefined) {
+    const rule = new RRule({ ...RRule.parseString(body), dtstart });
+    if (rule.after(dtstart, true) === null) return { ok: false, reason: "yields no occurrence from dueAt on" };
+  }
+  return { ok: true, value: body };
+}

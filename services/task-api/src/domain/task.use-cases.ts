@@ -1,0 +1,232 @@
+import { InvalidError, NotFoundError, PreconditionFailedError, type FieldIssue } from "@taskmesh/core";
+import type { Priority } from "@taskmesh/db";
+import { txSql, type Database, type Tx } from "../data/database.ts";
+import { listExists } from "../data/list.repository.ts";
+import { replaceTaskTags } from "../data/tag.repository.ts";
+import {
+  completeSubtasks,
+  deleteTask,
+  findParent,
+  findTaskPage,
+  findTaskView,
+  hasSubtasks,
+  insertTask,
+  lockTask,
+  updateTask,
+  type TaskFields,
+  type TaskPage,
+  type TaskRecord,
+  type TaskView,
+} from "../data/task.repository.ts";
+import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
+import { userTimeZone } from "../data/user.repository.ts";
+import { parseRecurrence } from "./recurrence.ts";
+import { allDayAnchor, isDateOnly, startOfDate } from "./time.ts";
+
+/** What a client may set on a task; absent = unchanged, null = cleared. */
+export interface TaskInput {
+  title?: string;
+  description?: string | null;
+  priority?: Priority;
+  tags?: string[];
+  listId?: string | null;
+  parentId?: string | null;
+  /** An instant (date-time with offset) or a calendar date (YYYY-MM-DD, implies allDay). */
+  dueAt?: string | null;
+  allDay?: boolean;
+  recurrence?: string | null;
+  remindAt?: string | null;
+}
+
+const issue = (field: string, detail: string): FieldIssue => ({ pointer: `/${field}`, in: "body", detail });
+
+function invalid(issues: FieldIssue[]): InvalidError {
+  return new InvalidError(issues.map((i) => `${i.pointer.slice(1)} ${i.detail}`).join("; "), issues);
+}
+
+function checkVersion(record: { version: number }, expected: number | undefined): void {
+  if (expected !== undefined && record.version !== expected) {
+    throw new PreconditionFailedError(
+      `The task is at version ${record.version}, not ${expected}: fetch it again and reapply the change.`,
+      { extensions: { currentVersion: record.version } },
+    );
+  }
+}
+
+/** Resolves dueAt/allDay against the current values and the owner's time zone. */
+function resolveDue(
+  input: TaskInput,
+  current: { dueAt: Date | null; allDay: boolean },
+  timeZone: string,
+  issues: FieldIssue[],
+): { dueAt?: Date | null; allDay?: boolean } {
+  const { dueAt, allDay } = input;
+  if (dueAt === undefined && allDay === undefined) return {};
+  if (dueAt === null) {
+    if (allDay === true) issues.push(issue("allDay", "needs a dueAt"));
+    return { dueAt: null, allDay: false };
+  }
+  if (dueAt !== undefined) {
+    if (isDateOnly(dueAt)) {
+      if (allDay === false) issues.push(issue("allDay", "cannot be false with a date-only dueAt"));
+      return { dueAt: startOfDate(dueAt, timeZone), allDay: true };
+    }
+    const instant = new Date(dueAt);
+    return allDay === true ? { dueAt: allDayAnchor(instant, timeZone), allDay: true } : { dueAt: instant, allDay: false };
+  }
+  // Only allDay changes: keep the date, re-anchor to the start of that day when turning on.
+  if (current.dueAt === null) {
+    if (allDay === true) issues.push(issue("allDay", "needs a dueAt"));
+    return { allDay: false };
+  }
+  return allDay === true ? { dueAt: allDayAnchor(current.dueAt, timeZone), allDay: true } : { allDay: false };
+}
+
+/**
+ * Validates a create or update against the rules that need the database (ownership of
+ * the list and parent, one level of subtasks) and turns the input into stored fields.
+ */
+async function prepareFields(
+  tx: Tx,
+  userId: string,
+  input: TaskInput,
+  current: TaskRecord | undefined,
+): Promise<TaskFields> {
+  const issues: FieldIssue[] = [];
+  const timeZone = (await userTimeZone(tx, userId)) ?? "UTC";
+  const fields: TaskFields = {};
+  if (input.title !== undefined) fields.title = input.title;
+  if (input.description !== undefined) fields.description = input.description;
+  if (input.priority !== undefined) fields.priority = input.priority;
+  if (input.remindAt !== undefined) fields.remindAt = input.remindAt === null ? null : new Date(input.remindAt);
+  Object.assign(fields, resolveDue(input, current ?? { dueAt: null, allDay: false }, timeZone, issues));
+
+  let parentListId: string | null | undefined;
+  if (input.parentId !== undefined && input.parentId !== null) {
+    const parent = input.parentId === current?.id ? undefined : await findParent(tx, userId, input.parentId);
+    if (input.parentId === current?.id) issues.push(issue("parentId", "cannot be the task itself"));
+    else if (!parent) issues.push(issue("parentId", "does not name one of your tasks"));
+    else if (parent.parentId !== null) issues.push(issue("parentId", "is itself a subtask: subtasks have one level"));
+    else if (current && (await hasSubtasks(tx, userId, current.id))) issues.push(issue("parentId", "cannot be set on a task that has subtasks"));
+    else parentListId = parent.listId;
+    fields.parentId = input.parentId;
+  } else if (input.parentId === null) {
+    fields.parentId = null;
+  }
+
+  if (input.listId !== undefined) {
+    if (input.listId !== null && !(await listExists(tx, userId, input.listId))) {
+      issues.push(issue("listId", "does not name one of your lists"));
+    }
+    fields.listId = input.listId;
+  }
+  // A subtask lives in its parent's list.
+  if (parentListId !== undefined) {
+    if (input.listId !== undefined && input.listId !== parentListId) issues.push(issue("listId", "must be the parent task's list"));
+    fields.listId = parentListId;
+  }
+
+  const recurrence = input.recurrence !== undefined ? input.recurrence : (current?.recurrence ?? null);
+  const dueAt = fields.dueAt !== undefined ? fields.dueAt : (current?.dueAt ?? null);
+  if (recurrence !== null && (input.recurrence !== undefined || fields.dueAt !== undefined)) {
+    if (dueAt === null) {
+      issues.push(issue(input.recurrence !== undefined ? "recurrence" : "dueAt", "a recurring task needs a dueAt"));
+    } else {
+      const parsed = parseRecurrence(recurrence, dueAt);
+      if (parsed.ok) fields.recurrence = parsed.value;
+      else issues.push(issue("recurrence", `is not a valid RFC 5545 RRULE: it ${parsed.reason}`));
+    }
+  } else if (input.recurrence === null) {
+    fields.recurrence = null;
+  }
+
+  if (issues.length > 0) throw invalid(issues);
+  return fields;
+}
+
+async function viewAfterWrite(tx: Tx, userId: string, id: string): Promise<TaskView> {
+  const view = await findTaskView(txSql(tx), userId, id);
+  if (!view) throw new Error(`task ${id} vanished inside its own transaction`);
+  return view;
+}
+
+export interface TaskListQuery {
+  filter: TaskFilter;
+  sort: SortTerm[];
+  cursor: CursorPosition | undefined;
+  limit: number;
+}
+
+export function createTaskUseCases(db: Database, clock: () => Date = () => new Date()) {
+  async function locked(tx: Tx, userId: string, id: string, expectedVersion: number | undefined): Promise<TaskRecord> {
+    const record = await lockTask(tx, userId, id);
+    if (!record) throw new NotFoundError("Task");
+    checkVersion(record, expectedVersion);
+    return record;
+  }
+
+  return {
+    async get(userId: string, id: string): Promise<TaskView> {
+      const view = await findTaskView(db.read, userId, id);
+      if (!view) throw new NotFoundError("Task");
+      return view;
+    },
+
+    list(userId: string, query: TaskListQuery): Promise<TaskPage> {
+      return findTaskPage(db.read, userId, query.filter, query.sort, query.cursor, query.limit);
+    },
+
+    async create(tx: Tx, userId: string, input: TaskInput & { title: string }): Promise<TaskView> {
+      const fields = await prepareFields(tx, userId, input, undefined);
+      const id = await insertTask(tx, userId, { ...fields, title: input.title });
+      if (input.tags?.length) await replaceTaskTags(tx, userId, id, input.tags);
+      return viewAfterWrite(tx, userId, id);
+    },
+
+    async update(tx: Tx, userId: string, id: string, input: TaskInput, expectedVersion?: number): Promise<TaskView> {
+      const current = await locked(tx, userId, id, expectedVersion);
+      const fields = await prepareFields(tx, userId, input, current);
+      const changed = Object.keys(fields).length > 0 || input.tags !== undefined;
+      if (!changed) return viewAfterWrite(tx, userId, id);
+      await updateTask(tx, userId, id, fields);
+      if (input.tags !== undefined) await replaceTaskTags(tx, userId, id, input.tags);
+      // Subtasks follow their parent to another list.
+      if (fields.listId !== undefined && fields.listId !== current.listId) {
+        await tx.task.updateMany({ where: { userId, parentId: id }, data: { listId: fields.listId, version: { increment: 1 } } });
+      }
+      return viewAfterWrite(tx, userId, id);
+    },
+
+    /** Completing is idempotent; completing a parent completes its open subtasks. */
+    async complete(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<TaskView> {
+      const current = await locked(tx, userId, id, expectedVersion);
+      if (!current.completed) {
+        const now = clock();
+        await updateTask(tx, userId, id, { completed: true, completedAt: now });
+        await completeSubtasks(tx, userId, id, now);
+      }
+      return viewAfterWrite(tx, userId, id);
+    },
+
+    /** Reopening is idempotent; reopening a subtask of a completed parent reopens the parent. */
+    async reopen(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<TaskView> {
+      const current = await locked(tx, userId, id, expectedVersion);
+      if (current.completed) {
+        await updateTask(tx, userId, id, { completed: false, completedAt: null });
+        if (current.parentId !== null) {
+          const parent = await lockTask(tx, userId, current.parentId);
+          if (parent?.completed) await updateTask(tx, userId, parent.id, { completed: false, completedAt: null });
+        }
+      }
+      return viewAfterWrite(tx, userId, id);
+    },
+
+    /** Deletes the task and its subtasks. */
+    async remove(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<void> {
+      await locked(tx, userId, id, expectedVersion);
+      await deleteTask(tx, userId, id);
+    },
+  };
+}
+
+export type TaskUseCases = ReturnType<typeof createTaskUseCases>;

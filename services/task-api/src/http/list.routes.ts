@@ -1,0 +1,54 @@
+import express, { type Router } from "express";
+import { z } from "zod";
+import { currentUserId } from "../auth/authenticate.ts";
+import type { Database } from "../data/database.ts";
+import type { ListUseCases } from "../domain/list.use-cases.ts";
+import { runPost } from "./idempotency.ts";
+import { decodeCursor, encodeCursor, etag, expectedVersion, parseBody, parseQuery, pathId } from "./parse.ts";
+import { createListBody, pageQuery, updateListBody } from "./schemas.ts";
+
+const cursorSchema = z.object({ after: z.uuid() });
+
+export function listRoutes(db: Database, lists: ListUseCases): Router {
+  const router = express.Router();
+
+  router.get("/lists", async (req, res) => {
+    const query = parseQuery(pageQuery, req);
+    const after = query.cursor === undefined ? undefined : decodeCursor(cursorSchema, query.cursor).after;
+    const page = await lists.page(currentUserId(res), after, query.limit);
+    res.json({ data: page.data, nextCursor: page.next ? encodeCursor({ after: page.next }) : null });
+  });
+
+  router.post("/lists", async (req, res) => {
+    const userId = currentUserId(res);
+    const { name } = parseBody(createListBody, req);
+    await runPost(db, req, res, userId, async (tx) => {
+      const list = await lists.create(tx, userId, name);
+      return { status: 201, headers: { Location: `/v1/lists/${list.id}`, ETag: etag(list.version) }, body: list };
+    });
+  });
+
+  router.get("/lists/:id", async (req, res) => {
+    const list = await lists.get(currentUserId(res), pathId(req, "List"));
+    res.setHeader("ETag", etag(list.version)).json(list);
+  });
+
+  router.patch("/lists/:id", async (req, res) => {
+    const userId = currentUserId(res);
+    const id = pathId(req, "List");
+    const version = expectedVersion(req);
+    const { name } = parseBody(updateListBody, req);
+    const list = await db.transaction((tx) => lists.rename(tx, userId, id, name, version));
+    res.setHeader("ETag", etag(list.version)).json(list);
+  });
+
+  router.delete("/lists/:id", async (req, res) => {
+    const userId = currentUserId(res);
+    const id = pathId(req, "List");
+    const version = expectedVersion(req);
+    await db.transaction((tx) => lists.remove(tx, userId, id, version));
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,21 @@
+import express, { type Router } from "express";
+import { currentUserId } from "../auth/authenticate.ts";
+import type { MeUseCases } from "../domain/me.use-cases.ts";
+import { parseBody } from "./parse.ts";
+import { updateMeBody } from "./schemas.ts";
+
+export function meRoutes(me: MeUseCases): Router {
+  const router = express.Router();
+  router.get("/me", async (_req, res) => {
+    res.json(await me.get(currentUserId(res)));
+  });
+  router.patch("/me", async (req, res) => {
+    const input = parseBody(updateMeBody, req);
+    res.json(await me.update(currentUserId(res), input));
+  });
+  router.delete("/me", async (_req, res) => {
+    await me.remove(currentUserId(res));
+    res.status(204).end();
+  });
+  return router;
+}

@@ -1,0 +1,142 @@
+import { problemSchema } from "@taskmesh/core";
+import { z } from "zod";
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from "zod-openapi";
+import {
+  createListBody,
+  createTaskBody,
+  idempotencyHeader,
+  idParams,
+  ifMatchHeader,
+  listSchema,
+  listTasksQuery,
+  meSchema,
+  pageOf,
+  pageQuery,
+  tagSchema,
+  taskSchema,
+  updateListBody,
+  updateMeBody,
+  updateTaskBody,
+} from "./schemas.ts";
+
+const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: problemSchema } } });
+const json = (schema: z.ZodType, description: string, headers?: Record<string, z.ZodType>) => ({
+  description,
+  content: { "application/json": { schema } },
+  ...(headers ? { headers: z.object(headers) } : {}),
+});
+const etagHeader = { ETag: z.string().meta({ description: "Quoted version of the resource." }) };
+const rateHeaders = {
+  RateLimit: z.string().meta({ description: "IETF RateLimit header (draft 8)." }),
+  "RateLimit-Policy": z.string().meta({ description: "IETF RateLimit-Policy header (draft 8)." }),
+};
+
+/** Responses every authenticated route can give. */
+const common: ZodOpenApiResponsesObject = {
+  "401": problem("Missing, invalid or expired credentials (WWW-Authenticate says which)."),
+  "429": problem("Rate limited; see Retry-After."),
+  "500": problem("Unexpected fault; quote the requestId."),
+};
+const withBody: ZodOpenApiResponsesObject = {
+  "400": problem("Malformed JSON."),
+  "413": problem("Body larger than 64 KiB."),
+  "415": problem("Body is not application/json."),
+  "422": problem("A field is invalid; errors[] names each one."),
+};
+
+function op(
+  summary: string,
+  tag: string,
+  responses: ZodOpenApiResponsesObject,
+  extra: Omit<ZodOpenApiOperationObject, "responses" | "summary" | "tags"> = {},
+): ZodOpenApiOperationObject {
+  return { summary, tags: [tag], security: [{ bearer: [] }, { session: [] }], ...extra, responses: { ...responses, ...common } };
+}
+
+const byId = { path: idParams };
+const notFound = { "404": problem("No such resource (or not yours).") };
+const precondition = { "412": problem("If-Match names an old version.") };
+
+/** The OpenAPI 3.1 document of task-api, built from the schemas that validate requests. */
+export function createOpenApiDocument(serverUrl: string) {
+  return createDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "taskmesh task-api",
+      version: "1.0.0",
+      description:
+        "Tasks, lists and tags for many users. Every error is RFC 9457 problem+json with a stable `type`. Authenticate with a bearer token: a JWT access token from GET /api/auth/token or a session token from sign-in (set-auth-token header).",
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "JWT access token (15 min) or session token." },
+        session: { type: "apiKey", in: "cookie", name: "better-auth.session_token" },
+      },
+    },
+    paths: {
+      "/v1/me": {
+        get: op("Your profile", "me", { "200": json(meSchema, "Your profile.") }),
+        patch: op("Change your name or time zone", "me", { "200": json(meSchema, "Updated profile."), ...withBody }, {
+          requestBody: { content: { "application/json": { schema: updateMeBody } } },
+        }),
+        delete: op("Delete your account and all its data", "me", { "204": { description: "Deleted." } }),
+      },
+      "/v1/lists": {
+        get: op("Your lists", "lists", { "200": json(pageOf(listSchema, "ListPage"), "A page of lists."), "400": problem("Bad query.") }, {
+          requestParams: { query: pageQuery },
+        }),
+        post: op("Create a list", "lists", { "201": json(listSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
+          requestParams: { header: idempotencyHeader },
+          requestBody: { content: { "application/json": { schema: createListBody } } },
+        }),
+      },
+      "/v1/lists/{id}": {
+        get: op("One list", "lists", { "200": json(listSchema, "The list.", etagHeader), ...notFound }, { requestParams: byId }),
+        patch: op("Rename a list", "lists", { "200": json(listSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
+          requestParams: { ...byId, header: ifMatchHeader },
+          requestBody: { content: { "application/json": { schema: updateListBody } } },
+        }),
+        delete: op("Delete a list and its tasks", "lists", { "204": { description: "Deleted." }, ...notFound, ...precondition }, {
+          requestParams: { ...byId, header: ifMatchHeader },
+        }),
+      },
+      "/v1/tasks": {
+        get: op("Find tasks", "tasks", { "200": json(pageOf(taskSchema, "TaskPage"), "A page of tasks.", rateHeaders), "400": problem("Bad query.") }, {
+          requestParams: { query: listTasksQuery },
+        }),
+        post: op("Create a task", "tasks", { "201": json(taskSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
+          requestParams: { header: idempotencyHeader },
+          requestBody: { content: { "application/json": { schema: createTaskBody } } },
+        }),
+      },
+      "/v1/tasks/{id}": {
+        get: op("One task", "tasks", { "200": json(taskSchema, "The task.", etagHeader), "304": { description: "Not modified (If-None-Match)." }, ...notFound }, {
+          requestParams: byId,
+        }),
+        patch: op("Change a task", "tasks", { "200": json(taskSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
+          requestParams: { ...byId, header: ifMatchHeader },
+          requestBody: { content: { "application/json": { schema: updateTaskBody }, "application/merge-patch+json": { schema: updateTaskBody } } },
+        }),
+        delete: op("Delete a task and its subtasks", "tasks", { "204": { description: "Deleted." }, ...notFound, ...precondition }, {
+          requestParams: { ...byId, header: ifMatchHeader },
+        }),
+      },
+      "/v1/tasks/{id}/complete": {
+        post: op("Complete a task (and its subtasks)", "tasks", { "200": json(taskSchema, "Completed.", etagHeader), ...notFound, ...precondition }, {
+          requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
+        }),
+      },
+      "/v1/tasks/{id}/reopen": {
+        post: op("Reopen a task", "tasks", { "200": json(taskSchema, "Reopened.", etagHeader), ...notFound, ...precondition }, {
+          requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
+        }),
+      },
+      "/v1/tags": {
+        get: op("Your tags", "tags", { "200": json(pageOf(tagSchema, "TagPage"), "A page of tags by name."), "400": problem("Bad query.") }, {
+          requestParams: { query: pageQuery },
+        }),
+      },
+    },
+  });
+}

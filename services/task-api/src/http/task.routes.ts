@@ -1,0 +1,118 @@
+import { createHash } from "node:crypto";
+import { BadRequestError } from "@taskmesh/core";
+import express, { type Router } from "express";
+import { z } from "zod";
+import { currentUserId } from "../auth/authenticate.ts";
+import type { Database } from "../data/database.ts";
+import { normalizeTagName } from "../data/tag.repository.ts";
+import { toPrefixTsQuery, type DueBound, type SortTerm, type TaskFilter } from "../data/task-query.ts";
+import type { TaskView } from "../data/task.repository.ts";
+import { isDateOnly } from "../domain/time.ts";
+import type { TaskListQuery, TaskUseCases } from "../domain/task.use-cases.ts";
+import { runPost, type HttpResult } from "./idempotency.ts";
+import { decodeCursor, encodeCursor, etag, expectedVersion, invalidCursor, parseBody, parseQuery, pathId } from "./parse.ts";
+import { createTaskBody, listTasksQuery, updateTaskBody } from "./schemas.ts";
+
+const cursorSchema = z.object({ s: z.string(), v: z.array(z.union([z.string(), z.number(), z.null()])), id: z.uuid() });
+
+const bound = (value: string | undefined): DueBound | undefined =>
+  value === undefined ? undefined : isDateOnly(value) ? { date: value } : { instant: value };
+
+/** Turns validated query parameters into the repository's filter, sort and cursor. */
+function toListQuery(query: z.infer<typeof listTasksQuery>): { listQuery: TaskListQuery; signature: string } {
+  let tsQuery: string | undefined;
+  if (query.q !== undefined) {
+    tsQuery = toPrefixTsQuery(query.q);
+    if (tsQuery === undefined) {
+      throw new BadRequestError("q must contain at least one word.", { issues: [{ pointer: "/q", in: "query", detail: "has no word to search for" }] });
+    }
+  }
+  const filter: TaskFilter = {
+    status: query.status,
+    priorities: query.priority,
+    tags: query.tag?.map(normalizeTagName),
+    tagMatch: query.tagMatch,
+    listId: query.listId,
+    parentId: query.parentId,
+    dueBefore: bound(query.dueBefore),
+    dueAfter: bound(query.dueAfter),
+    overdue: query.overdue,
+    tsQuery,
+  };
+  const sort: SortTerm[] = query.sort ?? (tsQuery ? [{ key: "rank", desc: true }] : [{ key: "dueAt", desc: false }]);
+  // A cursor is only valid for the filters and sort it was issued for.
+  const signature = createHash("sha256").update(JSON.stringify([filter, sort])).digest("base64url").slice(0, 16);
+  let cursor;
+  if (query.cursor !== undefined) {
+    const decoded = decodeCursor(cursorSchema, query.cursor);
+    if (decoded.s !== signature || decoded.v.length !== sort.length) throw invalidCursor();
+    cursor = { values: decoded.v, id: decoded.id };
+  }
+  return { listQuery: { filter, sort, cursor, limit: query.limit }, signature };
+}
+
+function created(task: TaskView): HttpResult {
+  return { status: 201, headers: { Location: `/v1/tasks/${task.id}`, ETag: etag(task.version) }, body: task };
+}
+
+function ok(task: TaskView): HttpResult {
+  return { status: 200, headers: { ETag: etag(task.version) }, body: task };
+}
+
+export function taskRoutes(db: Database, tasks: TaskUseCases): Router {
+  const router = express.Router();
+
+  router.get("/tasks", async (req, res) => {
+    const { listQuery, signature } = toListQuery(parseQuery(listTasksQuery, req));
+    const page = await tasks.list(currentUserId(res), listQuery);
+    res.json({
+      data: page.data,
+      nextCursor: page.next ? encodeCursor({ s: signature, v: page.next.values, id: page.next.id }) : null,
+    });
+  });
+
+  router.post("/tasks", async (req, res) => {
+    const userId = currentUserId(res);
+    const input = parseBody(createTaskBody, req);
+    await runPost(db, req, res, userId, async (tx) => created(await tasks.create(tx, userId, input)));
+  });
+
+  router.get("/tasks/:id", async (req, res) => {
+    const task = await tasks.get(currentUserId(res), pathId(req, "Task"));
+    const tag = etag(task.version);
+    res.setHeader("ETag", tag);
+    if (req.header("if-none-match") === tag) {
+      res.status(304).end();
+      return;
+    }
+    res.json(task);
+  });
+
+  router.patch("/tasks/:id", async (req, res) => {
+    const userId = currentUserId(res);
+    const id = pathId(req, "Task");
+    const version = expectedVersion(req);
+    const input = parseBody(updateTaskBody, req);
+    const task = await db.transaction((tx) => tasks.update(tx, userId, id, input, version));
+    res.setHeader("ETag", etag(task.version)).json(task);
+  });
+
+  router.delete("/tasks/:id", async (req, res) => {
+    const userId = currentUserId(res);
+    const id = pathId(req, "Task");
+    const version = expectedVersion(req);
+    await db.transaction((tx) => tasks.remove(tx, userId, id, version));
+    res.status(204).end();
+  });
+
+  for (const action of ["complete", "reopen"] as const) {
+    router.post(`/tasks/:id/${action}`, async (req, res) => {
+      const userId = currentUserId(res);
+      const id = pathId(req, "Task");
+      const version = expectedVersion(req);
+      await runPost(db, req, res, userId, async (tx) => ok(await tasks[action](tx, userId, id, version)));
+    });
+  }
+
+  return router;
+}

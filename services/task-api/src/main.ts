@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { createLogger, serve, type Lifecycle, type Logger } from "@taskmesh/core";
+import { PrismaClient, resolveDatabase } from "@taskmesh/db";
+import pg from "pg";
+import { createApp } from "./app.ts";
+import { createAuth } from "./auth/auth.ts";
+import { createAccessTokenVerifier } from "./auth/authenticate.ts";
+import { loadTaskApiConfig } from "./config.ts";
+import { createDatabase } from "./data/database.ts";
+import { deleteExpired } from "./data/idempotency.repository.ts";
+
+/** Outside production a signing secret is made once and kept with the local data, so sessions survive restarts. */
+async function developmentSecret(dataDir: string, logger: Logger): Promise<string> {
+  const file = path.join(dataDir, "auth-secret");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const secret = randomBytes(32).toString("base64url");
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, secret, { mode: 0o600 });
+    logger.warn({ file }, "BETTER_AUTH_SECRET is not set: generated a development secret");
+    return secret;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadTaskApiConfig();
+  const logger = createLogger({ service: "task-api", level: config.LOG_LEVEL });
+  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+
+  const database = await resolveDatabase({
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+    dataDir: path.resolve(config.DATA_DIR, "postgres"),
+    port: config.EMBEDDED_PG_PORT,
+    log: (message) => { logger.info(message); },
+  });
+  // One pool: Prisma writes through it and the hot read paths query it directly.
+  const pool = new pg.Pool({ connectionString: database.connectionString, max: config.DATABASE_POOL_MAX });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const db = createDatabase(prisma, pool);
+
+  const secret = config.BETTER_AUTH_SECRET ?? (await developmentSecret(config.DATA_DIR, logger));
+  const auth = createAuth({
+    prisma,
+    baseURL: publicUrl,
+    secret,
+    audience: config.JWT_AUDIENCE,
+    trustedOrigins: config.CORS_ORIGINS,
+    rateLimit: config.RATE_LIMIT_IP_PER_MINUTE > 0,
+  });
+  const verifyAccessToken = createAccessTokenVerifier({
+    loadJwks: () => auth.api.getJwks(),
+    issuer: publicUrl,
+    audience: config.JWT_AUDIENCE,
+  });
+
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({
+    logger,
+    db,
+    auth,
+    verifyAccessToken,
+    lifecycle,
+    publicUrl,
+    corsOrigins: config.CORS_ORIGINS,
+    rateLimit: { ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE, userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE },
+    trustProxyHops: config.TRUST_PROXY_HOPS,
+  });
+
+  const sweep = setInterval(() => {
+    deleteExpired(prisma, new Date()).then(
+      (count) => { if (count > 0) logger.info({ count }, "expired idempotency records deleted"); },
+      (err: unknown) => { logger.warn({ err }, "idempotency sweep failed"); },
+    );
+  }, 60 * 60 * 1000);
+  sweep.unref();
+
+  const running = await serve(app, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    lifecycle,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    onClose: async () => {
+      clearInterval(sweep);
+      await prisma.$disconnect();
+      await pool.end();
+      await database.stop();
+    },
+  });
+  const base = `http://localhost:${running.port}`;
+  logger.info({ url: base, docs: `${base}/docs`, openapi: `${base}/openapi.json` }, "task-api ready");
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (bad configuration), so this is the one place that writes to stderr directly.
+  process.stderr.write(`task-api failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
