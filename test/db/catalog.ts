@@ -74,20 +74,22 @@ const ACTIONS: Record<string, ReferentialAction> = {
   d: "SetDefault",
 };
 
-/** Bookkeeping, not schema: compared separately by the migration tests. */
-const IGNORED_TABLES = new Set(["_prisma_migrations"]);
+export interface ReadCatalogOptions {
+  /** _prisma_migrations is bookkeeping, not schema: left out unless asked for. */
+  includeMigrationsTable?: boolean;
+}
 
-export async function readCatalog(connectionString: string): Promise<Catalog> {
+export async function readCatalog(connectionString: string, options: ReadCatalogOptions = {}): Promise<Catalog> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
-    return await readCatalogWith(client);
+    return await readCatalogWith(client, options.includeMigrationsTable ? new Set() : new Set(["_prisma_migrations"]));
   } finally {
     await client.end();
   }
 }
 
-async function readCatalogWith(client: pg.Client): Promise<Catalog> {
+async function readCatalogWith(client: pg.Client, ignoredTables: Set<string>): Promise<Catalog> {
   const rows = async <T extends pg.QueryResultRow>(sql: string): Promise<T[]> => (await client.query<T>(sql)).rows;
   const namespace = "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())";
 
@@ -96,7 +98,7 @@ async function readCatalogWith(client: pg.Client): Promise<Catalog> {
   );
   const tables: Record<string, TableCatalog> = {};
   for (const { table } of sortBy(tableRows, (row) => row.table)) {
-    if (IGNORED_TABLES.has(table)) continue;
+    if (ignoredTables.has(table)) continue;
     tables[table] = { columns: {}, primaryKey: null, indexes: {}, constraints: {}, foreignKeys: {}, checks: {} };
   }
   const tableOf = (name: string): TableCatalog | undefined => tables[name];
@@ -187,10 +189,10 @@ async function readCatalogWith(client: pg.Client): Promise<Catalog> {
   }>(
     `SELECT t.relname AS table, con.conname AS name, con.contype::text AS type,
             pg_get_constraintdef(con.oid) AS definition,
-            ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+            ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord) AS columns,
             rt.relname AS referenced_table,
-            ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+            ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord) AS referenced_columns,
             con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
             con.condeferrable AS deferrable, con.confmatchtype::text AS match
@@ -229,7 +231,7 @@ async function readCatalogWith(client: pg.Client): Promise<Catalog> {
   }
 
   const enumRows = await rows<{ name: string; labels: string[] }>(
-    `SELECT t.typname AS name, ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
+    `SELECT t.typname AS name, ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
        FROM pg_type t WHERE t.typnamespace = ${namespace} AND t.typtype = 'e'`,
   );
   const enums: Record<string, string[]> = {};
@@ -267,7 +269,7 @@ async function readCatalogWith(client: pg.Client): Promise<Catalog> {
 
   const otherTypes = (
     await rows<{ name: string }>(
-      `SELECT t.typname || ' (' || t.typtype || ')' AS name FROM pg_type t
+      `SELECT t.typname || ' (' || t.typtype::text || ')' AS name FROM pg_type t
         WHERE t.typnamespace = ${namespace} AND t.typtype IN ('c', 'd', 'r', 'm')
           AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
           AND ${notFromExtension("pg_type", "t.oid")}`,

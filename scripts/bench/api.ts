@@ -1,0 +1,267 @@
+/**
+ * npm run bench:api — task-api under load, side by side with a bare node:http + pg
+ * baseline on the same database in the same run (ratios, since these machines are noisy).
+ *
+ *  1. PostgreSQL: embedded in a temp dir (or BENCH_DATABASE_URL), migrated.
+ *  2. Seed: 10 users x 10,000 tasks (tags, due dates, priorities, some completed).
+ *  3. For each scenario: peak throughput (50 connections), then latency at 80 % of that peak.
+ *  4. Print a table and write bench-results/api-<time>.json.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import autocannon from "autocannon";
+import pg from "pg";
+import { applyMigrations, startEmbeddedPostgres } from "@taskmesh/db";
+import { buildServices } from "../build.ts";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const USERS = Number(process.env.BENCH_USERS ?? 10);
+const TASKS_PER_USER = Number(process.env.BENCH_TASKS_PER_USER ?? 10_000);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const children: ChildProcess[] = [];
+
+function step(message: string): void {
+  console.log(`» ${message}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => { resolve(typeof address === "object" && address ? address.port : 0); });
+    });
+  });
+}
+
+async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function launch(name: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on("line", (line) => {
+      if (/"level":"(error|fatal)"|Error/.test(line)) console.log(`  [${name}] ${line}`);
+    });
+  }
+  children.push(child);
+  return child;
+}
+
+async function rssMiB(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: Math.round(kb("VmRSS") / 1024), peak: Math.round(kb("VmHWM") / 1024) };
+}
+
+interface Result {
+  reqPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(options: autocannon.Options): Promise<Result> {
+  const r = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...options });
+  const latency = r.latency as unknown as Record<string, number>;
+  return {
+    reqPerSec: Math.round(r.requests.average),
+    p50: latency.p50 ?? 0,
+    p95: latency.p97_5 ?? latency.p95 ?? 0,
+    p99: latency.p99 ?? 0,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
+  const [{ v7 } = { v7: false }] = (await pool.query<{ v7: boolean }>("SELECT current_setting('server_version_num')::int >= 180000 AS v7")).rows;
+  const newId = v7 ? "uuidv7()" : "gen_random_uuid()";
+  for (const [n, userId] of userIds.entries()) {
+    await pool.query(
+      `INSERT INTO tags (id, user_id, name, normalized_name) SELECT ${newId}, $1, 'tag-' || i, 'tag-' || i FROM generate_series(0, 19) i`,
+      [userId],
+    );
+    await pool.query(
+      `INSERT INTO tasks (id, user_id, title, description, priority, due_at, all_day, completed, completed_at, created_at, updated_at)
+       SELECT ${newId}, $1, 'Task ' || i || ' ' || (ARRAY['report','groceries','deploy','review','call','invoice'])[1 + i % 6],
+              CASE WHEN i % 3 = 0 THEN 'Notes for task ' || i END,
+              (ARRAY['none','low','medium','high','urgent'])[1 + (i * 7) % 5]::priority,
+              CASE WHEN i % 10 < 7 THEN now() + ((i % 120) - 60) * interval '1 day' + (i % 24) * interval '1 hour' END,
+              i % 10 = 1, i % 10 >= 7, CASE WHEN i % 10 >= 7 THEN now() END, now(), now()
+       FROM generate_series(1, $2::int) i`,
+      [userId, TASKS_PER_USER],
+    );
+    await pool.query(
+      `INSERT INTO task_tags (user_id, task_id, tag_id)
+       SELECT t.user_id, t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id
+       WHERE t.user_id = $1 AND (g.normalized_name = 'tag-' || (abs(hashtext(t.id::text)) % 20)
+                                 OR g.normalized_name = 'tag-' || (abs(hashtext(t.title)) % 20))`,
+      [userId],
+    );
+    process.stdout.write(`\r  seeded ${n + 1}/${userIds.length} users`);
+  }
+  process.stdout.write("\n");
+  await pool.query("ANALYZE");
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let stopPostgres = async (): Promise<void> => {};
+  let dataDir: string | undefined;
+  let databaseUrl = process.env.BENCH_DATABASE_URL;
+  if (!databaseUrl) {
+    step("starting PostgreSQL (embedded, temporary)");
+    dataDir = await mkdtemp(path.join(tmpdir(), "taskmesh-bench-"));
+    const { chmod } = await import("node:fs/promises");
+    await chmod(dataDir, 0o755);
+    const server = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "pg"), port: await freePort(), database: "bench" });
+    databaseUrl = server.connectionString;
+    stopPostgres = () => server.stop();
+  }
+  await applyMigrations({ connectionString: databaseUrl });
+
+  step("building task-api");
+  await buildServices(["task-api"]);
+  const apiPort = await freePort();
+  const api = launch("task-api", ["services/task-api/dist/main.js"], {
+    DATABASE_URL: databaseUrl,
+    PORT: String(apiPort),
+    HOST: "127.0.0.1",
+    NODE_ENV: "production",
+    BETTER_AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123",
+    PUBLIC_URL: `http://localhost:${apiPort}`,
+    RATE_LIMIT_IP_PER_MINUTE: "0",
+    RATE_LIMIT_USER_PER_MINUTE: "0",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+  });
+  const basePort = await freePort();
+  const baseline = launch("baseline", ["--import", "tsx", "scripts/bench/baseline-server.ts"], { DATABASE_URL: databaseUrl, PORT: String(basePort) });
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const baseUrl = `http://127.0.0.1:${basePort}`;
+  await waitFor(`${apiUrl}/readyz`);
+  await waitFor(`${baseUrl}/healthz`);
+
+  step(`signing up ${USERS} users and seeding ${USERS} x ${TASKS_PER_USER} tasks`);
+  const users: { id: string; token: string }[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const res = await fetch(`${apiUrl}/api/auth/sign-up/email`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: `bench-${i}-${Date.now()}@example.com`, password: "correct-horse-battery", name: `Bench ${i}` }),
+    });
+    const session = res.headers.get("set-auth-token") ?? "";
+    const { user } = (await res.json()) as { user: { id: string } };
+    const jwt = (await (await fetch(`${apiUrl}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } })).json()) as { token: string };
+    users.push({ id: user.id, token: jwt.token });
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  await seed(pool, users.map((u) => u.id));
+  const user = users[0];
+  if (!user) throw new Error("no users");
+  const ids = (await pool.query<{ id: string }>("SELECT id FROM tasks WHERE user_id = $1", [user.id])).rows.map((r) => r.id);
+  await pool.end();
+  const randomId = () => ids[Math.floor(Math.random() * ids.length)] ?? "";
+  const auth = { authorization: `Bearer ${user.token}` };
+
+  const baselineById: autocannon.Options = {
+    url: baseUrl,
+    requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/tasks/${randomId()}`, headers: { "x-user": user.id } }) }],
+  };
+  const apiById: autocannon.Options = {
+    url: apiUrl,
+    requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/tasks/${randomId()}`, headers: auth }) }],
+  };
+  const scenarios: Record<string, autocannon.Options> = {
+    "baseline GET by id (node:http + pg)": baselineById,
+    "task-api GET /v1/tasks/:id": apiById,
+    "task-api GET /v1/tasks (filtered, sorted, 50)": {
+      url: apiUrl,
+      requests: [{ method: "GET", path: "/v1/tasks?status=open&priority=high,urgent&tag=tag-3,tag-7&sort=dueAt,-priority&limit=50", headers: auth }],
+    },
+    "task-api POST /v1/tasks": {
+      url: apiUrl,
+      requests: [
+        {
+          method: "POST",
+          path: "/v1/tasks",
+          headers: { ...auth, "content-type": "application/json" },
+          body: JSON.stringify({ title: "Benchmark task", priority: "high", dueAt: "2026-12-24T09:00:00Z", tags: ["bench", "tag-1"] }),
+        },
+      ],
+    },
+  };
+
+  step("warming up");
+  await load({ ...apiById, duration: 3 });
+  await load({ ...baselineById, duration: 3 });
+
+  const results: Record<string, { peak: Result; at80: Result; rate: number }> = {};
+  for (const [name, options] of Object.entries(scenarios)) {
+    step(`${name}: peak`);
+    const peak = await load(options);
+    const rate = Math.max(1, Math.floor(peak.reqPerSec * 0.8));
+    step(`${name}: at 80 % of peak (${rate} req/s)`);
+    const at80 = await load({ ...options, overallRate: rate });
+    results[name] = { peak, at80, rate };
+  }
+  const apiMemory = await rssMiB(api.pid ?? 0);
+  const baseMemory = await rssMiB(baseline.pid ?? 0);
+
+  const base = results["baseline GET by id (node:http + pg)"];
+  const byId = results["task-api GET /v1/tasks/:id"];
+  const post = results["task-api POST /v1/tasks"];
+  const ratio = base && byId ? byId.peak.reqPerSec / base.peak.reqPerSec : 0;
+
+  console.log(`\n${"scenario".padEnd(48)} ${"peak req/s".padStart(10)} ${"p50".padStart(6)} ${"p99".padStart(6)} | ${"at 80%".padStart(8)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"p99".padStart(6)} ${"errors".padStart(7)}`);
+  for (const [name, r] of Object.entries(results)) {
+    console.log(
+      `${name.padEnd(48)} ${String(r.peak.reqPerSec).padStart(10)} ${r.peak.p50.toFixed(1).padStart(6)} ${r.peak.p99.toFixed(1).padStart(6)} | ${String(r.rate).padStart(8)} ${r.at80.p50.toFixed(1).padStart(6)} ${r.at80.p95.toFixed(1).padStart(6)} ${r.at80.p99.toFixed(1).padStart(6)} ${String(r.at80.errors + r.at80.non2xx + r.peak.errors + r.peak.non2xx).padStart(7)}`,
+    );
+  }
+  const checks = [
+    { target: "GET by id >= 0.6x baseline throughput", value: `${ratio.toFixed(2)}x`, ok: ratio >= 0.6 },
+    { target: "GET by id p99 < 25 ms at 80 % of peak", value: `${byId?.at80.p99 ?? "?"} ms`, ok: (byId?.at80.p99 ?? Infinity) < 25 },
+    { target: "POST p99 < 40 ms at 80 % of its peak", value: `${post?.at80.p99 ?? "?"} ms`, ok: (post?.at80.p99 ?? Infinity) < 40 },
+    { target: "task-api RSS < 150 MiB", value: `${apiMemory.rss} MiB (peak ${apiMemory.peak})`, ok: apiMemory.peak < 150 },
+  ];
+  console.log(`\nlatencies in ms; baseline RSS ${baseMemory.rss} MiB (peak ${baseMemory.peak}); ${CONNECTIONS} connections, ${DURATION_S} s per run, load generator on the same machine`);
+  for (const c of checks) console.log(`  ${c.ok ? "meets " : "MISSES"}  ${c.target}: ${c.value}`);
+
+  await mkdir(path.join(root, "bench-results"), { recursive: true });
+  const file = path.join(root, "bench-results", `api-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, users: USERS, tasksPerUser: TASKS_PER_USER, connections: CONNECTIONS, durationSeconds: DURATION_S, results, ratioGetByIdVsBaseline: ratio, memoryMiB: { taskApi: apiMemory, baseline: baseMemory }, checks }, null, 2),
+  );
+  console.log(`\nwrote ${path.relative(root, file)} (${Math.round((Date.now() - started) / 1000)} s)`);
+
+  for (const child of children) child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 500));
+  await stopPostgres();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err);
+  for (const child of children) child.kill("SIGKILL");
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+/**
+ * The benchmark's baseline: bare node:http + pg answering GET /tasks/:id with the same
+ * SQL task-api runs for GET /v1/tasks/:id (task + tags + the owner's zone), for the
+ * owner given in a header. No framework, no auth, no validation, no logging.
+ */
+import http from "node:http";
+import pg from "pg";
+import { TASK_COLUMNS } from "../../services/task-api/src/data/task-query.ts";
+
+const SQL = `SELECT ${TASK_COLUMNS} FROM tasks t JOIN users u ON u.id = t.user_id WHERE t.id = $1::uuid AND t.user_id = $2`;
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+
+const server = http.createServer((req, res) => {
+  if (req.url === "/healthz") {
+    res.end("ok");
+    return;
+  }
+  const id = req.url?.slice("/tasks/".length) ?? "";
+  const user = req.headers["x-user"];
+  pool.query(SQL, [id, user]).then(
+    (result) => {
+      const row = result.rows[0] as Record<string, unknown> | undefined;
+      res.writeHead(row ? 200 : 404, { "content-type": "application/json" });
+      res.end(JSON.stringify(row ?? { error: "not found" }));
+    },
+    () => {
+      res.writeHead(500);
+      res.end();
+    },
+  );
+});
+server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+  const address = server.address();
+  process.stdout.write(`listening ${typeof address === "object" && address ? address.port : ""}\n`);
+});
+process.on("SIGTERM", () => { server.close(); void pool.end(); });
