@@ -20,9 +20,9 @@ function formatLine(line: string): string {
     const levelText = typeof level === "string" ? level : "info";
     const clock = typeof time === "string" ? time.slice(11, 19) : "";
     const extras = Object.entries(rest)
-      .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    return `${clock} ${color(LEVEL_COLORS[levelText] ?? 0, levelText.padEnd(5))} ${String(msg ?? "")} ${color(90, extras)}`;
+    return `${clock} ${color(LEVEL_COLORS[levelText] ?? 0, levelText.padEnd(5))} ${typeof msg === "string" ? msg : JSON.stringify(msg)} ${color(90, extras)}`;
   } catch {
     return line;
   }
@@ -36,7 +36,7 @@ interface Service {
 
 const services: Service[] = [{ name: "task-api", port: Number(process.env.PORT ?? 3000), env: {} }];
 const children: ChildProcess[] = [];
-let stopping = false;
+const state = { stopping: false };
 
 function run(service: Service): ChildProcess {
   const child = spawn(process.execPath, ["--enable-source-maps", path.join(root, "services", service.name, "dist/main.js")], {
@@ -52,14 +52,14 @@ function run(service: Service): ChildProcess {
   }
   child.on("exit", (code, signal) => {
     console.log(`${prefix} exited (${signal ?? code})`);
-    if (!stopping) stop(code ?? 1);
+    if (!state.stopping) stop(code ?? 1);
   });
   return child;
 }
 
 async function waitReady(service: Service, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !stopping) {
+  while (Date.now() < deadline && !state.stopping) {
     try {
       if ((await fetch(`http://localhost:${service.port}/readyz`)).ok) return;
     } catch {
@@ -71,8 +71,8 @@ async function waitReady(service: Service, timeoutMs: number): Promise<void> {
 }
 
 function stop(code: number): void {
-  if (stopping) return;
-  stopping = true;
+  if (state.stopping) return;
+  state.stopping = true;
   console.log("stopping...");
   for (const child of children) child.kill("SIGTERM");
   const force = setTimeout(() => {
@@ -97,7 +97,7 @@ try {
   console.error(String(err));
   stop(1);
 }
-if (!stopping) {
+if (!state.stopping) {
   const api = `http://localhost:${services[0]?.port ?? 3000}`;
   console.log(`
 ${color(1, "taskmesh is running")}

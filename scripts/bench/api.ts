@@ -125,7 +125,7 @@ async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  let stopPostgres = async (): Promise<void> => {};
+  let stopPostgres = (): Promise<void> => Promise.resolve();
   let dataDir: string | undefined;
   let databaseUrl = process.env.BENCH_DATABASE_URL;
   if (!databaseUrl) {
@@ -165,9 +165,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < USERS; i++) {
     const res = await fetch(`${apiUrl}/api/auth/sign-up/email`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      // fetch sends Sec-Fetch-Mode, so Better Auth's CSRF guard wants a trusted Origin.
+      headers: { "content-type": "application/json", origin: `http://localhost:${apiPort}` },
       body: JSON.stringify({ email: `bench-${i}-${Date.now()}@example.com`, password: "correct-horse-battery", name: `Bench ${i}` }),
     });
+    if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
     const session = res.headers.get("set-auth-token") ?? "";
     const { user } = (await res.json()) as { user: { id: string } };
     const jwt = (await (await fetch(`${apiUrl}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } })).json()) as { token: string };
@@ -260,7 +262,7 @@ async function main(): Promise<void> {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }
 
-main().catch(async (err: unknown) => {
+main().catch((err: unknown) => {
   console.error(err);
   for (const child of children) child.kill("SIGKILL");
   process.exit(1);

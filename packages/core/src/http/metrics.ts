@@ -9,11 +9,25 @@ export interface HttpMetrics {
   handler: RequestHandler;
 }
 
-/** Route pattern, never the raw URL, so ids do not explode label cardinality. */
-function routeLabel(req: Request): string {
-  const route = req.route as { path?: unknown } | undefined;
-  if (route && typeof route.path === "string") return req.baseUrl + route.path;
-  return "unmatched";
+/**
+ * Route pattern, never the raw URL, so ids do not explode label cardinality. Taken when the
+ * router matches a route: by the time the response finishes, an error that left a mounted
+ * router has already reset req.baseUrl (a 404 from /v1/tasks/:id would read "/tasks/:id").
+ */
+function captureRouteLabel(req: Request): () => string {
+  let label = "unmatched";
+  let route: unknown;
+  Object.defineProperty(req, "route", {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set: (value: unknown) => {
+      route = value;
+      const path = (value as { path?: unknown } | undefined)?.path;
+      if (typeof path === "string") label = req.baseUrl + path;
+    },
+  });
+  return () => label;
 }
 
 export function createHttpMetrics(service: string): HttpMetrics {
@@ -31,8 +45,9 @@ export function createHttpMetrics(service: string): HttpMetrics {
     registry,
     middleware: (req, res, next) => {
       const end = duration.startTimer();
+      const routeLabel = captureRouteLabel(req);
       res.once("finish", () => {
-        end({ method: req.method, route: routeLabel(req), status: String(res.statusCode) });
+        end({ method: req.method, route: routeLabel(), status: String(res.statusCode) });
       });
       next();
     },

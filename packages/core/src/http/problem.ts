@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { z } from "zod";
 import type { Logger } from "pino";
-import { AppError, type ErrorCode, type FieldIssue, UnauthenticatedError } from "../errors.ts";
+import { AppError, type ErrorCode, type FieldIssue, UnauthenticatedError, UnavailableError } from "../errors.ts";
 
 /** Base of every problem `type` URI; the suffix is the stable error code. */
 export const PROBLEM_TYPE_BASE = "https://taskmesh.dev/problems/";
@@ -70,7 +70,7 @@ export function sendProblem(
     title,
     status,
     detail,
-    instance: res.req.originalUrl.split("?")[0] ?? "/",
+    instance: res.req.originalUrl.replace(/\?.*$/, ""),
     code,
     ...(res.locals.requestId ? { requestId: String(res.locals.requestId) } : {}),
     ...(extra.issues && extra.issues.length > 0 ? { errors: extra.issues } : {}),
@@ -80,7 +80,7 @@ export function sendProblem(
 }
 
 /** Errors raised by body-parser carry a `type`; these map to client errors. */
-const BODY_PARSER_ERRORS: Record<string, ErrorCode> = {
+const BODY_PARSER_ERRORS: Partial<Record<string, ErrorCode>> = {
   "entity.parse.failed": "malformed-json",
   "entity.too.large": "payload-too-large",
   "encoding.unsupported": "unsupported-media-type",
@@ -102,25 +102,29 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
+    // The request's child logger carries the request id; it is absent only if requestContext was not mounted.
+    const log = (req as { log?: Logger }).log ?? logger;
     if (err instanceof AppError) {
       if (err instanceof UnauthenticatedError) res.setHeader("WWW-Authenticate", err.challenge);
-      if (problemStatus(err.code) >= 500) (req.log ?? logger).error({ err }, "request failed");
+      if (err instanceof UnavailableError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
+      if (problemStatus(err.code) >= 500) log.error({ err }, "request failed");
       sendProblem(res, err.code, err.message, { issues: err.issues, extensions: err.extensions });
       return;
     }
-    if (isBodyParserError(err) && err.type in BODY_PARSER_ERRORS) {
-      const code = BODY_PARSER_ERRORS[err.type] ?? "bad-request";
+    const parserCode = isBodyParserError(err) ? BODY_PARSER_ERRORS[err.type] : undefined;
+    if (isBodyParserError(err) && parserCode !== undefined) {
+      const code = parserCode;
       const detail =
         code === "malformed-json"
           ? "The request body is not valid JSON."
           : code === "payload-too-large"
             ? "The request body is larger than this endpoint accepts."
             : err.message;
-      if (code === "internal") (req.log ?? logger).error({ err }, "request failed");
+      if (code === "internal") log.error({ err }, "request failed");
       sendProblem(res, code, detail);
       return;
     }
-    (req.log ?? logger).error({ err }, "unhandled error");
+    log.error({ err }, "unhandled error");
     sendProblem(res, "internal", "An unexpected error occurred. Quote the request id when reporting it.");
   };
 }

@@ -28,7 +28,7 @@ function toView(row: ListRow): ListView {
     openTaskCount: row.open_task_count,
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
-    version: Number(row.version),
+    version: row.version,
   };
 }
 
@@ -64,7 +64,7 @@ export async function insertList(tx: Tx, userId: string, name: string): Promise<
 export async function lockList(tx: Tx, userId: string, id: string): Promise<{ version: number } | undefined> {
   const rows = await tx.$queryRaw<{ version: number }[]>`SELECT version FROM lists WHERE id = ${id}::uuid AND user_id = ${userId} FOR UPDATE`;
   const row = rows[0];
-  return row && { version: Number(row.version) };
+  return row && { version: row.version };
 }
 
 export async function updateList(tx: Tx, userId: string, id: string, name: string): Promise<void> {

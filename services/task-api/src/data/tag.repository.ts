@@ -15,16 +15,23 @@ export function normalizeTagName(name: string): string {
  * Names match case-insensitively; an existing tag keeps the spelling it was created with.
  */
 export async function replaceTaskTags(tx: Tx, userId: string, taskId: string, names: string[]): Promise<void> {
-  const byNormalized = new Map(names.map((n) => [normalizeTagName(n), n.trim()]));
+  // Reversed so that, among names differing only in case, the first spelling wins.
+  const byNormalized = new Map(names.toReversed().map((n) => [normalizeTagName(n), n.trim()]));
   const normalized = [...byNormalized.keys()];
-  if (normalized.length > 0) {
-    await tx.tag.createMany({
-      data: [...byNormalized].map(([normalizedName, name]) => ({ userId, name, normalizedName })),
-      skipDuplicates: true,
-    });
+  const existing =
+    normalized.length > 0
+      ? await tx.tag.findMany({ where: { userId, normalizedName: { in: normalized } }, select: { id: true, normalizedName: true } })
+      : [];
+  // Insert only missing tags: INSERT ... ON CONFLICT on an existing name waits for every
+  // concurrent transaction that touched that name, which serialised all writes per tag.
+  const known = new Set(existing.map((t) => t.normalizedName));
+  const missing = [...byNormalized].filter(([n]) => !known.has(n));
+  let created: { id: string }[] = [];
+  if (missing.length > 0) {
+    await tx.tag.createMany({ data: missing.map(([normalizedName, name]) => ({ userId, name, normalizedName })), skipDuplicates: true });
+    created = await tx.tag.findMany({ where: { userId, normalizedName: { in: missing.map(([n]) => n) } }, select: { id: true } });
   }
-  const tags = await tx.tag.findMany({ where: { userId, normalizedName: { in: normalized } }, select: { id: true } });
-  const tagIds = tags.map((t) => t.id);
+  const tagIds = [...existing, ...created].map((t) => t.id);
   await tx.taskTag.deleteMany({ where: { taskId, userId, tagId: { notIn: tagIds } } });
   if (tagIds.length > 0) {
     await tx.taskTag.createMany({ data: tagIds.map((tagId) => ({ userId, taskId, tagId })), skipDuplicates: true });

@@ -23,8 +23,10 @@ export interface TaskFilter {
   /** Normalised (lower-case) tag names. */
   tags?: string[] | undefined;
   tagMatch: "any" | "all";
-  listId?: string | "none" | undefined;
-  parentId?: string | "none" | undefined;
+  /** A list id, or "none" for tasks in no list. */
+  listId?: string | undefined;
+  /** A task id, or "none" for top-level tasks. */
+  parentId?: string | undefined;
   dueBefore?: DueBound | undefined;
   dueAfter?: DueBound | undefined;
   overdue?: boolean | undefined;
@@ -148,30 +150,28 @@ export function buildTaskPageQuery(
 ): TaskPageQuery {
   const params = new Params();
   const where = [`t.user_id = ${params.add(userId)}`, ...filterClauses(filter, params)];
-  const columns = sort.map((term) => sortColumn(term, filter, params));
+  const keys = sort.map((term) => ({ col: sortColumn(term, filter, params), desc: term.desc }));
 
   if (cursor) {
-    const alternatives: string[] = [];
-    for (let i = 0; i <= columns.length; i++) {
-      const prefix = columns.slice(0, i).map((col, j) => equal(col, cursor.values[j] ?? null, params));
-      const step =
-        i < columns.length
-          ? after(columns[i] as SortColumn, (sort[i] as SortTerm).desc, cursor.values[i] ?? null, params)
-          : `t.id > ${params.add(cursor.id)}::uuid`;
-      alternatives.push(`(${[...prefix, step].join(" AND ")})`);
-    }
+    // (k1 > c1) OR (k1 = c1 AND k2 > c2) OR ... OR (all equal AND id > cursor id)
+    const alternatives = keys.map(({ col, desc }, i) => {
+      const prefix = keys.slice(0, i).map((key, j) => equal(key.col, cursor.values[j] ?? null, params));
+      return `(${[...prefix, after(col, desc, cursor.values[i] ?? null, params)].join(" AND ")})`;
+    });
+    const allEqual = keys.map((key, j) => equal(key.col, cursor.values[j] ?? null, params));
+    alternatives.push(`(${[...allEqual, `t.id > ${params.add(cursor.id)}::uuid`].join(" AND ")})`);
     where.push(`(${alternatives.join(" OR ")})`);
   }
 
   const order = [
-    ...columns.map((col, i) => `${col.expr} ${(sort[i] as SortTerm).desc ? "DESC" : "ASC"}${col.nullable ? " NULLS LAST" : ""}`),
+    ...keys.map(({ col, desc }) => `${col.expr} ${desc ? "DESC" : "ASC"}${col.nullable ? " NULLS LAST" : ""}`),
     "t.id ASC",
   ];
-  const sortOutputs = columns.map((col, i) => `, ${col.expr} AS s${i}`).join("");
+  const sortOutputs = keys.map(({ col }, i) => `, ${col.expr} AS s${i}`).join("");
   const text = `SELECT ${TASK_COLUMNS}${sortOutputs}
 FROM tasks t JOIN users u ON u.id = t.user_id
 WHERE ${where.join("\n  AND ")}
 ORDER BY ${order.join(", ")}
 LIMIT ${params.add(limit)}`;
-  return { text, values: params.values, sortCount: columns.length };
+  return { text, values: params.values, sortCount: keys.length };
 }

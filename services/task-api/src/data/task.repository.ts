@@ -65,7 +65,7 @@ function toView(row: TaskRow): TaskView {
     remindAt: iso(row.remind_at),
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
-    version: Number(row.version),
+    version: row.version,
   };
 }
 
@@ -86,7 +86,7 @@ function cursorValue(value: unknown): CursorValue {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
   if (typeof value === "number" || typeof value === "string") return value;
-  return String(value);
+  throw new Error(`unexpected sort value of type ${typeof value}`);
 }
 
 export async function findTaskPage(
@@ -135,7 +135,7 @@ export async function lockTask(tx: Tx, userId: string, id: string): Promise<Task
       dueAt: row.due_at,
       allDay: row.all_day,
       recurrence: row.recurrence,
-      version: Number(row.version),
+      version: row.version,
     }
   );
 }

@@ -28,6 +28,12 @@ export async function lockUserTimeZone(tx: Tx, userId: string): Promise<string |
   return rows[0]?.time_zone;
 }
 
+/** Whether the account still exists, holding it (FOR KEY SHARE) so it cannot be deleted until the transaction ends. */
+export async function lockAccount(tx: Tx, userId: string): Promise<boolean> {
+  const rows = await tx.$queryRaw<unknown[]>`SELECT 1 FROM users WHERE id = ${userId} FOR KEY SHARE`;
+  return rows.length > 0;
+}
+
 export async function userTimeZone(tx: Tx, userId: string): Promise<string | undefined> {
   return (await tx.user.findUnique({ where: { id: userId }, select: { timeZone: true } }))?.timeZone;
 }

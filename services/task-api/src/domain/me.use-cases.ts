@@ -1,15 +1,24 @@
 import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
-import type { Database } from "../data/database.ts";
+import type { Database, Tx } from "../data/database.ts";
 import { reanchorAllDayTasks } from "../data/task.repository.ts";
-import { deleteUser, findMe, lockUserTimeZone, updateMe, type MeView } from "../data/user.repository.ts";
+import { deleteUser, findMe, lockAccount, lockUserTimeZone, updateMe, type MeView } from "../data/user.repository.ts";
 import { canonicalTimeZone } from "./time.ts";
+
+/** A still-valid access token of a deleted account: its requests are unauthenticated, not errors. */
+function accountGone(): UnauthenticatedError {
+  return new UnauthenticatedError("This account no longer exists.", 'Bearer realm="taskmesh", error="invalid_token"');
+}
+
+/** Writes need the account to exist for their whole transaction (an access token outlives a deleted account). */
+export async function requireAccount(tx: Tx, userId: string): Promise<void> {
+  if (!(await lockAccount(tx, userId))) throw accountGone();
+}
 
 export function createMeUseCases(db: Database) {
   return {
     async get(userId: string): Promise<MeView> {
       const me = await findMe(db.prisma, userId);
-      // A still-valid access token of a deleted account.
-      if (!me) throw new UnauthenticatedError("This account no longer exists.", 'Bearer realm="taskmesh", error="invalid_token"');
+      if (!me) throw accountGone();
       return me;
     },
 
@@ -17,7 +26,7 @@ export function createMeUseCases(db: Database) {
     update(userId: string, input: { name?: string; timeZone?: string }): Promise<MeView> {
       return db.transaction(async (tx) => {
         const current = await lockUserTimeZone(tx, userId);
-        if (current === undefined) throw new NotFoundError("User");
+        if (current === undefined) throw accountGone();
         let timeZone: string | undefined;
         if (input.timeZone !== undefined) {
           timeZone = canonicalTimeZone(input.timeZone);
@@ -37,7 +46,8 @@ export function createMeUseCases(db: Database) {
 
     /** Deletes the account and everything it owns. */
     async remove(userId: string): Promise<void> {
-      await db.transaction((tx) => deleteUser(tx, userId));
+      const deleted = await db.transaction((tx) => deleteUser(tx, userId));
+      if (!deleted) throw accountGone();
     },
   };
 }

@@ -24,9 +24,19 @@ function intList(min: number, max: number, signed: boolean) {
     });
 }
 
+/** RFC 5545 DATE or DATE-TIME (3.3.4, 3.3.5): a real calendar date and a real time of day. */
+function isDateOrDateTime(value: string): boolean {
+  const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/.exec(value);
+  if (m === null) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const date = new Date(Date.UTC(year, month - 1, day));
+  const realDate = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return realDate && hour <= 23 && minute <= 59 && second <= 60;
+}
+
 const PARTS: Record<string, (value: string) => boolean> = {
   FREQ: () => true, // checked separately, for a better message
-  UNTIL: (v) => /^\d{8}(T\d{6}Z?)?$/.test(v) && !Number.isNaN(Date.parse(`${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}`)),
+  UNTIL: isDateOrDateTime,
   COUNT: (v) => /^\d{1,4}$/.test(v) && Number(v) >= 1,
   INTERVAL: (v) => /^\d{1,4}$/.test(v) && Number(v) >= 1,
   BYSECOND: intList(0, 60, false),
@@ -34,8 +44,9 @@ const PARTS: Record<string, (value: string) => boolean> = {
   BYHOUR: intList(0, 23, false),
   BYDAY: (v) =>
     v.split(",").every((part) => {
-      const m = new RegExp(`^([+-]?)(\\d{1,2})?${WEEKDAY}$`).exec(part);
-      return m !== null && (m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 53));
+      // weekdaynum = [[plus / minus] ordwk] weekday: a sign needs a number after it.
+      const m = new RegExp(`^(?:[+-]?(\\d{1,2}))?${WEEKDAY}$`).exec(part);
+      return m !== null && (m[1] === undefined || (Number(m[1]) >= 1 && Number(m[1]) <= 53));
     }),
   BYMONTHDAY: intList(1, 31, true),
   BYYEARDAY: intList(1, 366, true),
@@ -72,6 +83,8 @@ export function parseRecurrence(input: string, dtstart?: Date): RecurrenceResult
   if (TOO_FREQUENT.has(freq)) return { ok: false, reason: `FREQ=${freq} is too frequent for tasks (HOURLY at most)` };
   if (!(FREQS as readonly string[]).includes(freq)) return { ok: false, reason: `has an unknown FREQ '${freq}'` };
   if (seen.has("COUNT") && seen.has("UNTIL")) return { ok: false, reason: "cannot have both COUNT and UNTIL" };
+  if (seen.has("BYSETPOS") && ![...seen.keys()].some((name) => name.startsWith("BY") && name !== "BYSETPOS"))
+    return { ok: false, reason: "BYSETPOS needs another BYxxx part" };
   if (seen.has("BYWEEKNO") && freq !== "YEARLY") return { ok: false, reason: "BYWEEKNO needs FREQ=YEARLY" };
   if (seen.has("BYYEARDAY") && ["DAILY", "WEEKLY", "MONTHLY"].includes(freq))
     return { ok: false, reason: `BYYEARDAY cannot be used with FREQ=${freq}` };

@@ -93,12 +93,14 @@ async function prepareFields(
   current: TaskRecord | undefined,
 ): Promise<TaskFields> {
   const issues: FieldIssue[] = [];
-  const timeZone = (await userTimeZone(tx, userId)) ?? "UTC";
   const fields: TaskFields = {};
   if (input.title !== undefined) fields.title = input.title;
   if (input.description !== undefined) fields.description = input.description;
   if (input.priority !== undefined) fields.priority = input.priority;
   if (input.remindAt !== undefined) fields.remindAt = input.remindAt === null ? null : new Date(input.remindAt);
+  // The owner's zone matters only for all-day dates.
+  const needsZone = (input.dueAt !== undefined && input.dueAt !== null && isDateOnly(input.dueAt)) || input.allDay === true;
+  const timeZone = needsZone ? ((await userTimeZone(tx, userId)) ?? "UTC") : "UTC";
   Object.assign(fields, resolveDue(input, current ?? { dueAt: null, allDay: false }, timeZone, issues));
 
   let parentListId: string | null | undefined;
@@ -112,6 +114,9 @@ async function prepareFields(
     fields.parentId = input.parentId;
   } else if (input.parentId === null) {
     fields.parentId = null;
+  } else if (input.listId !== undefined && current?.parentId) {
+    // A subtask that keeps its parent keeps its parent's list.
+    parentListId = (await findParent(tx, userId, current.parentId))?.listId ?? null;
   }
 
   if (input.listId !== undefined) {

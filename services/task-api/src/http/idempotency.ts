@@ -3,6 +3,7 @@ import { AppError, BadRequestError } from "@taskmesh/core";
 import type { Request, Response } from "express";
 import type { Database, Tx } from "../data/database.ts";
 import { findStoredResponse, lockKey, storeResponse } from "../data/idempotency.repository.ts";
+import { requireAccount } from "../domain/me.use-cases.ts";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -19,7 +20,8 @@ function canonicalJson(value: unknown): string {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
-  return JSON.stringify(value) ?? "null";
+  // undefined (absent body) hashes like null
+  return JSON.stringify(value ?? null);
 }
 
 function send(res: Response, result: HttpResult): void {
@@ -43,7 +45,10 @@ export async function runPost(
 ): Promise<void> {
   const key = req.header("idempotency-key");
   if (key === undefined) {
-    send(res, await db.transaction(operation));
+    send(res, await db.transaction(async (tx) => {
+      await requireAccount(tx, userId);
+      return operation(tx);
+    }));
     return;
   }
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
@@ -57,6 +62,7 @@ export async function runPost(
     .digest("hex");
 
   const { result, replayed } = await db.transaction(async (tx) => {
+    await requireAccount(tx, userId);
     await lockKey(tx, userId, key);
     const now = clock();
     const stored = await findStoredResponse(tx, userId, key, now);

@@ -26,9 +26,10 @@ const json = (schema: z.ZodType, description: string, headers?: Record<string, z
   ...(headers ? { headers: z.object(headers) } : {}),
 });
 const etagHeader = { ETag: z.string().meta({ description: "Quoted version of the resource." }) };
+// Sent only while a rate limit is configured (0 turns a limit off), so not required.
 const rateHeaders = {
-  RateLimit: z.string().meta({ description: "IETF RateLimit header (draft 8)." }),
-  "RateLimit-Policy": z.string().meta({ description: "IETF RateLimit-Policy header (draft 8)." }),
+  RateLimit: z.string().optional().meta({ description: "IETF RateLimit header (draft 8)." }),
+  "RateLimit-Policy": z.string().optional().meta({ description: "IETF RateLimit-Policy header (draft 8)." }),
 };
 
 /** Responses every authenticated route can give. */
@@ -56,6 +57,12 @@ function op(
 const byId = { path: idParams };
 const notFound = { "404": problem("No such resource (or not yours).") };
 const precondition = { "412": problem("If-Match names an old version.") };
+// complete/reopen take no body, but one sent anyway is parsed like any other, and they take an Idempotency-Key.
+const actionErrors: ZodOpenApiResponsesObject = {
+  ...withBody,
+  "400": problem("Malformed JSON, or an Idempotency-Key that is not 1-255 visible ASCII characters."),
+  "422": problem("The Idempotency-Key was used with another request."),
+};
 
 /** The OpenAPI 3.1 document of task-api, built from the schemas that validate requests. */
 export function createOpenApiDocument(serverUrl: string) {
@@ -123,12 +130,12 @@ export function createOpenApiDocument(serverUrl: string) {
         }),
       },
       "/v1/tasks/{id}/complete": {
-        post: op("Complete a task (and its subtasks)", "tasks", { "200": json(taskSchema, "Completed.", etagHeader), ...notFound, ...precondition }, {
+        post: op("Complete a task (and its subtasks)", "tasks", { "200": json(taskSchema, "Completed.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
         }),
       },
       "/v1/tasks/{id}/reopen": {
-        post: op("Reopen a task", "tasks", { "200": json(taskSchema, "Reopened.", etagHeader), ...notFound, ...precondition }, {
+        post: op("Reopen a task", "tasks", { "200": json(taskSchema, "Reopened.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
         }),
       },

@@ -8,11 +8,21 @@ import "zod-openapi";
 export const PRIORITIES = ["none", "low", "medium", "high", "urgent"] as const;
 export const SORT_KEYS = ["dueAt", "priority", "createdAt", "updatedAt", "title"] as const;
 
-const id = z.uuid().meta({ description: "A UUID (v7 for ids taskmesh creates).", example: "01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f" });
-const instant = z.iso.datetime({ offset: true }).meta({ description: "RFC 3339 date-time with offset.", example: "2026-12-01T09:00:00Z" });
+const id = z.uuid().meta({ description: "A UUID (v7 for ids taskmesh creates).", examples: ["01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f"] });
+// PostgreSQL timestamps here run from year 1 to 9999; a day's margin keeps the start of a date in any time zone inside.
+const EARLIEST = Date.parse("0001-01-02T00:00:00Z");
+const LATEST = Date.parse("9999-12-31T00:00:00Z");
+const inRange = (value: string): boolean => {
+  const t = Date.parse(value);
+  return t >= EARLIEST && t < LATEST;
+};
+const RANGE = "must be between 0001-01-02 and 9999-12-30";
+const instant = z.iso.datetime({ offset: true }).refine(inRange, RANGE).meta({ description: "RFC 3339 date-time with offset.", examples: ["2026-12-01T09:00:00Z"] });
 const instantOut = z.iso.datetime().meta({ description: "RFC 3339 date-time in UTC." });
-const title = z.string().trim().min(1, "must not be blank").max(200).meta({ description: "1-200 characters, trimmed." });
-const description = z.string().max(10_000).meta({ description: "Up to 10,000 characters; Markdown, stored and returned as plain text." });
+// PostgreSQL text cannot hold NUL: refused here as a 422 rather than failing the INSERT with a 500.
+const noNul = (s: string): boolean => !s.includes("\u0000");
+const title = z.string().trim().min(1, "must not be blank").max(200).refine(noNul, "must not contain NUL characters").meta({ description: "1-200 characters, trimmed." });
+const description = z.string().max(10_000).refine(noNul, "must not contain NUL characters").meta({ description: "Up to 10,000 characters; Markdown, stored and returned as plain text." });
 const priority = z.enum(PRIORITIES).meta({ id: "Priority" });
 const tagName = z
   .string()
@@ -23,10 +33,11 @@ const tagName = z
   .meta({ description: "Tag name, 1-50 characters; unique per user ignoring case." });
 const dueAt = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()])
-  .meta({ description: "An instant, or a calendar date (YYYY-MM-DD) for an all-day task in your time zone.", example: "2026-12-01" });
+  .refine(inRange, RANGE)
+  .meta({ description: "An instant, or a calendar date (YYYY-MM-DD) for an all-day task in your time zone.", examples: ["2026-12-01"] });
 const recurrence = z.string().max(500).meta({
   description: "RFC 5545 RRULE, without DTSTART (the series starts at dueAt); needs a dueAt. HOURLY is the highest frequency.",
-  example: "FREQ=WEEKLY;BYDAY=MO,WE",
+  examples: ["FREQ=WEEKLY;BYDAY=MO,WE"],
 });
 
 // ---- tasks ----------------------------------------------------------------
@@ -75,7 +86,7 @@ export const taskSchema = z
 function many<T extends z.ZodType<string>>(item: T) {
   const split = (value: unknown): unknown =>
     typeof value === "string" || Array.isArray(value)
-      ? [value].flat().flatMap((s) => (typeof s === "string" ? s.split(",").map((p) => p.trim()).filter(Boolean) : [s]))
+      ? [value].flat().flatMap((s: unknown) => (typeof s === "string" ? s.split(",").map((p) => p.trim()).filter(Boolean) : [s]))
       : value;
   return z.preprocess(split, z.array(item).min(1).max(20)).meta({ style: "form", explode: true });
 }
@@ -102,7 +113,7 @@ const sortParam = z
   })
   .meta({
     description: `Comma-separated keys of ${SORT_KEYS.join(", ")}; '-' for descending. Ties break on id. Default: dueAt (undated last), or relevance with q.`,
-    example: "-priority,dueAt",
+    examples: ["-priority,dueAt"],
   });
 
 const idOrNone = z.union([z.uuid(), z.literal("none")]);
@@ -157,7 +168,7 @@ export const meSchema = z
     email: z.email(),
     emailVerified: z.boolean(),
     image: z.string().nullable(),
-    timeZone: z.string().meta({ description: "IANA time zone for all-day dates and recurrences.", example: "Europe/Berlin" }),
+    timeZone: z.string().meta({ description: "IANA time zone for all-day dates and recurrences.", examples: ["Europe/Berlin"] }),
     createdAt: instantOut,
     updatedAt: instantOut,
   })
@@ -170,7 +181,7 @@ export const updateMeBody = z
 // ---- headers ---------------------------------------------------------------
 
 export const ifMatchHeader = z.object({
-  "if-match": z.string().optional().meta({ description: 'The ETag you last saw; 412 if the resource changed since.', example: '"3"' }),
+  "if-match": z.string().optional().meta({ description: 'The ETag you last saw; 412 if the resource changed since.', examples: ['"3"'] }),
 });
 export const idempotencyHeader = z.object({
   "idempotency-key": z

@@ -5,15 +5,30 @@ import { z } from "zod";
 import { currentUserId } from "../auth/authenticate.ts";
 import type { Database } from "../data/database.ts";
 import { normalizeTagName } from "../data/tag.repository.ts";
-import { toPrefixTsQuery, type DueBound, type SortTerm, type TaskFilter } from "../data/task-query.ts";
+import { toPrefixTsQuery, type DueBound, type SortKey, type SortTerm, type TaskFilter } from "../data/task-query.ts";
 import type { TaskView } from "../data/task.repository.ts";
 import { isDateOnly } from "../domain/time.ts";
 import type { TaskListQuery, TaskUseCases } from "../domain/task.use-cases.ts";
 import { runPost, type HttpResult } from "./idempotency.ts";
 import { decodeCursor, encodeCursor, etag, expectedVersion, invalidCursor, parseBody, parseQuery, pathId } from "./parse.ts";
-import { createTaskBody, listTasksQuery, updateTaskBody } from "./schemas.ts";
+import { createTaskBody, listTasksQuery, PRIORITIES, updateTaskBody } from "./schemas.ts";
 
 const cursorSchema = z.object({ s: z.string(), v: z.array(z.union([z.string(), z.number(), z.null()])), id: z.uuid() });
+
+/**
+ * What a cursor may hold for each sort key. A client can edit a cursor (it is only base64url
+ * JSON); a value of the wrong shape would otherwise fail in the SQL casts with a 500.
+ */
+const timestamp = z.iso.datetime().refine((v) => Date.parse(v) >= Date.parse("0001-01-01T00:00:00Z"));
+const cursorValue: Record<SortKey, z.ZodType> = {
+  dueAt: timestamp.nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  priority: z.enum(PRIORITIES),
+  title: z.string().refine((s) => !s.includes("\u0000")),
+  // ts_rank_cd is a PostgreSQL real: no value outside its range may be cast to it.
+  rank: z.number().refine((n) => n === 0 || (Math.abs(n) >= 1.2e-38 && Math.abs(n) <= 3.4e38)),
+};
 
 const bound = (value: string | undefined): DueBound | undefined =>
   value === undefined ? undefined : isDateOnly(value) ? { date: value } : { instant: value };
@@ -46,6 +61,7 @@ function toListQuery(query: z.infer<typeof listTasksQuery>): { listQuery: TaskLi
   if (query.cursor !== undefined) {
     const decoded = decodeCursor(cursorSchema, query.cursor);
     if (decoded.s !== signature || decoded.v.length !== sort.length) throw invalidCursor();
+    if (sort.some((term, i) => !cursorValue[term.key].safeParse(decoded.v[i]).success)) throw invalidCursor();
     cursor = { values: decoded.v, id: decoded.id };
   }
   return { listQuery: { filter, sort, cursor, limit: query.limit }, signature };

@@ -1,0 +1,111 @@
+import { spawn } from "node:child_process";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmbeddedPostgres, type RunningPostgres } from "@taskmesh/db";
+
+let root: string;
+let dataDir: string;
+const started: RunningPostgres[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "taskmesh-embedded-pg-"));
+  await chmod(root, 0o755);
+  dataDir = path.join(root, "data");
+});
+
+afterAll(async () => {
+  for (const server of started.reverse()) await server.stop().catch(() => {});
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+async function start(database: string, log?: (message: string) => void): Promise<RunningPostgres> {
+  const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), database, ...(log ? { log } : {}) });
+  started.push(server);
+  return server;
+}
+
+async function databaseName(connectionString: string): Promise<string> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    return (await client.query<{ name: string }>("SELECT current_database() AS name")).rows[0]!.name;
+  } finally {
+    await client.end();
+  }
+}
+
+describe("startEmbeddedPostgres", () => {
+  it("when the data directory is new, then it initialises a cluster, creates the database and reports progress", async () => {
+    const messages: string[] = [];
+    const server = await start("first_db", (message) => messages.push(message));
+
+    expect(await databaseName(server.connectionString)).toBe("first_db");
+    expect(messages.some((message) => message.startsWith("Initialising a PostgreSQL cluster"))).toBe(true);
+    await server.stop();
+  });
+
+  it("when the data directory exists, then it keeps the data and creates a missing database", async () => {
+    const first = await start("kept_db");
+    const client = new pg.Client({ connectionString: first.connectionString });
+    await client.connect();
+    await client.query("CREATE TABLE kept (value TEXT); INSERT INTO kept VALUES ('still here')");
+    await client.end();
+    await first.stop();
+
+    const messages: string[] = [];
+    const second = await start("kept_db", (message) => messages.push(message));
+
+    expect(messages.some((message) => message.startsWith("Initialising"))).toBe(false);
+    const again = new pg.Client({ connectionString: second.connectionString });
+    await again.connect();
+    expect((await again.query("SELECT value FROM kept")).rows).toEqual([{ value: "still here" }]);
+    await again.end();
+    await second.stop();
+  });
+
+  it("when a crashed run left a postmaster.pid whose PID now belongs to another process, then it starts anyway", async () => {
+    const server = await start("crash_db");
+    const pidFile = path.join(dataDir, "postmaster.pid");
+    const content = await readFile(pidFile, "utf8");
+    await server.stop();
+    // A live process of the cluster's owner that is no postmaster (nor the new postmaster's parent,
+    // which PostgreSQL sees through): PostgreSQL alone refuses to start over its PID.
+    const owner = await stat(dataDir);
+    const bystander = spawn("sleep", ["60"], { stdio: "ignore", uid: owner.uid, gid: owner.gid });
+    await writeFile(pidFile, content.replace(/^\d+/, String(bystander.pid)));
+
+    const messages: string[] = [];
+    const restarted = await start("crash_db", (message) => messages.push(message)).finally(() => bystander.kill());
+
+    expect(await databaseName(restarted.connectionString)).toBe("crash_db");
+    expect(messages.some((message) => message.includes("stale postmaster.pid"))).toBe(true);
+    await restarted.stop();
+  });
+
+  it("when a server already serves the data directory, then it is reused and left running by stop()", async () => {
+    const owner = await start("shared_db");
+
+    const reuser = await start("other_db");
+
+    expect(reuser.port).toBe(owner.port);
+    expect(await databaseName(reuser.connectionString)).toBe("other_db");
+    await reuser.stop();
+    expect(await databaseName(owner.connectionString)).toBe("shared_db");
+    await owner.stop();
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (address !== null && typeof address === "object" ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
