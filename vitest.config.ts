@@ -7,5 +7,17 @@ export default defineConfig({
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    coverage: {
+      provider: "v8",
+      include: ["services/*/src/**/*.ts", "packages/*/src/**/*.ts"],
+      exclude: [
+        "packages/db/src/generated/**",
+        // Run as separate processes (test/task-api/shutdown.test.ts starts dist/main.js), which
+        // in-process coverage cannot see.
+        "services/*/src/main.ts",
+      ],
+      reporter: ["text-summary", "json-summary"],
+      thresholds: { lines: 80 },
+    },
   },
 });

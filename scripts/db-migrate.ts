@@ -33,7 +33,9 @@ if (values.help) {
   process.exit(0);
 }
 
-const log = (message: string): void => console.log(message);
+const log = (message: string): void => {
+  console.log(message);
+};
 
 async function main(): Promise<void> {
   let server: RunningPostgres | undefined;
@@ -55,7 +57,12 @@ async function main(): Promise<void> {
       if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
         throw new Error(`--down expects a positive whole number, got "${values.down}"`);
       }
-      await revertMigrations({ connectionString, log, ...(steps === undefined ? {} : { steps }), ...(values.to === undefined ? {} : { to: values.to }) });
+      await revertMigrations({
+        connectionString,
+        log,
+        ...(steps === undefined ? {} : { steps }),
+        ...(values.to === undefined ? {} : { to: values.to }),
+      });
     } else {
       await applyMigrations({ connectionString, log });
     }

@@ -53,11 +53,17 @@ async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
+const serviceErrors = new Map<string, number>();
+
+/** Starts a process; its error lines are counted (the first few printed), not streamed. */
 function launch(name: string, args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on("line", (line) => {
-      if (/"level":"(error|fatal)"|Error/.test(line)) console.log(`  [${name}] ${line}`);
+      if (!/"level":"(error|fatal)"|Error/.test(line)) return;
+      const seen = (serviceErrors.get(name) ?? 0) + 1;
+      serviceErrors.set(name, seen);
+      if (seen <= 3) console.log(`  [${name}] ${line.slice(0, 400)}`);
     });
   }
   children.push(child);
@@ -152,6 +158,7 @@ async function main(): Promise<void> {
     RATE_LIMIT_IP_PER_MINUTE: "0",
     RATE_LIMIT_USER_PER_MINUTE: "0",
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+    NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? "",
   });
   const basePort = await freePort();
   const baseline = launch("baseline", ["--import", "tsx", "scripts/bench/baseline-server.ts"], { DATABASE_URL: databaseUrl, PORT: String(basePort) });
@@ -245,6 +252,7 @@ async function main(): Promise<void> {
     { target: "POST p99 < 40 ms at 80 % of its peak", value: `${post?.at80.p99 ?? "?"} ms`, ok: (post?.at80.p99 ?? Infinity) < 40 },
     { target: "task-api RSS < 150 MiB", value: `${apiMemory.rss} MiB (peak ${apiMemory.peak})`, ok: apiMemory.peak < 150 },
   ];
+  for (const [name, count] of serviceErrors) console.log(`  ${name} logged ${count} error lines`);
   console.log(`\nlatencies in ms; baseline RSS ${baseMemory.rss} MiB (peak ${baseMemory.peak}); ${CONNECTIONS} connections, ${DURATION_S} s per run, load generator on the same machine`);
   for (const c of checks) console.log(`  ${c.ok ? "meets " : "MISSES"}  ${c.target}: ${c.value}`);
 

@@ -79,18 +79,25 @@ export interface ReadCatalogOptions {
   includeMigrationsTable?: boolean;
 }
 
-export async function readCatalog(connectionString: string, options: ReadCatalogOptions = {}): Promise<Catalog> {
+export async function readCatalog(
+  connectionString: string,
+  options: ReadCatalogOptions = {},
+): Promise<Catalog> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
-    return await readCatalogWith(client, options.includeMigrationsTable ? new Set() : new Set(["_prisma_migrations"]));
+    return await readCatalogWith(
+      client,
+      options.includeMigrationsTable ? new Set() : new Set(["_prisma_migrations"]),
+    );
   } finally {
     await client.end();
   }
 }
 
 async function readCatalogWith(client: pg.Client, ignoredTables: Set<string>): Promise<Catalog> {
-  const rows = async <T extends pg.QueryResultRow>(sql: string): Promise<T[]> => (await client.query<T>(sql)).rows;
+  const rows = async <T extends pg.QueryResultRow>(sql: string): Promise<T[]> =>
+    (await client.query<T>(sql)).rows;
   const namespace = "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())";
 
   const tableRows = await rows<{ table: string }>(
@@ -99,7 +106,14 @@ async function readCatalogWith(client: pg.Client, ignoredTables: Set<string>): P
   const tables: Record<string, TableCatalog> = {};
   for (const { table } of sortBy(tableRows, (row) => row.table)) {
     if (ignoredTables.has(table)) continue;
-    tables[table] = { columns: {}, primaryKey: null, indexes: {}, constraints: {}, foreignKeys: {}, checks: {} };
+    tables[table] = {
+      columns: {},
+      primaryKey: null,
+      indexes: {},
+      constraints: {},
+      foreignKeys: {},
+      checks: {},
+    };
   }
   const tableOf = (name: string): TableCatalog | undefined => tables[name];
 
@@ -278,7 +292,9 @@ async function readCatalogWith(client: pg.Client, ignoredTables: Set<string>): P
     .map((row) => row.name)
     .sort();
 
-  const extensions = (await rows<{ name: string }>(`SELECT extname AS name FROM pg_extension`)).map((row) => row.name).sort();
+  const extensions = (await rows<{ name: string }>(`SELECT extname AS name FROM pg_extension`))
+    .map((row) => row.name)
+    .sort();
 
   return {
     tables,

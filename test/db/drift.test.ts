@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await db?.drop();
+  await db.drop();
 });
 
 const project = <T>(tables: Record<string, T>, pick: (table: T) => unknown): Record<string, unknown> =>
@@ -37,19 +37,27 @@ describe("when the migrations have built a database", () => {
   });
 
   it("then every table has exactly the schema's columns, with their types, nullability and defaults", () => {
-    expect(project(actual.tables, (table) => table.columns)).toEqual(project(expected.tables, (table) => table.columns));
+    expect(project(actual.tables, (table) => table.columns)).toEqual(
+      project(expected.tables, (table) => table.columns),
+    );
   });
 
   it("then every primary key has the schema's columns in order and Prisma's name", () => {
-    expect(project(actual.tables, (table) => table.primaryKey)).toEqual(project(expected.tables, (table) => table.primaryKey));
+    expect(project(actual.tables, (table) => table.primaryKey)).toEqual(
+      project(expected.tables, (table) => table.primaryKey),
+    );
   });
 
   it("then the indexes are exactly the schema's @id, @unique, @@unique and @@index, with column order and method", () => {
-    expect(project(actual.tables, (table) => table.indexes)).toEqual(project(expected.tables, (table) => table.indexes));
+    expect(project(actual.tables, (table) => table.indexes)).toEqual(
+      project(expected.tables, (table) => table.indexes),
+    );
   });
 
   it("then the foreign keys have the schema's columns, referenced columns and referential actions", () => {
-    expect(project(actual.tables, (table) => table.foreignKeys)).toEqual(project(expected.tables, (table) => table.foreignKeys));
+    expect(project(actual.tables, (table) => table.foreignKeys)).toEqual(
+      project(expected.tables, (table) => table.foreignKeys),
+    );
   });
 
   it("then there are no check, unique or exclusion constraints that the schema does not declare", () => {

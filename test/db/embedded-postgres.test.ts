@@ -4,8 +4,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedPostgres, type RunningPostgres } from "@taskmesh/db";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { resolveDatabase, startEmbeddedPostgres, type RunningPostgres } from "@taskmesh/db";
+import { createTestDatabase } from "../support/postgres.ts";
 
 let root: string;
 let dataDir: string;
@@ -18,12 +19,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const server of started.reverse()) await server.stop().catch(() => {});
+  for (const server of started.reverse()) await server.stop().catch(() => undefined);
   if (root) await rm(root, { recursive: true, force: true });
 });
 
 async function start(database: string, log?: (message: string) => void): Promise<RunningPostgres> {
-  const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), database, ...(log ? { log } : {}) });
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    port: await freePort(),
+    database,
+    ...(log ? { log } : {}),
+  });
   started.push(server);
   return server;
 }
@@ -32,7 +38,8 @@ async function databaseName(connectionString: string): Promise<string> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
-    return (await client.query<{ name: string }>("SELECT current_database() AS name")).rows[0]!.name;
+    const [row] = (await client.query<{ name: string }>("SELECT current_database() AS name")).rows;
+    return row?.name ?? "";
   } finally {
     await client.end();
   }
@@ -79,11 +86,24 @@ describe("startEmbeddedPostgres", () => {
     await writeFile(pidFile, content.replace(/^\d+/, String(bystander.pid)));
 
     const messages: string[] = [];
-    const restarted = await start("crash_db", (message) => messages.push(message)).finally(() => bystander.kill());
+    const restarted = await start("crash_db", (message) => messages.push(message)).finally(() =>
+      bystander.kill(),
+    );
 
     expect(await databaseName(restarted.connectionString)).toBe("crash_db");
     expect(messages.some((message) => message.includes("stale postmaster.pid"))).toBe(true);
     await restarted.stop();
+  });
+
+  it("when the port is taken, then it fails at once with the server's explanation", async () => {
+    const takenPort = Number(new URL(inject("postgresAdminUrl")).port);
+    const elsewhere = path.join(root, "port-clash");
+
+    const attempt = startEmbeddedPostgres({ dataDir: elsewhere, port: takenPort, database: "never" });
+
+    await expect(attempt).rejects.toThrow(
+      /did not start on port \d+ \(the server exited\)[\s\S]*Address already in use/,
+    );
   });
 
   it("when a server already serves the data directory, then it is reused and left running by stop()", async () => {
@@ -99,13 +119,50 @@ describe("startEmbeddedPostgres", () => {
   });
 });
 
+describe("resolveDatabase", () => {
+  it("when a DATABASE_URL is given, then it migrates that database and stop() leaves the server alone", async () => {
+    const db = await createTestDatabase({ migrated: false });
+    try {
+      const first = await resolveDatabase({ databaseUrl: db.connectionString, dataDir, port: 1 });
+      const second = await resolveDatabase({ databaseUrl: db.connectionString, dataDir, port: 1 });
+      await second.stop();
+
+      expect(first.connectionString).toBe(db.connectionString);
+      expect(first.applied.length).toBeGreaterThan(0);
+      expect(second.applied).toEqual([]);
+      expect(await databaseName(db.connectionString)).toBe(db.name);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it("when no DATABASE_URL is given, then it starts the embedded server and migrates its database", async () => {
+    const resolved = await resolveDatabase({ dataDir, port: await freePort(), database: "resolved_db" });
+    try {
+      expect(resolved.applied.length).toBeGreaterThan(0);
+      const client = new pg.Client({ connectionString: resolved.connectionString });
+      await client.connect();
+      const { rows } = await client.query<{ count: string }>(
+        "SELECT count(*) AS count FROM _prisma_migrations",
+      );
+      await client.end();
+      expect(Number(rows[0]?.count)).toBe(resolved.applied.length);
+    } finally {
+      await resolved.stop();
+    }
+  });
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.on("error", reject);
     probe.listen(0, "127.0.0.1", () => {
       const address = probe.address();
-      probe.close(() => (address !== null && typeof address === "object" ? resolve(address.port) : reject(new Error("no port"))));
+      probe.close(() => {
+        if (address !== null && typeof address === "object") resolve(address.port);
+        else reject(new Error("no port"));
+      });
     });
   });
 }

@@ -62,7 +62,11 @@ async function copyOfMigrations(count = migrations.length): Promise<string> {
   return dir;
 }
 
-async function query<T extends pg.QueryResultRow>(connectionString: string, sql: string, values: unknown[] = []): Promise<T[]> {
+async function query<T extends pg.QueryResultRow>(
+  connectionString: string,
+  sql: string,
+  values: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
@@ -73,10 +77,21 @@ async function query<T extends pg.QueryResultRow>(connectionString: string, sql:
 }
 
 const migrationRows = (connectionString: string): Promise<MigrationRow[]> =>
-  query<MigrationRow>(connectionString, "SELECT * FROM _prisma_migrations ORDER BY started_at, migration_name");
+  query<MigrationRow>(
+    connectionString,
+    "SELECT * FROM _prisma_migrations ORDER BY started_at, migration_name",
+  );
+
+function nth<T>(items: T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`no item ${index}`);
+  return item;
+}
 
 async function sha256OfFile(file: string): Promise<string> {
-  return createHash("sha256").update(await readFile(file)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(file))
+    .digest("hex");
 }
 
 describe("applyMigrations", () => {
@@ -89,14 +104,14 @@ describe("applyMigrations", () => {
     const rows = await migrationRows(db.connectionString);
     expect(rows.map((row) => row.migration_name)).toEqual(result.applied);
     for (const [index, row] of rows.entries()) {
-      const migration = migrations[index]!;
+      const migration = nth(migrations, index);
       expect(row.id).toMatch(UUID_V4);
       expect(row.checksum).toBe(await sha256OfFile(path.join(migration.dir, "migration.sql")));
       expect(row.applied_steps_count).toBe(1);
       expect(row.logs).toBeNull();
       expect(row.rolled_back_at).toBeNull();
-      expect(row.finished_at).not.toBeNull();
-      expect(row.finished_at!.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
+      expect(row.finished_at).toBeInstanceOf(Date);
+      expect(row.finished_at?.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
     }
     const statuses = await listMigrations({ connectionString: db.connectionString });
     expect(statuses.map((status) => status.state)).toEqual(migrations.map(() => "applied"));
@@ -118,22 +133,31 @@ describe("applyMigrations", () => {
     const catalogs = [await readCatalog(db.connectionString)];
 
     for (let count = 1; count <= migrations.length; count++) {
-      const name = migrations[count - 1]!.name;
+      const name = nth(migrations, count - 1).name;
       const migrationsDir = await copyOfMigrations(count);
 
-      expect((await applyMigrations({ connectionString: db.connectionString, migrationsDir })).applied).toEqual([name]);
+      expect(
+        (await applyMigrations({ connectionString: db.connectionString, migrationsDir })).applied,
+      ).toEqual([name]);
       const afterUp = await readCatalog(db.connectionString);
       catalogs.push(afterUp);
 
-      expect((await revertMigrations({ connectionString: db.connectionString, migrationsDir, steps: 1 })).reverted).toEqual([name]);
+      expect(
+        (await revertMigrations({ connectionString: db.connectionString, migrationsDir, steps: 1 })).reverted,
+      ).toEqual([name]);
       expect(await readCatalog(db.connectionString)).toEqual(catalogs[count - 1]);
       expect((await migrationRows(db.connectionString)).map((row) => row.migration_name)).not.toContain(name);
 
-      expect((await applyMigrations({ connectionString: db.connectionString, migrationsDir })).applied).toEqual([name]);
+      expect(
+        (await applyMigrations({ connectionString: db.connectionString, migrationsDir })).applied,
+      ).toEqual([name]);
       expect(await readCatalog(db.connectionString)).toEqual(afterUp);
     }
 
-    const reverted = await revertMigrations({ connectionString: db.connectionString, steps: migrations.length });
+    const reverted = await revertMigrations({
+      connectionString: db.connectionString,
+      steps: migrations.length,
+    });
     expect(reverted.reverted).toEqual(migrations.map((migration) => migration.name).reverse());
     expect(await readCatalog(db.connectionString)).toEqual(catalogs[0]);
     expect(await migrationRows(db.connectionString)).toEqual([]);
@@ -142,11 +166,16 @@ describe("applyMigrations", () => {
   it("when reverting down to a named migration, then only the ones applied after it are reverted", async () => {
     const db = await emptyDatabase();
     await applyMigrations({ connectionString: db.connectionString });
-    const first = migrations[0]!.name;
+    const first = nth(migrations, 0).name;
 
     const result = await revertMigrations({ connectionString: db.connectionString, to: first });
 
-    expect(result.reverted).toEqual(migrations.slice(1).map((migration) => migration.name).reverse());
+    expect(result.reverted).toEqual(
+      migrations
+        .slice(1)
+        .map((migration) => migration.name)
+        .reverse(),
+    );
     expect((await migrationRows(db.connectionString)).map((row) => row.migration_name)).toEqual([first]);
   });
 
@@ -154,34 +183,43 @@ describe("applyMigrations", () => {
     const db = await emptyDatabase();
     const migrationsDir = await copyOfMigrations();
     await applyMigrations({ connectionString: db.connectionString, migrationsDir });
-    const edited = path.join(migrationsDir, migrations.at(-1)!.name, "migration.sql");
+    const edited = path.join(migrationsDir, nth(migrations, migrations.length - 1).name, "migration.sql");
     await writeFile(edited, `${await readFile(edited, "utf8")}\n-- an afterthought\n`);
 
-    await expect(applyMigrations({ connectionString: db.connectionString, migrationsDir })).rejects.toMatchObject({
+    await expect(
+      applyMigrations({ connectionString: db.connectionString, migrationsDir }),
+    ).rejects.toMatchObject({
       code: "CHECKSUM_MISMATCH",
     });
-    expect((await listMigrations({ connectionString: db.connectionString, migrationsDir })).at(-1)?.state).toBe("modified");
+    expect(
+      (await listMigrations({ connectionString: db.connectionString, migrationsDir })).at(-1)?.state,
+    ).toBe("modified");
   });
 
   it("when the recorded checksum was tampered with, then applying is refused", async () => {
     const db = await emptyDatabase();
     await applyMigrations({ connectionString: db.connectionString });
-    await query(db.connectionString, "UPDATE _prisma_migrations SET checksum = $1 WHERE migration_name = $2", [
-      "0".repeat(64),
-      migrations[0]!.name,
-    ]);
+    await query(
+      db.connectionString,
+      "UPDATE _prisma_migrations SET checksum = $1 WHERE migration_name = $2",
+      ["0".repeat(64), nth(migrations, 0).name],
+    );
 
-    await expect(applyMigrations({ connectionString: db.connectionString })).rejects.toThrow(/modified after being applied/);
+    await expect(applyMigrations({ connectionString: db.connectionString })).rejects.toThrow(
+      /modified after being applied/,
+    );
   });
 
   it("when git only changed the line endings of an applied migration, then its checksum still matches", async () => {
     const db = await emptyDatabase();
     const migrationsDir = await copyOfMigrations();
     await applyMigrations({ connectionString: db.connectionString, migrationsDir });
-    const file = path.join(migrationsDir, migrations[0]!.name, "migration.sql");
+    const file = path.join(migrationsDir, nth(migrations, 0).name, "migration.sql");
     await writeFile(file, (await readFile(file, "utf8")).replaceAll("\n", "\r\n"));
 
-    expect((await applyMigrations({ connectionString: db.connectionString, migrationsDir })).applied).toEqual([]);
+    expect((await applyMigrations({ connectionString: db.connectionString, migrationsDir })).applied).toEqual(
+      [],
+    );
   });
 
   it("when a migration fails, then its changes are rolled back, the failure is recorded and later runs are refused", async () => {
@@ -189,15 +227,26 @@ describe("applyMigrations", () => {
     const migrationsDir = await copyOfMigrations();
     const broken = "99990101000000_broken";
     await mkdir(path.join(migrationsDir, broken));
-    await writeFile(path.join(migrationsDir, broken, "migration.sql"), "CREATE TABLE broken_probe (id INTEGER);\nSELECT 1 / 0;\n");
+    await writeFile(
+      path.join(migrationsDir, broken, "migration.sql"),
+      "CREATE TABLE broken_probe (id INTEGER);\nSELECT 1 / 0;\n",
+    );
 
-    await expect(applyMigrations({ connectionString: db.connectionString, migrationsDir })).rejects.toMatchObject({ code: "P3018" });
+    await expect(
+      applyMigrations({ connectionString: db.connectionString, migrationsDir }),
+    ).rejects.toMatchObject({ code: "P3018" });
 
-    const row = (await migrationRows(db.connectionString)).find((candidate) => candidate.migration_name === broken);
+    const row = (await migrationRows(db.connectionString)).find(
+      (candidate) => candidate.migration_name === broken,
+    );
     expect(row).toMatchObject({ finished_at: null, rolled_back_at: null, applied_steps_count: 0 });
     expect(row?.logs).toContain("division by zero");
-    expect(await query(db.connectionString, "SELECT to_regclass('broken_probe') AS probe")).toEqual([{ probe: null }]);
-    await expect(applyMigrations({ connectionString: db.connectionString, migrationsDir })).rejects.toMatchObject({ code: "P3009" });
+    expect(await query(db.connectionString, "SELECT to_regclass('broken_probe') AS probe")).toEqual([
+      { probe: null },
+    ]);
+    await expect(
+      applyMigrations({ connectionString: db.connectionString, migrationsDir }),
+    ).rejects.toMatchObject({ code: "P3009" });
 
     const engine = await openPrismaSchemaEngine({ connectionString: db.connectionString, schema });
     try {
@@ -211,7 +260,9 @@ describe("applyMigrations", () => {
     const db = await emptyDatabase();
     await query(db.connectionString, "CREATE TABLE legacy (id INTEGER)");
 
-    await expect(applyMigrations({ connectionString: db.connectionString })).rejects.toMatchObject({ code: "P3005" });
+    await expect(applyMigrations({ connectionString: db.connectionString })).rejects.toMatchObject({
+      code: "P3005",
+    });
   });
 
   it("when another run holds Prisma Migrate's advisory lock, then applying waits for it", async () => {
@@ -240,7 +291,9 @@ describe("compatibility with prisma migrate deploy", () => {
 
     const engine = await openPrismaSchemaEngine({ connectionString: byPrisma.connectionString, schema });
     try {
-      expect(await engine.applyMigrations(defaultMigrationsDir)).toEqual(migrations.map((migration) => migration.name));
+      expect(await engine.applyMigrations(defaultMigrationsDir)).toEqual(
+        migrations.map((migration) => migration.name),
+      );
     } finally {
       await engine.close();
     }
@@ -256,7 +309,9 @@ describe("compatibility with prisma migrate deploy", () => {
         started_at: row.started_at instanceof Date,
         finished_at: row.finished_at instanceof Date,
       }));
-    expect(comparable(await migrationRows(byUs.connectionString))).toEqual(comparable(await migrationRows(byPrisma.connectionString)));
+    expect(comparable(await migrationRows(byUs.connectionString))).toEqual(
+      comparable(await migrationRows(byPrisma.connectionString)),
+    );
 
     // Each tool accepts the other's history.
     expect((await applyMigrations({ connectionString: byPrisma.connectionString })).applied).toEqual([]);

@@ -34,7 +34,15 @@ const TEXT_OID = 25;
 const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] };
 
 interface WasmGlue {
-  __wbg_set_wasm(exports: WebAssembly.Exports): void;
+  __wbg_set_wasm(exports: Record<string, unknown>): void;
+}
+
+// The repository compiles against lib ES2024 without DOM, which has no WebAssembly typings.
+interface WasmApi {
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, unknown>,
+  ): Promise<{ instance: { exports: Record<string, unknown> } }>;
 }
 
 let engineModule: Promise<typeof glue> | undefined;
@@ -45,9 +53,8 @@ function loadEngineModule(): Promise<typeof glue> {
   engineModule ??= (async () => {
     const gluePath = createRequire(import.meta.url).resolve("@prisma/schema-engine-wasm/schema_engine_bg");
     const bytes = await readFile(gluePath.replace(/\.js$/, ".wasm"));
-    const { instance } = await WebAssembly.instantiate(bytes, {
-      "./schema_engine_bg.js": glue as unknown as WebAssembly.ModuleImports,
-    });
+    const { WebAssembly } = globalThis as unknown as { WebAssembly: WasmApi };
+    const { instance } = await WebAssembly.instantiate(bytes, { "./schema_engine_bg.js": glue });
     (glue as unknown as WasmGlue).__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return glue;
@@ -65,10 +72,15 @@ export interface PrismaSchemaEngine {
   close(): Promise<void>;
 }
 
-export async function openPrismaSchemaEngine(options: { connectionString: string; schema: string }): Promise<PrismaSchemaEngine> {
+export async function openPrismaSchemaEngine(options: {
+  connectionString: string;
+  schema: string;
+}): Promise<PrismaSchemaEngine> {
   const wasm = await loadEngineModule();
   const panics: string[] = [];
-  const registry = globalThis as unknown as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(message: string): void } };
+  const registry = globalThis as unknown as {
+    PRISMA_WASM_PANIC_REGISTRY?: { set_message(message: string): void };
+  };
   registry.PRISMA_WASM_PANIC_REGISTRY = { set_message: (message) => panics.push(message) };
 
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 2 });
@@ -89,7 +101,7 @@ export async function openPrismaSchemaEngine(options: { connectionString: string
   try {
     engine = await wasm.SchemaEngine.new(
       { datamodels: [["schema.prisma", options.schema]] },
-      () => {},
+      () => undefined,
       bindMigrationAwareSqlAdapterFactory(shimmed),
     );
   } catch (error) {
@@ -101,7 +113,8 @@ export async function openPrismaSchemaEngine(options: { connectionString: string
     try {
       return await work();
     } catch (error) {
-      if (panics.length > 0) throw new Error(`Prisma schema engine panicked: ${panics.join("\n")}`, { cause: error });
+      if (panics.length > 0)
+        throw new Error(`Prisma schema engine panicked: ${panics.join("\n")}`, { cause: error });
       throw error;
     }
   };
@@ -110,7 +123,11 @@ export async function openPrismaSchemaEngine(options: { connectionString: string
     diffDatabaseToSchema: () =>
       call(async () => {
         const result = await engine.diff({
-          from: { tag: "schemaDatasource", files: [{ path: "schema.prisma", content: options.schema }], configDir: process.cwd() },
+          from: {
+            tag: "schemaDatasource",
+            files: [{ path: "schema.prisma", content: options.schema }],
+            configDir: process.cwd(),
+          },
           to: { tag: "schemaDatamodel", files: [{ path: "schema.prisma", content: options.schema }] },
           script: true,
           exitCode: null,
@@ -120,7 +137,10 @@ export async function openPrismaSchemaEngine(options: { connectionString: string
       }),
     applyMigrations: (migrationsDir) =>
       call(async () => {
-        const output = await engine.applyMigrations({ migrationsList: await migrationList(migrationsDir), filters: NO_FILTER });
+        const output = await engine.applyMigrations({
+          migrationsList: await migrationList(migrationsDir),
+          filters: NO_FILTER,
+        });
         return output.appliedMigrationNames;
       }),
     diagnoseMigrationHistory: (migrationsDir) =>
@@ -133,7 +153,7 @@ export async function openPrismaSchemaEngine(options: { connectionString: string
       ),
     close: async () => {
       engine.free();
-      for (const adapter of adapters) await adapter.dispose().catch(() => {});
+      for (const adapter of adapters) await adapter.dispose().catch(() => undefined);
       await pool.end();
     },
   };
@@ -187,7 +207,8 @@ function shim(adapter: SqlDriverAdapter): SqlDriverAdapter {
   const queryRaw = internals.queryRaw.bind(adapter);
   internals.queryRaw = async (query) => {
     const result = await queryRaw(query);
-    for (const index of charColumns.get(result.rows) ?? []) result.columnTypes[index] = ColumnTypeEnum.Character;
+    for (const index of charColumns.get(result.rows) ?? [])
+      result.columnTypes[index] = ColumnTypeEnum.Character;
     return result;
   };
 

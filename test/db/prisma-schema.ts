@@ -1,5 +1,11 @@
 import { get_dmmf } from "@prisma/prisma-schema-wasm";
-import type { ColumnCatalog, ForeignKeyCatalog, IndexCatalog, ReferentialAction, TableCatalog } from "./catalog.ts";
+import type {
+  ColumnCatalog,
+  ForeignKeyCatalog,
+  IndexCatalog,
+  ReferentialAction,
+  TableCatalog,
+} from "./catalog.ts";
 
 // What schema.prisma says the PostgreSQL catalog must contain, computed from Prisma's own parser
 // (the DMMF from @prisma/prisma-schema-wasm, the same Wasm module `prisma generate` uses) and the
@@ -72,7 +78,9 @@ export function expectedCatalog(schema: string): ExpectedCatalog {
     const field = model.fields.find((candidate) => candidate.name === fieldName);
     if (field) return field.dbName ?? field.name;
     // Unsupported(...) fields are absent from the DMMF but can be indexed.
-    const unsupported = unsupportedFields(blocks, model.name).find((candidate) => candidate.name === fieldName);
+    const unsupported = unsupportedFields(blocks, model.name).find(
+      (candidate) => candidate.name === fieldName,
+    );
     if (unsupported) return unsupported.column;
     throw new Error(`${model.name}.${fieldName} not found`);
   };
@@ -85,28 +93,43 @@ export function expectedCatalog(schema: string): ExpectedCatalog {
   const tables: Record<string, TableCatalog> = {};
   const sequences: string[] = [];
   for (const model of datamodel.models) {
-    if (model.schema !== null) throw new Error(`${model.name}: multi-schema models are not handled by the drift test`);
+    if (model.schema !== null)
+      throw new Error(`${model.name}: multi-schema models are not handled by the drift test`);
     const table = tableName(model);
     const columns: Record<string, ColumnCatalog> = {};
 
     for (const field of model.fields) {
       if (field.kind === "object") continue;
-      if (field.isList) throw new Error(`${model.name}.${field.name}: scalar lists are not handled by the drift test yet`);
+      if (field.isList)
+        throw new Error(`${model.name}.${field.name}: scalar lists are not handled by the drift test yet`);
       const column = field.dbName ?? field.name;
       const type = columnType(model, field, enumByName);
       const fieldDefault = expectedDefault(model, field, table, column, type, enumByName);
       if (fieldDefault.sequence) sequences.push(fieldDefault.sequence);
-      columns[column] = { type, notNull: field.isRequired, default: fieldDefault.expression, identity: "", generated: "" };
+      columns[column] = {
+        type,
+        notNull: field.isRequired,
+        default: fieldDefault.expression,
+        identity: "",
+        generated: "",
+      };
     }
     for (const field of unsupportedFields(blocks, model.name)) {
-      columns[field.column] = { type: field.type, notNull: field.required, default: null, identity: "", generated: "" };
+      columns[field.column] = {
+        type: field.type,
+        notNull: field.required,
+        default: null,
+        identity: "",
+        generated: "",
+      };
     }
 
     const indexes: Record<string, IndexCatalog> = {};
     let primaryKey: TableCatalog["primaryKey"] = null;
     for (const index of datamodel.indexes.filter((candidate) => candidate.model === model.name)) {
       const keyColumns = index.fields.map((field) => {
-        if (field.length !== undefined) throw new Error(`${model.name}: index length is not a PostgreSQL feature`);
+        if (field.length !== undefined)
+          throw new Error(`${model.name}: index length is not a PostgreSQL feature`);
         const sort = field.sortOrder === "Desc" ? " DESC" : "";
         const opclass = field.operatorClass === undefined ? "" : ` ${snakeCase(field.operatorClass)}`;
         return `${columnName(model, field.name)}${sort}${opclass}`;
@@ -117,17 +140,38 @@ export function expectedCatalog(schema: string): ExpectedCatalog {
         case "id": {
           const name = constraintName(index.dbName ?? `${table}_pkey`);
           primaryKey = { name, columns: plainColumns };
-          indexes[name] = { columns: keyColumns, unique: true, primary: true, method, predicate: null, expressions: null };
+          indexes[name] = {
+            columns: keyColumns,
+            unique: true,
+            primary: true,
+            method,
+            predicate: null,
+            expressions: null,
+          };
           break;
         }
         case "unique": {
           const name = constraintName(index.dbName ?? `${table}_${plainColumns.join("_")}_key`);
-          indexes[name] = { columns: keyColumns, unique: true, primary: false, method, predicate: null, expressions: null };
+          indexes[name] = {
+            columns: keyColumns,
+            unique: true,
+            primary: false,
+            method,
+            predicate: null,
+            expressions: null,
+          };
           break;
         }
         case "normal": {
           const name = constraintName(index.dbName ?? `${table}_${plainColumns.join("_")}_idx`);
-          indexes[name] = { columns: keyColumns, unique: false, primary: false, method, predicate: null, expressions: null };
+          indexes[name] = {
+            columns: keyColumns,
+            unique: false,
+            primary: false,
+            method,
+            predicate: null,
+            expressions: null,
+          };
           break;
         }
         default:
@@ -145,11 +189,15 @@ export function expectedCatalog(schema: string): ExpectedCatalog {
         (name) => !(model.fields.find((candidate) => candidate.name === name)?.isRequired ?? true),
       );
       // The FK's `map:` name is not in the DMMF; read it from the relation attribute itself.
-      const name = constraintName(relationMapName(blocks, model.name, field.name) ?? `${table}_${fromColumns.join("_")}_fkey`);
+      const name = constraintName(
+        relationMapName(blocks, model.name, field.name) ?? `${table}_${fromColumns.join("_")}_fkey`,
+      );
       foreignKeys[name] = {
         columns: fromColumns,
         referencedTable: tableName(referenced),
-        referencedColumns: (field.relationToFields ?? []).map((fieldName) => columnName(referenced, fieldName)),
+        referencedColumns: (field.relationToFields ?? []).map((fieldName) =>
+          columnName(referenced, fieldName),
+        ),
         // Prisma's defaults: SetNull for an optional relation, Restrict for a required one; Cascade on update.
         onDelete: field.relationOnDelete ?? (anyOptional ? "SetNull" : "Restrict"),
         onUpdate: field.relationOnUpdate ?? "Cascade",
@@ -282,7 +330,9 @@ function expectedDefault(
       case "dbgenerated":
         return { expression: String(fn.args[0]) };
       default:
-        throw new Error(`${model.name}.${field.name}: @default(${fn.name}()) is not known to the drift test yet`);
+        throw new Error(
+          `${model.name}.${field.name}: @default(${fn.name}()) is not known to the drift test yet`,
+        );
     }
   }
   if (typeof value === "boolean" || typeof value === "number") return { expression: String(value) };
@@ -292,15 +342,33 @@ function expectedDefault(
       return { expression: `${quoteLiteral(label?.dbName ?? value)}::${type}` };
     }
     const casts: Record<string, string> = { text: "text", jsonb: "jsonb", json: "json", uuid: "uuid" };
-    const cast = casts[type] ?? (type.startsWith("character varying") ? "character varying" : type.startsWith("character") ? "bpchar" : undefined);
-    if (!cast) throw new Error(`${model.name}.${field.name}: string default on ${type} is not known to the drift test yet`);
+    const cast =
+      casts[type] ??
+      (type.startsWith("character varying")
+        ? "character varying"
+        : type.startsWith("character")
+          ? "bpchar"
+          : undefined);
+    if (!cast)
+      throw new Error(
+        `${model.name}.${field.name}: string default on ${type} is not known to the drift test yet`,
+      );
     return { expression: `${quoteLiteral(value)}::${cast}` };
   }
-  throw new Error(`${model.name}.${field.name}: default ${JSON.stringify(value)} is not known to the drift test yet`);
+  throw new Error(
+    `${model.name}.${field.name}: default ${JSON.stringify(value)} is not known to the drift test yet`,
+  );
 }
 
 function indexMethod(algorithm: string | undefined): string {
-  const methods: Record<string, string> = { BTree: "btree", Hash: "hash", Gist: "gist", Gin: "gin", SpGist: "spgist", Brin: "brin" };
+  const methods: Record<string, string> = {
+    BTree: "btree",
+    Hash: "hash",
+    Gist: "gist",
+    Gin: "gin",
+    SpGist: "spgist",
+    Brin: "brin",
+  };
   if (algorithm === undefined) return "btree";
   const method = methods[algorithm];
   if (!method) throw new Error(`index type ${algorithm} is not known to the drift test yet`);
@@ -310,7 +378,8 @@ function indexMethod(algorithm: string | undefined): string {
 function constraintName(name: string): string {
   // Prisma shortens generated names beyond PostgreSQL's limit in its own way; keep names short
   // (or give them `map:`) rather than re-implementing that here.
-  if (name.length > MAX_IDENTIFIER_LENGTH) throw new Error(`constraint name ${name} is longer than ${MAX_IDENTIFIER_LENGTH}`);
+  if (name.length > MAX_IDENTIFIER_LENGTH)
+    throw new Error(`constraint name ${name} is longer than ${MAX_IDENTIFIER_LENGTH}`);
   return name;
 }
 
@@ -327,7 +396,10 @@ function modelBlocks(schema: string): Map<string, string[]> {
   const blocks = new Map<string, string[]>();
   const pattern = /^model\s+(\w+)\s*\{([\s\S]*?)^\}/gm;
   for (const match of schema.matchAll(pattern)) {
-    blocks.set(match[1] ?? "", (match[2] ?? "").split("\n").map((line) => line.replace(/\/\/.*$/, "").trim()));
+    blocks.set(
+      match[1] ?? "",
+      (match[2] ?? "").split("\n").map((line) => line.replace(/\/\/.*$/, "").trim()),
+    );
   }
   return blocks;
 }
@@ -339,7 +411,8 @@ function unsupportedFields(blocks: Map<string, string[]>, model: string): Unsupp
     const match = /^(\w+)\s+Unsupported\("([^"]+)"\)(\?)?(.*)$/.exec(line);
     if (!match) continue;
     const [, name = "", type = "", optional, attributes = ""] = match;
-    if (attributes.includes("@default")) throw new Error(`${model}.${name}: defaults on Unsupported fields are not known to the drift test yet`);
+    if (attributes.includes("@default"))
+      throw new Error(`${model}.${name}: defaults on Unsupported fields are not known to the drift test yet`);
     const mapped = /@map\("([^"]+)"\)/.exec(attributes)?.[1];
     fields.push({ name, column: mapped ?? name, type, required: optional === undefined });
   }

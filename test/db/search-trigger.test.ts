@@ -11,12 +11,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await prisma?.$disconnect();
-  await db?.drop();
+  await prisma.$disconnect();
+  await db.drop();
 });
 
 async function searchOf(taskId: string): Promise<string | null> {
-  const rows = await prisma.$queryRaw<{ search: string | null }[]>`SELECT search::text AS search FROM tasks WHERE id = ${taskId}::uuid`;
+  const rows = await prisma.$queryRaw<
+    { search: string | null }[]
+  >`SELECT search::text AS search FROM tasks WHERE id = ${taskId}::uuid`;
   return rows[0]?.search ?? null;
 }
 
@@ -28,21 +30,30 @@ async function matches(taskId: string, query: string): Promise<boolean> {
 
 describe("tasks.search", () => {
   it("when a task is created, then its title (weight A) and description (weight B) are indexed", async () => {
-    const user = await prisma.user.create({ data: { id: "user-search-1", name: "Ada", email: "ada@example.com" } });
+    const user = await prisma.user.create({
+      data: { id: "user-search-1", name: "Ada", email: "ada@example.com" },
+    });
     const task = await prisma.task.create({
       data: { userId: user.id, title: "Buy oat milk", description: "from the corner shop" },
     });
 
-    expect(await searchOf(task.id)).toBe("'buy':1A 'corner':6B 'from':4B 'milk':3A 'oat':2A 'shop':7B 'the':5B");
+    expect(await searchOf(task.id)).toBe(
+      "'buy':1A 'corner':6B 'from':4B 'milk':3A 'oat':2A 'shop':7B 'the':5B",
+    );
     expect(await matches(task.id, "corner shop")).toBe(true);
   });
 
   it("when the title or description changes, then the vector follows", async () => {
-    const user = await prisma.user.create({ data: { id: "user-search-2", name: "Bo", email: "bo@example.com" } });
+    const user = await prisma.user.create({
+      data: { id: "user-search-2", name: "Bo", email: "bo@example.com" },
+    });
     const task = await prisma.task.create({ data: { userId: user.id, title: "Draft report" } });
     expect(await searchOf(task.id)).toBe("'draft':1A 'report':2A");
 
-    await prisma.task.update({ where: { id: task.id }, data: { title: "Final report", description: "send to Carla" } });
+    await prisma.task.update({
+      where: { id: task.id },
+      data: { title: "Final report", description: "send to Carla" },
+    });
 
     expect(await matches(task.id, "draft")).toBe(false);
     expect(await matches(task.id, "final carla")).toBe(true);
@@ -52,7 +63,9 @@ describe("tasks.search", () => {
   });
 
   it("when only other columns change, then the vector is left alone", async () => {
-    const user = await prisma.user.create({ data: { id: "user-search-3", name: "Cy", email: "cy@example.com" } });
+    const user = await prisma.user.create({
+      data: { id: "user-search-3", name: "Cy", email: "cy@example.com" },
+    });
     const task = await prisma.task.create({ data: { userId: user.id, title: "Water plants" } });
     // A stale value the trigger would overwrite if it fired.
     await prisma.$executeRaw`UPDATE tasks SET search = to_tsvector('simple', 'stale') WHERE id = ${task.id}::uuid`;

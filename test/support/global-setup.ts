@@ -30,7 +30,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     port: await freePort(),
     database: TEMPLATE_DATABASE,
     // A throwaway cluster: durability buys nothing, speed does.
-    postgresFlags: ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"],
+    postgresFlags: [
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "max_connections=300",
+    ],
   });
 
   try {

@@ -28,7 +28,9 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
     // only a concurrent clone can be, and only for an instant, so retry briefly.
     for (let attempt = 1; ; attempt++) {
       try {
-        await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)} TEMPLATE ${admin.escapeIdentifier(template)}`);
+        await admin.query(
+          `CREATE DATABASE ${admin.escapeIdentifier(name)} TEMPLATE ${admin.escapeIdentifier(template)}`,
+        );
         return;
       } catch (error) {
         const inUse = error instanceof Error && "code" in error && error.code === "55006";
@@ -43,7 +45,11 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   return {
     name,
     connectionString: url.toString(),
-    drop: () => withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`)).then(() => {}),
+    drop: async () => {
+      await withAdmin(adminUrl, (admin) =>
+        admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`),
+      );
+    },
   };
 }
 

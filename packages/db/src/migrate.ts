@@ -121,7 +121,9 @@ export async function applyMigrations(options: MigrateOptions): Promise<{ applie
     const live = records.filter((record) => record.rolledBackAt === null);
     for (const record of live) {
       if (!directory.migrations.some((migration) => migration.name === record.migrationName)) {
-        log(`Migration \`${record.migrationName}\` is applied to the database but missing from the migrations directory.`);
+        log(
+          `Migration \`${record.migrationName}\` is applied to the database but missing from the migrations directory.`,
+        );
       }
     }
 
@@ -163,18 +165,25 @@ export async function revertMigrations(options: RevertOptions): Promise<{ revert
     // Newest first by the time they were applied: the reverse of the order they changed the schema.
     const applied = records
       .filter((record) => record.rolledBackAt === null)
-      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || b.migrationName.localeCompare(a.migrationName));
+      .sort(
+        (a, b) =>
+          b.startedAt.getTime() - a.startedAt.getTime() || b.migrationName.localeCompare(a.migrationName),
+      );
 
     let toRevert: MigrationRecord[];
     if (options.to !== undefined) {
       const index = applied.findIndex((record) => record.migrationName === options.to);
       if (index === -1) {
-        throw new MigrationError("P3011", `Migration \`${options.to}\` is not applied to the database, so it cannot be the revert target.`);
+        throw new MigrationError(
+          "P3011",
+          `Migration \`${options.to}\` is not applied to the database, so it cannot be the revert target.`,
+        );
       }
       toRevert = applied.slice(0, index);
     } else {
       const steps = options.steps ?? 1;
-      if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
+      if (!Number.isInteger(steps) || steps < 0)
+        throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
       toRevert = applied.slice(0, steps);
     }
 
@@ -182,10 +191,16 @@ export async function revertMigrations(options: RevertOptions): Promise<{ revert
     const plan = toRevert.map((record) => {
       const migration = directory.migrations.find((candidate) => candidate.name === record.migrationName);
       if (migration === undefined) {
-        throw new MigrationError("P3015", `Cannot revert \`${record.migrationName}\`: its folder is missing from the migrations directory.`);
+        throw new MigrationError(
+          "P3015",
+          `Cannot revert \`${record.migrationName}\`: its folder is missing from the migrations directory.`,
+        );
       }
       if (migration.downScript === null) {
-        throw new MigrationError("P3015", `Cannot revert \`${record.migrationName}\`: ${migration.dir} has no down.sql.`);
+        throw new MigrationError(
+          "P3015",
+          `Cannot revert \`${record.migrationName}\`: ${migration.dir} has no down.sql.`,
+        );
       }
       return { record, downScript: migration.downScript };
     });
@@ -200,9 +215,13 @@ export async function revertMigrations(options: RevertOptions): Promise<{ revert
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK");
-        throw new MigrationError("P3018", `Reverting \`${record.migrationName}\` failed and was rolled back: ${describeError(error)}`, {
-          cause: error,
-        });
+        throw new MigrationError(
+          "P3018",
+          `Reverting \`${record.migrationName}\` failed and was rolled back: ${describeError(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
       reverted.push(record.migrationName);
     }
@@ -230,7 +249,11 @@ export async function listMigrations(options: Omit<MigrateOptions, "log">): Prom
   });
   for (const record of live) {
     if (!statuses.some((status) => status.name === record.migrationName)) {
-      statuses.push({ name: record.migrationName, state: record.finishedAt === null ? "failed" : "missing", record });
+      statuses.push({
+        name: record.migrationName,
+        state: record.finishedAt === null ? "failed" : "missing",
+        record,
+      });
     }
   }
   return statuses;
@@ -260,13 +283,17 @@ async function applyOne(client: pg.Client, migration: MigrationFile): Promise<vo
     throw new MigrationError("P3018", logs, { cause: error });
   }
 
-  await client.query("UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1 WHERE id = $1", [id]);
+  await client.query(
+    "UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1 WHERE id = $1",
+    [id],
+  );
   await client.query("UPDATE _prisma_migrations SET finished_at = $1 WHERE id = $2", [new Date(), id]);
 }
 
 /** Prisma's P3018 message, which it also stores in `logs`. */
 function applyErrorMessage(migration: MigrationFile, error: unknown): string {
-  const code = error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : "none";
+  const code =
+    error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : "none";
   return (
     "A migration failed to apply. New migrations cannot be applied before the error is recovered from. " +
     "Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\n" +
@@ -274,7 +301,10 @@ function applyErrorMessage(migration: MigrationFile, error: unknown): string {
   );
 }
 
-async function withLockedConnection<T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withLockedConnection<T>(
+  connectionString: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
@@ -382,7 +412,9 @@ function refuseModifiedMigrations(migrations: MigrationFile[], records: Migratio
     .filter((record) => record.rolledBackAt === null && record.finishedAt !== null)
     .flatMap((record) => {
       const migration = migrations.find((candidate) => candidate.name === record.migrationName);
-      return migration !== undefined && !scriptMatchesChecksum(migration.script, record.checksum) ? [record.migrationName] : [];
+      return migration !== undefined && !scriptMatchesChecksum(migration.script, record.checksum)
+        ? [record.migrationName]
+        : [];
     });
   if (modified.length === 0) return;
   throw new MigrationError(
@@ -397,4 +429,6 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function noop(): void {}
+function noop(): void {
+  // Default log: progress messages are optional.
+}

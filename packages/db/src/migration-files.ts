@@ -33,7 +33,9 @@ export interface MigrationsDirectory {
  * Reads the migrations directory the way the Prisma CLI does (packages/migrate, listMigrations):
  * every sub-folder is a migration, sorted with localeCompare, migration.sql read as UTF-8.
  */
-export async function readMigrationsDirectory(migrationsDir: string = defaultMigrationsDir): Promise<MigrationsDirectory> {
+export async function readMigrationsDirectory(
+  migrationsDir: string = defaultMigrationsDir,
+): Promise<MigrationsDirectory> {
   const lock = await readOptional(path.join(migrationsDir, "migration_lock.toml"));
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((error: unknown) => {
     if (isNotFound(error)) return [];

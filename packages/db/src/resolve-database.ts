@@ -28,12 +28,12 @@ export interface ResolvedDatabase {
  * way migrated to the latest migration before it is returned.
  */
 export async function resolveDatabase(options: ResolveDatabaseOptions): Promise<ResolvedDatabase> {
-  const log = options.log ?? (() => {});
+  const log = options.log ?? ((): void => undefined);
   const migrationsDir = options.migrationsDir;
 
   if (options.databaseUrl) {
     const { applied } = await applyMigrations({ connectionString: options.databaseUrl, migrationsDir, log });
-    return { connectionString: options.databaseUrl, applied, stop: async () => {} };
+    return { connectionString: options.databaseUrl, applied, stop: () => Promise.resolve() };
   }
 
   const server = await startEmbeddedPostgres({
@@ -43,8 +43,12 @@ export async function resolveDatabase(options: ResolveDatabaseOptions): Promise<
     log,
   });
   try {
-    const { applied } = await applyMigrations({ connectionString: server.connectionString, migrationsDir, log });
-    return { connectionString: server.connectionString, applied, stop: server.stop };
+    const { applied } = await applyMigrations({
+      connectionString: server.connectionString,
+      migrationsDir,
+      log,
+    });
+    return { connectionString: server.connectionString, applied, stop: () => server.stop() };
   } catch (error) {
     await server.stop();
     throw error;

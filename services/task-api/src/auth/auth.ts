@@ -1,6 +1,8 @@
-import { betterAuth } from "better-auth";
+// Narrow entry points: "better-auth/plugins" alone loads every plugin (~10 MiB of RSS).
+import { betterAuth } from "better-auth/minimal";
 import { prismaAdapter } from "better-auth/adapters/prisma";
-import { bearer, jwt } from "better-auth/plugins";
+import { bearer } from "better-auth/plugins/bearer";
+import { jwt } from "better-auth/plugins/jwt";
 import type { PrismaClient } from "@taskmesh/db";
 import { canonicalTimeZone } from "../domain/time.ts";
 

@@ -10,7 +10,8 @@ export interface StoredResponse {
 
 /** Serialises requests with the same key: a concurrent retry waits, then replays. */
 export async function lockKey(tx: Tx, userId: string, key: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${userId}\u0000${key}`}, 0))`;
+  // A space separates: keys are visible ASCII, user ids have none, and Postgres text cannot hold NUL.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${userId} ${key}`}, 0))`;
 }
 
 export async function findStoredResponse(tx: Tx, userId: string, key: string, now: Date): Promise<StoredResponse | undefined> {

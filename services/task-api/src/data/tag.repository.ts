@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from "uuid";
 import type { Sql, Tx } from "./database.ts";
 
 export interface TagView {
@@ -11,30 +12,48 @@ export function normalizeTagName(name: string): string {
 }
 
 /**
+ * One statement: resolve the names to the user's tags (creating missing ones), drop the
+ * task's other tags, link the wanted ones. Existing tags are never re-inserted: an
+ * INSERT ... ON CONFLICT on an existing name waits for every concurrent transaction that
+ * touched that name, which serialised all writes per tag.
+ */
+const REPLACE_TASK_TAGS = `
+WITH wanted AS (
+  SELECT * FROM unnest($3::text[], $4::text[], $5::uuid[]) AS w(normalized_name, name, new_id)
+), existing AS (
+  SELECT g.id FROM tags g JOIN wanted w ON w.normalized_name = g.normalized_name WHERE g.user_id = $1
+), inserted AS (
+  INSERT INTO tags (id, user_id, name, normalized_name)
+  SELECT w.new_id, $1, w.name, w.normalized_name FROM wanted w
+  WHERE NOT EXISTS (SELECT 1 FROM tags g WHERE g.user_id = $1 AND g.normalized_name = w.normalized_name)
+  ON CONFLICT (user_id, normalized_name) DO NOTHING
+  RETURNING id
+), resolved AS (
+  SELECT id FROM existing UNION ALL SELECT id FROM inserted
+), removed AS (
+  DELETE FROM task_tags WHERE task_id = $2::uuid AND tag_id NOT IN (SELECT id FROM resolved)
+), linked AS (
+  INSERT INTO task_tags (user_id, task_id, tag_id) SELECT $1, $2::uuid, id FROM resolved ON CONFLICT DO NOTHING
+)
+SELECT count(*)::int AS resolved FROM resolved`;
+
+/**
  * Makes a task's tags exactly `names`, creating the user's tags that do not exist yet.
- * Names match case-insensitively; an existing tag keeps the spelling it was created with.
+ * Names match case-insensitively; the first spelling of a new tag is kept.
  */
 export async function replaceTaskTags(tx: Tx, userId: string, taskId: string, names: string[]): Promise<void> {
   // Reversed so that, among names differing only in case, the first spelling wins.
   const byNormalized = new Map(names.toReversed().map((n) => [normalizeTagName(n), n.trim()]));
   const normalized = [...byNormalized.keys()];
-  const existing =
-    normalized.length > 0
-      ? await tx.tag.findMany({ where: { userId, normalizedName: { in: normalized } }, select: { id: true, normalizedName: true } })
-      : [];
-  // Insert only missing tags: INSERT ... ON CONFLICT on an existing name waits for every
-  // concurrent transaction that touched that name, which serialised all writes per tag.
-  const known = new Set(existing.map((t) => t.normalizedName));
-  const missing = [...byNormalized].filter(([n]) => !known.has(n));
-  let created: { id: string }[] = [];
-  if (missing.length > 0) {
-    await tx.tag.createMany({ data: missing.map(([normalizedName, name]) => ({ userId, name, normalizedName })), skipDuplicates: true });
-    created = await tx.tag.findMany({ where: { userId, normalizedName: { in: missing.map(([n]) => n) } }, select: { id: true } });
-  }
-  const tagIds = [...existing, ...created].map((t) => t.id);
-  await tx.taskTag.deleteMany({ where: { taskId, userId, tagId: { notIn: tagIds } } });
-  if (tagIds.length > 0) {
-    await tx.taskTag.createMany({ data: tagIds.map((tagId) => ({ userId, taskId, tagId })), skipDuplicates: true });
+  const spelled = [...byNormalized.values()];
+  for (let attempt = 1; ; attempt++) {
+    const newIds = normalized.map(() => uuidv7());
+    const [row] = await tx.$queryRawUnsafe<{ resolved: number }[]>(REPLACE_TASK_TAGS, userId, taskId, normalized, spelled, newIds);
+    // A tag created by a concurrent transaction after this statement's snapshot is neither
+    // "existing" nor "inserted" (ON CONFLICT skipped it); once that transaction has
+    // committed, running the statement again sees it.
+    if ((row?.resolved ?? 0) === normalized.length) return;
+    if (attempt === 3) throw new Error(`could not resolve tags ${normalized.join(", ")} after ${attempt} attempts`);
   }
 }
 

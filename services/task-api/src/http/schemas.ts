@@ -152,7 +152,7 @@ export const idParams = z.object({ id: z.string().meta({ description: "Resource 
 
 // ---- lists, tags, me -----------------------------------------------------
 
-const listName = z.string().trim().min(1, "must not be blank").max(100);
+const listName = z.string().trim().min(1, "must not be blank").max(100).refine(noNul, "must not contain NUL characters");
 export const createListBody = z.strictObject({ name: listName }).meta({ id: "CreateList" });
 export const updateListBody = z.strictObject({ name: listName }).partial().meta({ id: "UpdateList" });
 export const listSchema = z
@@ -174,7 +174,7 @@ export const meSchema = z
   })
   .meta({ id: "Me" });
 export const updateMeBody = z
-  .strictObject({ name: z.string().trim().min(1).max(100), timeZone: z.string().min(1).max(64) })
+  .strictObject({ name: z.string().trim().min(1).max(100).refine(noNul, "must not contain NUL characters"), timeZone: z.string().min(1).max(64) })
   .partial()
   .meta({ id: "UpdateMe" });
 
