@@ -1,4 +1,4 @@
-import { Ajv2020, type AnySchema, type ValidateFunction } from "ajv/dist/2020.js";
+import { Ajv2020, type AnySchema, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import type { Response } from "supertest";
 import type supertest from "supertest";
@@ -76,6 +76,16 @@ function rewriteRefs(value: unknown): unknown {
   return out;
 }
 
+/** Ajv's errors with where they are and what was extra or missing, e.g. "/tags/0: must be string". */
+function describeErrors(where: string, errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? [])
+    .map((e) => {
+      const detail = "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : "";
+      return `${where}${e.instancePath}: ${e.message ?? e.keyword}${detail}`;
+    })
+    .join("; ");
+}
+
 function templateToRegExp(template: string): RegExp {
   const escaped = template
     .split(/(\{[^}]+\})/)
@@ -151,7 +161,7 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
       }
       if (header.schema) {
         const check = compiled(`${label} ${status} header ${name}`, header.schema);
-        if (!check(value)) problems.push(`header ${name}: ${ajv.errorsText(check.errors)}`);
+        if (!check(value)) problems.push(describeErrors(`header ${name}`, check.errors));
       }
     }
 
@@ -168,7 +178,7 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
         // Validate what was sent, not supertest's parse of it (which skips unknown media types).
         const isJson = type === "application/json" || type.endsWith("+json");
         const body: unknown = !hasBody ? undefined : isJson ? JSON.parse(res.text) : res.text;
-        if (!check(body)) problems.push(`body: ${ajv.errorsText(check.errors, { dataVar: "body" })}`);
+        if (!check(body)) problems.push(describeErrors("body", check.errors));
       }
     }
 

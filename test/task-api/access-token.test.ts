@@ -2,13 +2,15 @@ import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokenVerifier } from "../../services/task-api/src/auth/authenticate.ts";
 
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+
 const ISSUER = "http://task-api.test";
 const AUDIENCE = "taskmesh";
 
 describe("access token verifier", () => {
   let jwks: JSONWebKeySet;
-  let privateKey: CryptoKey;
-  let otherKey: CryptoKey;
+  let privateKey: PrivateKey;
+  let otherKey: PrivateKey;
   let clock = Date.UTC(2026, 10, 26, 12, 0, 0);
   const now = () => clock;
 
@@ -19,7 +21,7 @@ describe("access token verifier", () => {
     jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "EdDSA" }] };
   });
 
-  const sign = (key: CryptoKey, claims: { sub?: string; exp: number; aud?: string; kid?: string }) =>
+  const sign = (key: PrivateKey, claims: { sub?: string; exp: number; aud?: string; kid?: string }) =>
     new SignJWT(claims.sub === undefined ? {} : { sub: claims.sub })
       .setProtectedHeader({ alg: "EdDSA", kid: claims.kid ?? "k1" })
       .setIssuer(ISSUER)

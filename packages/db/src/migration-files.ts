@@ -37,8 +37,10 @@ export async function readMigrationsDirectory(
   migrationsDir: string = defaultMigrationsDir,
 ): Promise<MigrationsDirectory> {
   const lock = await readOptional(path.join(migrationsDir, "migration_lock.toml"));
+  // A missing directory is an error, not "nothing to apply": a wrong path would otherwise
+  // leave a fresh database unmigrated while reporting success.
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((error: unknown) => {
-    if (isNotFound(error)) return [];
+    if (isNotFound(error)) throw new Error(`The migrations directory ${migrationsDir} does not exist.`, { cause: error });
     throw error;
   });
 

@@ -10,8 +10,10 @@ export interface ResolveDatabaseOptions {
   port: number;
   /** Embedded database name (used only without databaseUrl). Default "taskmesh". */
   database?: string;
-  /** Defaults to this repository's prisma/migrations. */
+  /** Defaults to this repository's prisma/migrations (pass it explicitly from bundled code). */
   migrationsDir?: string;
+  /** false: use a DATABASE_URL as it is (a Kubernetes Job migrates). The embedded database is always migrated. */
+  migrate?: boolean;
   log?: (message: string) => void;
 }
 
@@ -32,6 +34,7 @@ export async function resolveDatabase(options: ResolveDatabaseOptions): Promise<
   const migrationsDir = options.migrationsDir;
 
   if (options.databaseUrl) {
+    if (options.migrate === false) return { connectionString: options.databaseUrl, applied: [], stop: () => Promise.resolve() };
     const { applied } = await applyMigrations({ connectionString: options.databaseUrl, migrationsDir, log });
     return { connectionString: options.databaseUrl, applied, stop: () => Promise.resolve() };
   }

@@ -11,6 +11,9 @@ const schema = z
     /** Any PostgreSQL 14+; unset = an embedded PostgreSQL with its data under DATA_DIR. */
     DATABASE_URL: z.string().min(1).optional(),
     DATA_DIR: z.string().default(".data"),
+    /** Migrations applied at start (always for the embedded database; MIGRATE_ON_START=false skips them for DATABASE_URL). */
+    MIGRATIONS_DIR: z.string().default("prisma/migrations"),
+    MIGRATE_ON_START: env.bool(true),
     EMBEDDED_PG_PORT: env.port(54329),
     DATABASE_POOL_MAX: env.int(10),
     /** Signs sessions and encrypts the JWT private keys; at least 32 characters. */

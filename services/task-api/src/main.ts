@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     dataDir: path.resolve(config.DATA_DIR, "postgres"),
     port: config.EMBEDDED_PG_PORT,
+    migrationsDir: path.resolve(config.MIGRATIONS_DIR),
+    migrate: config.MIGRATE_ON_START,
     log: (message) => { logger.info(message); },
   });
   // One pool: Prisma writes through it and the hot read paths query it directly.

@@ -37,7 +37,10 @@ const common: ZodOpenApiResponsesObject = {
   "401": problem("Missing, invalid or expired credentials (WWW-Authenticate says which)."),
   "429": problem("Rate limited; see Retry-After."),
   "500": problem("Unexpected fault; quote the requestId."),
+  "503": problem("The database is unavailable or overloaded; retry after Retry-After."),
 };
+/** Writes can lose a race with a concurrent change (deadlock, serialization failure). */
+const conflict = { "409": problem("A concurrent change conflicted with this one; retry the request.") };
 const withBody: ZodOpenApiResponsesObject = {
   "400": problem("Malformed JSON."),
   "413": problem("Body larger than 64 KiB."),
@@ -84,27 +87,27 @@ export function createOpenApiDocument(serverUrl: string) {
     paths: {
       "/v1/me": {
         get: op("Your profile", "me", { "200": json(meSchema, "Your profile.") }),
-        patch: op("Change your name or time zone", "me", { "200": json(meSchema, "Updated profile."), ...withBody }, {
+        patch: op("Change your name or time zone", "me", { ...conflict, "200": json(meSchema, "Updated profile."), ...withBody }, {
           requestBody: { content: { "application/json": { schema: updateMeBody } } },
         }),
-        delete: op("Delete your account and all its data", "me", { "204": { description: "Deleted." } }),
+        delete: op("Delete your account and all its data", "me", { ...conflict, "204": { description: "Deleted." } }),
       },
       "/v1/lists": {
         get: op("Your lists", "lists", { "200": json(pageOf(listSchema, "ListPage"), "A page of lists."), "400": problem("Bad query.") }, {
           requestParams: { query: pageQuery },
         }),
-        post: op("Create a list", "lists", { "201": json(listSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
+        post: op("Create a list", "lists", { ...conflict, "201": json(listSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
           requestParams: { header: idempotencyHeader },
           requestBody: { content: { "application/json": { schema: createListBody } } },
         }),
       },
       "/v1/lists/{id}": {
         get: op("One list", "lists", { "200": json(listSchema, "The list.", etagHeader), ...notFound }, { requestParams: byId }),
-        patch: op("Rename a list", "lists", { "200": json(listSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
+        patch: op("Rename a list", "lists", { ...conflict, "200": json(listSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader },
           requestBody: { content: { "application/json": { schema: updateListBody } } },
         }),
-        delete: op("Delete a list and its tasks", "lists", { "204": { description: "Deleted." }, ...notFound, ...precondition }, {
+        delete: op("Delete a list and its tasks", "lists", { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader },
         }),
       },
@@ -112,7 +115,7 @@ export function createOpenApiDocument(serverUrl: string) {
         get: op("Find tasks", "tasks", { "200": json(pageOf(taskSchema, "TaskPage"), "A page of tasks.", rateHeaders), "400": problem("Bad query.") }, {
           requestParams: { query: listTasksQuery },
         }),
-        post: op("Create a task", "tasks", { "201": json(taskSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
+        post: op("Create a task", "tasks", { ...conflict, "201": json(taskSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
           requestParams: { header: idempotencyHeader },
           requestBody: { content: { "application/json": { schema: createTaskBody } } },
         }),
@@ -121,21 +124,21 @@ export function createOpenApiDocument(serverUrl: string) {
         get: op("One task", "tasks", { "200": json(taskSchema, "The task.", etagHeader), "304": { description: "Not modified (If-None-Match)." }, ...notFound }, {
           requestParams: byId,
         }),
-        patch: op("Change a task", "tasks", { "200": json(taskSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
+        patch: op("Change a task", "tasks", { ...conflict, "200": json(taskSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader },
           requestBody: { content: { "application/json": { schema: updateTaskBody }, "application/merge-patch+json": { schema: updateTaskBody } } },
         }),
-        delete: op("Delete a task and its subtasks", "tasks", { "204": { description: "Deleted." }, ...notFound, ...precondition }, {
+        delete: op("Delete a task and its subtasks", "tasks", { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader },
         }),
       },
       "/v1/tasks/{id}/complete": {
-        post: op("Complete a task (and its subtasks)", "tasks", { "200": json(taskSchema, "Completed.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
+        post: op("Complete a task (and its subtasks)", "tasks", { ...conflict, "200": json(taskSchema, "Completed.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
         }),
       },
       "/v1/tasks/{id}/reopen": {
-        post: op("Reopen a task", "tasks", { "200": json(taskSchema, "Reopened.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
+        post: op("Reopen a task", "tasks", { ...conflict, "200": json(taskSchema, "Reopened.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
           requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
         }),
       },
