@@ -166,9 +166,11 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
     }
 
     const type = mediaType(res.headers["content-type"]);
-    const hasBody = res.text !== undefined && res.text !== "";
+    // supertest leaves text undefined when there was no body at all (204, 304).
+    const text = (res.text as string | undefined) ?? "";
+    const hasBody = text !== "";
     if (!documented.content || Object.keys(documented.content).length === 0) {
-      if (hasBody) problems.push(`no body is documented, but the response has one (${String(type)}): ${res.text}`);
+      if (hasBody) problems.push(`no body is documented, but the response has one (${String(type)}): ${text}`);
     } else if (type === undefined || !(type in documented.content)) {
       problems.push(`content type ${String(type)} is not documented (documented: ${Object.keys(documented.content).join(", ")})`);
     } else {
@@ -177,7 +179,7 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
         const check = compiled(`${label} ${status} ${type}`, schema);
         // Validate what was sent, not supertest's parse of it (which skips unknown media types).
         const isJson = type === "application/json" || type.endsWith("+json");
-        const body: unknown = !hasBody ? undefined : isJson ? JSON.parse(res.text) : res.text;
+        const body: unknown = !hasBody ? undefined : isJson ? JSON.parse(text) : text;
         if (!check(body)) problems.push(describeErrors("body", check.errors));
       }
     }

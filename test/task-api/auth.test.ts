@@ -1,7 +1,8 @@
 import type { AddressInfo } from "node:net";
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
 import type { Response, Test } from "supertest";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAccessTokenVerifier } from "../../services/task-api/src/auth/authenticate.ts";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi } from "../support/task-api.ts";
 
 const PASSWORD = "correct-horse-battery";
@@ -10,7 +11,6 @@ const REALM = 'Bearer realm="taskmesh"';
 let api: TestTaskApi;
 beforeAll(async () => { api = await startTaskApi(); });
 afterAll(async () => { await api.close(); });
-afterEach(() => { vi.useRealTimers(); });
 
 function bearer(token: string): { Authorization: string } {
   return { Authorization: `Bearer ${token}` };
@@ -91,6 +91,22 @@ describe("sign-up and sign-in", () => {
     const me = await api.request.get("/v1/me").set("Cookie", String(session?.split(";")[0])).expect(200);
 
     expect(me.body).toMatchObject({ id: user.id });
+  });
+});
+
+describe("name at sign-up", () => {
+  it.each([
+    ["longer than 100 characters", "x".repeat(101)],
+    ["blank", "   "],
+    ["with a NUL character", "Ada\u0000"],
+  ])("when sign-up gives a name %s, then it is refused with 422 and no user is created", async (_label, name) => {
+    const email = `name-${crypto.randomUUID()}@example.com`;
+
+    const res = await api.request.post("/api/auth/sign-up/email").send({ email, password: PASSWORD, name });
+
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: "INVALID_NAME" });
+    expect(await api.prisma.user.count({ where: { email } })).toBe(0);
   });
 });
 
@@ -231,17 +247,34 @@ describe("JWT access tokens", () => {
     expectUnauthenticated(await api.request.get("/v1/me").set(bearer(unsigned)), true);
   });
 
-  it("when an access token has expired, then 401 invalid_token", async () => {
-    const user = await api.signUp();
-    const { exp } = decodeJwt(user.accessToken);
-    // Only Date is faked: the app checks the token against the clock of this process.
-    vi.useFakeTimers({ toFake: ["Date"], now: (Number(exp) - 60) * 1000 });
-    await api.request.get("/v1/me").set(user.auth).expect(200);
+  describe("expiry", () => {
+    // The app's verifier on a clock the test moves; the keys come from the app's own JWKS endpoint.
+    let clock = Date.now();
+    let timed: TestTaskApi;
+    beforeAll(async () => {
+      const verifyAccessToken = createAccessTokenVerifier({
+        loadJwks: async () => (await timed.request.get("/api/auth/jwks").expect(200)).body as JSONWebKeySet,
+        issuer: TEST_PUBLIC_URL,
+        audience: "taskmesh",
+        now: () => clock,
+      });
+      timed = await startTaskApi({ verifyAccessToken });
+    });
+    afterAll(async () => { await timed.close(); });
 
-    vi.setSystemTime((Number(exp) + 1) * 1000);
-    const res = await api.request.get("/v1/me").set(user.auth);
+    it("when an access token has expired, then 401 invalid_token, even after it was accepted before", async () => {
+      const user = await timed.signUp();
+      const { exp } = decodeJwt(user.accessToken);
+      clock = (Number(exp) - 60) * 1000;
+      await timed.request.get("/v1/me").set(user.auth).expect(200);
 
-    expectUnauthenticated(res, true);
+      clock = (Number(exp) + 1) * 1000;
+      const res = await timed.request.get("/v1/me").set(user.auth);
+
+      expect(res.status).toBe(401);
+      expect(res.headers["www-authenticate"]).toContain('error="invalid_token"');
+      expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/unauthenticated" });
+    });
   });
 });
 

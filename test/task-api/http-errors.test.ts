@@ -9,11 +9,7 @@ import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-a
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let api: TestTaskApi;
-let user: TestUser;
-beforeAll(async () => {
-  api = await startTaskApi();
-  user = await api.signUp();
-});
+beforeAll(async () => { api = await startTaskApi(); });
 afterAll(async () => { await api.close(); });
 
 /** Every problem answer: RFC 9457 members, a stable type per code, the request id echoed. */
@@ -33,18 +29,21 @@ function expectProblem(res: Response, status: number, code: string, instance: st
 
 describe("problem+json for client errors", () => {
   it("when the JSON body is malformed, then 400 malformed-json", async () => {
+    const user = await api.signUp();
     const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send('{"name": "unterminated');
 
     expectProblem(res, 400, "malformed-json", "/v1/lists");
   });
 
   it("when the JSON body is a bare string, then 400 malformed-json (objects only)", async () => {
+    const user = await api.signUp();
     const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send('"Groceries"');
 
     expectProblem(res, 400, "malformed-json", "/v1/lists");
   });
 
   it("when the body is text/plain, then 415 naming the accepted types", async () => {
+    const user = await api.signUp();
     const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "text/plain").send('{"name":"Groceries"}');
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/lists");
@@ -53,18 +52,21 @@ describe("problem+json for client errors", () => {
   });
 
   it("when the body is a form, then 415", async () => {
+    const user = await api.signUp();
     const res = await api.request.patch("/v1/me").set(user.auth).type("form").send({ name: "Form" });
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/me");
   });
 
   it("when the JSON body is in a charset other than UTF-8, then 415", async () => {
+    const user = await api.signUp();
     const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json; charset=latin1").send('{"name":"x"}');
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/lists");
   });
 
   it("when the body is larger than 64 KiB, then 413 and nothing is stored", async () => {
+    const user = await api.signUp();
     const body = JSON.stringify({ name: "big", padding: "x".repeat(64 * 1024) });
 
     const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send(body);
@@ -74,6 +76,7 @@ describe("problem+json for client errors", () => {
   });
 
   it("when the body is just under 64 KiB, then it is parsed (and judged on its fields)", async () => {
+    const user = await api.signUp();
     const body = JSON.stringify({ name: "big", padding: "x".repeat(60 * 1024) });
 
     const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send(body);
@@ -83,6 +86,7 @@ describe("problem+json for client errors", () => {
   });
 
   it("when fields break the schema, then 422 with one JSON Pointer per field, nested ones included", async () => {
+    const user = await api.signUp();
     const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: " ", priority: "someday", tags: ["ok", "has,comma"], colour: "red" });
 
     expectProblem(res, 422, "validation-failed", "/v1/tasks");
@@ -92,12 +96,14 @@ describe("problem+json for client errors", () => {
   });
 
   it("when a POST has no body at all, then 422 asking for one", async () => {
+    const user = await api.signUp();
     const res = await api.request.post("/v1/lists").set(user.auth);
 
     expectProblem(res, 422, "validation-failed", "/v1/lists");
   });
 
   it("when a query parameter is invalid, then 400 pointing into the query, and instance has no query string", async () => {
+    const user = await api.signUp();
     const res = await api.request.get("/v1/tasks?limit=1000&secret=token").set(user.auth);
 
     expectProblem(res, 400, "bad-request", "/v1/tasks");
@@ -120,6 +126,7 @@ describe("problem+json for client errors", () => {
     ["put", "/v1/lists"],
     ["get", "/v1/tasks/a/b/c"],
   ] as const)("when an authenticated %s %s matches no route, then 404 problem+json", async (method, path) => {
+    const user = await api.signUp();
     const res = await api.request[method](path).set(user.auth);
 
     expectProblem(res, 404, "not-found", path);
@@ -164,7 +171,7 @@ describe("unexpected failures (500)", () => {
 
     expectProblem(res, 500, "internal", path);
     expect(res.body).toMatchObject({ title: "Internal server error" });
-    expect(res.body.requestId).toBe(res.headers["x-request-id"]);
+    expect((res.body as { requestId: string }).requestId).toBe(res.headers["x-request-id"]);
     expectGenericBody(res);
   });
 
@@ -188,6 +195,7 @@ describe("request ids", () => {
   });
 
   it("when a request carries a safe X-Request-Id, then it is kept and echoed, also in problems", async () => {
+    const user = await api.signUp();
     const id = "edge-7f3a.42:retry@2";
 
     const ok = await api.request.get("/v1/me").set(user.auth).set("X-Request-Id", id).expect(200);
@@ -217,6 +225,7 @@ describe("security headers (helmet)", () => {
     ["a problem", "/no-such-route", false],
     ["the docs page", "/docs", false],
   ] as const)("when %s is served, then helmet's headers are set and X-Powered-By is not", async (_case, path, authenticated) => {
+    const user = await api.signUp();
     const req = api.request.get(path);
     const res = await (authenticated ? req.set(user.auth) : req);
 
@@ -236,6 +245,7 @@ describe("CORS", () => {
   const ALLOWED = "https://app.taskmesh.example";
 
   it("when no origins are configured, then no response allows any origin, preflights included", async () => {
+    const user = await api.signUp();
     const get = await api.request.get("/v1/me").set(user.auth).set("Origin", ALLOWED).expect(200);
     const preflight = await api.request
       .options("/v1/lists")

@@ -88,14 +88,15 @@ describe("the document", () => {
 
     expect(() => contract.validate(res, "get", "/v1/nowhere")).toThrow(/not documented/);
     expect(() => contract.validate(res, "get", "/v1/lists")).toThrow(/not for GET \/v1\/lists|is for GET \/v1\/me/);
-    const teapot = { ...res, status: 418, request: res.request } as Response;
+    const teapot = { status: 418, text: res.text, headers: res.headers, request: res.request } as unknown as Response;
     expect(() => contract.validate(teapot, "get", "/v1/me")).toThrow(/418, which is not documented/);
   });
 
   it("when a body breaks the documented schema, then the checker names the field", async () => {
     const user = await api.signUp();
     const res = await api.request.get("/v1/me").set(user.auth).expect(200);
-    const broken = { ...res, text: JSON.stringify({ ...(res.body as object), timeZone: 5 }), request: res.request, headers: res.headers, status: 200 } as Response;
+    const text = JSON.stringify({ ...(res.body as object), timeZone: 5 });
+    const broken = { status: 200, text, headers: res.headers, request: res.request } as unknown as Response;
 
     expect(() => contract.validate(broken, "get", "/v1/me")).toThrow(/timeZone/);
   });
@@ -125,70 +126,92 @@ describe("/docs", () => {
 });
 
 describe("success responses match the document", () => {
-  let user: TestUser;
-  let listId: string;
-  let richTaskId: string;
-  beforeAll(async () => {
-    user = await api.signUp({ timeZone: "Europe/Berlin" });
-    listId = ((await api.request.post("/v1/lists").set(user.auth).send({ name: "Contract" }).expect(201)).body as { id: string }).id;
-    const rich = await api.request.post("/v1/tasks").set(user.auth).send({
-      title: "Rich task",
-      description: "With **every** field set",
-      priority: "high",
-      tags: ["contract", "Docs"],
-      listId,
-      dueAt: "2026-12-01",
-      recurrence: "FREQ=WEEKLY;BYDAY=MO",
-      remindAt: "2026-11-30T08:00:00+01:00",
-    });
-    richTaskId = (rich.body as { id: string }).id;
-    await api.request.post("/v1/tasks").set(user.auth).send({ title: "Subtask", parentId: richTaskId, dueAt: "2026-12-01T09:00:00Z" }).expect(201);
-    await api.request.post("/v1/tasks").set(user.auth).send({ title: "Bare task" }).expect(201);
-  });
-
   const op = (method: Method, path: string): Operation => [method, path];
 
+  /** A user with a list, a task with every field set, a subtask with a due instant and a bare task. */
+  async function seeded(): Promise<{ user: TestUser; listId: string; richTaskId: string }> {
+    const user = await api.signUp({ timeZone: "Europe/Berlin" });
+    const listId = ((await api.request.post("/v1/lists").set(user.auth).send({ name: "Contract" }).expect(201)).body as { id: string }).id;
+    const rich = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({
+        title: "Rich task",
+        description: "With **every** field set",
+        priority: "high",
+        tags: ["contract", "Docs"],
+        listId,
+        dueAt: "2026-12-01",
+        recurrence: "FREQ=WEEKLY;BYDAY=MO",
+        remindAt: "2026-11-30T08:00:00+01:00",
+      })
+      .expect(201);
+    const richTaskId = (rich.body as { id: string }).id;
+    await api.request.post("/v1/tasks").set(user.auth).send({ title: "Subtask", parentId: richTaskId, dueAt: "2026-12-01T09:00:00Z" }).expect(201);
+    await api.request.post("/v1/tasks").set(user.auth).send({ title: "Bare task" }).expect(201);
+    return { user, listId, richTaskId };
+  }
+
+  async function created(user: TestUser, path: "/v1/lists" | "/v1/tasks", body: object): Promise<string> {
+    return ((await api.request.post(path).set(user.auth).send(body).expect(201)).body as { id: string }).id;
+  }
+
   it("when GET /v1/me succeeds, then it matches", async () => {
+    const user = await api.signUp({ timeZone: "Asia/Kolkata" });
+
     check(await api.request.get("/v1/me").set(user.auth), op("get", "/v1/me"), 200);
   });
 
   it("when PATCH /v1/me succeeds, then it matches", async () => {
-    check(await api.request.patch("/v1/me").set(user.auth).send({ name: "Contract User" }), op("patch", "/v1/me"), 200);
+    const user = await api.signUp();
+
+    check(await api.request.patch("/v1/me").set(user.auth).send({ name: "Contract User", timeZone: "America/Sao_Paulo" }), op("patch", "/v1/me"), 200);
   });
 
   it("when DELETE /v1/me succeeds, then it matches", async () => {
-    const leaving = await api.signUp();
-    check(await api.request.delete("/v1/me").set(leaving.auth), op("delete", "/v1/me"), 204);
+    const { user } = await seeded();
+
+    check(await api.request.delete("/v1/me").set(user.auth), op("delete", "/v1/me"), 204);
   });
 
   it("when GET /v1/lists succeeds, on a middle and a last page, then both match", async () => {
-    await api.request.post("/v1/lists").set(user.auth).send({ name: "Second" }).expect(201);
+    const { user } = await seeded();
+    await created(user, "/v1/lists", { name: "Second" });
+
     const first = check(await api.request.get("/v1/lists?limit=1").set(user.auth), op("get", "/v1/lists"), 200);
     const cursor = (first.body as { nextCursor: string }).nextCursor;
     check(await api.request.get("/v1/lists").query({ limit: 100, cursor }).set(user.auth), op("get", "/v1/lists"), 200);
   });
 
   it("when POST /v1/lists succeeds, first and replayed, then both match", async () => {
+    const user = await api.signUp();
     const create = () => api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", "contract-list").send({ name: "Created" });
+
     check(await create(), op("post", "/v1/lists"), 201);
     check(await create(), op("post", "/v1/lists"), 201);
   });
 
   it("when GET /v1/lists/{id} succeeds, then it matches", async () => {
+    const { user, listId } = await seeded();
+
     check(await api.request.get(`/v1/lists/${listId}`).set(user.auth), op("get", "/v1/lists/{id}"), 200);
   });
 
   it("when PATCH /v1/lists/{id} succeeds, then it matches", async () => {
-    const id = ((await api.request.post("/v1/lists").set(user.auth).send({ name: "Rename me" }).expect(201)).body as { id: string }).id;
-    check(await api.request.patch(`/v1/lists/${id}`).set(user.auth).set("If-Match", '"1"').send({ name: "Renamed" }), op("patch", "/v1/lists/{id}"), 200);
+    const { user, listId } = await seeded();
+
+    check(await api.request.patch(`/v1/lists/${listId}`).set(user.auth).set("If-Match", '"1"').send({ name: "Renamed" }), op("patch", "/v1/lists/{id}"), 200);
   });
 
   it("when DELETE /v1/lists/{id} succeeds, then it matches", async () => {
-    const id = ((await api.request.post("/v1/lists").set(user.auth).send({ name: "Delete me" }).expect(201)).body as { id: string }).id;
-    check(await api.request.delete(`/v1/lists/${id}`).set(user.auth), op("delete", "/v1/lists/{id}"), 204);
+    const { user, listId } = await seeded();
+
+    check(await api.request.delete(`/v1/lists/${listId}`).set(user.auth), op("delete", "/v1/lists/{id}"), 204);
   });
 
   it("when GET /v1/tasks succeeds, with filters, search and paging, then every page matches", async () => {
+    const { user } = await seeded();
+
     const first = check(await api.request.get("/v1/tasks?limit=1&status=all").set(user.auth), op("get", "/v1/tasks"), 200);
     const cursor = (first.body as { nextCursor: string }).nextCursor;
     check(await api.request.get("/v1/tasks").query({ limit: 1, status: "all", cursor }).set(user.auth), op("get", "/v1/tasks"), 200);
@@ -197,6 +220,8 @@ describe("success responses match the document", () => {
   });
 
   it("when POST /v1/tasks succeeds, bare and with every field, then both match", async () => {
+    const { user, listId, richTaskId } = await seeded();
+
     check(await api.request.post("/v1/tasks").set(user.auth).send({ title: "Posted" }), op("post", "/v1/tasks"), 201);
     const full = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "contract-task").send({
       title: "Posted in full",
@@ -212,30 +237,43 @@ describe("success responses match the document", () => {
   });
 
   it("when GET /v1/tasks/{id} succeeds, and again with If-None-Match, then 200 and 304 match", async () => {
+    const { user, richTaskId } = await seeded();
+
     const res = check(await api.request.get(`/v1/tasks/${richTaskId}`).set(user.auth), op("get", "/v1/tasks/{id}"), 200);
     check(await api.request.get(`/v1/tasks/${richTaskId}`).set(user.auth).set("If-None-Match", String(res.headers.etag)), op("get", "/v1/tasks/{id}"), 304);
   });
 
   it("when PATCH /v1/tasks/{id} succeeds, as JSON and as merge patch, then both match", async () => {
-    const id = ((await api.request.post("/v1/tasks").set(user.auth).send({ title: "Patch me" }).expect(201)).body as { id: string }).id;
+    const user = await api.signUp();
+    const id = await created(user, "/v1/tasks", { title: "Patch me" });
+
     check(await api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ priority: "low", dueAt: "2026-12-02" }), op("patch", "/v1/tasks/{id}"), 200);
-    const merge = await api.request.patch(`/v1/tasks/${id}`).set(user.auth).set("Content-Type", "application/merge-patch+json").send(JSON.stringify({ dueAt: null, tags: ["merged"] }));
+    const merge = await api.request
+      .patch(`/v1/tasks/${id}`)
+      .set(user.auth)
+      .set("Content-Type", "application/merge-patch+json")
+      .send(JSON.stringify({ dueAt: null, tags: ["merged"] }));
     check(merge, op("patch", "/v1/tasks/{id}"), 200);
   });
 
   it("when DELETE /v1/tasks/{id} succeeds, then it matches", async () => {
-    const id = ((await api.request.post("/v1/tasks").set(user.auth).send({ title: "Delete me" }).expect(201)).body as { id: string }).id;
-    check(await api.request.delete(`/v1/tasks/${id}`).set(user.auth), op("delete", "/v1/tasks/{id}"), 204);
+    const { user, richTaskId } = await seeded();
+
+    check(await api.request.delete(`/v1/tasks/${richTaskId}`).set(user.auth), op("delete", "/v1/tasks/{id}"), 204);
   });
 
   it("when a recurring task is completed and another reopened, then complete and reopen match", async () => {
-    check(await api.request.post(`/v1/tasks/${richTaskId}/complete`).set(user.auth), op("post", "/v1/tasks/{id}/complete"), 200);
-    const id = ((await api.request.post("/v1/tasks").set(user.auth).send({ title: "Reopen me" }).expect(201)).body as { id: string }).id;
+    const { user, richTaskId } = await seeded();
+    const id = await created(user, "/v1/tasks", { title: "Reopen me" });
     await api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).expect(200);
+
+    check(await api.request.post(`/v1/tasks/${richTaskId}/complete`).set(user.auth), op("post", "/v1/tasks/{id}/complete"), 200);
     check(await api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).set("If-Match", '"2"'), op("post", "/v1/tasks/{id}/reopen"), 200);
   });
 
   it("when GET /v1/tags succeeds, paged, then every page matches", async () => {
+    const { user } = await seeded();
+
     const first = check(await api.request.get("/v1/tags?limit=1").set(user.auth), op("get", "/v1/tags"), 200);
     const cursor = (first.body as { nextCursor: string }).nextCursor;
     check(await api.request.get("/v1/tags").query({ cursor }).set(user.auth), op("get", "/v1/tags"), 200);

@@ -1,10 +1,12 @@
 // Narrow entry points: "better-auth/plugins" alone loads every plugin (~10 MiB of RSS).
 import { betterAuth } from "better-auth/minimal";
 import { prismaAdapter } from "better-auth/adapters/prisma";
+import { APIError, createAuthMiddleware } from "better-auth/api";
 import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
 import type { PrismaClient } from "@taskmesh/db";
 import { canonicalTimeZone } from "../domain/time.ts";
+import { personName } from "../http/schemas.ts";
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -36,6 +38,19 @@ export function createAuth(options: AuthOptions) {
     trustedOrigins: options.trustedOrigins,
     rateLimit: { enabled: options.rateLimit, window: 60, max: 30 },
     emailAndPassword: { enabled: true, minPasswordLength: 10, maxPasswordLength: 128, autoSignIn: true },
+    hooks: {
+      // Sign-up takes the same name rule as PATCH /v1/me (Better Auth accepts any length).
+      before: createAuthMiddleware((ctx) => {
+        if (ctx.path !== "/sign-up/email" && ctx.path !== "/update-user") return Promise.resolve();
+        const name: unknown = (ctx.body as { name?: unknown } | undefined)?.name;
+        if (name === undefined && ctx.path === "/update-user") return Promise.resolve();
+        const result = personName.safeParse(name);
+        if (!result.success) {
+          throw new APIError("UNPROCESSABLE_ENTITY", { message: `name ${result.error.issues[0]?.message ?? "is invalid"}`, code: "INVALID_NAME" });
+        }
+        return Promise.resolve();
+      }),
+    },
     session: { expiresIn: 60 * 60 * 24 * 30, updateAge: 60 * 60 * 24 },
     user: {
       additionalFields: {

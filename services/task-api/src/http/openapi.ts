@@ -19,7 +19,12 @@ import {
   updateTaskBody,
 } from "./schemas.ts";
 
-const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: problemSchema } } });
+const problem = (description: string, headers?: Record<string, z.ZodType>) => ({
+  description,
+  content: { "application/problem+json": { schema: problemSchema } },
+  ...(headers ? { headers: z.object(headers) } : {}),
+});
+const retryAfter = { "Retry-After": z.string().meta({ description: "Seconds to wait before retrying." }) };
 const json = (schema: z.ZodType, description: string, headers?: Record<string, z.ZodType>) => ({
   description,
   content: { "application/json": { schema } },
@@ -34,10 +39,16 @@ const rateHeaders = {
 
 /** Responses every authenticated route can give. */
 const common: ZodOpenApiResponsesObject = {
-  "401": problem("Missing, invalid or expired credentials (WWW-Authenticate says which)."),
-  "429": problem("Rate limited; see Retry-After."),
+  "401": problem("Missing, invalid or expired credentials (WWW-Authenticate says which).", {
+    "WWW-Authenticate": z.string().meta({ description: 'Bearer realm="taskmesh", with error="invalid_token" when a token was sent.' }),
+  }),
+  "429": problem("Rate limited; see Retry-After.", {
+    ...retryAfter,
+    RateLimit: z.string().meta({ description: "IETF RateLimit header (draft 8)." }),
+    "RateLimit-Policy": z.string().meta({ description: "IETF RateLimit-Policy header (draft 8)." }),
+  }),
   "500": problem("Unexpected fault; quote the requestId."),
-  "503": problem("The database is unavailable or overloaded; retry after Retry-After."),
+  "503": problem("The database is unavailable or overloaded; retry after Retry-After.", retryAfter),
 };
 /** Writes can lose a race with a concurrent change (deadlock, serialization failure). */
 const conflict = { "409": problem("A concurrent change conflicted with this one; retry the request.") };

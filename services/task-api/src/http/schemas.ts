@@ -173,8 +173,10 @@ export const meSchema = z
     updatedAt: instantOut,
   })
   .meta({ id: "Me" });
+/** A person's display name, the same rule at sign-up (auth/auth.ts) and in PATCH /v1/me. */
+export const personName = z.string().trim().min(1, "must not be blank").max(100).refine(noNul, "must not contain NUL characters");
 export const updateMeBody = z
-  .strictObject({ name: z.string().trim().min(1).max(100).refine(noNul, "must not contain NUL characters"), timeZone: z.string().min(1).max(64) })
+  .strictObject({ name: personName, timeZone: z.string().min(1).max(64) })
   .partial()
   .meta({ id: "UpdateMe" });
 
