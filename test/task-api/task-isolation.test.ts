@@ -40,7 +40,9 @@ async function read(user: TestUser, id: string): Promise<TaskView> {
 }
 
 async function createList(user: TestUser, name: string): Promise<string> {
-  return ((await api.request.post("/v1/lists").set(user.auth).send({ name }).expect(201)).body as { id: string }).id;
+  return (
+    (await api.request.post("/v1/lists").set(user.auth).send({ name }).expect(201)).body as { id: string }
+  ).id;
 }
 
 async function list(user: TestUser, query: Record<string, string | number>): Promise<Page> {
@@ -48,9 +50,23 @@ async function list(user: TestUser, query: Record<string, string | number>): Pro
 }
 
 /** What a client can observe of a refusal, less the parts that name the request (instance, requestId). */
-function observable(res: Response): { status: number; contentType: unknown; type: string; title: string; detail: unknown; errors: unknown } {
+function observable(res: Response): {
+  status: number;
+  contentType: unknown;
+  type: string;
+  title: string;
+  detail: unknown;
+  errors: unknown;
+} {
   const body = res.body as ProblemBody;
-  return { status: res.status, contentType: res.headers["content-type"], type: body.type, title: body.title, detail: body.detail, errors: body.errors };
+  return {
+    status: res.status,
+    contentType: res.headers["content-type"],
+    type: body.type,
+    title: body.title,
+    detail: body.detail,
+    errors: body.errors,
+  };
 }
 
 /** Two users, the owner with a task (tagged, in a list, with a subtask) for the intruder to go after. */
@@ -58,7 +74,13 @@ async function ownerAndIntruder() {
   const owner = await api.signUp();
   const intruder = await api.signUp();
   const listId = await createList(owner, "Secret plans");
-  const secret = await create(owner, { title: "Secret launch", description: "codename falcon", tags: ["Classified"], listId, dueAt: "2026-12-01" });
+  const secret = await create(owner, {
+    title: "Secret launch",
+    description: "codename falcon",
+    tags: ["Classified"],
+    listId,
+    dueAt: "2026-12-01",
+  });
   const subtask = await create(owner, { title: "Secret step", parentId: secret.id });
   return { owner, intruder, listId, secret: await read(owner, secret.id), subtask };
 }
@@ -67,29 +89,60 @@ type Call = (user: TestUser, id: string) => Promise<Response>;
 
 const routes: [string, Call][] = [
   ["reads", (user, id) => api.request.get(`/v1/tasks/${id}`).set(user.auth).then()],
-  ["reads with If-None-Match", (user, id) => api.request.get(`/v1/tasks/${id}`).set(user.auth).set("If-None-Match", '"1"').then()],
-  ["patches", (user, id) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "pwned" }).then()],
-  ["patches with a stale If-Match", (user, id) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).set("If-Match", '"99"').send({ title: "pwned" }).then()],
-  ["patches with an invalid body", (user, id) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "" }).then()],
+  [
+    "reads with If-None-Match",
+    (user, id) => api.request.get(`/v1/tasks/${id}`).set(user.auth).set("If-None-Match", '"1"').then(),
+  ],
+  [
+    "patches",
+    (user, id) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "pwned" }).then(),
+  ],
+  [
+    "patches with a stale If-Match",
+    (user, id) =>
+      api.request
+        .patch(`/v1/tasks/${id}`)
+        .set(user.auth)
+        .set("If-Match", '"99"')
+        .send({ title: "pwned" })
+        .then(),
+  ],
+  [
+    "patches with an invalid body",
+    (user, id) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "" }).then(),
+  ],
   ["deletes", (user, id) => api.request.delete(`/v1/tasks/${id}`).set(user.auth).then()],
-  ["deletes with a stale If-Match", (user, id) => api.request.delete(`/v1/tasks/${id}`).set(user.auth).set("If-Match", '"99"').then()],
+  [
+    "deletes with a stale If-Match",
+    (user, id) => api.request.delete(`/v1/tasks/${id}`).set(user.auth).set("If-Match", '"99"').then(),
+  ],
   ["completes", (user, id) => api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).then()],
-  ["completes with an Idempotency-Key", (user, id) => api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).set("Idempotency-Key", "k1").then()],
+  [
+    "completes with an Idempotency-Key",
+    (user, id) =>
+      api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).set("Idempotency-Key", "k1").then(),
+  ],
   ["reopens", (user, id) => api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).then()],
-  ["reopens with a stale If-Match", (user, id) => api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).set("If-Match", '"99"').then()],
+  [
+    "reopens with a stale If-Match",
+    (user, id) => api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).set("If-Match", '"99"').then(),
+  ],
 ];
 
 describe("task routes by id", () => {
-  it.each(routes)("when a user %s another user's task, then the answer is the one for a random id and the task is unchanged", async (_route, call) => {
-    const { owner, intruder, secret, subtask } = await ownerAndIntruder();
-    const random = await call(intruder, randomUUID());
-    const stolen = await call(intruder, secret.id);
-    expect(observable(stolen)).toEqual(observable(random));
-    expect(stolen.headers.etag).toBeUndefined();
-    expect(JSON.stringify(stolen.body)).not.toContain("Secret");
-    expect(await read(owner, secret.id)).toEqual(secret);
-    expect(await read(owner, subtask.id)).toEqual(subtask);
-  });
+  it.each(routes)(
+    "when a user %s another user's task, then the answer is the one for a random id and the task is unchanged",
+    async (_route, call) => {
+      const { owner, intruder, secret, subtask } = await ownerAndIntruder();
+      const random = await call(intruder, randomUUID());
+      const stolen = await call(intruder, secret.id);
+      expect(observable(stolen)).toEqual(observable(random));
+      expect(stolen.headers.etag).toBeUndefined();
+      expect(JSON.stringify(stolen.body)).not.toContain("Secret");
+      expect(await read(owner, secret.id)).toEqual(secret);
+      expect(await read(owner, subtask.id)).toEqual(subtask);
+    },
+  );
 
   it("when a user reads another user's task, then 404 not-found", async () => {
     const { intruder, secret } = await ownerAndIntruder();
@@ -123,7 +176,9 @@ describe("listing, searching and filtering", () => {
     const { intruder } = await ownerAndIntruder();
     await create(intruder, { title: "Secret santa" });
     expect((await list(intruder, { q: "falcon", status: "all" })).data).toEqual([]);
-    expect((await list(intruder, { q: "secret", status: "all" })).data.map((t) => t.title)).toEqual(["Secret santa"]);
+    expect((await list(intruder, { q: "secret", status: "all" })).data.map((t) => t.title)).toEqual([
+      "Secret santa",
+    ]);
   });
 
   it("when a user filters by a tag only another user has, then nothing is found", async () => {
@@ -145,8 +200,16 @@ describe("listing, searching and filtering", () => {
     await create(intruder, { title: "mine" });
     for (const key of ["listId", "parentId"]) {
       const foreign = key === "listId" ? listId : secret.id;
-      const stolen = await api.request.get("/v1/tasks").query({ [key]: foreign, status: "all" }).set(intruder.auth).expect(200);
-      const random = await api.request.get("/v1/tasks").query({ [key]: randomUUID(), status: "all" }).set(intruder.auth).expect(200);
+      const stolen = await api.request
+        .get("/v1/tasks")
+        .query({ [key]: foreign, status: "all" })
+        .set(intruder.auth)
+        .expect(200);
+      const random = await api.request
+        .get("/v1/tasks")
+        .query({ [key]: randomUUID(), status: "all" })
+        .set(intruder.auth)
+        .expect(200);
       expect(stolen.body).toEqual({ data: [], nextCursor: null });
       expect(stolen.body).toEqual(random.body);
     }
@@ -161,7 +224,11 @@ describe("listing, searching and filtering", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Page = await list(intruder, { sort: "dueAt,title", limit: 2, ...(cursor === null ? {} : { cursor }) });
+      const page: Page = await list(intruder, {
+        sort: "dueAt,title",
+        limit: 2,
+        ...(cursor === null ? {} : { cursor }),
+      });
       seen.push(...page.data.map((t) => t.title));
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -174,7 +241,11 @@ describe("listing, searching and filtering", () => {
     await create(intruder, { title: "a mine" });
     await create(intruder, { title: "c mine" });
     const ownersPage = await list(owner, { sort: "title", limit: 1 });
-    const res = await api.request.get("/v1/tasks").query({ sort: "title", limit: 10, cursor: ownersPage.nextCursor ?? "" }).set(intruder.auth).expect(200);
+    const res = await api.request
+      .get("/v1/tasks")
+      .query({ sort: "title", limit: 10, cursor: ownersPage.nextCursor ?? "" })
+      .set(intruder.auth)
+      .expect(200);
     // The position is the owner's "Secret launch"; "b owner" would sort between the two but is not the user's.
     expect((res.body as Page).data.map((t) => t.title)).toEqual(["a mine", "c mine"]);
   });
@@ -197,7 +268,10 @@ describe("references in bodies", () => {
   it("when a user creates a task in another user's list, then 422 exactly as for a list that does not exist, and nothing is created", async () => {
     const { owner, intruder, listId } = await ownerAndIntruder();
     const stolen = await api.request.post("/v1/tasks").set(intruder.auth).send({ title: "t", listId });
-    const random = await api.request.post("/v1/tasks").set(intruder.auth).send({ title: "t", listId: randomUUID() });
+    const random = await api.request
+      .post("/v1/tasks")
+      .set(intruder.auth)
+      .send({ title: "t", listId: randomUUID() });
     expect(stolen.status).toBe(422);
     expect(observable(stolen)).toEqual(observable(random));
     expect((stolen.body as ProblemBody).errors).toEqual([expect.objectContaining({ pointer: "/listId" })]);
@@ -208,8 +282,14 @@ describe("references in bodies", () => {
 
   it("when a user creates a subtask of another user's task, then 422 exactly as for a task that does not exist, and nothing is created", async () => {
     const { owner, intruder, secret } = await ownerAndIntruder();
-    const stolen = await api.request.post("/v1/tasks").set(intruder.auth).send({ title: "t", parentId: secret.id });
-    const random = await api.request.post("/v1/tasks").set(intruder.auth).send({ title: "t", parentId: randomUUID() });
+    const stolen = await api.request
+      .post("/v1/tasks")
+      .set(intruder.auth)
+      .send({ title: "t", parentId: secret.id });
+    const random = await api.request
+      .post("/v1/tasks")
+      .set(intruder.auth)
+      .send({ title: "t", parentId: randomUUID() });
     expect(stolen.status).toBe(422);
     expect(observable(stolen)).toEqual(observable(random));
     expect((stolen.body as ProblemBody).errors).toEqual([expect.objectContaining({ pointer: "/parentId" })]);
@@ -220,9 +300,18 @@ describe("references in bodies", () => {
   it("when a user moves an own task into another user's list or under another user's task, then 422 as for unknown ids and the task is unchanged", async () => {
     const { intruder, listId, secret } = await ownerAndIntruder();
     const mine = await create(intruder, { title: "mine" });
-    for (const [key, foreign] of [["listId", listId], ["parentId", secret.id]] as const) {
-      const stolen = await api.request.patch(`/v1/tasks/${mine.id}`).set(intruder.auth).send({ [key]: foreign });
-      const random = await api.request.patch(`/v1/tasks/${mine.id}`).set(intruder.auth).send({ [key]: randomUUID() });
+    for (const [key, foreign] of [
+      ["listId", listId],
+      ["parentId", secret.id],
+    ] as const) {
+      const stolen = await api.request
+        .patch(`/v1/tasks/${mine.id}`)
+        .set(intruder.auth)
+        .send({ [key]: foreign });
+      const random = await api.request
+        .patch(`/v1/tasks/${mine.id}`)
+        .set(intruder.auth)
+        .send({ [key]: randomUUID() });
       expect(stolen.status).toBe(422);
       expect(observable(stolen)).toEqual(observable(random));
     }
@@ -234,8 +323,18 @@ describe("idempotency keys", () => {
   it("when two users create with the same key and body, then each gets a task of their own and neither is a replay", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    const first = await api.request.post("/v1/tasks").set(alice.auth).set("Idempotency-Key", "shared").send({ title: "same" }).expect(201);
-    const second = await api.request.post("/v1/tasks").set(bob.auth).set("Idempotency-Key", "shared").send({ title: "same" }).expect(201);
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(alice.auth)
+      .set("Idempotency-Key", "shared")
+      .send({ title: "same" })
+      .expect(201);
+    const second = await api.request
+      .post("/v1/tasks")
+      .set(bob.auth)
+      .set("Idempotency-Key", "shared")
+      .send({ title: "same" })
+      .expect(201);
     expect(second.headers["idempotent-replayed"]).toBeUndefined();
     expect((second.body as TaskView).id).not.toBe((first.body as TaskView).id);
     expect(await api.prisma.task.count({ where: { userId: alice.id } })).toBe(1);
@@ -245,8 +344,18 @@ describe("idempotency keys", () => {
   it("when a user reuses another user's key with another body, then it is a fresh request, not a 422", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    await api.request.post("/v1/tasks").set(alice.auth).set("Idempotency-Key", "shared").send({ title: "alice's" }).expect(201);
-    const res = await api.request.post("/v1/tasks").set(bob.auth).set("Idempotency-Key", "shared").send({ title: "bob's" }).expect(201);
+    await api.request
+      .post("/v1/tasks")
+      .set(alice.auth)
+      .set("Idempotency-Key", "shared")
+      .send({ title: "alice's" })
+      .expect(201);
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(bob.auth)
+      .set("Idempotency-Key", "shared")
+      .send({ title: "bob's" })
+      .expect(201);
     expect((res.body as TaskView).title).toBe("bob's");
   });
 
@@ -255,8 +364,16 @@ describe("idempotency keys", () => {
     const bob = await api.signUp();
     const alices = await create(alice, { title: "alice's" });
     const bobs = await create(bob, { title: "bob's" });
-    await api.request.post(`/v1/tasks/${alices.id}/complete`).set(alice.auth).set("Idempotency-Key", "done").expect(200);
-    const res = await api.request.post(`/v1/tasks/${bobs.id}/complete`).set(bob.auth).set("Idempotency-Key", "done").expect(200);
+    await api.request
+      .post(`/v1/tasks/${alices.id}/complete`)
+      .set(alice.auth)
+      .set("Idempotency-Key", "done")
+      .expect(200);
+    const res = await api.request
+      .post(`/v1/tasks/${bobs.id}/complete`)
+      .set(bob.auth)
+      .set("Idempotency-Key", "done")
+      .expect(200);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
     expect(res.body).toMatchObject({ id: bobs.id, completed: true });
   });
@@ -264,8 +381,18 @@ describe("idempotency keys", () => {
   it("when a user replays another user's create request with the same key, then the first user's task is not revealed", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    const alices = await api.request.post("/v1/tasks").set(alice.auth).set("Idempotency-Key", "k").send({ title: "plan" }).expect(201);
-    const bobs = await api.request.post("/v1/tasks").set(bob.auth).set("Idempotency-Key", "k").send({ title: "plan" }).expect(201);
+    const alices = await api.request
+      .post("/v1/tasks")
+      .set(alice.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "plan" })
+      .expect(201);
+    const bobs = await api.request
+      .post("/v1/tasks")
+      .set(bob.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "plan" })
+      .expect(201);
     expect(bobs.headers.location).not.toBe(alices.headers.location);
     expect(await read(bob, (bobs.body as TaskView).id)).toEqual(bobs.body);
     expect((await api.request.get(alices.headers.location ?? "").set(bob.auth)).status).toBe(404);
@@ -273,10 +400,23 @@ describe("idempotency keys", () => {
 
   it("when another user's key was used on a task the user cannot see, then nothing was stored for either user", async () => {
     const { owner, intruder, secret } = await ownerAndIntruder();
-    expect((await api.request.post(`/v1/tasks/${secret.id}/complete`).set(intruder.auth).set("Idempotency-Key", "probe")).status).toBe(404);
-    expect(await api.prisma.idempotencyKey.count({ where: { userId: { in: [owner.id, intruder.id] } } })).toBe(0);
+    expect(
+      (
+        await api.request
+          .post(`/v1/tasks/${secret.id}/complete`)
+          .set(intruder.auth)
+          .set("Idempotency-Key", "probe")
+      ).status,
+    ).toBe(404);
+    expect(
+      await api.prisma.idempotencyKey.count({ where: { userId: { in: [owner.id, intruder.id] } } }),
+    ).toBe(0);
     // The owner can still use the key for a real request.
-    const res = await api.request.post(`/v1/tasks/${secret.id}/complete`).set(owner.auth).set("Idempotency-Key", "probe").expect(200);
+    const res = await api.request
+      .post(`/v1/tasks/${secret.id}/complete`)
+      .set(owner.auth)
+      .set("Idempotency-Key", "probe")
+      .expect(200);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
   });
 });

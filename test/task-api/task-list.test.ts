@@ -35,7 +35,10 @@ async function create(user: TestUser, body: object): Promise<TaskView> {
 }
 
 /** Inserts a task straight into the database, for timestamps the API sets itself. */
-async function insert(user: TestUser, fields: { title: string; createdAt?: Date; updatedAt?: Date; dueAt?: Date | null; id?: string }): Promise<string> {
+async function insert(
+  user: TestUser,
+  fields: { title: string; createdAt?: Date; updatedAt?: Date; dueAt?: Date | null; id?: string },
+): Promise<string> {
   const row = await api.prisma.task.create({ data: { userId: user.id, ...fields }, select: { id: true } });
   return row.id;
 }
@@ -68,7 +71,8 @@ function expectBadRequest(res: Response, pointer?: string): void {
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
   const body = res.body as ProblemBody;
   expect(body.type).toBe("https://taskmesh.dev/problems/bad-request");
-  if (pointer !== undefined) expect(body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ pointer, in: "query" })]));
+  if (pointer !== undefined)
+    expect(body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ pointer, in: "query" })]));
 }
 
 function get(user: TestUser, query: Query): Promise<Response> {
@@ -102,16 +106,22 @@ describe("status", () => {
 describe("priority", () => {
   it("when one priority is given, then only tasks of that priority are listed", async () => {
     const user = await api.signUp();
-    for (const priority of ["none", "low", "high", "urgent"]) await create(user, { title: priority, priority });
+    for (const priority of ["none", "low", "high", "urgent"])
+      await create(user, { title: priority, priority });
     expect(await titles(user, { priority: "high" })).toEqual(["high"]);
   });
 
   it("when several priorities are given repeated or comma-separated, then tasks of any of them are listed", async () => {
     const user = await api.signUp();
-    for (const priority of ["none", "low", "medium", "high", "urgent"]) await create(user, { title: priority, priority });
+    for (const priority of ["none", "low", "medium", "high", "urgent"])
+      await create(user, { title: priority, priority });
     expect((await titles(user, { priority: ["high", "urgent"] })).sort()).toEqual(["high", "urgent"]);
     expect((await titles(user, { priority: "low, medium" })).sort()).toEqual(["low", "medium"]);
-    expect((await titles(user, { priority: ["none,low", "urgent"] })).sort()).toEqual(["low", "none", "urgent"]);
+    expect((await titles(user, { priority: ["none,low", "urgent"] })).sort()).toEqual([
+      "low",
+      "none",
+      "urgent",
+    ]);
   });
 
   it("when a priority is unknown, then 400 naming it", async () => {
@@ -136,9 +146,15 @@ describe("tags", () => {
     await create(user, { title: "only b", tags: ["b", "c"] });
     await create(user, { title: "neither", tags: ["c"] });
     expect((await titles(user, { tag: ["a", "b"] })).sort()).toEqual(["both", "only a", "only b"]);
-    expect((await titles(user, { tag: "a,b", tagMatch: "any" })).sort()).toEqual(["both", "only a", "only b"]);
+    expect((await titles(user, { tag: "a,b", tagMatch: "any" })).sort()).toEqual([
+      "both",
+      "only a",
+      "only b",
+    ]);
     expect(await titles(user, { tag: ["a", "B"], tagMatch: "all" })).toEqual(["both"]);
-    expect(await titles(user, { tag: ["a", "A"], tagMatch: "all" })).toEqual(expect.arrayContaining(["both", "only a"]));
+    expect(await titles(user, { tag: ["a", "A"], tagMatch: "all" })).toEqual(
+      expect.arrayContaining(["both", "only a"]),
+    );
   });
 
   it("when a tag no task has is given, then the list is empty", async () => {
@@ -156,7 +172,11 @@ describe("tags", () => {
 describe("list and parent", () => {
   it("when a listId is given, then only that list's tasks are listed; 'none' lists tasks in no list", async () => {
     const user = await api.signUp();
-    const listId = ((await api.request.post("/v1/lists").set(user.auth).send({ name: "L" }).expect(201)).body as { id: string }).id;
+    const listId = (
+      (await api.request.post("/v1/lists").set(user.auth).send({ name: "L" }).expect(201)).body as {
+        id: string;
+      }
+    ).id;
     await create(user, { title: "in list", listId });
     await create(user, { title: "loose" });
     expect(await titles(user, { listId })).toEqual(["in list"]);
@@ -189,7 +209,9 @@ describe("due filters", () => {
     await create(user, { title: "undated" });
     expect(await titles(user, { dueBefore: "2026-12-01T10:00:00Z" })).toEqual(["early"]);
     expect(await titles(user, { dueAfter: "2026-12-01T10:00:00Z" })).toEqual(["bound", "late"]);
-    expect(await titles(user, { dueAfter: "2026-12-01T09:00:00Z", dueBefore: "2026-12-01T11:00:00+00:00" })).toEqual(["bound"]);
+    expect(
+      await titles(user, { dueAfter: "2026-12-01T09:00:00Z", dueBefore: "2026-12-01T11:00:00+00:00" }),
+    ).toEqual(["bound"]);
   });
 
   it("when dueBefore and dueAfter are dates, then they are the start of those dates in the user's time zone", async () => {
@@ -200,7 +222,10 @@ describe("due filters", () => {
     await create(user, { title: "dec 1 all day", dueAt: "2026-12-01" });
     await create(user, { title: "dec 2", dueAt: "2026-12-02" });
     expect(await titles(user, { dueBefore: "2026-12-01" })).toEqual(["nov 30 late"]);
-    expect(await titles(user, { dueAfter: "2026-12-01", dueBefore: "2026-12-02" })).toEqual(["dec 1 all day", "dec 1 early"]);
+    expect(await titles(user, { dueAfter: "2026-12-01", dueBefore: "2026-12-02" })).toEqual([
+      "dec 1 all day",
+      "dec 1 early",
+    ]);
   });
 
   it("when overdue=true, then open tasks due in the past are listed; overdue=false lists the other open tasks", async () => {
@@ -257,7 +282,11 @@ describe("search", () => {
     await create(user, { title: "report final", priority: "urgent" });
     await create(user, { title: "report old", priority: "high", tags: ["archive"] });
     await create(user, { title: "unrelated", priority: "urgent" });
-    expect(await titles(user, { q: "report", sort: "-priority" })).toEqual(["report final", "report old", "report draft"]);
+    expect(await titles(user, { q: "report", sort: "-priority" })).toEqual([
+      "report final",
+      "report old",
+      "report draft",
+    ]);
     expect(await titles(user, { q: "report", tag: "archive" })).toEqual(["report old"]);
   });
 
@@ -274,7 +303,10 @@ describe("search", () => {
     await create(user, { title: "nothing" });
     const { tasks, pages } = await all(user, { q: "plan", limit: 3 });
     expect(pages).toBe(4);
-    expect(tasks.map((t) => t.title.split(" ")[0])).toEqual([...Array<string>(5).fill("plan"), ...Array<string>(5).fill("note")]);
+    expect(tasks.map((t) => t.title.split(" ")[0])).toEqual([
+      ...Array<string>(5).fill("plan"),
+      ...Array<string>(5).fill("note"),
+    ]);
     expect(new Set(tasks.map((t) => t.id)).size).toBe(10);
   });
 });
@@ -298,7 +330,8 @@ describe("sort", () => {
 
   it("when sorting by priority, then the order is none < low < medium < high < urgent; '-' reverses it", async () => {
     const user = await api.signUp();
-    for (const priority of ["high", "none", "urgent", "low", "medium"]) await create(user, { title: priority, priority });
+    for (const priority of ["high", "none", "urgent", "low", "medium"])
+      await create(user, { title: priority, priority });
     expect(await titles(user, { sort: "priority" })).toEqual(["none", "low", "medium", "high", "urgent"]);
     expect(await titles(user, { sort: "-priority" })).toEqual(["urgent", "high", "medium", "low", "none"]);
   });
@@ -329,16 +362,37 @@ describe("sort", () => {
     await create(user, { title: "high undated", priority: "high" });
     await create(user, { title: "low soon", priority: "low", dueAt: "2026-12-01" });
     await create(user, { title: "urgent", priority: "urgent", dueAt: "2026-12-09" });
-    expect(await titles(user, { sort: "-priority,dueAt" })).toEqual(["urgent", "high soon", "high late", "high undated", "low soon"]);
-    expect(await titles(user, { sort: "dueAt,-priority" })).toEqual(["high soon", "low soon", "high late", "urgent", "high undated"]);
-    expect(await titles(user, { sort: "-priority,-dueAt,title" })).toEqual(["urgent", "high late", "high soon", "high undated", "low soon"]);
+    expect(await titles(user, { sort: "-priority,dueAt" })).toEqual([
+      "urgent",
+      "high soon",
+      "high late",
+      "high undated",
+      "low soon",
+    ]);
+    expect(await titles(user, { sort: "dueAt,-priority" })).toEqual([
+      "high soon",
+      "low soon",
+      "high late",
+      "urgent",
+      "high undated",
+    ]);
+    expect(await titles(user, { sort: "-priority,-dueAt,title" })).toEqual([
+      "urgent",
+      "high late",
+      "high soon",
+      "high undated",
+      "low soon",
+    ]);
   });
 
   it("when tasks tie on every sort key, then they come in id order, whatever the direction", async () => {
     const user = await api.signUp();
     const at = new Date("2026-03-01T00:00:00Z");
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push(await insert(user, { id: randomUUID(), title: "same", createdAt: at, updatedAt: at, dueAt: at }));
+    for (let i = 0; i < 6; i++)
+      ids.push(
+        await insert(user, { id: randomUUID(), title: "same", createdAt: at, updatedAt: at, dueAt: at }),
+      );
     ids.sort();
     for (const sort of ["dueAt", "-dueAt", "title", "-title,-createdAt", "-updatedAt,priority"]) {
       expect((await list(user, { sort })).data.map((t) => t.id)).toEqual(ids);
@@ -361,7 +415,12 @@ describe("sort", () => {
 describe("pagination", () => {
   it("when no limit is given, then pages hold 50 tasks and the last page has no nextCursor", async () => {
     const user = await api.signUp();
-    await api.prisma.task.createMany({ data: Array.from({ length: 51 }, (_, i) => ({ userId: user.id, title: `t${String(i).padStart(2, "0")}` })) });
+    await api.prisma.task.createMany({
+      data: Array.from({ length: 51 }, (_, i) => ({
+        userId: user.id,
+        title: `t${String(i).padStart(2, "0")}`,
+      })),
+    });
     const first = await list(user, { sort: "title" });
     expect(first.data).toHaveLength(50);
     expect(first.nextCursor).toEqual(expect.any(String));
@@ -379,7 +438,13 @@ describe("pagination", () => {
 
   it("when paging with limit 2, then every task comes once, in order, across pages", async () => {
     const user = await api.signUp();
-    for (const [title, dueAt] of [["c", "2026-12-03"], ["a", "2026-12-01"], ["e", null], ["b", "2026-12-02"], ["d", null]] as const) {
+    for (const [title, dueAt] of [
+      ["c", "2026-12-03"],
+      ["a", "2026-12-01"],
+      ["e", null],
+      ["b", "2026-12-02"],
+      ["d", null],
+    ] as const) {
       await create(user, { title, dueAt });
     }
     const { tasks, pages } = await all(user, { limit: 2, sort: "dueAt,title" });
@@ -414,7 +479,11 @@ describe("pagination", () => {
     expectBadRequest(await get(user, { sort: "title", cursor }), "/cursor");
     expectBadRequest(await get(user, { sort: "title", priority: "high", status: "all", cursor }), "/cursor");
     expectBadRequest(await get(user, { sort: "title", priority: "high", q: "a", cursor }), "/cursor");
-    await api.request.get("/v1/tasks").query({ sort: "title", priority: "high", cursor }).set(user.auth).expect(200);
+    await api.request
+      .get("/v1/tasks")
+      .query({ sort: "title", priority: "high", cursor })
+      .set(user.auth)
+      .expect(200);
   });
 
   it("when the cursor is not one the API issued, then 400 naming /cursor", async () => {
@@ -422,7 +491,13 @@ describe("pagination", () => {
     for (const title of ["a", "b"]) await create(user, { title, dueAt: "2026-12-01" });
     const { nextCursor } = await list(user, { limit: 1 });
     const cursor = nextCursor ?? "";
-    for (const bad of ["garbage", "", Buffer.from("{}").toString("base64url"), Buffer.from("[1,2]").toString("base64url"), cursor.slice(0, -4)]) {
+    for (const bad of [
+      "garbage",
+      "",
+      Buffer.from("{}").toString("base64url"),
+      Buffer.from("[1,2]").toString("base64url"),
+      cursor.slice(0, -4),
+    ]) {
       expectBadRequest(await get(user, { limit: 1, cursor: bad }), bad === "" ? undefined : "/cursor");
     }
   });
@@ -435,15 +510,18 @@ describe("pagination", () => {
     ["updatedAt", null],
     ["priority", "critical"],
     ["title", "a\u0000b"],
-  ])("when a cursor's %s value is edited to %j, then 400 naming /cursor (not a server error)", async (sort, value) => {
-    const user = await api.signUp();
-    for (const title of ["a", "b"]) await create(user, { title, dueAt: "2026-12-01" });
-    const { nextCursor } = await list(user, { sort, limit: 1 });
-    const edited = tamper(nextCursor ?? "", (payload) => {
-      payload.v = [value];
-    });
-    expectBadRequest(await get(user, { sort, limit: 1, cursor: edited }), "/cursor");
-  });
+  ])(
+    "when a cursor's %s value is edited to %j, then 400 naming /cursor (not a server error)",
+    async (sort, value) => {
+      const user = await api.signUp();
+      for (const title of ["a", "b"]) await create(user, { title, dueAt: "2026-12-01" });
+      const { nextCursor } = await list(user, { sort, limit: 1 });
+      const edited = tamper(nextCursor ?? "", (payload) => {
+        payload.v = [value];
+      });
+      expectBadRequest(await get(user, { sort, limit: 1, cursor: edited }), "/cursor");
+    },
+  );
 
   it("when a search cursor's rank is edited out of range, then 400 naming /cursor", async () => {
     const user = await api.signUp();
@@ -482,6 +560,14 @@ describe("query parameters", () => {
     await create(user, { title: "wrong tag", priority: "high", tags: ["y"], dueAt: "2026-12-01" });
     await create(user, { title: "wrong priority", priority: "low", tags: ["x"], dueAt: "2026-12-01" });
     await create(user, { title: "too late", priority: "high", tags: ["x"], dueAt: "2026-12-09" });
-    expect(await titles(user, { priority: "high,urgent", tag: "x", dueBefore: "2026-12-05", parentId: "none", listId: "none" })).toEqual(["match"]);
+    expect(
+      await titles(user, {
+        priority: "high,urgent",
+        tag: "x",
+        dueBefore: "2026-12-05",
+        parentId: "none",
+        listId: "none",
+      }),
+    ).toEqual(["match"]);
   });
 });

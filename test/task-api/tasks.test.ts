@@ -38,7 +38,8 @@ function expectProblem(res: Response, status: number, code: string, pointers?: s
   const body = res.body as ProblemBody;
   expect(body).toMatchObject({ type: PROBLEMS + code, status, code });
   // One field may break several rules; each field is named at least once and nothing else is.
-  if (pointers !== undefined) expect([...new Set((body.errors ?? []).map((e) => e.pointer))].sort()).toEqual([...pointers].sort());
+  if (pointers !== undefined)
+    expect([...new Set((body.errors ?? []).map((e) => e.pointer))].sort()).toEqual([...pointers].sort());
   return body;
 }
 
@@ -140,8 +141,13 @@ describe("POST /v1/tasks", () => {
 
   it("when the description is 10,000 characters, then it is stored; at 10,001, then 422 naming /description", async () => {
     const user = await api.signUp();
-    expect((await create(user, { title: "t", description: "d".repeat(10_000) })).description).toHaveLength(10_000);
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", description: "d".repeat(10_001) });
+    expect((await create(user, { title: "t", description: "d".repeat(10_000) })).description).toHaveLength(
+      10_000,
+    );
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: "t", description: "d".repeat(10_001) });
     expectProblem(res, 422, "validation-failed", ["/description"]);
     expect(await taskCount(user)).toBe(1);
   });
@@ -151,16 +157,35 @@ describe("POST /v1/tasks", () => {
     const res = await api.request
       .post("/v1/tasks")
       .set(user.auth)
-      .send({ title: "", priority: "critical", tags: ["ok", "a,b"], dueAt: "tomorrow", remindAt: "2026-12-01", allDay: "yes", listId: "nope" });
-    const problem = expectProblem(res, 422, "validation-failed", ["/title", "/priority", "/tags/1", "/dueAt", "/remindAt", "/allDay", "/listId"]);
+      .send({
+        title: "",
+        priority: "critical",
+        tags: ["ok", "a,b"],
+        dueAt: "tomorrow",
+        remindAt: "2026-12-01",
+        allDay: "yes",
+        listId: "nope",
+      });
+    const problem = expectProblem(res, 422, "validation-failed", [
+      "/title",
+      "/priority",
+      "/tags/1",
+      "/dueAt",
+      "/remindAt",
+      "/allDay",
+      "/listId",
+    ]);
     expect(problem.errors?.every((e) => e.in === "body")).toBe(true);
     expect(await taskCount(user)).toBe(0);
   });
 
-  it.each(["none", "low", "medium", "high", "urgent"])("when the priority is %s, then it is stored", async (priority) => {
-    const user = await api.signUp();
-    expect((await create(user, { title: "t", priority })).priority).toBe(priority);
-  });
+  it.each(["none", "low", "medium", "high", "urgent"])(
+    "when the priority is %s, then it is stored",
+    async (priority) => {
+      const user = await api.signUp();
+      expect((await create(user, { title: "t", priority })).priority).toBe(priority);
+    },
+  );
 
   it("when a client sets fields it may not (owner, id, timestamps, version, completion), then 422 names each and nothing is stored", async () => {
     const user = await api.signUp();
@@ -176,23 +201,44 @@ describe("POST /v1/tasks", () => {
       completedAt: "2020-01-01T00:00:00Z",
       completed: true,
     });
-    expectProblem(res, 422, "validation-failed", ["/userId", "/owner", "/id", "/createdAt", "/updatedAt", "/version", "/completedAt", "/completed"]);
+    expectProblem(res, 422, "validation-failed", [
+      "/userId",
+      "/owner",
+      "/id",
+      "/createdAt",
+      "/updatedAt",
+      "/version",
+      "/completedAt",
+      "/completed",
+    ]);
     expect(await taskCount(user)).toBe(0);
     expect(await taskCount(other)).toBe(0);
   });
 
   it("when the body is malformed JSON, then 400 malformed-json and nothing is created", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).set("Content-Type", "application/json").send('{"title": "x",');
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Content-Type", "application/json")
+      .send('{"title": "x",');
     expectProblem(res, 400, "malformed-json");
     expect(await taskCount(user)).toBe(0);
   });
 
   it("when the body is JSON but not an object, then it is refused and nothing is created", async () => {
     const user = await api.signUp();
-    const array = await api.request.post("/v1/tasks").set(user.auth).set("Content-Type", "application/json").send("[]");
+    const array = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Content-Type", "application/json")
+      .send("[]");
     expectProblem(array, 422, "validation-failed", [""]);
-    const bare = await api.request.post("/v1/tasks").set(user.auth).set("Content-Type", "application/json").send('"title"');
+    const bare = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Content-Type", "application/json")
+      .send('"title"');
     expectProblem(bare, 400, "malformed-json");
     const none = await api.request.post("/v1/tasks").set(user.auth);
     expectProblem(none, 422, "validation-failed");
@@ -201,7 +247,10 @@ describe("POST /v1/tasks", () => {
 
   it("when the body is over 64 KiB, then 413 and nothing is created", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "big", description: "d".repeat(70_000) });
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: "big", description: "d".repeat(70_000) });
     expectProblem(res, 413, "payload-too-large");
     expect(await taskCount(user)).toBe(0);
   });
@@ -210,7 +259,11 @@ describe("POST /v1/tasks", () => {
     "when the body is sent as %s, then 415 and nothing is created",
     async (contentType) => {
       const user = await api.signUp();
-      const res = await api.request.post("/v1/tasks").set(user.auth).set("Content-Type", contentType).send("title=x");
+      const res = await api.request
+        .post("/v1/tasks")
+        .set(user.auth)
+        .set("Content-Type", contentType)
+        .send("title=x");
       expectProblem(res, 415, "unsupported-media-type");
       expect(await taskCount(user)).toBe(0);
     },
@@ -249,7 +302,10 @@ describe("tags", () => {
     ["with a control character", "a\tb"],
   ])("when a tag is %s, then 422 naming it by index and nothing is created", async (_case, bad) => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", tags: ["fine", bad] });
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: "t", tags: ["fine", bad] });
     expectProblem(res, 422, "validation-failed", ["/tags/1"]);
     expect(await taskCount(user)).toBe(0);
     expect(await api.prisma.tag.count({ where: { userId: user.id } })).toBe(0);
@@ -258,10 +314,18 @@ describe("tags", () => {
   it("when a patch replaces the tags, then the task has exactly the new ones", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t", tags: ["a", "b"] });
-    const patched = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ tags: ["B", "c"] }).expect(200);
+    const patched = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .send({ tags: ["B", "c"] })
+      .expect(200);
     expect(task(patched).tags).toEqual(["b", "c"]);
     expect(task(patched).version).toBe(2);
-    const cleared = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ tags: [] }).expect(200);
+    const cleared = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .send({ tags: [] })
+      .expect(200);
     expect(task(cleared).tags).toEqual([]);
   });
 });
@@ -276,7 +340,11 @@ describe("due dates", () => {
   it("when dueAt is an instant with an offset, then it is stored in UTC and dueDate is its date in the user's zone", async () => {
     const user = await api.signUp({ timeZone: "Asia/Tokyo" });
     const created = await create(user, { title: "t", dueAt: "2026-12-01T20:00:00-05:00" });
-    expect(created).toMatchObject({ dueAt: "2026-12-02T01:00:00.000Z", allDay: false, dueDate: "2026-12-02" });
+    expect(created).toMatchObject({
+      dueAt: "2026-12-02T01:00:00.000Z",
+      allDay: false,
+      dueDate: "2026-12-02",
+    });
   });
 
   it("when allDay is true with an instant, then dueAt moves to the start of that instant's date in the user's zone", async () => {
@@ -287,8 +355,21 @@ describe("due dates", () => {
 
   it("when allDay contradicts dueAt, then 422 naming /allDay and nothing is created", async () => {
     const user = await api.signUp();
-    expectProblem(await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", dueAt: "2026-12-01", allDay: false }), 422, "validation-failed", ["/allDay"]);
-    expectProblem(await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", allDay: true }), 422, "validation-failed", ["/allDay"]);
+    expectProblem(
+      await api.request
+        .post("/v1/tasks")
+        .set(user.auth)
+        .send({ title: "t", dueAt: "2026-12-01", allDay: false }),
+      422,
+      "validation-failed",
+      ["/allDay"],
+    );
+    expectProblem(
+      await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", allDay: true }),
+      422,
+      "validation-failed",
+      ["/allDay"],
+    );
     expect(await taskCount(user)).toBe(0);
   });
 
@@ -299,12 +380,18 @@ describe("due dates", () => {
     ["past year 9999 once in UTC", { dueAt: "9999-12-31T23:00:00-14:00" }, "/dueAt"],
     ["a reminder given as a date", { remindAt: "2026-12-01" }, "/remindAt"],
     ["a reminder in year 0", { remindAt: "0000-01-01T00:00:00Z" }, "/remindAt"],
-  ])("when the due date or reminder is %s, then 422 naming it and nothing is created", async (_case, fields, pointer) => {
-    const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", ...fields });
-    expectProblem(res, 422, "validation-failed", [pointer]);
-    expect(await taskCount(user)).toBe(0);
-  });
+  ])(
+    "when the due date or reminder is %s, then 422 naming it and nothing is created",
+    async (_case, fields, pointer) => {
+      const user = await api.signUp();
+      const res = await api.request
+        .post("/v1/tasks")
+        .set(user.auth)
+        .send({ title: "t", ...fields });
+      expectProblem(res, 422, "validation-failed", [pointer]);
+      expect(await taskCount(user)).toBe(0);
+    },
+  );
 
   it("when the user moves to another time zone, then all-day tasks keep their date and timed tasks their instant", async () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
@@ -312,8 +399,17 @@ describe("due dates", () => {
     const timed = await create(user, { title: "timed", dueAt: "2026-12-01T10:00:00Z" });
     await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "America/Los_Angeles" }).expect(200);
     const movedAllDay = await read(user, allDay.id);
-    expect(movedAllDay).toMatchObject({ dueDate: "2026-12-01", dueAt: "2026-12-01T08:00:00.000Z", allDay: true, version: 2 });
-    expect(await read(user, timed.id)).toMatchObject({ dueAt: "2026-12-01T10:00:00.000Z", dueDate: "2026-12-01", version: 1 });
+    expect(movedAllDay).toMatchObject({
+      dueDate: "2026-12-01",
+      dueAt: "2026-12-01T08:00:00.000Z",
+      allDay: true,
+      version: 2,
+    });
+    expect(await read(user, timed.id)).toMatchObject({
+      dueAt: "2026-12-01T10:00:00.000Z",
+      dueDate: "2026-12-01",
+      version: 1,
+    });
   });
 
   it("when the user's new time zone is not an IANA zone, then 422 naming /timeZone and no task moves", async () => {
@@ -336,12 +432,17 @@ describe("recurrence", () => {
     ["FREQ=DAILY;INTERVAL=2;UNTIL=20271231T235959Z", "FREQ=DAILY;INTERVAL=2;UNTIL=20271231T235959Z"],
   ])("when the recurrence is the valid RRULE %s, then it is stored normalised", async (rule, stored) => {
     const user = await api.signUp();
-    expect((await create(user, { title: "t", dueAt: "2026-12-01", recurrence: rule })).recurrence).toBe(stored);
+    expect((await create(user, { title: "t", dueAt: "2026-12-01", recurrence: rule })).recurrence).toBe(
+      stored,
+    );
   });
 
   it("when a recurrence is given without a dueAt, then 422 naming /recurrence and nothing is created", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", recurrence: "FREQ=DAILY" });
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: "t", recurrence: "FREQ=DAILY" });
     expectProblem(res, 422, "validation-failed", ["/recurrence"]);
     expect(await taskCount(user)).toBe(0);
   });
@@ -364,12 +465,18 @@ describe("recurrence", () => {
     ["DTSTART lines", "DTSTART:20261201T000000Z\nRRULE:FREQ=DAILY"],
     ["empty", ""],
     ["a series that ended before dueAt", "FREQ=DAILY;UNTIL=20200101"],
-  ])("when the recurrence has %s, then 422 naming /recurrence and nothing is created", async (_case, rule) => {
-    const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", dueAt: "2026-12-01", recurrence: rule });
-    expectProblem(res, 422, "validation-failed", ["/recurrence"]);
-    expect(await taskCount(user)).toBe(0);
-  });
+  ])(
+    "when the recurrence has %s, then 422 naming /recurrence and nothing is created",
+    async (_case, rule) => {
+      const user = await api.signUp();
+      const res = await api.request
+        .post("/v1/tasks")
+        .set(user.auth)
+        .send({ title: "t", dueAt: "2026-12-01", recurrence: rule });
+      expectProblem(res, 422, "validation-failed", ["/recurrence"]);
+      expect(await taskCount(user)).toBe(0);
+    },
+  );
 
   it("when a patch clears the dueAt of a recurring task, then 422 naming /dueAt and the task is unchanged", async () => {
     const user = await api.signUp();
@@ -382,7 +489,10 @@ describe("recurrence", () => {
   it("when a patch sets an invalid RRULE, then 422 and the task keeps its recurrence", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t", dueAt: "2026-12-01", recurrence: "FREQ=DAILY" });
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ recurrence: "FREQ=DAILY;INTERVAL=0" });
+    const res = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .send({ recurrence: "FREQ=DAILY;INTERVAL=0" });
     expectProblem(res, 422, "validation-failed", ["/recurrence"]);
     expect(await read(user, created.id)).toEqual(created);
   });
@@ -390,8 +500,18 @@ describe("recurrence", () => {
   it("when a patch clears both dueAt and recurrence, then both are cleared", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t", dueAt: "2026-12-01", recurrence: "FREQ=DAILY" });
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ dueAt: null, recurrence: null }).expect(200);
-    expect(task(res)).toMatchObject({ dueAt: null, dueDate: null, allDay: false, recurrence: null, version: 2 });
+    const res = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .send({ dueAt: null, recurrence: null })
+      .expect(200);
+    expect(task(res)).toMatchObject({
+      dueAt: null,
+      dueDate: null,
+      allDay: false,
+      recurrence: null,
+      version: 2,
+    });
   });
 });
 
@@ -414,7 +534,11 @@ describe("GET /v1/tasks/:id", () => {
   it("when the client sends the current ETag in If-None-Match, then 304 with the ETag and no body", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
-    const res = await api.request.get(`/v1/tasks/${created.id}`).set(user.auth).set("If-None-Match", '"1"').expect(304);
+    const res = await api.request
+      .get(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .set("If-None-Match", '"1"')
+      .expect(304);
     expect(res.headers.etag).toBe('"1"');
     expect(res.text).toBe("");
   });
@@ -423,7 +547,11 @@ describe("GET /v1/tasks/:id", () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
     await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "t2" }).expect(200);
-    const res = await api.request.get(`/v1/tasks/${created.id}`).set(user.auth).set("If-None-Match", '"1"').expect(200);
+    const res = await api.request
+      .get(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .set("If-None-Match", '"1"')
+      .expect(200);
     expect(res.headers.etag).toBe('"2"');
     expect(task(res).title).toBe("t2");
   });
@@ -464,8 +592,18 @@ describe("unknown ids", () => {
 describe("PATCH /v1/tasks/:id", () => {
   it("when a merge patch names some fields, then those change, absent ones stay, null clears, and the version bumps", async () => {
     const user = await api.signUp();
-    const created = await create(user, { title: "t", description: "d", priority: "low", dueAt: "2026-12-01T10:00:00Z", tags: ["x"] });
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ priority: "urgent", description: null }).expect(200);
+    const created = await create(user, {
+      title: "t",
+      description: "d",
+      priority: "low",
+      dueAt: "2026-12-01T10:00:00Z",
+      tags: ["x"],
+    });
+    const res = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .send({ priority: "urgent", description: null })
+      .expect(200);
     expect(res.headers.etag).toBe('"2"');
     expect(task(res)).toEqual({
       ...created,
@@ -493,7 +631,15 @@ describe("PATCH /v1/tasks/:id", () => {
   it("when every patch changes something, then every one bumps the version by one", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
-    const changes = [{ title: "a" }, { description: "b" }, { priority: "medium" }, { tags: ["c"] }, { dueAt: "2026-12-01" }, { remindAt: "2026-11-30T08:00:00Z" }, { recurrence: "FREQ=DAILY" }];
+    const changes = [
+      { title: "a" },
+      { description: "b" },
+      { priority: "medium" },
+      { tags: ["c"] },
+      { dueAt: "2026-12-01" },
+      { remindAt: "2026-11-30T08:00:00Z" },
+      { recurrence: "FREQ=DAILY" },
+    ];
     for (const [i, change] of changes.entries()) {
       const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send(change).expect(200);
       expect(task(res).version).toBe(i + 2);
@@ -511,8 +657,18 @@ describe("PATCH /v1/tasks/:id", () => {
   it("when If-Match names the current version (or *), then the patch applies", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
-    await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", '"1"').send({ title: "v2" }).expect(200);
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", "*").send({ title: "v3" }).expect(200);
+    await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .set("If-Match", '"1"')
+      .send({ title: "v2" })
+      .expect(200);
+    const res = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .set("If-Match", "*")
+      .send({ title: "v3" })
+      .expect(200);
     expect(task(res)).toMatchObject({ title: "v3", version: 3 });
   });
 
@@ -526,7 +682,11 @@ describe("PATCH /v1/tasks/:id", () => {
     const created = await create(user, { title: "t" });
     await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
     const before = await read(user, created.id);
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", ifMatch).send({ title: "lost update" });
+    const res = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .set("If-Match", ifMatch)
+      .send({ title: "lost update" });
     expectProblem(res, 412, "precondition-failed");
     expect(await read(user, created.id)).toEqual(before);
   });
@@ -535,7 +695,11 @@ describe("PATCH /v1/tasks/:id", () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
     await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", '"1"').send({ title: "v3" });
+    const res = await api.request
+      .patch(`/v1/tasks/${created.id}`)
+      .set(user.auth)
+      .set("If-Match", '"1"')
+      .send({ title: "v3" });
     expect(expectProblem(res, 412, "precondition-failed").currentVersion).toBe(2);
   });
 
@@ -544,7 +708,11 @@ describe("PATCH /v1/tasks/:id", () => {
     ["the owner", { userId: "someone-else" }, ["/userId"]],
     ["the id", { id: randomUUID() }, ["/id"]],
     ["the version", { version: 99 }, ["/version"]],
-    ["createdAt and updatedAt", { createdAt: "2020-01-01T00:00:00Z", updatedAt: "2020-01-01T00:00:00Z" }, ["/createdAt", "/updatedAt"]],
+    [
+      "createdAt and updatedAt",
+      { createdAt: "2020-01-01T00:00:00Z", updatedAt: "2020-01-01T00:00:00Z" },
+      ["/createdAt", "/updatedAt"],
+    ],
     ["completedAt", { completedAt: "2020-01-01T00:00:00Z" }, ["/completedAt"]],
     ["a blank title", { title: " " }, ["/title"]],
     ["a null title", { title: null }, ["/title"]],
@@ -552,21 +720,39 @@ describe("PATCH /v1/tasks/:id", () => {
     ["a NUL in the description", { description: "a\u0000" }, ["/description"]],
     ["allDay without a dueAt", { allDay: true }, ["/allDay"]],
     ["a listId that names no list", { listId: randomUUID() }, ["/listId"]],
-  ])("when the patch sets %s, then 422 naming it and the task is unchanged", async (_case, body, pointers) => {
-    const user = await api.signUp();
-    const created = await create(user, { title: "t", description: "d", tags: ["x"] });
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send(body);
-    expectProblem(res, 422, "validation-failed", pointers);
-    expect(await read(user, created.id)).toEqual(created);
-  });
+  ])(
+    "when the patch sets %s, then 422 naming it and the task is unchanged",
+    async (_case, body, pointers) => {
+      const user = await api.signUp();
+      const created = await create(user, { title: "t", description: "d", tags: ["x"] });
+      const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send(body);
+      expectProblem(res, 422, "validation-failed", pointers);
+      expect(await read(user, created.id)).toEqual(created);
+    },
+  );
 
   it("when the patch is malformed, too large or not JSON, then 400, 413 or 415 and the task is unchanged", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
     const url = `/v1/tasks/${created.id}`;
-    expectProblem(await api.request.patch(url).set(user.auth).set("Content-Type", "application/json").send("{title:"), 400, "malformed-json");
-    expectProblem(await api.request.patch(url).set(user.auth).send({ description: "d".repeat(70_000) }), 413, "payload-too-large");
-    expectProblem(await api.request.patch(url).set(user.auth).set("Content-Type", "text/plain").send("title=x"), 415, "unsupported-media-type");
+    expectProblem(
+      await api.request.patch(url).set(user.auth).set("Content-Type", "application/json").send("{title:"),
+      400,
+      "malformed-json",
+    );
+    expectProblem(
+      await api.request
+        .patch(url)
+        .set(user.auth)
+        .send({ description: "d".repeat(70_000) }),
+      413,
+      "payload-too-large",
+    );
+    expectProblem(
+      await api.request.patch(url).set(user.auth).set("Content-Type", "text/plain").send("title=x"),
+      415,
+      "unsupported-media-type",
+    );
     expect(await read(user, created.id)).toEqual(created);
   });
 });
@@ -586,7 +772,11 @@ describe("DELETE /v1/tasks/:id", () => {
     const created = await create(user, { title: "t" });
     await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
     const before = await read(user, created.id);
-    expectProblem(await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", '"1"'), 412, "precondition-failed");
+    expectProblem(
+      await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", '"1"'),
+      412,
+      "precondition-failed",
+    );
     expect(await read(user, created.id)).toEqual(before);
     await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", '"2"').expect(204);
     expect(await taskCount(user)).toBe(0);
@@ -606,7 +796,11 @@ describe("complete and reopen", () => {
     const created = await create(user, { title: "t" });
     const res = await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200);
     expect(res.headers.etag).toBe('"2"');
-    expect(task(res)).toMatchObject({ completed: true, completedAt: expect.any(String) as unknown, version: 2 });
+    expect(task(res)).toMatchObject({
+      completed: true,
+      completedAt: expect.any(String) as unknown,
+      version: 2,
+    });
     expect(await read(user, created.id)).toEqual(task(res));
   });
 
@@ -614,7 +808,9 @@ describe("complete and reopen", () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
     const first = task(await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200));
-    const second = task(await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200));
+    const second = task(
+      await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200),
+    );
     expect(second).toEqual(first);
   });
 
@@ -630,7 +826,9 @@ describe("complete and reopen", () => {
   it("when an open task is reopened, then nothing changes", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
-    expect(task(await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200))).toEqual(created);
+    expect(task(await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200))).toEqual(
+      created,
+    );
   });
 
   it("when If-Match is stale on complete or reopen, then 412 and the task is unchanged", async () => {
@@ -638,11 +836,23 @@ describe("complete and reopen", () => {
     const created = await create(user, { title: "t" });
     await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
     const before = await read(user, created.id);
-    expectProblem(await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).set("If-Match", '"1"'), 412, "precondition-failed");
+    expectProblem(
+      await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).set("If-Match", '"1"'),
+      412,
+      "precondition-failed",
+    );
     expect(await read(user, created.id)).toEqual(before);
-    await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).set("If-Match", '"2"').expect(200);
+    await api.request
+      .post(`/v1/tasks/${created.id}/complete`)
+      .set(user.auth)
+      .set("If-Match", '"2"')
+      .expect(200);
     const completed = await read(user, created.id);
-    expectProblem(await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).set("If-Match", '"2"'), 412, "precondition-failed");
+    expectProblem(
+      await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).set("If-Match", '"2"'),
+      412,
+      "precondition-failed",
+    );
     expect(await read(user, created.id)).toEqual(completed);
   });
 });
@@ -660,18 +870,21 @@ describe("subtasks", () => {
   it.each([
     ["another list than its parent's", "listOther"],
     ["no list while its parent has one", "listNull"],
-  ])("when a subtask is created in %s, then 422 naming /listId and nothing is created", async (_case, which) => {
-    const user = await api.signUp();
-    const listId = await createList(user, "Trip");
-    const other = await createList(user, "Other");
-    const parent = await create(user, { title: "pack", listId });
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "socks", parentId: parent.id, listId: which === "listOther" ? other : null });
-    expectProblem(res, 422, "validation-failed", ["/listId"]);
-    expect(await taskCount(user)).toBe(1);
-  });
+  ])(
+    "when a subtask is created in %s, then 422 naming /listId and nothing is created",
+    async (_case, which) => {
+      const user = await api.signUp();
+      const listId = await createList(user, "Trip");
+      const other = await createList(user, "Other");
+      const parent = await create(user, { title: "pack", listId });
+      const res = await api.request
+        .post("/v1/tasks")
+        .set(user.auth)
+        .send({ title: "socks", parentId: parent.id, listId: which === "listOther" ? other : null });
+      expectProblem(res, 422, "validation-failed", ["/listId"]);
+      expect(await taskCount(user)).toBe(1);
+    },
+  );
 
   it("when a subtask of a subtask is created, then 422 naming /parentId (one level only)", async () => {
     const user = await api.signUp();
@@ -684,7 +897,10 @@ describe("subtasks", () => {
 
   it("when the parentId names no task, then 422 naming /parentId", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "s", parentId: randomUUID() });
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: "s", parentId: randomUUID() });
     expectProblem(res, 422, "validation-failed", ["/parentId"]);
     expect(await taskCount(user)).toBe(0);
   });
@@ -694,8 +910,18 @@ describe("subtasks", () => {
     const parent = await create(user, { title: "p" });
     const sub = await create(user, { title: "s", parentId: parent.id });
     const other = await create(user, { title: "o" });
-    expectProblem(await api.request.patch(`/v1/tasks/${other.id}`).set(user.auth).send({ parentId: other.id }), 422, "validation-failed", ["/parentId"]);
-    expectProblem(await api.request.patch(`/v1/tasks/${parent.id}`).set(user.auth).send({ parentId: other.id }), 422, "validation-failed", ["/parentId"]);
+    expectProblem(
+      await api.request.patch(`/v1/tasks/${other.id}`).set(user.auth).send({ parentId: other.id }),
+      422,
+      "validation-failed",
+      ["/parentId"],
+    );
+    expectProblem(
+      await api.request.patch(`/v1/tasks/${parent.id}`).set(user.auth).send({ parentId: other.id }),
+      422,
+      "validation-failed",
+      ["/parentId"],
+    );
     expect(await read(user, other.id)).toEqual(other);
     expect(await read(user, parent.id)).toEqual(parent);
     expect(await read(user, sub.id)).toEqual(sub);
@@ -706,9 +932,17 @@ describe("subtasks", () => {
     const listId = await createList(user, "Trip");
     const parent = await create(user, { title: "p", listId });
     const loose = await create(user, { title: "loose" });
-    const adopted = task(await api.request.patch(`/v1/tasks/${loose.id}`).set(user.auth).send({ parentId: parent.id }).expect(200));
+    const adopted = task(
+      await api.request
+        .patch(`/v1/tasks/${loose.id}`)
+        .set(user.auth)
+        .send({ parentId: parent.id })
+        .expect(200),
+    );
     expect(adopted).toMatchObject({ parentId: parent.id, listId });
-    const freed = task(await api.request.patch(`/v1/tasks/${loose.id}`).set(user.auth).send({ parentId: null }).expect(200));
+    const freed = task(
+      await api.request.patch(`/v1/tasks/${loose.id}`).set(user.auth).send({ parentId: null }).expect(200),
+    );
     expect(freed).toMatchObject({ parentId: null, listId });
   });
 
@@ -728,8 +962,18 @@ describe("subtasks", () => {
     const other = await createList(user, "Other");
     const parent = await create(user, { title: "p", listId });
     const sub = await create(user, { title: "s", parentId: parent.id });
-    expectProblem(await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId: other }), 422, "validation-failed", ["/listId"]);
-    expectProblem(await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId: null }), 422, "validation-failed", ["/listId"]);
+    expectProblem(
+      await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId: other }),
+      422,
+      "validation-failed",
+      ["/listId"],
+    );
+    expectProblem(
+      await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId: null }),
+      422,
+      "validation-failed",
+      ["/listId"],
+    );
     expect(await read(user, sub.id)).toEqual(sub);
     // Naming the list it is already in is fine.
     await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId }).expect(200);
@@ -740,9 +984,17 @@ describe("subtasks", () => {
     const parent = await create(user, { title: "p" });
     const open = await create(user, { title: "open", parentId: parent.id });
     const done = await create(user, { title: "done", parentId: parent.id });
-    const doneEarlier = task(await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200));
-    const completedParent = task(await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200));
-    expect(await read(user, open.id)).toMatchObject({ completed: true, completedAt: completedParent.completedAt, version: 2 });
+    const doneEarlier = task(
+      await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200),
+    );
+    const completedParent = task(
+      await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200),
+    );
+    expect(await read(user, open.id)).toMatchObject({
+      completed: true,
+      completedAt: completedParent.completedAt,
+      version: 2,
+    });
     expect(await read(user, done.id)).toEqual(doneEarlier);
   });
 
@@ -764,7 +1016,9 @@ describe("subtasks", () => {
     const bystander = await create(user, { title: "other" });
     await api.request.delete(`/v1/tasks/${parent.id}`).set(user.auth).expect(204);
     expectProblem(await api.request.get(`/v1/tasks/${sub.id}`).set(user.auth), 404, "not-found");
-    expect(await api.prisma.task.findMany({ where: { userId: user.id }, select: { id: true } })).toEqual([{ id: bystander.id }]);
+    expect(await api.prisma.task.findMany({ where: { userId: user.id }, select: { id: true } })).toEqual([
+      { id: bystander.id },
+    ]);
   });
 
   it("when a subtask is deleted, then its parent stays", async () => {
@@ -780,9 +1034,19 @@ describe("Idempotency-Key", () => {
   it("when a create is retried with the same key and body, then the first response is replayed and nothing new is created", async () => {
     const user = await api.signUp();
     const body = { title: "once", tags: ["a"], dueAt: "2026-12-01" };
-    const first = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "create-1").send(body).expect(201);
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "create-1")
+      .send(body)
+      .expect(201);
     expect(first.headers["idempotent-replayed"]).toBeUndefined();
-    const retry = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "create-1").send(body).expect(201);
+    const retry = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "create-1")
+      .send(body)
+      .expect(201);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.headers.location).toBe(first.headers.location);
     expect(retry.headers.etag).toBe(first.headers.etag);
@@ -792,7 +1056,12 @@ describe("Idempotency-Key", () => {
 
   it("when the retry's body has the same fields in another order, then it is the same request and is replayed", async () => {
     const user = await api.signUp();
-    const first = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "t", priority: "low" }).expect(201);
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t", priority: "low" })
+      .expect(201);
     const retry = await api.request
       .post("/v1/tasks")
       .set(user.auth)
@@ -807,19 +1076,38 @@ describe("Idempotency-Key", () => {
 
   it("when the task changed after the first response, then a retry still replays the first response and changes nothing", async () => {
     const user = await api.signUp();
-    const first = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "t" }).expect(201);
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t" })
+      .expect(201);
     const id = task(first).id;
     await api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "changed" }).expect(200);
     const current = await read(user, id);
-    const retry = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "t" }).expect(201);
+    const retry = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t" })
+      .expect(201);
     expect(retry.body).toEqual(first.body);
     expect(await read(user, id)).toEqual(current);
   });
 
   it("when the same key comes with another body, then 422 idempotency-key-reused and nothing changes", async () => {
     const user = await api.signUp();
-    const first = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "first" }).expect(201);
-    const res = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "second" });
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "first" })
+      .expect(201);
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "second" });
     expectProblem(res, 422, "idempotency-key-reused");
     expect(await taskCount(user)).toBe(1);
     expect(await read(user, task(first).id)).toEqual(task(first));
@@ -827,8 +1115,18 @@ describe("Idempotency-Key", () => {
 
   it("when the same key is used on another route, then 422 idempotency-key-reused and nothing changes", async () => {
     const user = await api.signUp();
-    const created = task(await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "t" }).expect(201));
-    const res = await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).set("Idempotency-Key", "k");
+    const created = task(
+      await api.request
+        .post("/v1/tasks")
+        .set(user.auth)
+        .set("Idempotency-Key", "k")
+        .send({ title: "t" })
+        .expect(201),
+    );
+    const res = await api.request
+      .post(`/v1/tasks/${created.id}/complete`)
+      .set(user.auth)
+      .set("Idempotency-Key", "k");
     expectProblem(res, 422, "idempotency-key-reused");
     expect(await read(user, created.id)).toEqual(created);
   });
@@ -836,7 +1134,14 @@ describe("Idempotency-Key", () => {
   it("when many requests with one key arrive at once, then exactly one task is created and all answer with it", async () => {
     const user = await api.signUp();
     const responses = await Promise.all(
-      Array.from({ length: 8 }, () => api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "burst").send({ title: "burst" }).then()),
+      Array.from({ length: 8 }, () =>
+        api.request
+          .post("/v1/tasks")
+          .set(user.auth)
+          .set("Idempotency-Key", "burst")
+          .send({ title: "burst" })
+          .then(),
+      ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 201));
     expect(new Set(responses.map((r) => task(r).id)).size).toBe(1);
@@ -847,9 +1152,19 @@ describe("Idempotency-Key", () => {
   it("when a complete is retried with its key after the task was reopened, then the first response is replayed and the task stays open", async () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
-    const first = await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).set("Idempotency-Key", "done-1").expect(200);
-    const reopened = task(await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200));
-    const retry = await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).set("Idempotency-Key", "done-1").expect(200);
+    const first = await api.request
+      .post(`/v1/tasks/${created.id}/complete`)
+      .set(user.auth)
+      .set("Idempotency-Key", "done-1")
+      .expect(200);
+    const reopened = task(
+      await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200),
+    );
+    const retry = await api.request
+      .post(`/v1/tasks/${created.id}/complete`)
+      .set(user.auth)
+      .set("Idempotency-Key", "done-1")
+      .expect(200);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.headers.etag).toBe(first.headers.etag);
     expect(retry.body).toEqual(first.body);
@@ -860,8 +1175,16 @@ describe("Idempotency-Key", () => {
     const user = await api.signUp();
     const created = await create(user, { title: "t" });
     await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200);
-    const first = await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).set("Idempotency-Key", "open-1").expect(200);
-    const retry = await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).set("Idempotency-Key", "open-1").expect(200);
+    const first = await api.request
+      .post(`/v1/tasks/${created.id}/reopen`)
+      .set(user.auth)
+      .set("Idempotency-Key", "open-1")
+      .expect(200);
+    const retry = await api.request
+      .post(`/v1/tasks/${created.id}/reopen`)
+      .set(user.auth)
+      .set("Idempotency-Key", "open-1")
+      .expect(200);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.body).toEqual(first.body);
     expect((await read(user, created.id)).version).toBe(3);
@@ -869,10 +1192,19 @@ describe("Idempotency-Key", () => {
 
   it("when a request with a key is rejected, then the key is not used up and a corrected retry creates the task", async () => {
     const user = await api.signUp();
-    const rejected = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "t", listId: randomUUID() });
+    const rejected = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t", listId: randomUUID() });
     expectProblem(rejected, 422, "validation-failed", ["/listId"]);
     expect(await taskCount(user)).toBe(0);
-    const res = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "k").send({ title: "t" }).expect(201);
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t" })
+      .expect(201);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
     expect(await taskCount(user)).toBe(1);
   });
@@ -882,15 +1214,29 @@ describe("Idempotency-Key", () => {
     ["longer than 255 characters", "k".repeat(256)],
   ])("when the key is %s, then 400 and nothing is created", async (_case, key) => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", key).send({ title: "t" });
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", key)
+      .send({ title: "t" });
     expectProblem(res, 400, "bad-request", ["/idempotency-key"]);
     expect(await taskCount(user)).toBe(0);
   });
 
   it("when different keys are used, then each creates its own task", async () => {
     const user = await api.signUp();
-    await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "a").send({ title: "t" }).expect(201);
-    await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "b").send({ title: "t" }).expect(201);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "a")
+      .send({ title: "t" })
+      .expect(201);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "b")
+      .send({ title: "t" })
+      .expect(201);
     expect(await taskCount(user)).toBe(2);
   });
 });
