@@ -9,14 +9,31 @@ import readline from "node:readline";
 import { buildServices } from "./build.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
-const color = process.stdout.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s;
-const LEVEL_COLORS: Record<string, number> = { error: 31, fatal: 31, warn: 33, info: 32, debug: 90, trace: 90 };
+const color = process.stdout.isTTY
+  ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m`
+  : (_: number, s: string) => s;
+const LEVEL_COLORS: Record<string, number> = {
+  error: 31,
+  fatal: 31,
+  warn: 33,
+  info: 32,
+  debug: 90,
+  trace: 90,
+};
 
 /** pino JSON -> "12:00:01 info  message key=value" (anything else passes through). */
 function formatLine(line: string): string {
   if (!line.startsWith("{")) return line;
   try {
-    const { time, level, msg, service: _s, pid: _p, hostname: _h, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    const {
+      time,
+      level,
+      msg,
+      service: _s,
+      pid: _p,
+      hostname: _h,
+      ...rest
+    } = JSON.parse(line) as Record<string, unknown>;
     const levelText = typeof level === "string" ? level : "info";
     const clock = typeof time === "string" ? time.slice(11, 19) : "";
     const extras = Object.entries(rest)
@@ -39,11 +56,15 @@ const children: ChildProcess[] = [];
 const state = { stopping: false };
 
 function run(service: Service): ChildProcess {
-  const child = spawn(process.execPath, ["--enable-source-maps", path.join(root, "services", service.name, "dist/main.js")], {
-    cwd: root,
-    env: { ...process.env, ...service.env, PORT: String(service.port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--enable-source-maps", path.join(root, "services", service.name, "dist/main.js")],
+    {
+      cwd: root,
+      env: { ...process.env, ...service.env, PORT: String(service.port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const prefix = color(36, `[${service.name}]`.padEnd(12));
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on("line", (line) => {
@@ -80,13 +101,17 @@ function stop(code: number): void {
     process.exit(code);
   }, 15_000);
   force.unref();
-  void Promise.all(children.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once("exit", r))))).then(() =>
-    process.exit(code),
-  );
+  void Promise.all(
+    children.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once("exit", r)))),
+  ).then(() => process.exit(code));
 }
 
-process.on("SIGINT", () => { stop(0); });
-process.on("SIGTERM", () => { stop(0); });
+process.on("SIGINT", () => {
+  stop(0);
+});
+process.on("SIGTERM", () => {
+  stop(0);
+});
 
 console.log("building services...");
 await buildServices(services.map((s) => s.name));

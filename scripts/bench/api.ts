@@ -35,7 +35,9 @@ function freePort(): Promise<number> {
     probe.on("error", reject);
     probe.listen(0, "127.0.0.1", () => {
       const address = probe.address();
-      probe.close(() => { resolve(typeof address === "object" && address ? address.port : 0); });
+      probe.close(() => {
+        resolve(typeof address === "object" && address ? address.port : 0);
+      });
     });
   });
 }
@@ -57,7 +59,11 @@ const serviceErrors = new Map<string, number>();
 
 /** Starts a process; its error lines are counted (the first few printed), not streamed. */
 function launch(name: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on("line", (line) => {
       if (!/"level":"(error|fatal)"|Error/.test(line)) return;
@@ -99,7 +105,9 @@ async function load(options: autocannon.Options): Promise<Result> {
 }
 
 async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
-  const [{ v7 } = { v7: false }] = (await pool.query<{ v7: boolean }>("SELECT current_setting('server_version_num')::int >= 180000 AS v7")).rows;
+  const [{ v7 } = { v7: false }] = (
+    await pool.query<{ v7: boolean }>("SELECT current_setting('server_version_num')::int >= 180000 AS v7")
+  ).rows;
   const newId = v7 ? "uuidv7()" : "gen_random_uuid()";
   for (const [n, userId] of userIds.entries()) {
     await pool.query(
@@ -139,7 +147,11 @@ async function main(): Promise<void> {
     dataDir = await mkdtemp(path.join(tmpdir(), "taskmesh-bench-"));
     const { chmod } = await import("node:fs/promises");
     await chmod(dataDir, 0o755);
-    const server = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "pg"), port: await freePort(), database: "bench" });
+    const server = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, "pg"),
+      port: await freePort(),
+      database: "bench",
+    });
     databaseUrl = server.connectionString;
     stopPostgres = () => server.stop();
   }
@@ -161,7 +173,10 @@ async function main(): Promise<void> {
     NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? "",
   });
   const basePort = await freePort();
-  const baseline = launch("baseline", ["--import", "tsx", "scripts/bench/baseline-server.ts"], { DATABASE_URL: databaseUrl, PORT: String(basePort) });
+  const baseline = launch("baseline", ["--import", "tsx", "scripts/bench/baseline-server.ts"], {
+    DATABASE_URL: databaseUrl,
+    PORT: String(basePort),
+  });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const baseUrl = `http://127.0.0.1:${basePort}`;
   await waitFor(`${apiUrl}/readyz`);
@@ -174,37 +189,61 @@ async function main(): Promise<void> {
       method: "POST",
       // fetch sends Sec-Fetch-Mode, so Better Auth's CSRF guard wants a trusted Origin.
       headers: { "content-type": "application/json", origin: `http://localhost:${apiPort}` },
-      body: JSON.stringify({ email: `bench-${i}-${Date.now()}@example.com`, password: "correct-horse-battery", name: `Bench ${i}` }),
+      body: JSON.stringify({
+        email: `bench-${i}-${Date.now()}@example.com`,
+        password: "correct-horse-battery",
+        name: `Bench ${i}`,
+      }),
     });
     if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
     const session = res.headers.get("set-auth-token") ?? "";
     const { user } = (await res.json()) as { user: { id: string } };
-    const jwt = (await (await fetch(`${apiUrl}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } })).json()) as { token: string };
+    const jwt = (await (
+      await fetch(`${apiUrl}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } })
+    ).json()) as { token: string };
     users.push({ id: user.id, token: jwt.token });
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-  await seed(pool, users.map((u) => u.id));
+  await seed(
+    pool,
+    users.map((u) => u.id),
+  );
   const user = users[0];
   if (!user) throw new Error("no users");
-  const ids = (await pool.query<{ id: string }>("SELECT id FROM tasks WHERE user_id = $1", [user.id])).rows.map((r) => r.id);
+  const ids = (
+    await pool.query<{ id: string }>("SELECT id FROM tasks WHERE user_id = $1", [user.id])
+  ).rows.map((r) => r.id);
   await pool.end();
   const randomId = () => ids[Math.floor(Math.random() * ids.length)] ?? "";
   const auth = { authorization: `Bearer ${user.token}` };
 
   const baselineById: autocannon.Options = {
     url: baseUrl,
-    requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/tasks/${randomId()}`, headers: { "x-user": user.id } }) }],
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (req) => ({ ...req, path: `/tasks/${randomId()}`, headers: { "x-user": user.id } }),
+      },
+    ],
   };
   const apiById: autocannon.Options = {
     url: apiUrl,
-    requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/tasks/${randomId()}`, headers: auth }) }],
+    requests: [
+      { method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/tasks/${randomId()}`, headers: auth }) },
+    ],
   };
   const scenarios: Record<string, autocannon.Options> = {
     "baseline GET by id (node:http + pg)": baselineById,
     "task-api GET /v1/tasks/:id": apiById,
     "task-api GET /v1/tasks (filtered, sorted, 50)": {
       url: apiUrl,
-      requests: [{ method: "GET", path: "/v1/tasks?status=open&priority=high,urgent&tag=tag-3,tag-7&sort=dueAt,-priority&limit=50", headers: auth }],
+      requests: [
+        {
+          method: "GET",
+          path: "/v1/tasks?status=open&priority=high,urgent&tag=tag-3,tag-7&sort=dueAt,-priority&limit=50",
+          headers: auth,
+        },
+      ],
     },
     "task-api POST /v1/tasks": {
       url: apiUrl,
@@ -213,7 +252,12 @@ async function main(): Promise<void> {
           method: "POST",
           path: "/v1/tasks",
           headers: { ...auth, "content-type": "application/json" },
-          body: JSON.stringify({ title: "Benchmark task", priority: "high", dueAt: "2026-12-24T09:00:00Z", tags: ["bench", "tag-1"] }),
+          body: JSON.stringify({
+            title: "Benchmark task",
+            priority: "high",
+            dueAt: "2026-12-24T09:00:00Z",
+            tags: ["bench", "tag-1"],
+          }),
         },
       ],
     },
@@ -240,7 +284,9 @@ async function main(): Promise<void> {
   const post = results["task-api POST /v1/tasks"];
   const ratio = base && byId ? byId.peak.reqPerSec / base.peak.reqPerSec : 0;
 
-  console.log(`\n${"scenario".padEnd(48)} ${"peak req/s".padStart(10)} ${"p50".padStart(6)} ${"p99".padStart(6)} | ${"at 80%".padStart(8)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"p99".padStart(6)} ${"errors".padStart(7)}`);
+  console.log(
+    `\n${"scenario".padEnd(48)} ${"peak req/s".padStart(10)} ${"p50".padStart(6)} ${"p99".padStart(6)} | ${"at 80%".padStart(8)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"p99".padStart(6)} ${"errors".padStart(7)}`,
+  );
   for (const [name, r] of Object.entries(results)) {
     console.log(
       `${name.padEnd(48)} ${String(r.peak.reqPerSec).padStart(10)} ${r.peak.p50.toFixed(1).padStart(6)} ${r.peak.p99.toFixed(1).padStart(6)} | ${String(r.rate).padStart(8)} ${r.at80.p50.toFixed(1).padStart(6)} ${r.at80.p95.toFixed(1).padStart(6)} ${r.at80.p99.toFixed(1).padStart(6)} ${String(r.at80.errors + r.at80.non2xx + r.peak.errors + r.peak.non2xx).padStart(7)}`,
@@ -248,19 +294,48 @@ async function main(): Promise<void> {
   }
   const checks = [
     { target: "GET by id >= 0.6x baseline throughput", value: `${ratio.toFixed(2)}x`, ok: ratio >= 0.6 },
-    { target: "GET by id p99 < 25 ms at 80 % of peak", value: `${byId?.at80.p99 ?? "?"} ms`, ok: (byId?.at80.p99 ?? Infinity) < 25 },
-    { target: "POST p99 < 40 ms at 80 % of its peak", value: `${post?.at80.p99 ?? "?"} ms`, ok: (post?.at80.p99 ?? Infinity) < 40 },
-    { target: "task-api RSS < 150 MiB", value: `${apiMemory.rss} MiB (peak ${apiMemory.peak})`, ok: apiMemory.peak < 150 },
+    {
+      target: "GET by id p99 < 25 ms at 80 % of peak",
+      value: `${byId?.at80.p99 ?? "?"} ms`,
+      ok: (byId?.at80.p99 ?? Infinity) < 25,
+    },
+    {
+      target: "POST p99 < 40 ms at 80 % of its peak",
+      value: `${post?.at80.p99 ?? "?"} ms`,
+      ok: (post?.at80.p99 ?? Infinity) < 40,
+    },
+    {
+      target: "task-api RSS < 150 MiB",
+      value: `${apiMemory.rss} MiB (peak ${apiMemory.peak})`,
+      ok: apiMemory.peak < 150,
+    },
   ];
   for (const [name, count] of serviceErrors) console.log(`  ${name} logged ${count} error lines`);
-  console.log(`\nlatencies in ms; baseline RSS ${baseMemory.rss} MiB (peak ${baseMemory.peak}); ${CONNECTIONS} connections, ${DURATION_S} s per run, load generator on the same machine`);
+  console.log(
+    `\nlatencies in ms; baseline RSS ${baseMemory.rss} MiB (peak ${baseMemory.peak}); ${CONNECTIONS} connections, ${DURATION_S} s per run, load generator on the same machine`,
+  );
   for (const c of checks) console.log(`  ${c.ok ? "meets " : "MISSES"}  ${c.target}: ${c.value}`);
 
   await mkdir(path.join(root, "bench-results"), { recursive: true });
   const file = path.join(root, "bench-results", `api-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   await writeFile(
     file,
-    JSON.stringify({ date: new Date().toISOString(), node: process.version, users: USERS, tasksPerUser: TASKS_PER_USER, connections: CONNECTIONS, durationSeconds: DURATION_S, results, ratioGetByIdVsBaseline: ratio, memoryMiB: { taskApi: apiMemory, baseline: baseMemory }, checks }, null, 2),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        users: USERS,
+        tasksPerUser: TASKS_PER_USER,
+        connections: CONNECTIONS,
+        durationSeconds: DURATION_S,
+        results,
+        ratioGetByIdVsBaseline: ratio,
+        memoryMiB: { taskApi: apiMemory, baseline: baseMemory },
+        checks,
+      },
+      null,
+      2,
+    ),
   );
   console.log(`\nwrote ${path.relative(root, file)} (${Math.round((Date.now() - started) / 1000)} s)`);
 

@@ -33,4 +33,7 @@ server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   const address = server.address();
   process.stdout.write(`listening ${typeof address === "object" && address ? address.port : ""}\n`);
 });
-process.on("SIGTERM", () => { server.close(); void pool.end(); });
+process.on("SIGTERM", () => {
+  server.close();
+  void pool.end();
+});

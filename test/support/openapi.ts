@@ -66,7 +66,8 @@ function rewriteRefs(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     if (key === "$ref" && typeof child === "string") {
-      if (!child.startsWith(COMPONENT_REF)) throw new Error(`unsupported $ref ${child}: only ${COMPONENT_REF}* is resolved`);
+      if (!child.startsWith(COMPONENT_REF))
+        throw new Error(`unsupported $ref ${child}: only ${COMPONENT_REF}* is resolved`);
       const [name = "", ...pointer] = child.slice(COMPONENT_REF.length).split("/");
       out[key] = SCHEMA_BASE + name + (pointer.length > 0 ? `#/${pointer.join("/")}` : "");
     } else {
@@ -101,7 +102,8 @@ function mediaType(contentType: string | undefined): string | undefined {
 
 /** Builds a validator for real responses from an OpenAPI 3.1 document (Ajv, JSON Schema 2020-12). */
 export function createOpenApiContract(document: OpenApiDocument): OpenApiContract {
-  if (!document.openapi.startsWith("3.1")) throw new Error(`expected an OpenAPI 3.1 document, got ${document.openapi}`);
+  if (!document.openapi.startsWith("3.1"))
+    throw new Error(`expected an OpenAPI 3.1 document, got ${document.openapi}`);
 
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
   // OpenAPI's own schema keywords, which JSON Schema 2020-12 does not define.
@@ -145,7 +147,10 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
     }
 
     const status = String(res.status);
-    const documented = operation.responses[status] ?? operation.responses[`${status[0] ?? ""}XX`] ?? operation.responses.default;
+    const documented =
+      operation.responses[status] ??
+      operation.responses[`${status[0] ?? ""}XX`] ??
+      operation.responses.default;
     if (!documented) {
       throw new Error(
         `${label} answered ${status}, which is not documented (documented: ${Object.keys(operation.responses).join(", ")}); body: ${res.text}`,
@@ -170,9 +175,12 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
     const text = (res.text as string | undefined) ?? "";
     const hasBody = text !== "";
     if (!documented.content || Object.keys(documented.content).length === 0) {
-      if (hasBody) problems.push(`no body is documented, but the response has one (${String(type)}): ${text}`);
+      if (hasBody)
+        problems.push(`no body is documented, but the response has one (${String(type)}): ${text}`);
     } else if (type === undefined || !(type in documented.content)) {
-      problems.push(`content type ${String(type)} is not documented (documented: ${Object.keys(documented.content).join(", ")})`);
+      problems.push(
+        `content type ${String(type)} is not documented (documented: ${Object.keys(documented.content).join(", ")})`,
+      );
     } else {
       const schema = documented.content[type]?.schema;
       if (schema) {
@@ -184,7 +192,8 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
       }
     }
 
-    if (problems.length > 0) throw new Error(`${label} ${status} does not match the OpenAPI document:\n- ${problems.join("\n- ")}`);
+    if (problems.length > 0)
+      throw new Error(`${label} ${status} does not match the OpenAPI document:\n- ${problems.join("\n- ")}`);
     validated.add(`${label} ${status}`);
     return res;
   }
@@ -194,6 +203,9 @@ export function createOpenApiContract(document: OpenApiDocument): OpenApiContrac
 
 /** Loads /openapi.json from the running app and builds the contract from it. */
 export async function loadOpenApiContract(request: ReturnType<typeof supertest>): Promise<OpenApiContract> {
-  const res = await request.get("/openapi.json").expect(200).expect("Content-Type", /application\/json/);
+  const res = await request
+    .get("/openapi.json")
+    .expect(200)
+    .expect("Content-Type", /application\/json/);
   return createOpenApiContract(res.body as OpenApiDocument);
 }

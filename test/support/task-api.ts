@@ -70,7 +70,9 @@ export async function startTaskApi(overrides: Partial<TaskApiDeps> = {}): Promis
     ...overrides,
   });
   const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => { resolve(s); });
+    const s = app.listen(0, "127.0.0.1", () => {
+      resolve(s);
+    });
   });
   const request = supertest(server);
 
@@ -84,17 +86,35 @@ export async function startTaskApi(overrides: Partial<TaskApiDeps> = {}): Promis
       const email = `user-${randomUUID()}@example.com`;
       const signUp = await request
         .post("/api/auth/sign-up/email")
-        .send({ email, password: "correct-horse-battery", name: options.name ?? "Test User", ...(options.timeZone ? { timeZone: options.timeZone } : {}) })
+        .send({
+          email,
+          password: "correct-horse-battery",
+          name: options.name ?? "Test User",
+          ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+        })
         .expect(200);
       const sessionToken = signUp.headers["set-auth-token"];
       if (typeof sessionToken !== "string") throw new Error("sign-up returned no set-auth-token");
-      const token = await request.get("/api/auth/token").set("Authorization", `Bearer ${sessionToken}`).expect(200);
+      const token = await request
+        .get("/api/auth/token")
+        .set("Authorization", `Bearer ${sessionToken}`)
+        .expect(200);
       const accessToken = (token.body as { token: string }).token;
       const body = signUp.body as { user: { id: string } };
-      return { id: body.user.id, email, sessionToken, accessToken, auth: { Authorization: `Bearer ${accessToken}` } };
+      return {
+        id: body.user.id,
+        email,
+        sessionToken,
+        accessToken,
+        auth: { Authorization: `Bearer ${accessToken}` },
+      };
     },
     async close() {
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       await prisma.$disconnect();
       await pool.end();
       await database.drop();

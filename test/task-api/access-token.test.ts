@@ -32,7 +32,15 @@ describe("access token verifier", () => {
 
   it("when a token is valid, then its subject is returned, and a cached token stops working at its exp", async () => {
     let loads = 0;
-    const verify = createAccessTokenVerifier({ loadJwks: () => { loads++; return Promise.resolve(jwks); }, issuer: ISSUER, audience: AUDIENCE, now });
+    const verify = createAccessTokenVerifier({
+      loadJwks: () => {
+        loads++;
+        return Promise.resolve(jwks);
+      },
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      now,
+    });
     const exp = Math.floor(clock / 1000) + 60;
     const token = await sign(privateKey, { sub: "user-1", exp });
     expect(await verify(token)).toBe("user-1");
@@ -43,10 +51,17 @@ describe("access token verifier", () => {
   });
 
   it("when a token is signed by another key, has another audience, or no subject, then it is refused", async () => {
-    const verify = createAccessTokenVerifier({ loadJwks: () => Promise.resolve(jwks), issuer: ISSUER, audience: AUDIENCE, now });
+    const verify = createAccessTokenVerifier({
+      loadJwks: () => Promise.resolve(jwks),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      now,
+    });
     const exp = Math.floor(clock / 1000) + 60;
     await expect(verify(await sign(otherKey, { sub: "user-1", exp }))).rejects.toThrow();
-    await expect(verify(await sign(privateKey, { sub: "user-1", exp, aud: "someone-else" }))).rejects.toThrow();
+    await expect(
+      verify(await sign(privateKey, { sub: "user-1", exp, aud: "someone-else" })),
+    ).rejects.toThrow();
     await expect(verify(await sign(privateKey, { exp }))).rejects.toThrow("no subject");
     const valid = await sign(privateKey, { sub: "user-1", exp });
     const [header, payload] = valid.split(".");
@@ -59,7 +74,15 @@ describe("access token verifier", () => {
   it("when a token names an unknown key id, then the key set is reloaded (at most every 30 s)", async () => {
     let current: JSONWebKeySet = { keys: [] };
     let loads = 0;
-    const verify = createAccessTokenVerifier({ loadJwks: () => { loads++; return Promise.resolve(current); }, issuer: ISSUER, audience: AUDIENCE, now });
+    const verify = createAccessTokenVerifier({
+      loadJwks: () => {
+        loads++;
+        return Promise.resolve(current);
+      },
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      now,
+    });
     const exp = Math.floor(clock / 1000) + 600;
     const token = await sign(privateKey, { sub: "user-3", exp });
     await expect(verify(token)).rejects.toThrow();

@@ -1,5 +1,14 @@
 import type { AddressInfo } from "node:net";
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JSONWebKeySet,
+} from "jose";
 import type { Response, Test } from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokenVerifier } from "../../services/task-api/src/auth/authenticate.ts";
@@ -9,8 +18,12 @@ const PASSWORD = "correct-horse-battery";
 const REALM = 'Bearer realm="taskmesh"';
 
 let api: TestTaskApi;
-beforeAll(async () => { api = await startTaskApi(); });
-afterAll(async () => { await api.close(); });
+beforeAll(async () => {
+  api = await startTaskApi();
+});
+afterAll(async () => {
+  await api.close();
+});
 
 function bearer(token: string): { Authorization: string } {
   return { Authorization: `Bearer ${token}` };
@@ -19,7 +32,11 @@ function bearer(token: string): { Authorization: string } {
 function expectUnauthenticated(res: Response, invalidToken: boolean): void {
   expect(res.status).toBe(401);
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/unauthenticated", status: 401, code: "unauthenticated" });
+  expect(res.body).toMatchObject({
+    type: "https://taskmesh.dev/problems/unauthenticated",
+    status: 401,
+    code: "unauthenticated",
+  });
   const challenge = res.headers["www-authenticate"];
   expect(challenge).toMatch(/^Bearer realm="taskmesh"/);
   if (invalidToken) expect(challenge).toContain('error="invalid_token"');
@@ -33,19 +50,27 @@ function signIn(email: string, password = PASSWORD): Test {
 describe("sign-up and sign-in", () => {
   it("when a user signs up with email and password, then the session token in set-auth-token authenticates /v1", async () => {
     const email = `sign-up-${crypto.randomUUID()}@example.com`;
-    const res = await api.request.post("/api/auth/sign-up/email").send({ email, password: PASSWORD, name: "Ada" }).expect(200);
+    const res = await api.request
+      .post("/api/auth/sign-up/email")
+      .send({ email, password: PASSWORD, name: "Ada" })
+      .expect(200);
 
     const token = res.headers["set-auth-token"];
     expect(typeof token).toBe("string");
     expect(res.body).toMatchObject({ user: { email, name: "Ada" } });
-    const me = await api.request.get("/v1/me").set(bearer(String(token))).expect(200);
+    const me = await api.request
+      .get("/v1/me")
+      .set(bearer(String(token)))
+      .expect(200);
     expect(me.body).toMatchObject({ email, name: "Ada", timeZone: "UTC" });
   });
 
   it("when the same email signs up twice, then the second sign-up fails and no second user exists", async () => {
     const user = await api.signUp();
 
-    const again = await api.request.post("/api/auth/sign-up/email").send({ email: user.email, password: PASSWORD, name: "Copy" });
+    const again = await api.request
+      .post("/api/auth/sign-up/email")
+      .send({ email: user.email, password: PASSWORD, name: "Copy" });
 
     expect(again.status).toBeGreaterThanOrEqual(400);
     expect(again.headers["set-auth-token"]).toBeUndefined();
@@ -55,7 +80,9 @@ describe("sign-up and sign-in", () => {
   it("when a password is shorter than 10 characters, then sign-up fails", async () => {
     const email = `short-${crypto.randomUUID()}@example.com`;
 
-    const res = await api.request.post("/api/auth/sign-up/email").send({ email, password: "short", name: "Short" });
+    const res = await api.request
+      .post("/api/auth/sign-up/email")
+      .send({ email, password: "short", name: "Short" });
 
     expect(res.status).toBe(400);
     expect(await api.prisma.user.count({ where: { email } })).toBe(0);
@@ -88,7 +115,10 @@ describe("sign-up and sign-in", () => {
     const session = cookies.find((c) => c.startsWith("better-auth.session_token="));
     expect(session).toBeDefined();
 
-    const me = await api.request.get("/v1/me").set("Cookie", String(session?.split(";")[0])).expect(200);
+    const me = await api.request
+      .get("/v1/me")
+      .set("Cookie", String(session?.split(";")[0]))
+      .expect(200);
 
     expect(me.body).toMatchObject({ id: user.id });
   });
@@ -99,22 +129,27 @@ describe("name at sign-up", () => {
     ["longer than 100 characters", "x".repeat(101)],
     ["blank", "   "],
     ["with a NUL character", "Ada\u0000"],
-  ])("when sign-up gives a name %s, then it is refused with 422 and no user is created", async (_label, name) => {
-    const email = `name-${crypto.randomUUID()}@example.com`;
+  ])(
+    "when sign-up gives a name %s, then it is refused with 422 and no user is created",
+    async (_label, name) => {
+      const email = `name-${crypto.randomUUID()}@example.com`;
 
-    const res = await api.request.post("/api/auth/sign-up/email").send({ email, password: PASSWORD, name });
+      const res = await api.request.post("/api/auth/sign-up/email").send({ email, password: PASSWORD, name });
 
-    expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ code: "INVALID_NAME" });
-    expect(await api.prisma.user.count({ where: { email } })).toBe(0);
-  });
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({ code: "INVALID_NAME" });
+      expect(await api.prisma.user.count({ where: { email } })).toBe(0);
+    },
+  );
 });
 
 describe("time zone at sign-up", () => {
   it("when sign-up names an unknown time zone, then it fails and no user is created", async () => {
     const email = `tz-${crypto.randomUUID()}@example.com`;
 
-    const res = await api.request.post("/api/auth/sign-up/email").send({ email, password: PASSWORD, name: "Tz", timeZone: "Mars/Olympus_Mons" });
+    const res = await api.request
+      .post("/api/auth/sign-up/email")
+      .send({ email, password: PASSWORD, name: "Tz", timeZone: "Mars/Olympus_Mons" });
 
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain("timeZone");
@@ -127,7 +162,9 @@ describe("time zone at sign-up", () => {
     const me = await api.request.get("/v1/me").set(user.auth).expect(200);
 
     expect(me.body).toMatchObject({ timeZone: "Europe/Berlin" });
-    expect(await api.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { timeZone: true } })).toEqual({ timeZone: "Europe/Berlin" });
+    expect(
+      await api.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { timeZone: true } }),
+    ).toEqual({ timeZone: "Europe/Berlin" });
   });
 
   it("when sign-up names no time zone, then the user is in UTC", async () => {
@@ -260,7 +297,9 @@ describe("JWT access tokens", () => {
       });
       timed = await startTaskApi({ verifyAccessToken });
     });
-    afterAll(async () => { await timed.close(); });
+    afterAll(async () => {
+      await timed.close();
+    });
 
     it("when an access token has expired, then 401 invalid_token, even after it was accepted before", async () => {
       const user = await timed.signUp();
@@ -299,13 +338,19 @@ describe("every /v1 route requires authentication", () => {
     ["get", "/v1/no-such-route"],
   ] as const;
 
-  it.each(routes)("when %s %s is called without credentials, then 401 with a Bearer challenge", async (method, path) => {
-    expectUnauthenticated(await api.request[method](path), false);
-  });
+  it.each(routes)(
+    "when %s %s is called without credentials, then 401 with a Bearer challenge",
+    async (method, path) => {
+      expectUnauthenticated(await api.request[method](path), false);
+    },
+  );
 
-  it.each(routes)("when %s %s is called with an unknown session token, then 401 invalid_token", async (method, path) => {
-    expectUnauthenticated(await api.request[method](path).set(bearer("not-a-session-token")), true);
-  });
+  it.each(routes)(
+    "when %s %s is called with an unknown session token, then 401 invalid_token",
+    async (method, path) => {
+      expectUnauthenticated(await api.request[method](path).set(bearer("not-a-session-token")), true);
+    },
+  );
 
   it("when a session token of the right shape but never issued is sent, then 401 invalid_token", async () => {
     const user = await api.signUp();

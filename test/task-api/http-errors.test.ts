@@ -9,8 +9,12 @@ import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-a
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let api: TestTaskApi;
-beforeAll(async () => { api = await startTaskApi(); });
-afterAll(async () => { await api.close(); });
+beforeAll(async () => {
+  api = await startTaskApi();
+});
+afterAll(async () => {
+  await api.close();
+});
 
 /** Every problem answer: RFC 9457 members, a stable type per code, the request id echoed. */
 function expectProblem(res: Response, status: number, code: string, instance: string): void {
@@ -30,21 +34,33 @@ function expectProblem(res: Response, status: number, code: string, instance: st
 describe("problem+json for client errors", () => {
   it("when the JSON body is malformed, then 400 malformed-json", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send('{"name": "unterminated');
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Content-Type", "application/json")
+      .send('{"name": "unterminated');
 
     expectProblem(res, 400, "malformed-json", "/v1/lists");
   });
 
   it("when the JSON body is a bare string, then 400 malformed-json (objects only)", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send('"Groceries"');
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Content-Type", "application/json")
+      .send('"Groceries"');
 
     expectProblem(res, 400, "malformed-json", "/v1/lists");
   });
 
   it("when the body is text/plain, then 415 naming the accepted types", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "text/plain").send('{"name":"Groceries"}');
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Content-Type", "text/plain")
+      .send('{"name":"Groceries"}');
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/lists");
     expect(res.body).toMatchObject({ accept: expect.arrayContaining(["application/json"]) as unknown });
@@ -60,7 +76,11 @@ describe("problem+json for client errors", () => {
 
   it("when the JSON body is in a charset other than UTF-8, then 415", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json; charset=latin1").send('{"name":"x"}');
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Content-Type", "application/json; charset=latin1")
+      .send('{"name":"x"}');
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/lists");
   });
@@ -69,7 +89,11 @@ describe("problem+json for client errors", () => {
     const user = await api.signUp();
     const body = JSON.stringify({ name: "big", padding: "x".repeat(64 * 1024) });
 
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send(body);
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Content-Type", "application/json")
+      .send(body);
 
     expectProblem(res, 413, "payload-too-large", "/v1/lists");
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(0);
@@ -79,7 +103,11 @@ describe("problem+json for client errors", () => {
     const user = await api.signUp();
     const body = JSON.stringify({ name: "big", padding: "x".repeat(60 * 1024) });
 
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Content-Type", "application/json").send(body);
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Content-Type", "application/json")
+      .send(body);
 
     expectProblem(res, 422, "validation-failed", "/v1/lists");
     expect(res.body).toMatchObject({ errors: [{ pointer: "/padding", in: "body" }] });
@@ -87,12 +115,16 @@ describe("problem+json for client errors", () => {
 
   it("when fields break the schema, then 422 with one JSON Pointer per field, nested ones included", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: " ", priority: "someday", tags: ["ok", "has,comma"], colour: "red" });
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: " ", priority: "someday", tags: ["ok", "has,comma"], colour: "red" });
 
     expectProblem(res, 422, "validation-failed", "/v1/tasks");
     const errors = (res.body as { errors: { pointer: string; in: string; detail: string }[] }).errors;
     expect(errors.map((e) => e.pointer).sort()).toEqual(["/colour", "/priority", "/tags/1", "/title"]);
-    for (const error of errors) expect(error).toMatchObject({ in: "body", detail: expect.any(String) as unknown });
+    for (const error of errors)
+      expect(error).toMatchObject({ in: "body", detail: expect.any(String) as unknown });
   });
 
   it("when a POST has no body at all, then 422 asking for one", async () => {
@@ -107,8 +139,16 @@ describe("problem+json for client errors", () => {
     const res = await api.request.get("/v1/tasks?limit=1000&secret=token").set(user.auth);
 
     expectProblem(res, 400, "bad-request", "/v1/tasks");
-    const pointers = (res.body as { errors: { pointer: string; in: string }[] }).errors.map((e) => [e.pointer, e.in]);
-    expect(pointers).toEqual(expect.arrayContaining([["/limit", "query"], ["/secret", "query"]]));
+    const pointers = (res.body as { errors: { pointer: string; in: string }[] }).errors.map((e) => [
+      e.pointer,
+      e.in,
+    ]);
+    expect(pointers).toEqual(
+      expect.arrayContaining([
+        ["/limit", "query"],
+        ["/secret", "query"],
+      ]),
+    );
   });
 
   it.each([
@@ -138,8 +178,16 @@ describe("unexpected failures (500)", () => {
 
   /** A database whose every call fails with the kind of message a driver produces: SQL, a table, a host. */
   function brokenDatabase(): Database {
-    const fail = () => Promise.reject(new Error(`relation "accounts" does not exist at 10.0.0.7:5432 in ${SECRET_SQL}`));
-    const prisma = new Proxy({}, { get: () => { throw new Error(`prisma exploded running ${SECRET_SQL}`); } }) as PrismaClient;
+    const fail = () =>
+      Promise.reject(new Error(`relation "accounts" does not exist at 10.0.0.7:5432 in ${SECRET_SQL}`));
+    const prisma = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error(`prisma exploded running ${SECRET_SQL}`);
+        },
+      },
+    ) as PrismaClient;
     return { prisma, read: { query: fail }, transaction: fail };
   }
 
@@ -147,12 +195,19 @@ describe("unexpected failures (500)", () => {
   let brokenUser: TestUser;
   const logLines: string[] = [];
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk: Buffer, _encoding, done) { logLines.push(chunk.toString()); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
     broken = await startTaskApi({ db: brokenDatabase(), logger: pino({ level: "error" }, sink) });
     // Auth uses its own database access, so users can still sign up and hold valid tokens.
     brokenUser = await broken.signUp();
   });
-  afterAll(async () => { await broken.close(); });
+  afterAll(async () => {
+    await broken.close();
+  });
 
   function expectGenericBody(res: Response): void {
     expect(res.text).not.toMatch(/SELECT|password_hash|accounts|10\.0\.0\.7|prisma|exploded/i);
@@ -166,21 +221,28 @@ describe("unexpected failures (500)", () => {
     ["post", "/v1/lists", { name: "x" }],
     ["patch", "/v1/me", { name: "x" }],
     ["get", "/v1/tags", undefined],
-  ] as const)("when %s %s fails inside, then 500 problem+json with a generic detail and a request id, no SQL or stack", async (method, path, body) => {
-    const res = await broken.request[method](path).set(brokenUser.auth).send(body);
+  ] as const)(
+    "when %s %s fails inside, then 500 problem+json with a generic detail and a request id, no SQL or stack",
+    async (method, path, body) => {
+      const res = await broken.request[method](path).set(brokenUser.auth).send(body);
 
-    expectProblem(res, 500, "internal", path);
-    expect(res.body).toMatchObject({ title: "Internal server error" });
-    expect((res.body as { requestId: string }).requestId).toBe(res.headers["x-request-id"]);
-    expectGenericBody(res);
-  });
+      expectProblem(res, 500, "internal", path);
+      expect(res.body).toMatchObject({ title: "Internal server error" });
+      expect((res.body as { requestId: string }).requestId).toBe(res.headers["x-request-id"]);
+      expectGenericBody(res);
+    },
+  );
 
   it("when a request fails inside, then the cause is logged with the same request id", async () => {
-    const res = await broken.request.get("/v1/lists").set(brokenUser.auth).set("X-Request-Id", "trace-500-check").expect(500);
+    const res = await broken.request
+      .get("/v1/lists")
+      .set(brokenUser.auth)
+      .set("X-Request-Id", "trace-500-check")
+      .expect(500);
 
     expect(res.body).toMatchObject({ requestId: "trace-500-check" });
     const logged = logLines.filter((line) => line.includes("trace-500-check")).join("\n");
-    expect(logged).toContain("relation \\\"accounts\\\" does not exist");
+    expect(logged).toContain('relation \\"accounts\\" does not exist');
   });
 });
 
@@ -199,7 +261,11 @@ describe("request ids", () => {
     const id = "edge-7f3a.42:retry@2";
 
     const ok = await api.request.get("/v1/me").set(user.auth).set("X-Request-Id", id).expect(200);
-    const problem = await api.request.get("/v1/lists/nope").set(user.auth).set("X-Request-Id", id).expect(404);
+    const problem = await api.request
+      .get("/v1/lists/nope")
+      .set(user.auth)
+      .set("X-Request-Id", id)
+      .expect(404);
 
     expect(ok.headers["x-request-id"]).toBe(id);
     expect(problem.headers["x-request-id"]).toBe(id);
@@ -224,21 +290,24 @@ describe("security headers (helmet)", () => {
     ["an API response", "/v1/me", true],
     ["a problem", "/no-such-route", false],
     ["the docs page", "/docs", false],
-  ] as const)("when %s is served, then helmet's headers are set and X-Powered-By is not", async (_case, path, authenticated) => {
-    const user = await api.signUp();
-    const req = api.request.get(path);
-    const res = await (authenticated ? req.set(user.auth) : req);
+  ] as const)(
+    "when %s is served, then helmet's headers are set and X-Powered-By is not",
+    async (_case, path, authenticated) => {
+      const user = await api.signUp();
+      const req = api.request.get(path);
+      const res = await (authenticated ? req.set(user.auth) : req);
 
-    expect(res.headers["x-content-type-options"]).toBe("nosniff");
-    expect(res.headers["content-security-policy"]).toContain("default-src 'self'");
-    expect(res.headers["content-security-policy"]).toContain("script-src 'self'");
-    expect(res.headers["content-security-policy"]).toContain("frame-ancestors 'self'");
-    expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
-    expect(res.headers["referrer-policy"]).toBe("no-referrer");
-    expect(res.headers["strict-transport-security"]).toMatch(/max-age=\d+/);
-    expect(res.headers["cross-origin-opener-policy"]).toBe("same-origin");
-    expect(res.headers["x-powered-by"]).toBeUndefined();
-  });
+      expect(res.headers["x-content-type-options"]).toBe("nosniff");
+      expect(res.headers["content-security-policy"]).toContain("default-src 'self'");
+      expect(res.headers["content-security-policy"]).toContain("script-src 'self'");
+      expect(res.headers["content-security-policy"]).toContain("frame-ancestors 'self'");
+      expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+      expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      expect(res.headers["strict-transport-security"]).toMatch(/max-age=\d+/);
+      expect(res.headers["cross-origin-opener-policy"]).toBe("same-origin");
+      expect(res.headers["x-powered-by"]).toBeUndefined();
+    },
+  );
 });
 
 describe("CORS", () => {
@@ -265,15 +334,23 @@ describe("CORS", () => {
       cors = await startTaskApi({ corsOrigins: [ALLOWED] });
       corsUser = await cors.signUp();
     });
-    afterAll(async () => { await cors.close(); });
+    afterAll(async () => {
+      await cors.close();
+    });
 
     it("when an allowed origin calls, then it is allowed with credentials and sees the API's headers", async () => {
-      const res = await cors.request.post("/v1/lists").set(corsUser.auth).set("Origin", ALLOWED).send({ name: "From the browser" }).expect(201);
+      const res = await cors.request
+        .post("/v1/lists")
+        .set(corsUser.auth)
+        .set("Origin", ALLOWED)
+        .send({ name: "From the browser" })
+        .expect(201);
 
       expect(res.headers["access-control-allow-origin"]).toBe(ALLOWED);
       expect(res.headers["access-control-allow-credentials"]).toBe("true");
       const exposed = String(res.headers["access-control-expose-headers"]).toLowerCase();
-      for (const header of ["etag", "location", "x-request-id", "ratelimit", "retry-after"]) expect(exposed).toContain(header);
+      for (const header of ["etag", "location", "x-request-id", "ratelimit", "retry-after"])
+        expect(exposed).toContain(header);
       expect(String(res.headers.vary)).toMatch(/origin/i);
     });
 
@@ -289,15 +366,19 @@ describe("CORS", () => {
       expect(String(res.headers["access-control-allow-methods"])).toContain("PATCH");
     });
 
-    it.each([["https://evil.example"], ["https://app.taskmesh.example.evil.example"], ["http://app.taskmesh.example"]])(
-      "when origin %s calls, then it is not allowed",
-      async (origin) => {
-        const res = await cors.request.get("/v1/me").set(corsUser.auth).set("Origin", origin);
-        const preflight = await cors.request.options("/v1/me").set("Origin", origin).set("Access-Control-Request-Method", "DELETE");
+    it.each([
+      ["https://evil.example"],
+      ["https://app.taskmesh.example.evil.example"],
+      ["http://app.taskmesh.example"],
+    ])("when origin %s calls, then it is not allowed", async (origin) => {
+      const res = await cors.request.get("/v1/me").set(corsUser.auth).set("Origin", origin);
+      const preflight = await cors.request
+        .options("/v1/me")
+        .set("Origin", origin)
+        .set("Access-Control-Request-Method", "DELETE");
 
-        expect(res.headers["access-control-allow-origin"]).toBeUndefined();
-        expect(preflight.headers["access-control-allow-origin"]).toBeUndefined();
-      },
-    );
+      expect(res.headers["access-control-allow-origin"]).toBeUndefined();
+      expect(preflight.headers["access-control-allow-origin"]).toBeUndefined();
+    });
   });
 });

@@ -17,8 +17,12 @@ interface Page {
 }
 
 let api: TestTaskApi;
-beforeAll(async () => { api = await startTaskApi(); });
-afterAll(async () => { await api.close(); });
+beforeAll(async () => {
+  api = await startTaskApi();
+});
+afterAll(async () => {
+  await api.close();
+});
 
 function expectProblem(res: Response, status: number, code: string): void {
   expect(res.status).toBe(status);
@@ -35,7 +39,10 @@ async function createList(user: TestUser, name: string): Promise<List> {
 }
 
 async function createTask(user: TestUser, body: object): Promise<{ id: string; version: number }> {
-  return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as { id: string; version: number };
+  return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as {
+    id: string;
+    version: number;
+  };
 }
 
 async function allLists(user: TestUser, limit: number): Promise<{ pages: Page[]; lists: List[] }> {
@@ -54,7 +61,11 @@ describe("POST /v1/lists", () => {
   it("when a user creates a list, then 201 with Location, ETag and the list, which reads back the same", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.post("/v1/lists").set(user.auth).send({ name: "  Groceries  " }).expect(201);
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .send({ name: "  Groceries  " })
+      .expect(201);
 
     const list = res.body as List;
     expect(list).toEqual({
@@ -81,30 +92,49 @@ describe("POST /v1/lists", () => {
     ["null", { name: null }, ["/name"]],
     ["with an unknown field", { name: "ok", color: "red" }, ["/color"]],
     ["with a NUL character", { name: "nul\u0000name" }, ["/name"]],
-  ])("when the name is %s, then 422 with the field pointed at and nothing is created", async (_case, body, expected) => {
-    const user = await api.signUp();
+  ])(
+    "when the name is %s, then 422 with the field pointed at and nothing is created",
+    async (_case, body, expected) => {
+      const user = await api.signUp();
 
-    const res = await api.request.post("/v1/lists").set(user.auth).send(body);
+      const res = await api.request.post("/v1/lists").set(user.auth).send(body);
 
-    expectProblem(res, 422, "validation-failed");
-    expect(pointers(res)).toEqual(expected);
-    expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(0);
-  });
+      expectProblem(res, 422, "validation-failed");
+      expect(pointers(res)).toEqual(expected);
+      expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(0);
+    },
+  );
 
   it("when the name is exactly 100 characters after trimming, then it is accepted", async () => {
     const user = await api.signUp();
     const name = "n".repeat(100);
 
-    const list = (await api.request.post("/v1/lists").set(user.auth).send({ name: ` ${name} ` }).expect(201)).body as List;
+    const list = (
+      await api.request
+        .post("/v1/lists")
+        .set(user.auth)
+        .send({ name: ` ${name} ` })
+        .expect(201)
+    ).body as List;
 
     expect(list.name).toBe(name);
   });
 
   it("when a create is retried with the same Idempotency-Key and body, then the first response is replayed and one list exists", async () => {
     const user = await api.signUp();
-    const first = await api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", "create-inbox-1").send({ name: "Inbox" }).expect(201);
+    const first = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Idempotency-Key", "create-inbox-1")
+      .send({ name: "Inbox" })
+      .expect(201);
 
-    const retry = await api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", "create-inbox-1").send({ name: "Inbox" }).expect(201);
+    const retry = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Idempotency-Key", "create-inbox-1")
+      .send({ name: "Inbox" })
+      .expect(201);
 
     expect(retry.body).toEqual(first.body);
     expect(retry.headers.location).toBe(first.headers.location);
@@ -116,9 +146,18 @@ describe("POST /v1/lists", () => {
 
   it("when an Idempotency-Key is reused with another body, then 422 idempotency-key-reused and nothing is created", async () => {
     const user = await api.signUp();
-    await api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", "k-1").send({ name: "First" }).expect(201);
+    await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Idempotency-Key", "k-1")
+      .send({ name: "First" })
+      .expect(201);
 
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", "k-1").send({ name: "Second" });
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Idempotency-Key", "k-1")
+      .send({ name: "Second" });
 
     expectProblem(res, 422, "idempotency-key-reused");
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(1);
@@ -128,8 +167,18 @@ describe("POST /v1/lists", () => {
     const a = await api.signUp();
     const b = await api.signUp();
 
-    const ra = await api.request.post("/v1/lists").set(a.auth).set("Idempotency-Key", "shared-key").send({ name: "Same" }).expect(201);
-    const rb = await api.request.post("/v1/lists").set(b.auth).set("Idempotency-Key", "shared-key").send({ name: "Same" }).expect(201);
+    const ra = await api.request
+      .post("/v1/lists")
+      .set(a.auth)
+      .set("Idempotency-Key", "shared-key")
+      .send({ name: "Same" })
+      .expect(201);
+    const rb = await api.request
+      .post("/v1/lists")
+      .set(b.auth)
+      .set("Idempotency-Key", "shared-key")
+      .send({ name: "Same" })
+      .expect(201);
 
     expect((rb.body as List).id).not.toBe((ra.body as List).id);
     expect(rb.headers["idempotent-replayed"]).toBeUndefined();
@@ -138,7 +187,11 @@ describe("POST /v1/lists", () => {
   it("when the Idempotency-Key is not visible ASCII, then 400 pointing at the header", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", "x".repeat(256)).send({ name: "Inbox" });
+    const res = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Idempotency-Key", "x".repeat(256))
+      .send({ name: "Inbox" });
 
     expectProblem(res, 400, "bad-request");
     expect(res.body).toMatchObject({ errors: [{ pointer: "/idempotency-key", in: "header" }] });
@@ -185,7 +238,13 @@ describe("GET /v1/lists", () => {
     const first = (await api.request.get("/v1/lists?limit=2").set(user.auth).expect(200)).body as Page;
 
     await createList(user, "d");
-    const second = (await api.request.get("/v1/lists").query({ limit: 2, cursor: String(first.nextCursor) }).set(user.auth).expect(200)).body as Page;
+    const second = (
+      await api.request
+        .get("/v1/lists")
+        .query({ limit: 2, cursor: String(first.nextCursor) })
+        .set(user.auth)
+        .expect(200)
+    ).body as Page;
 
     expect([...first.data, ...second.data].map((l) => l.name)).toEqual(["a", "b", "c", "d"]);
   });
@@ -207,7 +266,10 @@ describe("GET /v1/lists", () => {
   it("when the cursor was not issued by this endpoint, then 400", async () => {
     const user = await api.signUp();
 
-    for (const cursor of ["garbage", Buffer.from(JSON.stringify({ after: "not-a-uuid" })).toString("base64url")]) {
+    for (const cursor of [
+      "garbage",
+      Buffer.from(JSON.stringify({ after: "not-a-uuid" })).toString("base64url"),
+    ]) {
       const res = await api.request.get("/v1/lists").query({ cursor }).set(user.auth);
       expectProblem(res, 400, "bad-request");
       expect(res.body).toMatchObject({ errors: [{ pointer: "/cursor", in: "query" }] });
@@ -216,44 +278,76 @@ describe("GET /v1/lists", () => {
 });
 
 describe("PATCH /v1/lists/:id", () => {
-  it("when a list is renamed with the current ETag, then 200 with the new name, version 2 and ETag \"2\"", async () => {
+  it('when a list is renamed with the current ETag, then 200 with the new name, version 2 and ETag "2"', async () => {
     const user = await api.signUp();
     const list = await createList(user, "Old");
 
-    const res = await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", '"1"').send({ name: " New " }).expect(200);
+    const res = await api.request
+      .patch(`/v1/lists/${list.id}`)
+      .set(user.auth)
+      .set("If-Match", '"1"')
+      .send({ name: " New " })
+      .expect(200);
 
     expect(res.body).toMatchObject({ id: list.id, name: "New", version: 2 });
     expect(res.headers.etag).toBe('"2"');
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({ name: "New", version: 2 });
+    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+      name: "New",
+      version: 2,
+    });
   });
 
   it("when a list is renamed with a stale If-Match, then 412 with the current version and the name is unchanged", async () => {
     const user = await api.signUp();
     const list = await createList(user, "Original");
-    await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", '"1"').send({ name: "Second" }).expect(200);
+    await api.request
+      .patch(`/v1/lists/${list.id}`)
+      .set(user.auth)
+      .set("If-Match", '"1"')
+      .send({ name: "Second" })
+      .expect(200);
 
-    const res = await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", '"1"').send({ name: "Lost update" });
+    const res = await api.request
+      .patch(`/v1/lists/${list.id}`)
+      .set(user.auth)
+      .set("If-Match", '"1"')
+      .send({ name: "Lost update" });
 
     expectProblem(res, 412, "precondition-failed");
     expect(res.body).toMatchObject({ currentVersion: 2 });
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({ name: "Second", version: 2 });
+    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+      name: "Second",
+      version: 2,
+    });
   });
 
-  it.each([['W/"1"'], ["1"], ['"abc"']])("when If-Match is %s (not a strong tag of ours), then 412", async (ifMatch) => {
-    const user = await api.signUp();
-    const list = await createList(user, "Strong");
+  it.each([['W/"1"'], ["1"], ['"abc"']])(
+    "when If-Match is %s (not a strong tag of ours), then 412",
+    async (ifMatch) => {
+      const user = await api.signUp();
+      const list = await createList(user, "Strong");
 
-    const res = await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", ifMatch).send({ name: "Weak" });
+      const res = await api.request
+        .patch(`/v1/lists/${list.id}`)
+        .set(user.auth)
+        .set("If-Match", ifMatch)
+        .send({ name: "Weak" });
 
-    expectProblem(res, 412, "precondition-failed");
-  });
+      expectProblem(res, 412, "precondition-failed");
+    },
+  );
 
   it("when a list is renamed without If-Match or with If-Match *, then the change applies", async () => {
     const user = await api.signUp();
     const list = await createList(user, "A");
 
     await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).send({ name: "B" }).expect(200);
-    const res = await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", "*").send({ name: "C" }).expect(200);
+    const res = await api.request
+      .patch(`/v1/lists/${list.id}`)
+      .set(user.auth)
+      .set("If-Match", "*")
+      .send({ name: "C" })
+      .expect(200);
 
     expect(res.body).toMatchObject({ name: "C", version: 3 });
   });
@@ -262,11 +356,17 @@ describe("PATCH /v1/lists/:id", () => {
     const user = await api.signUp();
     const list = await createList(user, "Keep");
 
-    const res = await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).send({ name: " ", archived: true });
+    const res = await api.request
+      .patch(`/v1/lists/${list.id}`)
+      .set(user.auth)
+      .send({ name: " ", archived: true });
 
     expectProblem(res, 422, "validation-failed");
     expect(pointers(res)).toEqual(["/archived", "/name"]);
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({ name: "Keep", version: 1 });
+    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+      name: "Keep",
+      version: 1,
+    });
   });
 });
 
@@ -298,7 +398,9 @@ describe("DELETE /v1/lists/:id", () => {
     const res = await api.request.delete(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", '"1"');
 
     expectProblem(res, 412, "precondition-failed");
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({ openTaskCount: 1 });
+    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+      openTaskCount: 1,
+    });
   });
 
   it("when a list is deleted twice, then the second delete is 404", async () => {
@@ -319,13 +421,19 @@ describe("openTaskCount", () => {
     for (const title of ["a", "b", "c"]) tasks.push(await createTask(user, { title, listId: list.id }));
     await createTask(user, { title: "elsewhere", listId: other.id });
     await createTask(user, { title: "nowhere" });
-    await api.request.post(`/v1/tasks/${String(tasks[0]?.id)}/complete`).set(user.auth).expect(200);
+    await api.request
+      .post(`/v1/tasks/${String(tasks[0]?.id)}/complete`)
+      .set(user.auth)
+      .expect(200);
 
     const one = (await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body as List;
     const page = (await api.request.get("/v1/lists").set(user.auth).expect(200)).body as Page;
 
     expect(one.openTaskCount).toBe(2);
-    expect(page.data.map((l) => [l.name, l.openTaskCount])).toEqual([["Counted", 2], ["Other", 1]]);
+    expect(page.data.map((l) => [l.name, l.openTaskCount])).toEqual([
+      ["Counted", 2],
+      ["Other", 1],
+    ]);
   });
 
   it("when a task moves out of a list, then the list's openTaskCount drops", async () => {
@@ -335,7 +443,9 @@ describe("openTaskCount", () => {
 
     await api.request.patch(`/v1/tasks/${task.id}`).set(user.auth).send({ listId: null }).expect(200);
 
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({ openTaskCount: 0 });
+    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+      openTaskCount: 0,
+    });
   });
 });
 
@@ -367,18 +477,33 @@ describe("lists of other users", () => {
   it("when a user renames another user's list, then 404 exactly like a random id and the list is unchanged", async () => {
     const { owner, intruder, list } = await setUp();
 
-    const theirs = await api.request.patch(`/v1/lists/${list.id}`).set(intruder.auth).set("If-Match", '"1"').send({ name: "Hacked" });
-    const random = await api.request.patch(`/v1/lists/${crypto.randomUUID()}`).set(intruder.auth).set("If-Match", '"1"').send({ name: "Hacked" });
+    const theirs = await api.request
+      .patch(`/v1/lists/${list.id}`)
+      .set(intruder.auth)
+      .set("If-Match", '"1"')
+      .send({ name: "Hacked" });
+    const random = await api.request
+      .patch(`/v1/lists/${crypto.randomUUID()}`)
+      .set(intruder.auth)
+      .set("If-Match", '"1"')
+      .send({ name: "Hacked" });
 
     expectProblem(theirs, 404, "not-found");
     expect(stable(theirs)).toEqual(stable(random));
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(owner.auth).expect(200)).body).toMatchObject({ name: "Private", version: 1 });
+    expect((await api.request.get(`/v1/lists/${list.id}`).set(owner.auth).expect(200)).body).toMatchObject({
+      name: "Private",
+      version: 1,
+    });
   });
 
   it("when a user renames another user's list with a stale If-Match, then still 404 (the version is not revealed)", async () => {
     const { intruder, list } = await setUp();
 
-    const res = await api.request.patch(`/v1/lists/${list.id}`).set(intruder.auth).set("If-Match", '"7"').send({ name: "Probe" });
+    const res = await api.request
+      .patch(`/v1/lists/${list.id}`)
+      .set(intruder.auth)
+      .set("If-Match", '"7"')
+      .send({ name: "Probe" });
 
     expectProblem(res, 404, "not-found");
     expect(res.body).not.toHaveProperty("currentVersion");
@@ -392,7 +517,9 @@ describe("lists of other users", () => {
 
     expectProblem(theirs, 404, "not-found");
     expect(stable(theirs)).toEqual(stable(random));
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(owner.auth).expect(200)).body).toMatchObject({ openTaskCount: 1 });
+    expect((await api.request.get(`/v1/lists/${list.id}`).set(owner.auth).expect(200)).body).toMatchObject({
+      openTaskCount: 1,
+    });
   });
 
   it("when users list their lists, then another user's lists never appear", async () => {
@@ -411,14 +538,18 @@ describe("lists of other users", () => {
     const mine = await createList(intruder, "After");
     const cursor = Buffer.from(JSON.stringify({ after: list.id })).toString("base64url");
 
-    const page = (await api.request.get("/v1/lists").query({ cursor }).set(intruder.auth).expect(200)).body as Page;
+    const page = (await api.request.get("/v1/lists").query({ cursor }).set(intruder.auth).expect(200))
+      .body as Page;
 
     expect(page.data.map((l) => l.id)).toEqual([mine.id]);
   });
 
-  it.each([["not-a-uuid"], ["1"], ["00000000-0000-0000-0000-00000000000g"]])("when the list id is %s, then 404", async (id) => {
-    const user = await api.signUp();
+  it.each([["not-a-uuid"], ["1"], ["00000000-0000-0000-0000-00000000000g"]])(
+    "when the list id is %s, then 404",
+    async (id) => {
+      const user = await api.signUp();
 
-    expectProblem(await api.request.get(`/v1/lists/${id}`).set(user.auth), 404, "not-found");
-  });
+      expectProblem(await api.request.get(`/v1/lists/${id}`).set(user.auth), 404, "not-found");
+    },
+  );
 });

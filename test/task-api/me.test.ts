@@ -3,25 +3,44 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
 let api: TestTaskApi;
-beforeAll(async () => { api = await startTaskApi(); });
-afterAll(async () => { await api.close(); });
+beforeAll(async () => {
+  api = await startTaskApi();
+});
+afterAll(async () => {
+  await api.close();
+});
 
 function expectValidationFailed(res: Response, pointers: string[]): void {
   expect(res.status).toBe(422);
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/validation-failed", status: 422, instance: "/v1/me" });
+  expect(res.body).toMatchObject({
+    type: "https://taskmesh.dev/problems/validation-failed",
+    status: 422,
+    instance: "/v1/me",
+  });
   const errors = (res.body as { errors: { pointer: string; in: string }[] }).errors;
   expect(errors.map((e) => e.pointer).sort()).toEqual([...pointers].sort());
   for (const error of errors) expect(error.in).toBe("body");
 }
 
-async function createTask(user: TestUser, body: object): Promise<{ id: string; dueAt: string; dueDate: string; version: number }> {
+async function createTask(
+  user: TestUser,
+  body: object,
+): Promise<{ id: string; dueAt: string; dueDate: string; version: number }> {
   const res = await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201);
   return res.body as { id: string; dueAt: string; dueDate: string; version: number };
 }
 
-async function readTask(user: TestUser, id: string): Promise<{ dueAt: string; dueDate: string; allDay: boolean; version: number }> {
-  return (await api.request.get(`/v1/tasks/${id}`).set(user.auth).expect(200)).body as { dueAt: string; dueDate: string; allDay: boolean; version: number };
+async function readTask(
+  user: TestUser,
+  id: string,
+): Promise<{ dueAt: string; dueDate: string; allDay: boolean; version: number }> {
+  return (await api.request.get(`/v1/tasks/${id}`).set(user.auth).expect(200)).body as {
+    dueAt: string;
+    dueDate: string;
+    allDay: boolean;
+    version: number;
+  };
 }
 
 describe("GET /v1/me", () => {
@@ -46,7 +65,10 @@ describe("GET /v1/me", () => {
     const a = await api.signUp({ name: "A" });
     const b = await api.signUp({ name: "B" });
 
-    const [ra, rb] = await Promise.all([api.request.get("/v1/me").set(a.auth), api.request.get("/v1/me").set(b.auth)]);
+    const [ra, rb] = await Promise.all([
+      api.request.get("/v1/me").set(a.auth),
+      api.request.get("/v1/me").set(b.auth),
+    ]);
 
     expect(ra.body).toMatchObject({ id: a.id, name: "A" });
     expect(rb.body).toMatchObject({ id: b.id, name: "B" });
@@ -60,34 +82,54 @@ describe("PATCH /v1/me", () => {
     const res = await api.request.patch("/v1/me").set(user.auth).send({ name: "  New Name  " }).expect(200);
 
     expect(res.body).toMatchObject({ id: user.id, name: "New Name" });
-    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({ name: "New Name" });
+    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({
+      name: "New Name",
+    });
   });
 
   it("when a user changes their time zone in another case, then the canonical name is stored", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "america/new_york" }).expect(200);
+    const res = await api.request
+      .patch("/v1/me")
+      .set(user.auth)
+      .send({ timeZone: "america/new_york" })
+      .expect(200);
 
     expect(res.body).toMatchObject({ timeZone: "America/New_York" });
-    expect(await api.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { timeZone: true } })).toEqual({ timeZone: "America/New_York" });
+    expect(
+      await api.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { timeZone: true } }),
+    ).toEqual({ timeZone: "America/New_York" });
   });
 
   it("when the time zone is not an IANA zone, then 422 pointing at /timeZone and nothing changes", async () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
 
-    const res = await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "Europe/Atlantis", name: "Changed" });
+    const res = await api.request
+      .patch("/v1/me")
+      .set(user.auth)
+      .send({ timeZone: "Europe/Atlantis", name: "Changed" });
 
     expectValidationFailed(res, ["/timeZone"]);
-    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({ timeZone: "Europe/Berlin", name: "Test User" });
+    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({
+      timeZone: "Europe/Berlin",
+      name: "Test User",
+    });
   });
 
   it("when the body has fields that cannot be changed here, then 422 names each one", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.patch("/v1/me").set(user.auth).send({ email: "new@example.com", emailVerified: true });
+    const res = await api.request
+      .patch("/v1/me")
+      .set(user.auth)
+      .send({ email: "new@example.com", emailVerified: true });
 
     expectValidationFailed(res, ["/email", "/emailVerified"]);
-    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({ email: user.email, emailVerified: false });
+    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({
+      email: user.email,
+      emailVerified: false,
+    });
   });
 
   it("when the name is blank or the time zone not a string, then 422 names both fields", async () => {
@@ -109,7 +151,10 @@ describe("PATCH /v1/me", () => {
   it("when the body is an array, then 422", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.patch("/v1/me").set(user.auth).send([{ name: "x" }]);
+    const res = await api.request
+      .patch("/v1/me")
+      .set(user.auth)
+      .send([{ name: "x" }]);
 
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/validation-failed" });
@@ -126,8 +171,16 @@ describe("PATCH /v1/me", () => {
 
     const winterAfter = await readTask(user, winter.id);
     const summerAfter = await readTask(user, summer.id);
-    expect(winterAfter).toMatchObject({ allDay: true, dueDate: "2026-12-01", dueAt: "2026-12-01T05:00:00.000Z" });
-    expect(summerAfter).toMatchObject({ allDay: true, dueDate: "2026-07-01", dueAt: "2026-07-01T04:00:00.000Z" });
+    expect(winterAfter).toMatchObject({
+      allDay: true,
+      dueDate: "2026-12-01",
+      dueAt: "2026-12-01T05:00:00.000Z",
+    });
+    expect(summerAfter).toMatchObject({
+      allDay: true,
+      dueDate: "2026-07-01",
+      dueAt: "2026-07-01T04:00:00.000Z",
+    });
     expect(winterAfter.version).toBe(winter.version + 1);
   });
 
@@ -149,7 +202,11 @@ describe("PATCH /v1/me", () => {
 
     await api.request.patch("/v1/me").set(mover.auth).send({ timeZone: "America/New_York" }).expect(200);
 
-    expect(await readTask(stayer, theirs.id)).toMatchObject({ dueDate: "2026-12-01", dueAt: theirs.dueAt, version: theirs.version });
+    expect(await readTask(stayer, theirs.id)).toMatchObject({
+      dueDate: "2026-12-01",
+      dueAt: theirs.dueAt,
+      version: theirs.version,
+    });
   });
 
   it("when the time zone is set to the zone it already is, then all-day tasks are not touched", async () => {
@@ -178,21 +235,54 @@ describe("DELETE /v1/me", () => {
   }
 
   async function seed(user: TestUser): Promise<void> {
-    const list = await api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", `list-${user.id}`).send({ name: "Home" }).expect(201);
+    const list = await api.request
+      .post("/v1/lists")
+      .set(user.auth)
+      .set("Idempotency-Key", `list-${user.id}`)
+      .send({ name: "Home" })
+      .expect(201);
     const listId = (list.body as { id: string }).id;
-    const parent = await createTask(user, { title: "parent", listId, tags: ["errand", "home"], dueAt: "2026-12-01" });
+    const parent = await createTask(user, {
+      title: "parent",
+      listId,
+      tags: ["errand", "home"],
+      dueAt: "2026-12-01",
+    });
     await createTask(user, { title: "child", parentId: parent.id, tags: ["errand"] });
-    await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", `task-${user.id}`).send({ title: "loose" }).expect(201);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", `task-${user.id}`)
+      .send({ title: "loose" })
+      .expect(201);
   }
 
   it("when a user deletes their account, then 204 and every row they owned is gone", async () => {
     const user = await api.signUp();
     await seed(user);
-    expect(await countOwned(user.id)).toEqual({ users: 1, sessions: 1, accounts: 1, lists: 1, tasks: 3, tags: 2, taskTags: 3, idempotencyKeys: 2 });
+    expect(await countOwned(user.id)).toEqual({
+      users: 1,
+      sessions: 1,
+      accounts: 1,
+      lists: 1,
+      tasks: 3,
+      tags: 2,
+      taskTags: 3,
+      idempotencyKeys: 2,
+    });
 
     await api.request.delete("/v1/me").set(user.auth).expect(204);
 
-    expect(await countOwned(user.id)).toEqual({ users: 0, sessions: 0, accounts: 0, lists: 0, tasks: 0, tags: 0, taskTags: 0, idempotencyKeys: 0 });
+    expect(await countOwned(user.id)).toEqual({
+      users: 0,
+      sessions: 0,
+      accounts: 0,
+      lists: 0,
+      tasks: 0,
+      tags: 0,
+      taskTags: 0,
+      idempotencyKeys: 0,
+    });
   });
 
   it("when a user deletes their account, then another user's data is untouched", async () => {
@@ -211,7 +301,10 @@ describe("DELETE /v1/me", () => {
   it("when an account is deleted, then its session token answers 401 invalid_token", async () => {
     const user = await api.signUp();
 
-    await api.request.delete("/v1/me").set({ Authorization: `Bearer ${user.sessionToken}` }).expect(204);
+    await api.request
+      .delete("/v1/me")
+      .set({ Authorization: `Bearer ${user.sessionToken}` })
+      .expect(204);
 
     const res = await api.request.get("/v1/lists").set({ Authorization: `Bearer ${user.sessionToken}` });
     expect(res.status).toBe(401);
@@ -241,7 +334,11 @@ describe("DELETE /v1/me", () => {
     await api.request.delete("/v1/me").set(user.auth).expect(204);
 
     const list = await api.request.post("/v1/lists").set(user.auth).send({ name: "ghost list" });
-    const task = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "ghost").send({ title: "ghost task" });
+    const task = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "ghost")
+      .send({ title: "ghost task" });
     expect([list.status, task.status]).toEqual([401, 401]);
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(0);
   });

@@ -32,7 +32,9 @@ const WITH_ID = OPERATIONS.filter(([, path]) => path.includes("{id}"));
 const WITH_IF_MATCH = OPERATIONS.filter(([method, path]) => path.includes("{id}") && method !== "get");
 const WITH_BODY = OPERATIONS.filter(([method]) => method === "post" || method === "patch");
 const WITH_SCHEMA_BODY = WITH_BODY.filter(([, path]) => !/complete|reopen/.test(path));
-const PAGED = OPERATIONS.filter(([method, path]) => method === "get" && !path.includes("{id}") && path !== "/v1/me");
+const PAGED = OPERATIONS.filter(
+  ([method, path]) => method === "get" && !path.includes("{id}") && path !== "/v1/me",
+);
 const WRITES = OPERATIONS.filter(([method]) => method !== "get");
 
 /** A body each operation accepts, so a test reaches the part it is about. */
@@ -50,9 +52,15 @@ beforeAll(async () => {
   api = await startTaskApi();
   contract = await loadOpenApiContract(api.request);
 });
-afterAll(async () => { await api.close(); });
+afterAll(async () => {
+  await api.close();
+});
 
-function call(target: TestTaskApi, [method, template]: Operation, options: { id?: string; auth?: TestUser; body?: object } = {}): Test {
+function call(
+  target: TestTaskApi,
+  [method, template]: Operation,
+  options: { id?: string; auth?: TestUser; body?: object } = {},
+): Test {
   const path = template.replace("{id}", options.id ?? crypto.randomUUID());
   let req = target.request[method](path);
   if (options.auth) req = req.set(options.auth.auth);
@@ -69,7 +77,9 @@ function check(res: Response, [method, path]: Operation, status: number): Respon
 describe("the document", () => {
   it("when /openapi.json is read, then it is OpenAPI 3.1 for this server with exactly the known operations", () => {
     expect(contract.document.openapi).toMatch(/^3\.1\.\d+$/);
-    expect((contract.document as unknown as { servers: { url: string }[] }).servers).toEqual([{ url: TEST_PUBLIC_URL }]);
+    expect((contract.document as unknown as { servers: { url: string }[] }).servers).toEqual([
+      { url: TEST_PUBLIC_URL },
+    ]);
     const documented = contract.operations.map((o) => `${o.method} ${o.path}`).sort();
     expect(documented).toEqual(OPERATIONS.map(([m, p]) => `${m} ${p}`).sort());
   });
@@ -77,8 +87,13 @@ describe("the document", () => {
   it("when any operation is read, then it requires a bearer token or session and documents 401, 429, 500 and 503", () => {
     for (const { operation, method, path } of contract.operations) {
       const label = `${method} ${path}`;
-      expect((operation as { security?: unknown }).security, label).toEqual([{ bearer: [] }, { session: [] }]);
-      expect(Object.keys(operation.responses), label).toEqual(expect.arrayContaining(["401", "429", "500", "503"]));
+      expect((operation as { security?: unknown }).security, label).toEqual([
+        { bearer: [] },
+        { session: [] },
+      ]);
+      expect(Object.keys(operation.responses), label).toEqual(
+        expect.arrayContaining(["401", "429", "500", "503"]),
+      );
     }
   });
 
@@ -87,8 +102,15 @@ describe("the document", () => {
     const res = await api.request.get("/v1/me").set(user.auth).expect(200);
 
     expect(() => contract.validate(res, "get", "/v1/nowhere")).toThrow(/not documented/);
-    expect(() => contract.validate(res, "get", "/v1/lists")).toThrow(/not for GET \/v1\/lists|is for GET \/v1\/me/);
-    const teapot = { status: 418, text: res.text, headers: res.headers, request: res.request } as unknown as Response;
+    expect(() => contract.validate(res, "get", "/v1/lists")).toThrow(
+      /not for GET \/v1\/lists|is for GET \/v1\/me/,
+    );
+    const teapot = {
+      status: 418,
+      text: res.text,
+      headers: res.headers,
+      request: res.request,
+    } as unknown as Response;
     expect(() => contract.validate(teapot, "get", "/v1/me")).toThrow(/418, which is not documented/);
   });
 
@@ -104,7 +126,10 @@ describe("the document", () => {
 
 describe("/docs", () => {
   it("when /docs is opened, then it is an HTML page whose scripts and styles are all served here (no CDN)", async () => {
-    const page = await api.request.get("/docs").expect(200).expect("Content-Type", /text\/html/);
+    const page = await api.request
+      .get("/docs")
+      .expect(200)
+      .expect("Content-Type", /text\/html/);
 
     const assets = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "");
     expect(assets).toEqual(expect.arrayContaining(["/docs/assets/swagger-ui-bundle.js", "/docs/init.js"]));
@@ -131,7 +156,11 @@ describe("success responses match the document", () => {
   /** A user with a list, a task with every field set, a subtask with a due instant and a bare task. */
   async function seeded(): Promise<{ user: TestUser; listId: string; richTaskId: string }> {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
-    const listId = ((await api.request.post("/v1/lists").set(user.auth).send({ name: "Contract" }).expect(201)).body as { id: string }).id;
+    const listId = (
+      (await api.request.post("/v1/lists").set(user.auth).send({ name: "Contract" }).expect(201)).body as {
+        id: string;
+      }
+    ).id;
     const rich = await api.request
       .post("/v1/tasks")
       .set(user.auth)
@@ -147,7 +176,11 @@ describe("success responses match the document", () => {
       })
       .expect(201);
     const richTaskId = (rich.body as { id: string }).id;
-    await api.request.post("/v1/tasks").set(user.auth).send({ title: "Subtask", parentId: richTaskId, dueAt: "2026-12-01T09:00:00Z" }).expect(201);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: "Subtask", parentId: richTaskId, dueAt: "2026-12-01T09:00:00Z" })
+      .expect(201);
     await api.request.post("/v1/tasks").set(user.auth).send({ title: "Bare task" }).expect(201);
     return { user, listId, richTaskId };
   }
@@ -165,7 +198,14 @@ describe("success responses match the document", () => {
   it("when PATCH /v1/me succeeds, then it matches", async () => {
     const user = await api.signUp();
 
-    check(await api.request.patch("/v1/me").set(user.auth).send({ name: "Contract User", timeZone: "America/Sao_Paulo" }), op("patch", "/v1/me"), 200);
+    check(
+      await api.request
+        .patch("/v1/me")
+        .set(user.auth)
+        .send({ name: "Contract User", timeZone: "America/Sao_Paulo" }),
+      op("patch", "/v1/me"),
+      200,
+    );
   });
 
   it("when DELETE /v1/me succeeds, then it matches", async () => {
@@ -178,14 +218,27 @@ describe("success responses match the document", () => {
     const { user } = await seeded();
     await created(user, "/v1/lists", { name: "Second" });
 
-    const first = check(await api.request.get("/v1/lists?limit=1").set(user.auth), op("get", "/v1/lists"), 200);
+    const first = check(
+      await api.request.get("/v1/lists?limit=1").set(user.auth),
+      op("get", "/v1/lists"),
+      200,
+    );
     const cursor = (first.body as { nextCursor: string }).nextCursor;
-    check(await api.request.get("/v1/lists").query({ limit: 100, cursor }).set(user.auth), op("get", "/v1/lists"), 200);
+    check(
+      await api.request.get("/v1/lists").query({ limit: 100, cursor }).set(user.auth),
+      op("get", "/v1/lists"),
+      200,
+    );
   });
 
   it("when POST /v1/lists succeeds, first and replayed, then both match", async () => {
     const user = await api.signUp();
-    const create = () => api.request.post("/v1/lists").set(user.auth).set("Idempotency-Key", "contract-list").send({ name: "Created" });
+    const create = () =>
+      api.request
+        .post("/v1/lists")
+        .set(user.auth)
+        .set("Idempotency-Key", "contract-list")
+        .send({ name: "Created" });
 
     check(await create(), op("post", "/v1/lists"), 201);
     check(await create(), op("post", "/v1/lists"), 201);
@@ -200,54 +253,114 @@ describe("success responses match the document", () => {
   it("when PATCH /v1/lists/{id} succeeds, then it matches", async () => {
     const { user, listId } = await seeded();
 
-    check(await api.request.patch(`/v1/lists/${listId}`).set(user.auth).set("If-Match", '"1"').send({ name: "Renamed" }), op("patch", "/v1/lists/{id}"), 200);
+    check(
+      await api.request
+        .patch(`/v1/lists/${listId}`)
+        .set(user.auth)
+        .set("If-Match", '"1"')
+        .send({ name: "Renamed" }),
+      op("patch", "/v1/lists/{id}"),
+      200,
+    );
   });
 
   it("when DELETE /v1/lists/{id} succeeds, then it matches", async () => {
     const { user, listId } = await seeded();
 
-    check(await api.request.delete(`/v1/lists/${listId}`).set(user.auth), op("delete", "/v1/lists/{id}"), 204);
+    check(
+      await api.request.delete(`/v1/lists/${listId}`).set(user.auth),
+      op("delete", "/v1/lists/{id}"),
+      204,
+    );
   });
 
   it("when GET /v1/tasks succeeds, with filters, search and paging, then every page matches", async () => {
     const { user } = await seeded();
 
-    const first = check(await api.request.get("/v1/tasks?limit=1&status=all").set(user.auth), op("get", "/v1/tasks"), 200);
+    const first = check(
+      await api.request.get("/v1/tasks?limit=1&status=all").set(user.auth),
+      op("get", "/v1/tasks"),
+      200,
+    );
     const cursor = (first.body as { nextCursor: string }).nextCursor;
-    check(await api.request.get("/v1/tasks").query({ limit: 1, status: "all", cursor }).set(user.auth), op("get", "/v1/tasks"), 200);
-    check(await api.request.get("/v1/tasks").query({ q: "rich", tag: "contract", priority: "high,urgent" }).set(user.auth), op("get", "/v1/tasks"), 200);
-    check(await api.request.get("/v1/tasks").query({ sort: "-priority,title", dueBefore: "2027-01-01" }).set(user.auth), op("get", "/v1/tasks"), 200);
+    check(
+      await api.request.get("/v1/tasks").query({ limit: 1, status: "all", cursor }).set(user.auth),
+      op("get", "/v1/tasks"),
+      200,
+    );
+    check(
+      await api.request
+        .get("/v1/tasks")
+        .query({ q: "rich", tag: "contract", priority: "high,urgent" })
+        .set(user.auth),
+      op("get", "/v1/tasks"),
+      200,
+    );
+    check(
+      await api.request
+        .get("/v1/tasks")
+        .query({ sort: "-priority,title", dueBefore: "2027-01-01" })
+        .set(user.auth),
+      op("get", "/v1/tasks"),
+      200,
+    );
   });
 
   it("when POST /v1/tasks succeeds, bare and with every field, then both match", async () => {
     const { user, listId, richTaskId } = await seeded();
 
-    check(await api.request.post("/v1/tasks").set(user.auth).send({ title: "Posted" }), op("post", "/v1/tasks"), 201);
-    const full = await api.request.post("/v1/tasks").set(user.auth).set("Idempotency-Key", "contract-task").send({
-      title: "Posted in full",
-      description: "d",
-      priority: "urgent",
-      tags: ["a"],
-      listId,
-      parentId: richTaskId,
-      dueAt: "2026-12-24T18:00:00-05:00",
-      remindAt: "2026-12-24T12:00:00Z",
-    });
+    check(
+      await api.request.post("/v1/tasks").set(user.auth).send({ title: "Posted" }),
+      op("post", "/v1/tasks"),
+      201,
+    );
+    const full = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "contract-task")
+      .send({
+        title: "Posted in full",
+        description: "d",
+        priority: "urgent",
+        tags: ["a"],
+        listId,
+        parentId: richTaskId,
+        dueAt: "2026-12-24T18:00:00-05:00",
+        remindAt: "2026-12-24T12:00:00Z",
+      });
     check(full, op("post", "/v1/tasks"), 201);
   });
 
   it("when GET /v1/tasks/{id} succeeds, and again with If-None-Match, then 200 and 304 match", async () => {
     const { user, richTaskId } = await seeded();
 
-    const res = check(await api.request.get(`/v1/tasks/${richTaskId}`).set(user.auth), op("get", "/v1/tasks/{id}"), 200);
-    check(await api.request.get(`/v1/tasks/${richTaskId}`).set(user.auth).set("If-None-Match", String(res.headers.etag)), op("get", "/v1/tasks/{id}"), 304);
+    const res = check(
+      await api.request.get(`/v1/tasks/${richTaskId}`).set(user.auth),
+      op("get", "/v1/tasks/{id}"),
+      200,
+    );
+    check(
+      await api.request
+        .get(`/v1/tasks/${richTaskId}`)
+        .set(user.auth)
+        .set("If-None-Match", String(res.headers.etag)),
+      op("get", "/v1/tasks/{id}"),
+      304,
+    );
   });
 
   it("when PATCH /v1/tasks/{id} succeeds, as JSON and as merge patch, then both match", async () => {
     const user = await api.signUp();
     const id = await created(user, "/v1/tasks", { title: "Patch me" });
 
-    check(await api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ priority: "low", dueAt: "2026-12-02" }), op("patch", "/v1/tasks/{id}"), 200);
+    check(
+      await api.request
+        .patch(`/v1/tasks/${id}`)
+        .set(user.auth)
+        .send({ priority: "low", dueAt: "2026-12-02" }),
+      op("patch", "/v1/tasks/{id}"),
+      200,
+    );
     const merge = await api.request
       .patch(`/v1/tasks/${id}`)
       .set(user.auth)
@@ -259,7 +372,11 @@ describe("success responses match the document", () => {
   it("when DELETE /v1/tasks/{id} succeeds, then it matches", async () => {
     const { user, richTaskId } = await seeded();
 
-    check(await api.request.delete(`/v1/tasks/${richTaskId}`).set(user.auth), op("delete", "/v1/tasks/{id}"), 204);
+    check(
+      await api.request.delete(`/v1/tasks/${richTaskId}`).set(user.auth),
+      op("delete", "/v1/tasks/{id}"),
+      204,
+    );
   });
 
   it("when a recurring task is completed and another reopened, then complete and reopen match", async () => {
@@ -267,8 +384,16 @@ describe("success responses match the document", () => {
     const id = await created(user, "/v1/tasks", { title: "Reopen me" });
     await api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).expect(200);
 
-    check(await api.request.post(`/v1/tasks/${richTaskId}/complete`).set(user.auth), op("post", "/v1/tasks/{id}/complete"), 200);
-    check(await api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).set("If-Match", '"2"'), op("post", "/v1/tasks/{id}/reopen"), 200);
+    check(
+      await api.request.post(`/v1/tasks/${richTaskId}/complete`).set(user.auth),
+      op("post", "/v1/tasks/{id}/complete"),
+      200,
+    );
+    check(
+      await api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).set("If-Match", '"2"'),
+      op("post", "/v1/tasks/{id}/reopen"),
+      200,
+    );
   });
 
   it("when GET /v1/tags succeeds, paged, then every page matches", async () => {
@@ -282,7 +407,9 @@ describe("success responses match the document", () => {
 
 describe("error responses match the document", () => {
   let user: TestUser;
-  beforeAll(async () => { user = await api.signUp(); });
+  beforeAll(async () => {
+    user = await api.signUp();
+  });
 
   async function existing(path: string): Promise<string> {
     const res = path.startsWith("/v1/lists")
@@ -291,21 +418,30 @@ describe("error responses match the document", () => {
     return (res.body as { id: string }).id;
   }
 
-  it.each(OPERATIONS)("when %s %s is called without credentials, then the 401 matches", async (...operation) => {
-    const res = await call(api, operation);
-    check(res, operation, 401);
-    expect(res.headers["www-authenticate"]).toBe('Bearer realm="taskmesh"');
-  });
+  it.each(OPERATIONS)(
+    "when %s %s is called without credentials, then the 401 matches",
+    async (...operation) => {
+      const res = await call(api, operation);
+      check(res, operation, 401);
+      expect(res.headers["www-authenticate"]).toBe('Bearer realm="taskmesh"');
+    },
+  );
 
-  it.each(OPERATIONS)("when %s %s is called with a tampered token, then the 401 matches", async (...operation) => {
-    const forged = `${user.accessToken.slice(0, -4)}AAAA`;
-    const res = await call(api, operation).set("Authorization", `Bearer ${forged}`);
-    check(res, operation, 401);
-  });
+  it.each(OPERATIONS)(
+    "when %s %s is called with a tampered token, then the 401 matches",
+    async (...operation) => {
+      const forged = `${user.accessToken.slice(0, -4)}AAAA`;
+      const res = await call(api, operation).set("Authorization", `Bearer ${forged}`);
+      check(res, operation, 401);
+    },
+  );
 
-  it.each(WITH_ID)("when %s %s names an id that does not exist, then the 404 matches", async (...operation) => {
-    check(await call(api, operation, { auth: user }), operation, 404);
-  });
+  it.each(WITH_ID)(
+    "when %s %s names an id that does not exist, then the 404 matches",
+    async (...operation) => {
+      check(await call(api, operation, { auth: user }), operation, 404);
+    },
+  );
 
   it.each(WITH_IF_MATCH)("when %s %s sends a stale If-Match, then the 412 matches", async (...operation) => {
     const id = await existing(operation[1]);
@@ -313,26 +449,38 @@ describe("error responses match the document", () => {
   });
 
   it.each(WITH_BODY)("when %s %s gets malformed JSON, then the 400 matches", async (...operation) => {
-    const res = await call(api, operation, { auth: user }).set("Content-Type", "application/json").send("{oops");
+    const res = await call(api, operation, { auth: user })
+      .set("Content-Type", "application/json")
+      .send("{oops");
     check(res, operation, 400);
   });
 
   it.each(WITH_BODY)("when %s %s gets text/plain, then the 415 matches", async (...operation) => {
-    const res = await call(api, operation, { auth: user }).set("Content-Type", "text/plain").send("plain text");
+    const res = await call(api, operation, { auth: user })
+      .set("Content-Type", "text/plain")
+      .send("plain text");
     check(res, operation, 415);
   });
 
   it.each(WITH_BODY)("when %s %s gets more than 64 KiB, then the 413 matches", async (...operation) => {
-    const res = await call(api, operation, { auth: user }).set("Content-Type", "application/json").send(JSON.stringify({ pad: "x".repeat(70_000) }));
+    const res = await call(api, operation, { auth: user })
+      .set("Content-Type", "application/json")
+      .send(JSON.stringify({ pad: "x".repeat(70_000) }));
     check(res, operation, 413);
   });
 
-  it.each(WITH_SCHEMA_BODY)("when %s %s gets an unknown field, then the 422 matches", async (...operation) => {
-    const res = await call(api, operation, { auth: user, body: { unknownField: true } });
-    check(res, operation, 422);
-  });
+  it.each(WITH_SCHEMA_BODY)(
+    "when %s %s gets an unknown field, then the 422 matches",
+    async (...operation) => {
+      const res = await call(api, operation, { auth: user, body: { unknownField: true } });
+      check(res, operation, 422);
+    },
+  );
 
-  it.each([["post", "/v1/tasks/{id}/complete"], ["post", "/v1/tasks/{id}/reopen"]] as const)(
+  it.each([
+    ["post", "/v1/tasks/{id}/complete"],
+    ["post", "/v1/tasks/{id}/reopen"],
+  ] as const)(
     "when %s %s reuses an Idempotency-Key of another request, then the 422 matches",
     async (...operation) => {
       const first = await existing("/v1/tasks");
@@ -340,7 +488,11 @@ describe("error responses match the document", () => {
       const key = `reuse-${crypto.randomUUID()}`;
       await call(api, operation, { auth: user, id: first }).set("Idempotency-Key", key);
 
-      check(await call(api, operation, { auth: user, id: second }).set("Idempotency-Key", key), operation, 422);
+      check(
+        await call(api, operation, { auth: user, id: second }).set("Idempotency-Key", key),
+        operation,
+        422,
+      );
     },
   );
 
@@ -357,7 +509,9 @@ describe("rate-limited responses match the document", () => {
     user = await limited.signUp();
     await limited.request.get("/v1/me").set(user.auth).expect(200);
   });
-  afterAll(async () => { await limited.close(); });
+  afterAll(async () => {
+    await limited.close();
+  });
 
   it.each(OPERATIONS)("when %s %s is over the limit, then the 429 matches", async (...operation) => {
     const res = await call(limited, operation, { auth: user });
@@ -372,26 +526,41 @@ describe("database failures match the document", () => {
   let user: TestUser;
   beforeAll(async () => {
     const fail = () => Promise.reject(failure());
-    const prisma = new Proxy({}, { get: () => { throw failure(); } }) as PrismaClient;
+    const prisma = new Proxy(
+      {},
+      {
+        get: () => {
+          throw failure();
+        },
+      },
+    ) as PrismaClient;
     const db: Database = { prisma, read: { query: fail }, transaction: fail };
     broken = await startTaskApi({ db });
     user = await broken.signUp();
   });
-  afterAll(async () => { await broken.close(); });
+  afterAll(async () => {
+    await broken.close();
+  });
 
   const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
-  it.each(OPERATIONS)("when %s %s meets an unexpected database error, then the 500 matches", async (...operation) => {
-    failure = () => pgError("42P01", 'relation "tasks" does not exist');
-    check(await call(broken, operation, { auth: user }), operation, 500);
-  });
+  it.each(OPERATIONS)(
+    "when %s %s meets an unexpected database error, then the 500 matches",
+    async (...operation) => {
+      failure = () => pgError("42P01", 'relation "tasks" does not exist');
+      check(await call(broken, operation, { auth: user }), operation, 500);
+    },
+  );
 
-  it.each(OPERATIONS)("when %s %s finds the database shutting down, then the 503 matches", async (...operation) => {
-    failure = () => pgError("57P01", "terminating connection due to administrator command");
-    const res = await call(broken, operation, { auth: user });
-    check(res, operation, 503);
-    expect(res.headers["retry-after"]).toBeDefined();
-  });
+  it.each(OPERATIONS)(
+    "when %s %s finds the database shutting down, then the 503 matches",
+    async (...operation) => {
+      failure = () => pgError("57P01", "terminating connection due to administrator command");
+      const res = await call(broken, operation, { auth: user });
+      check(res, operation, 503);
+      expect(res.headers["retry-after"]).toBeDefined();
+    },
+  );
 
   it.each(WRITES)("when %s %s loses a serialization race, then the 409 matches", async (...operation) => {
     failure = () => pgError("40001", "could not serialize access due to concurrent update");

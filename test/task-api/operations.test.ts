@@ -6,8 +6,12 @@ import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
 describe("liveness and readiness", () => {
   const lifecycle: Lifecycle = { draining: false };
   let api: TestTaskApi;
-  beforeAll(async () => { api = await startTaskApi({ lifecycle }); });
-  afterAll(async () => { await api.close(); });
+  beforeAll(async () => {
+    api = await startTaskApi({ lifecycle });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
 
   it("when /healthz is called without credentials, then 200 ok", async () => {
     const res = await api.request.get("/healthz").expect(200);
@@ -28,7 +32,12 @@ describe("liveness and readiness", () => {
 
       expect(res.status).toBe(503);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/unavailable", status: 503, instance: "/readyz", requestId: res.headers["x-request-id"] });
+      expect(res.body).toMatchObject({
+        type: "https://taskmesh.dev/problems/unavailable",
+        status: 503,
+        instance: "/readyz",
+        requestId: res.headers["x-request-id"],
+      });
       await api.request.get("/healthz").expect(200);
     } finally {
       lifecycle.draining = false;
@@ -58,14 +67,19 @@ describe("readiness with a database that does not answer", () => {
     };
     api = await startTaskApi({ db: down });
   });
-  afterAll(async () => { await api.close(); });
+  afterAll(async () => {
+    await api.close();
+  });
 
   it("when the database check fails, then /readyz is 503 naming the failed check without the driver's message", async () => {
     const res = await api.request.get("/readyz");
 
     expect(res.status).toBe(503);
     expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/unavailable", checks: { database: "failed" } });
+    expect(res.body).toMatchObject({
+      type: "https://taskmesh.dev/problems/unavailable",
+      checks: { database: "failed" },
+    });
     expect(res.text).not.toContain("ECONNREFUSED");
     expect(res.text).not.toContain("10.1.2.3");
     await api.request.get("/healthz").expect(200);
@@ -74,8 +88,12 @@ describe("readiness with a database that does not answer", () => {
 
 describe("/metrics", () => {
   let api: TestTaskApi;
-  beforeAll(async () => { api = await startTaskApi(); });
-  afterAll(async () => { await api.close(); });
+  beforeAll(async () => {
+    api = await startTaskApi();
+  });
+  afterAll(async () => {
+    await api.close();
+  });
 
   function durationSamples(text: string): { labels: Record<string, string>; value: number }[] {
     return text
@@ -83,15 +101,19 @@ describe("/metrics", () => {
       .filter((line) => line.startsWith("http_request_duration_seconds_count{"))
       .map((line) => {
         const [, labelText = "", value = "0"] = /^[^{]+\{(.*)\} (\S+)$/.exec(line) ?? [];
-        const labels = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] ?? "", m[2] ?? ""]));
+        const labels = Object.fromEntries(
+          [...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] ?? "", m[2] ?? ""]),
+        );
         return { labels, value: Number(value) };
       });
   }
 
   it("when API routes with ids are called, then durations are labelled by route pattern and status, never by raw id", async () => {
     const user = await api.signUp();
-    const list = (await api.request.post("/v1/lists").set(user.auth).send({ name: "Metered" }).expect(201)).body as { id: string };
-    const task = (await api.request.post("/v1/tasks").set(user.auth).send({ title: "metered" }).expect(201)).body as { id: string };
+    const list = (await api.request.post("/v1/lists").set(user.auth).send({ name: "Metered" }).expect(201))
+      .body as { id: string };
+    const task = (await api.request.post("/v1/tasks").set(user.auth).send({ title: "metered" }).expect(201))
+      .body as { id: string };
     const missing = crypto.randomUUID();
     await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200);
     await api.request.get(`/v1/tasks/${task.id}`).set(user.auth).expect(200);
@@ -103,7 +125,9 @@ describe("/metrics", () => {
     expect(res.headers["content-type"]).toMatch(/^text\/plain/);
     expect(res.text).toContain("# TYPE http_request_duration_seconds histogram");
     const samples = durationSamples(res.text);
-    const seen = samples.map((s) => `${s.labels.method ?? ""} ${s.labels.route ?? ""} ${s.labels.status ?? ""}`);
+    const seen = samples.map(
+      (s) => `${s.labels.method ?? ""} ${s.labels.route ?? ""} ${s.labels.status ?? ""}`,
+    );
     expect(seen).toEqual(
       expect.arrayContaining([
         "POST /v1/lists 201",
@@ -125,7 +149,9 @@ describe("/metrics", () => {
     const res = await api.request.get("/metrics").expect(200);
 
     expect(res.text).not.toContain(path);
-    expect(durationSamples(res.text).some((s) => s.labels.route === "unmatched" && s.labels.status === "404")).toBe(true);
+    expect(
+      durationSamples(res.text).some((s) => s.labels.route === "unmatched" && s.labels.status === "404"),
+    ).toBe(true);
   });
 
   it("when /metrics is scraped, then the process's default metrics are there too", async () => {
@@ -138,12 +164,22 @@ describe("/metrics", () => {
 
 describe("service index", () => {
   let api: TestTaskApi;
-  beforeAll(async () => { api = await startTaskApi(); });
-  afterAll(async () => { await api.close(); });
+  beforeAll(async () => {
+    api = await startTaskApi();
+  });
+  afterAll(async () => {
+    await api.close();
+  });
 
   it("when / is called, then it points at the docs, the OpenAPI document, auth and the API", async () => {
     const res = await api.request.get("/").expect(200);
 
-    expect(res.body).toEqual({ service: "taskmesh task-api", docs: "/docs", openapi: "/openapi.json", auth: "/api/auth", api: "/v1" });
+    expect(res.body).toEqual({
+      service: "taskmesh task-api",
+      docs: "/docs",
+      openapi: "/openapi.json",
+      auth: "/api/auth",
+      api: "/v1",
+    });
   });
 });

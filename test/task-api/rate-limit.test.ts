@@ -5,7 +5,10 @@ import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
 /** Parses an IETF RateLimit / RateLimit-Policy header (draft 8) into { "<policy>": { param: value } }. */
 function parseItems(header: string | undefined): Record<string, Record<string, string>> {
   const items: Record<string, Record<string, string>> = {};
-  for (const item of (header ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const item of (header ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name = "", ...params] = item.split(";").map((s) => s.trim());
     items[name.replaceAll('"', "")] = Object.fromEntries(params.map((p) => p.split("=") as [string, string]));
   }
@@ -31,8 +34,12 @@ function expectRateLimited(res: Response, policy: "user" | "ip", limit: number):
 
 describe("per-user limit", () => {
   let api: TestTaskApi;
-  beforeAll(async () => { api = await startTaskApi({ rateLimit: { ipPerMinute: 0, userPerMinute: 3 } }); });
-  afterAll(async () => { await api.close(); });
+  beforeAll(async () => {
+    api = await startTaskApi({ rateLimit: { ipPerMinute: 0, userPerMinute: 3 } });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
 
   it("when a user makes one request more than the limit, then 429 problem+json with Retry-After and the IETF headers", async () => {
     const user = await api.signUp();
@@ -91,8 +98,12 @@ describe("per-user limit", () => {
 describe("per-IP limit", () => {
   let api: TestTaskApi;
   // One proxy hop is trusted, so X-Forwarded-For names the client, as behind the ingress.
-  beforeAll(async () => { api = await startTaskApi({ rateLimit: { ipPerMinute: 5, userPerMinute: 0 }, trustProxyHops: 1 }); });
-  afterAll(async () => { await api.close(); });
+  beforeAll(async () => {
+    api = await startTaskApi({ rateLimit: { ipPerMinute: 5, userPerMinute: 0 }, trustProxyHops: 1 });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
 
   it("when an IP makes one request more than the limit, then 429 problem+json with Retry-After and the IETF headers", async () => {
     const ip = "203.0.113.10";
@@ -105,7 +116,8 @@ describe("per-IP limit", () => {
   });
 
   it("when an IP is limited, then another IP is not", async () => {
-    for (let i = 0; i < 5; i++) await api.request.get("/v1/me").set("X-Forwarded-For", "203.0.113.20").expect(401);
+    for (let i = 0; i < 5; i++)
+      await api.request.get("/v1/me").set("X-Forwarded-For", "203.0.113.20").expect(401);
     await api.request.get("/v1/me").set("X-Forwarded-For", "203.0.113.20").expect(429);
 
     const res = await api.request.get("/v1/me").set("X-Forwarded-For", "203.0.113.21");
@@ -117,10 +129,16 @@ describe("per-IP limit", () => {
   it("when an IP is limited, then sign-in attempts from it are refused before checking the password", async () => {
     const ip = "203.0.113.30";
     for (let i = 0; i < 5; i++) {
-      await api.request.post("/api/auth/sign-in/email").set("X-Forwarded-For", ip).send({ email: "nobody@example.com", password: `guess-number-${i}` });
+      await api.request
+        .post("/api/auth/sign-in/email")
+        .set("X-Forwarded-For", ip)
+        .send({ email: "nobody@example.com", password: `guess-number-${i}` });
     }
 
-    const res = await api.request.post("/api/auth/sign-in/email").set("X-Forwarded-For", ip).send({ email: "nobody@example.com", password: "guess-number-6" });
+    const res = await api.request
+      .post("/api/auth/sign-in/email")
+      .set("X-Forwarded-For", ip)
+      .send({ email: "nobody@example.com", password: "guess-number-6" });
 
     expectRateLimited(res, "ip", 5);
   });
@@ -143,7 +161,11 @@ describe("per-IP limit", () => {
   });
 
   it("when IPv6 clients share a /56, then they share a budget", async () => {
-    for (let i = 0; i < 5; i++) await api.request.get("/v1/me").set("X-Forwarded-For", `2001:db8:1234:5600::${String(i + 1)}`).expect(401);
+    for (let i = 0; i < 5; i++)
+      await api.request
+        .get("/v1/me")
+        .set("X-Forwarded-For", `2001:db8:1234:5600::${String(i + 1)}`)
+        .expect(401);
 
     const res = await api.request.get("/v1/me").set("X-Forwarded-For", "2001:db8:1234:56ff::99");
 

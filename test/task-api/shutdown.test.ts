@@ -9,14 +9,18 @@ import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 const root = path.resolve(import.meta.dirname, "../..");
 
 /** Starts the built service as production would (node dist/main.js) and waits for its ready line. */
-async function startService(env: Record<string, string>): Promise<{ child: ChildProcessWithoutNullStreams; port: number; lines: string[] }> {
+async function startService(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcessWithoutNullStreams; port: number; lines: string[] }> {
   const child = spawn(process.execPath, [path.join(root, "services/task-api/dist/main.js")], {
     cwd: root,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
   });
   const lines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no ready line:\n${lines.join("\n")}`)); }, 30_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`no ready line:\n${lines.join("\n")}`));
+    }, 30_000);
     readline.createInterface({ input: child.stdout }).on("line", (line) => {
       lines.push(line);
       const parsed = JSON.parse(line) as { msg?: string; url?: string };
@@ -26,7 +30,9 @@ async function startService(env: Record<string, string>): Promise<{ child: Child
       }
     });
     readline.createInterface({ input: child.stderr }).on("line", (line) => lines.push(line));
-    child.once("exit", (code) => { reject(new Error(`exited with ${code}:\n${lines.join("\n")}`)); });
+    child.once("exit", (code) => {
+      reject(new Error(`exited with ${code}:\n${lines.join("\n")}`));
+    });
   });
   return { child, port, lines };
 }
@@ -42,7 +48,9 @@ describe("graceful shutdown", () => {
     database = await createTestDatabase();
     await buildServices(["task-api"]);
   });
-  afterAll(async () => { await database.drop(); });
+  afterAll(async () => {
+    await database.drop();
+  });
 
   it("when SIGTERM arrives mid-request, then readiness turns 503, the request completes and the process exits 0", async () => {
     const { child, port, lines } = await startService({
@@ -73,10 +81,18 @@ describe("graceful shutdown", () => {
         text += chunk.toString();
         received.set(socket, text);
       });
-      socket.on("end", () => { resolve(text); });
-      socket.on("close", () => { resolve(text); });
+      socket.on("end", () => {
+        resolve(text);
+      });
+      socket.on("close", () => {
+        resolve(text);
+      });
     });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => {
+        resolve(code);
+      }),
+    );
 
     await new Promise((r) => setTimeout(r, 200));
     expect(raw0(socket)).toBe(""); // nothing answered before the body is complete
@@ -104,7 +120,9 @@ describe("graceful shutdown", () => {
       env: { ...process.env, PORT: "not-a-port", NODE_ENV: "production", BETTER_AUTH_SECRET: "" },
     });
     let stderr = "";
-    child.stderr.on("data", (c: Buffer) => { stderr += c.toString(); });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     expect(code).toBe(1);
     expect(stderr).toContain("PORT");

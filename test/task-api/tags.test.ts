@@ -14,13 +14,20 @@ interface Page {
 }
 
 let api: TestTaskApi;
-beforeAll(async () => { api = await startTaskApi(); });
-afterAll(async () => { await api.close(); });
+beforeAll(async () => {
+  api = await startTaskApi();
+});
+afterAll(async () => {
+  await api.close();
+});
 
 function expectBadQuery(res: Response, pointer: string): void {
   expect(res.status).toBe(400);
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/bad-request", errors: [{ pointer, in: "query" }] });
+  expect(res.body).toMatchObject({
+    type: "https://taskmesh.dev/problems/bad-request",
+    errors: [{ pointer, in: "query" }],
+  });
 }
 
 async function createTask(user: TestUser, title: string, tags: string[]): Promise<string> {
@@ -101,8 +108,14 @@ describe("GET /v1/tags", () => {
     const tagsOfA = (await tags(a)).data;
     const tagsOfB = (await tags(b)).data;
 
-    expect(tagsOfA.map((t) => [t.name, t.openTaskCount])).toEqual([["home", 1], ["work", 2]]);
-    expect(tagsOfB.map((t) => [t.name, t.openTaskCount])).toEqual([["secret", 1], ["work", 1]]);
+    expect(tagsOfA.map((t) => [t.name, t.openTaskCount])).toEqual([
+      ["home", 1],
+      ["work", 2],
+    ]);
+    expect(tagsOfB.map((t) => [t.name, t.openTaskCount])).toEqual([
+      ["secret", 1],
+      ["work", 1],
+    ]);
     const idsOfA = new Set(tagsOfA.map((t) => t.id));
     expect(tagsOfB.some((t) => idsOfA.has(t.id))).toBe(false);
   });
@@ -143,6 +156,9 @@ describe("GET /v1/tags", () => {
   it("when the cursor is not one this endpoint issued, then 400", async () => {
     const user = await api.signUp();
 
-    expectBadQuery(await api.request.get("/v1/tags").query({ cursor: "%%%not-base64%%%" }).set(user.auth), "/cursor");
+    expectBadQuery(
+      await api.request.get("/v1/tags").query({ cursor: "%%%not-base64%%%" }).set(user.auth),
+      "/cursor",
+    );
   });
 });

@@ -10,7 +10,12 @@ export function createLogger(options: { service: string; level?: string }): Logg
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: {
-      paths: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]', 'res.headers["set-auth-token"]'],
+      paths: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        'res.headers["set-cookie"]',
+        'res.headers["set-auth-token"]',
+      ],
       censor: "[redacted]",
     },
   });

@@ -40,7 +40,8 @@ export async function readMigrationsDirectory(
   // A missing directory is an error, not "nothing to apply": a wrong path would otherwise
   // leave a fresh database unmigrated while reporting success.
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((error: unknown) => {
-    if (isNotFound(error)) throw new Error(`The migrations directory ${migrationsDir} does not exist.`, { cause: error });
+    if (isNotFound(error))
+      throw new Error(`The migrations directory ${migrationsDir} does not exist.`, { cause: error });
     throw error;
   });
 

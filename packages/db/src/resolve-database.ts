@@ -34,7 +34,8 @@ export async function resolveDatabase(options: ResolveDatabaseOptions): Promise<
   const migrationsDir = options.migrationsDir;
 
   if (options.databaseUrl) {
-    if (options.migrate === false) return { connectionString: options.databaseUrl, applied: [], stop: () => Promise.resolve() };
+    if (options.migrate === false)
+      return { connectionString: options.databaseUrl, applied: [], stop: () => Promise.resolve() };
     const { applied } = await applyMigrations({ connectionString: options.databaseUrl, migrationsDir, log });
     return { connectionString: options.databaseUrl, applied, stop: () => Promise.resolve() };
   }

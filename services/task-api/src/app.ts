@@ -42,7 +42,17 @@ export interface TaskApiDeps {
   clock?: () => Date;
 }
 
-const EXPOSED_HEADERS = ["ETag", "Location", "X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed", "set-auth-token", "set-auth-jwt"];
+const EXPOSED_HEADERS = [
+  "ETag",
+  "Location",
+  "X-Request-Id",
+  "RateLimit",
+  "RateLimit-Policy",
+  "Retry-After",
+  "Idempotent-Replayed",
+  "set-auth-token",
+  "set-auth-jwt",
+];
 
 /** The task-api Express app, without listening: main.ts and the tests build the same app. */
 export function createApp(deps: TaskApiDeps): Express {
@@ -62,19 +72,37 @@ export function createApp(deps: TaskApiDeps): Express {
     helmet({
       contentSecurityPolicy: {
         // TLS ends at the ingress; upgrading would break /docs on plain-HTTP localhost.
-        directives: { "style-src": ["'self'", "'unsafe-inline'"], "img-src": ["'self'", "data:"], "upgrade-insecure-requests": null },
+        directives: {
+          "style-src": ["'self'", "'unsafe-inline'"],
+          "img-src": ["'self'", "data:"],
+          "upgrade-insecure-requests": null,
+        },
       },
     }),
   );
   if (deps.corsOrigins.length > 0) {
-    app.use(cors({ origin: deps.corsOrigins, credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
+    app.use(
+      cors({ origin: deps.corsOrigins, credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }),
+    );
   }
 
-  app.use(healthRoutes(deps.lifecycle, { database: async () => { await db.read.query("SELECT 1", []); } }));
+  app.use(
+    healthRoutes(deps.lifecycle, {
+      database: async () => {
+        await db.read.query("SELECT 1", []);
+      },
+    }),
+  );
   app.get("/metrics", metrics.handler);
   app.use(docsRoutes(createOpenApiDocument(deps.publicUrl)));
   app.get("/", (_req, res) => {
-    res.json({ service: "taskmesh task-api", docs: "/docs", openapi: "/openapi.json", auth: "/api/auth", api: "/v1" });
+    res.json({
+      service: "taskmesh task-api",
+      docs: "/docs",
+      openapi: "/openapi.json",
+      auth: "/api/auth",
+      api: "/v1",
+    });
   });
 
   app.use(limits.perIp);

@@ -37,7 +37,9 @@ async function main(): Promise<void> {
     port: config.EMBEDDED_PG_PORT,
     migrationsDir: path.resolve(config.MIGRATIONS_DIR),
     migrate: config.MIGRATE_ON_START,
-    log: (message) => { logger.info(message); },
+    log: (message) => {
+      logger.info(message);
+    },
   });
   // One pool: Prisma writes through it and the hot read paths query it directly.
   const pool = new pg.Pool({ connectionString: database.connectionString, max: config.DATABASE_POOL_MAX });
@@ -68,16 +70,26 @@ async function main(): Promise<void> {
     lifecycle,
     publicUrl,
     corsOrigins: config.CORS_ORIGINS,
-    rateLimit: { ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE, userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE },
+    rateLimit: {
+      ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+      userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    },
     trustProxyHops: config.TRUST_PROXY_HOPS,
   });
 
-  const sweep = setInterval(() => {
-    deleteExpired(prisma, new Date()).then(
-      (count) => { if (count > 0) logger.info({ count }, "expired idempotency records deleted"); },
-      (err: unknown) => { logger.warn({ err }, "idempotency sweep failed"); },
-    );
-  }, 60 * 60 * 1000);
+  const sweep = setInterval(
+    () => {
+      deleteExpired(prisma, new Date()).then(
+        (count) => {
+          if (count > 0) logger.info({ count }, "expired idempotency records deleted");
+        },
+        (err: unknown) => {
+          logger.warn({ err }, "idempotency sweep failed");
+        },
+      );
+    },
+    60 * 60 * 1000,
+  );
   sweep.unref();
 
   const running = await serve(app, {
@@ -99,6 +111,8 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // The logger may not exist yet (bad configuration), so this is the one place that writes to stderr directly.
-  process.stderr.write(`task-api failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `task-api failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -14,9 +14,17 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
  * A body in another media type is 415; a request without a body passes (e.g. POST .../complete).
  */
 export function jsonBody(options: { limit: string }): RequestHandler[] {
-  const parse = express.json({ limit: options.limit, strict: true, type: ["application/json", "application/*+json"] });
+  const parse = express.json({
+    limit: options.limit,
+    strict: true,
+    type: ["application/json", "application/*+json"],
+  });
   const requireJson: RequestHandler = (req, res, next) => {
-    if (BODY_METHODS.has(req.method) && hasBody(req.headers) && !req.is(["application/json", "application/*+json"])) {
+    if (
+      BODY_METHODS.has(req.method) &&
+      hasBody(req.headers) &&
+      !req.is(["application/json", "application/*+json"])
+    ) {
       sendProblem(res, "unsupported-media-type", "Send the request body as application/json.", {
         extensions: { accept: ["application/json", "application/merge-patch+json"] },
       });

@@ -15,8 +15,14 @@ const CHECK_TIMEOUT_MS = 2000;
 
 function withTimeout(check: ReadinessCheck): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)); }, CHECK_TIMEOUT_MS);
-    check().then(resolve, reject).finally(() => { clearTimeout(timer); });
+    const timer = setTimeout(() => {
+      reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`));
+    }, CHECK_TIMEOUT_MS);
+    check()
+      .then(resolve, reject)
+      .finally(() => {
+        clearTimeout(timer);
+      });
   });
 }
 
@@ -100,7 +106,9 @@ export async function serve(app: Express, options: ServeOptions): Promise<Runnin
       force.unref();
       if (options.drainDelayMs) await new Promise((r) => setTimeout(r, options.drainDelayMs));
       await new Promise<void>((resolve) => {
-        server.close(() => { resolve(); });
+        server.close(() => {
+          resolve();
+        });
         server.closeIdleConnections();
       });
       await options.onClose();

@@ -1,7 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { z } from "zod";
 import type { Logger } from "pino";
-import { AppError, type ErrorCode, type FieldIssue, UnauthenticatedError, UnavailableError } from "../errors.ts";
+import {
+  AppError,
+  type ErrorCode,
+  type FieldIssue,
+  UnauthenticatedError,
+  UnavailableError,
+} from "../errors.ts";
 
 /** Base of every problem `type` URI; the suffix is the stable error code. */
 export const PROBLEM_TYPE_BASE = "https://taskmesh.dev/problems/";
@@ -35,7 +41,13 @@ export const problemSchema = z
     code: z.string(),
     requestId: z.string().optional(),
     errors: z
-      .array(z.object({ pointer: z.string(), in: z.enum(["body", "query", "path", "header"]), detail: z.string() }))
+      .array(
+        z.object({
+          pointer: z.string(),
+          in: z.enum(["body", "query", "path", "header"]),
+          detail: z.string(),
+        }),
+      )
       .optional(),
   })
   .loose()
@@ -52,7 +64,11 @@ export function issuesFromZod(error: z.ZodError, where: FieldIssue["in"]): Field
   return error.issues.flatMap((issue): FieldIssue[] => {
     const base = issue.path.map((p) => `/${String(p).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({ pointer: `${base}/${key}`, in: where, detail: "is not a known field" }));
+      return issue.keys.map((key) => ({
+        pointer: `${base}/${key}`,
+        in: where,
+        detail: "is not a known field",
+      }));
     }
     return [{ pointer: base, in: where, detail: issue.message }];
   });

@@ -46,7 +46,10 @@ export function createAuth(options: AuthOptions) {
         if (name === undefined && ctx.path === "/update-user") return Promise.resolve();
         const result = personName.safeParse(name);
         if (!result.success) {
-          throw new APIError("UNPROCESSABLE_ENTITY", { message: `name ${result.error.issues[0]?.message ?? "is invalid"}`, code: "INVALID_NAME" });
+          throw new APIError("UNPROCESSABLE_ENTITY", {
+            message: `name ${result.error.issues[0]?.message ?? "is invalid"}`,
+            code: "INVALID_NAME",
+          });
         }
         return Promise.resolve();
       }),

@@ -91,7 +91,10 @@ export function createAccessTokenVerifier(options: {
  * Every /v1 route needs a user: a JWT access token (verified locally), or a session
  * token as bearer or cookie (looked up by Better Auth). Otherwise 401 + WWW-Authenticate.
  */
-export function authenticate(auth: Auth, verifyAccessToken: (token: string) => Promise<string>): RequestHandler {
+export function authenticate(
+  auth: Auth,
+  verifyAccessToken: (token: string) => Promise<string>,
+): RequestHandler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
     const bearer = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;

@@ -14,7 +14,12 @@ export async function lockKey(tx: Tx, userId: string, key: string): Promise<void
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${userId} ${key}`}, 0))`;
 }
 
-export async function findStoredResponse(tx: Tx, userId: string, key: string, now: Date): Promise<StoredResponse | undefined> {
+export async function findStoredResponse(
+  tx: Tx,
+  userId: string,
+  key: string,
+  now: Date,
+): Promise<StoredResponse | undefined> {
   const row = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
   if (!row || row.expiresAt <= now) return undefined;
   return {
@@ -47,6 +52,9 @@ export async function storeResponse(
   });
 }
 
-export async function deleteExpired(db: { idempotencyKey: { deleteMany: Tx["idempotencyKey"]["deleteMany"] } }, now: Date): Promise<number> {
+export async function deleteExpired(
+  db: { idempotencyKey: { deleteMany: Tx["idempotencyKey"]["deleteMany"] } },
+  now: Date,
+): Promise<number> {
   return (await db.idempotencyKey.deleteMany({ where: { expiresAt: { lte: now } } })).count;
 }

@@ -33,7 +33,10 @@ function toView(row: ListRow): ListView {
 }
 
 export async function findListView(sql: Sql, userId: string, id: string): Promise<ListView | undefined> {
-  const [row] = await sql.query<ListRow>(`SELECT ${COLUMNS} FROM lists l WHERE l.id = $1::uuid AND l.user_id = $2`, [id, userId]);
+  const [row] = await sql.query<ListRow>(
+    `SELECT ${COLUMNS} FROM lists l WHERE l.id = $1::uuid AND l.user_id = $2`,
+    [id, userId],
+  );
   return row && toView(row);
 }
 
@@ -62,13 +65,18 @@ export async function insertList(tx: Tx, userId: string, name: string): Promise<
 
 /** Renames if the list is the user's and (when given) at the expected version; returns false otherwise. */
 export async function lockList(tx: Tx, userId: string, id: string): Promise<{ version: number } | undefined> {
-  const rows = await tx.$queryRaw<{ version: number }[]>`SELECT version FROM lists WHERE id = ${id}::uuid AND user_id = ${userId} FOR UPDATE`;
+  const rows = await tx.$queryRaw<
+    { version: number }[]
+  >`SELECT version FROM lists WHERE id = ${id}::uuid AND user_id = ${userId} FOR UPDATE`;
   const row = rows[0];
   return row && { version: row.version };
 }
 
 export async function updateList(tx: Tx, userId: string, id: string, name: string): Promise<void> {
-  await tx.taskList.update({ where: { userId_id: { userId, id } }, data: { name, version: { increment: 1 } } });
+  await tx.taskList.update({
+    where: { userId_id: { userId, id } },
+    data: { name, version: { increment: 1 } },
+  });
 }
 
 /** Deletes the list; its tasks go with it (ON DELETE CASCADE), as in Todoist and Google Tasks. */

@@ -41,19 +41,32 @@ SELECT count(*)::int AS resolved FROM resolved`;
  * Makes a task's tags exactly `names`, creating the user's tags that do not exist yet.
  * Names match case-insensitively; the first spelling of a new tag is kept.
  */
-export async function replaceTaskTags(tx: Tx, userId: string, taskId: string, names: string[]): Promise<void> {
+export async function replaceTaskTags(
+  tx: Tx,
+  userId: string,
+  taskId: string,
+  names: string[],
+): Promise<void> {
   // Reversed so that, among names differing only in case, the first spelling wins.
   const byNormalized = new Map(names.toReversed().map((n) => [normalizeTagName(n), n.trim()]));
   const normalized = [...byNormalized.keys()];
   const spelled = [...byNormalized.values()];
   for (let attempt = 1; ; attempt++) {
     const newIds = normalized.map(() => uuidv7());
-    const [row] = await tx.$queryRawUnsafe<{ resolved: number }[]>(REPLACE_TASK_TAGS, userId, taskId, normalized, spelled, newIds);
+    const [row] = await tx.$queryRawUnsafe<{ resolved: number }[]>(
+      REPLACE_TASK_TAGS,
+      userId,
+      taskId,
+      normalized,
+      spelled,
+      newIds,
+    );
     // A tag created by a concurrent transaction after this statement's snapshot is neither
     // "existing" nor "inserted" (ON CONFLICT skipped it); once that transaction has
     // committed, running the statement again sees it.
     if ((row?.resolved ?? 0) === normalized.length) return;
-    if (attempt === 3) throw new Error(`could not resolve tags ${normalized.join(", ")} after ${attempt} attempts`);
+    if (attempt === 3)
+      throw new Error(`could not resolve tags ${normalized.join(", ")} after ${attempt} attempts`);
   }
 }
 
@@ -63,7 +76,12 @@ export async function findTagPage(
   after: string | undefined,
   limit: number,
 ): Promise<{ data: TagView[]; next: string | undefined }> {
-  const rows = await sql.query<{ id: string; name: string; normalized_name: string; open_task_count: number }>(
+  const rows = await sql.query<{
+    id: string;
+    name: string;
+    normalized_name: string;
+    open_task_count: number;
+  }>(
     `SELECT g.id, g.name, g.normalized_name,
        (SELECT count(*)::int FROM task_tags tt JOIN tasks t ON t.id = tt.task_id WHERE tt.tag_id = g.id AND NOT t.completed) AS open_task_count
      FROM tags g WHERE g.user_id = $1 AND ($2::text IS NULL OR g.normalized_name > $2::text)

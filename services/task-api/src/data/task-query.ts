@@ -112,14 +112,19 @@ function filterClauses(filter: TaskFilter, params: Params): string[] {
   if (filter.dueAfter) where.push(`t.due_at >= ${dueBound(filter.dueAfter, params)}`);
   if (filter.overdue === true) where.push(OVERDUE);
   if (filter.overdue === false) where.push(`NOT ${OVERDUE}`);
-  if (filter.tsQuery !== undefined) where.push(`t.search @@ to_tsquery('simple', ${params.add(filter.tsQuery)})`);
+  if (filter.tsQuery !== undefined)
+    where.push(`t.search @@ to_tsquery('simple', ${params.add(filter.tsQuery)})`);
   return where;
 }
 
 function sortColumn(term: SortTerm, filter: TaskFilter, params: Params): SortColumn {
   if (term.key !== "rank") return SORT_COLUMNS[term.key];
   if (filter.tsQuery === undefined) throw new Error("rank sort needs a search query");
-  return { expr: `ts_rank_cd(t.search, to_tsquery('simple', ${params.add(filter.tsQuery)}))`, nullable: false, cast: "real" };
+  return {
+    expr: `ts_rank_cd(t.search, to_tsquery('simple', ${params.add(filter.tsQuery)}))`,
+    nullable: false,
+    cast: "real",
+  };
 }
 
 /** "Comes strictly after the cursor" for one sort column, NULLs last in both directions. */
@@ -164,7 +169,9 @@ export function buildTaskPageQuery(
   }
 
   const order = [
-    ...keys.map(({ col, desc }) => `${col.expr} ${desc ? "DESC" : "ASC"}${col.nullable ? " NULLS LAST" : ""}`),
+    ...keys.map(
+      ({ col, desc }) => `${col.expr} ${desc ? "DESC" : "ASC"}${col.nullable ? " NULLS LAST" : ""}`,
+    ),
     "t.id ASC",
   ];
   const sortOutputs = keys.map(({ col }, i) => `, ${col.expr} AS s${i}`).join("");

@@ -1,5 +1,12 @@
 import type { Priority } from "@taskmesh/db";
-import { buildTaskPageQuery, TASK_COLUMNS, type CursorPosition, type CursorValue, type SortTerm, type TaskFilter } from "./task-query.ts";
+import {
+  buildTaskPageQuery,
+  TASK_COLUMNS,
+  type CursorPosition,
+  type CursorValue,
+  type SortTerm,
+  type TaskFilter,
+} from "./task-query.ts";
 import type { Sql, Tx } from "./database.ts";
 
 /** A task as the API shows it. */
@@ -122,7 +129,16 @@ export interface TaskRecord {
 
 export async function lockTask(tx: Tx, userId: string, id: string): Promise<TaskRecord | undefined> {
   const rows = await tx.$queryRaw<
-    { id: string; list_id: string | null; parent_id: string | null; completed: boolean; due_at: Date | null; all_day: boolean; recurrence: string | null; version: number }[]
+    {
+      id: string;
+      list_id: string | null;
+      parent_id: string | null;
+      completed: boolean;
+      due_at: Date | null;
+      all_day: boolean;
+      recurrence: string | null;
+      version: number;
+    }[]
   >`SELECT id, list_id, parent_id, completed, due_at, all_day, recurrence, version
     FROM tasks WHERE id = ${id}::uuid AND user_id = ${userId} FOR UPDATE`;
   const row = rows[0];
@@ -154,14 +170,21 @@ export interface TaskFields {
   completedAt?: Date | null;
 }
 
-export async function insertTask(tx: Tx, userId: string, fields: TaskFields & { title: string }): Promise<string> {
+export async function insertTask(
+  tx: Tx,
+  userId: string,
+  fields: TaskFields & { title: string },
+): Promise<string> {
   const task = await tx.task.create({ data: { ...fields, userId }, select: { id: true } });
   return task.id;
 }
 
 /** Applies fields and bumps the version. */
 export async function updateTask(tx: Tx, userId: string, id: string, fields: TaskFields): Promise<void> {
-  await tx.task.update({ where: { userId_id: { userId, id } }, data: { ...fields, version: { increment: 1 } } });
+  await tx.task.update({
+    where: { userId_id: { userId, id } },
+    data: { ...fields, version: { increment: 1 } },
+  });
 }
 
 export async function deleteTask(tx: Tx, userId: string, id: string): Promise<boolean> {
@@ -187,7 +210,12 @@ export async function findParent(
   userId: string,
   id: string,
 ): Promise<{ parentId: string | null; listId: string | null } | undefined> {
-  return (await tx.task.findUnique({ where: { userId_id: { userId, id } }, select: { parentId: true, listId: true } })) ?? undefined;
+  return (
+    (await tx.task.findUnique({
+      where: { userId_id: { userId, id } },
+      select: { parentId: true, listId: true },
+    })) ?? undefined
+  );
 }
 
 /** Re-anchors all-day due dates when the owner's time zone changes (same dates, new zone). */

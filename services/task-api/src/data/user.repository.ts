@@ -12,9 +12,27 @@ export interface MeView {
   updatedAt: string;
 }
 
-const SELECT = { id: true, name: true, email: true, emailVerified: true, image: true, timeZone: true, createdAt: true, updatedAt: true } as const;
+const SELECT = {
+  id: true,
+  name: true,
+  email: true,
+  emailVerified: true,
+  image: true,
+  timeZone: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
 
-function toView(u: { id: string; name: string; email: string; emailVerified: boolean; image: string | null; timeZone: string; createdAt: Date; updatedAt: Date }): MeView {
+function toView(u: {
+  id: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  image: string | null;
+  timeZone: string;
+  createdAt: Date;
+  updatedAt: Date;
+}): MeView {
   return { ...u, createdAt: u.createdAt.toISOString(), updatedAt: u.updatedAt.toISOString() };
 }
 
@@ -24,7 +42,9 @@ export async function findMe(db: PrismaClient | Tx, userId: string): Promise<MeV
 }
 
 export async function lockUserTimeZone(tx: Tx, userId: string): Promise<string | undefined> {
-  const rows = await tx.$queryRaw<{ time_zone: string }[]>`SELECT time_zone FROM users WHERE id = ${userId} FOR UPDATE`;
+  const rows = await tx.$queryRaw<
+    { time_zone: string }[]
+  >`SELECT time_zone FROM users WHERE id = ${userId} FOR UPDATE`;
   return rows[0]?.time_zone;
 }
 
@@ -38,7 +58,11 @@ export async function userTimeZone(tx: Tx, userId: string): Promise<string | und
   return (await tx.user.findUnique({ where: { id: userId }, select: { timeZone: true } }))?.timeZone;
 }
 
-export async function updateMe(tx: Tx, userId: string, fields: { name?: string; timeZone?: string }): Promise<void> {
+export async function updateMe(
+  tx: Tx,
+  userId: string,
+  fields: { name?: string; timeZone?: string },
+): Promise<void> {
   await tx.user.update({ where: { id: userId }, data: fields });
 }
 

@@ -1,9 +1,22 @@
 import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
 import { txSql, type Database, type Tx } from "../data/database.ts";
-import { deleteList, findListPage, findListView, insertList, lockList, updateList, type ListView } from "../data/list.repository.ts";
+import {
+  deleteList,
+  findListPage,
+  findListView,
+  insertList,
+  lockList,
+  updateList,
+  type ListView,
+} from "../data/list.repository.ts";
 
 export function createListUseCases(db: Database) {
-  async function locked(tx: Tx, userId: string, id: string, expectedVersion: number | undefined): Promise<void> {
+  async function locked(
+    tx: Tx,
+    userId: string,
+    id: string,
+    expectedVersion: number | undefined,
+  ): Promise<void> {
     const list = await lockList(tx, userId, id);
     if (!list) throw new NotFoundError("List");
     if (expectedVersion !== undefined && list.version !== expectedVersion) {
@@ -30,7 +43,13 @@ export function createListUseCases(db: Database) {
     async create(tx: Tx, userId: string, name: string): Promise<ListView> {
       return viewAfterWrite(tx, userId, await insertList(tx, userId, name));
     },
-    async rename(tx: Tx, userId: string, id: string, name: string | undefined, expectedVersion?: number): Promise<ListView> {
+    async rename(
+      tx: Tx,
+      userId: string,
+      id: string,
+      name: string | undefined,
+      expectedVersion?: number,
+    ): Promise<ListView> {
       await locked(tx, userId, id, expectedVersion);
       if (name !== undefined) await updateList(tx, userId, id, name);
       return viewAfterWrite(tx, userId, id);

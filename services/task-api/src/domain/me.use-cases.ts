@@ -1,12 +1,22 @@
 import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
 import type { Database, Tx } from "../data/database.ts";
 import { reanchorAllDayTasks } from "../data/task.repository.ts";
-import { deleteUser, findMe, lockAccount, lockUserTimeZone, updateMe, type MeView } from "../data/user.repository.ts";
+import {
+  deleteUser,
+  findMe,
+  lockAccount,
+  lockUserTimeZone,
+  updateMe,
+  type MeView,
+} from "../data/user.repository.ts";
 import { canonicalTimeZone } from "./time.ts";
 
 /** A still-valid access token of a deleted account: its requests are unauthenticated, not errors. */
 function accountGone(): UnauthenticatedError {
-  return new UnauthenticatedError("This account no longer exists.", 'Bearer realm="taskmesh", error="invalid_token"');
+  return new UnauthenticatedError(
+    "This account no longer exists.",
+    'Bearer realm="taskmesh", error="invalid_token"',
+  );
 }
 
 /** Writes need the account to exist for their whole transaction (an access token outlives a deleted account). */
@@ -32,12 +42,20 @@ export function createMeUseCases(db: Database) {
           timeZone = canonicalTimeZone(input.timeZone);
           if (timeZone === undefined) {
             throw new InvalidError(`timeZone '${input.timeZone}' is not an IANA time zone`, [
-              { pointer: "/timeZone", in: "body", detail: "is not an IANA time zone name such as Europe/Berlin" },
+              {
+                pointer: "/timeZone",
+                in: "body",
+                detail: "is not an IANA time zone name such as Europe/Berlin",
+              },
             ]);
           }
         }
-        await updateMe(tx, userId, { ...(input.name !== undefined ? { name: input.name } : {}), ...(timeZone ? { timeZone } : {}) });
-        if (timeZone !== undefined && timeZone !== current) await reanchorAllDayTasks(tx, userId, current, timeZone);
+        await updateMe(tx, userId, {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(timeZone ? { timeZone } : {}),
+        });
+        if (timeZone !== undefined && timeZone !== current)
+          await reanchorAllDayTasks(tx, userId, current, timeZone);
         const me = await findMe(tx, userId);
         if (!me) throw new NotFoundError("User");
         return me;

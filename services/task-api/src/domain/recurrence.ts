@@ -28,9 +28,12 @@ function intList(min: number, max: number, signed: boolean) {
 function isDateOrDateTime(value: string): boolean {
   const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/.exec(value);
   if (m === null) return false;
-  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = [1, 2, 3, 4, 5, 6].map((i) =>
+    Number(m[i] ?? 0),
+  );
   const date = new Date(Date.UTC(year, month - 1, day));
-  const realDate = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  const realDate =
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
   return realDate && hour <= 23 && minute <= 59 && second <= 60;
 }
 
@@ -61,10 +64,14 @@ const PARTS: Record<string, (value: string) => boolean> = {
  * starts at its dueAt) and returns it normalised: upper case, no prefix.
  */
 export function parseRecurrence(input: string, dtstart?: Date): RecurrenceResult {
-  const body = input.trim().replace(/^RRULE:/i, "").toUpperCase();
+  const body = input
+    .trim()
+    .replace(/^RRULE:/i, "")
+    .toUpperCase();
   if (body.length === 0) return { ok: false, reason: "is empty" };
   if (body.length > 500) return { ok: false, reason: "is longer than 500 characters" };
-  if (/[\r\n]/.test(body)) return { ok: false, reason: "must be a single RRULE line without DTSTART or EXDATE" };
+  if (/[\r\n]/.test(body))
+    return { ok: false, reason: "must be a single RRULE line without DTSTART or EXDATE" };
 
   const seen = new Map<string, string>();
   for (const part of body.split(";")) {
@@ -74,27 +81,33 @@ export function parseRecurrence(input: string, dtstart?: Date): RecurrenceResult
     const check = PARTS[name];
     if (check === undefined) return { ok: false, reason: `has an unknown part '${name}'` };
     if (seen.has(name)) return { ok: false, reason: `repeats '${name}'` };
-    if (value === "" || !check(value)) return { ok: false, reason: `has an invalid ${name} value '${value}'` };
+    if (value === "" || !check(value))
+      return { ok: false, reason: `has an invalid ${name} value '${value}'` };
     seen.set(name, value);
   }
 
   const freq = seen.get("FREQ");
   if (freq === undefined) return { ok: false, reason: "needs a FREQ" };
-  if (TOO_FREQUENT.has(freq)) return { ok: false, reason: `FREQ=${freq} is too frequent for tasks (HOURLY at most)` };
-  if (!(FREQS as readonly string[]).includes(freq)) return { ok: false, reason: `has an unknown FREQ '${freq}'` };
-  if (seen.has("COUNT") && seen.has("UNTIL")) return { ok: false, reason: "cannot have both COUNT and UNTIL" };
+  if (TOO_FREQUENT.has(freq))
+    return { ok: false, reason: `FREQ=${freq} is too frequent for tasks (HOURLY at most)` };
+  if (!(FREQS as readonly string[]).includes(freq))
+    return { ok: false, reason: `has an unknown FREQ '${freq}'` };
+  if (seen.has("COUNT") && seen.has("UNTIL"))
+    return { ok: false, reason: "cannot have both COUNT and UNTIL" };
   if (seen.has("BYSETPOS") && ![...seen.keys()].some((name) => name.startsWith("BY") && name !== "BYSETPOS"))
     return { ok: false, reason: "BYSETPOS needs another BYxxx part" };
   if (seen.has("BYWEEKNO") && freq !== "YEARLY") return { ok: false, reason: "BYWEEKNO needs FREQ=YEARLY" };
   if (seen.has("BYYEARDAY") && ["DAILY", "WEEKLY", "MONTHLY"].includes(freq))
     return { ok: false, reason: `BYYEARDAY cannot be used with FREQ=${freq}` };
-  if (seen.has("BYMONTHDAY") && freq === "WEEKLY") return { ok: false, reason: "BYMONTHDAY cannot be used with FREQ=WEEKLY" };
+  if (seen.has("BYMONTHDAY") && freq === "WEEKLY")
+    return { ok: false, reason: "BYMONTHDAY cannot be used with FREQ=WEEKLY" };
   if (freq !== "MONTHLY" && freq !== "YEARLY" && /\d/.test(seen.get("BYDAY") ?? ""))
     return { ok: false, reason: `numbered BYDAY (like 1MO) needs FREQ=MONTHLY or YEARLY` };
 
   if (dtstart !== undefined) {
     const rule = new RRule({ ...RRule.parseString(body), dtstart });
-    if (rule.after(dtstart, true) === null) return { ok: false, reason: "yields no occurrence from dueAt on" };
+    if (rule.after(dtstart, true) === null)
+      return { ok: false, reason: "yields no occurrence from dueAt on" };
   }
   return { ok: true, value: body };
 }

@@ -72,7 +72,9 @@ function resolveDue(
       return { dueAt: startOfDate(dueAt, timeZone), allDay: true };
     }
     const instant = new Date(dueAt);
-    return allDay === true ? { dueAt: allDayAnchor(instant, timeZone), allDay: true } : { dueAt: instant, allDay: false };
+    return allDay === true
+      ? { dueAt: allDayAnchor(instant, timeZone), allDay: true }
+      : { dueAt: instant, allDay: false };
   }
   // Only allDay changes: keep the date, re-anchor to the start of that day when turning on.
   if (current.dueAt === null) {
@@ -97,9 +99,11 @@ async function prepareFields(
   if (input.title !== undefined) fields.title = input.title;
   if (input.description !== undefined) fields.description = input.description;
   if (input.priority !== undefined) fields.priority = input.priority;
-  if (input.remindAt !== undefined) fields.remindAt = input.remindAt === null ? null : new Date(input.remindAt);
+  if (input.remindAt !== undefined)
+    fields.remindAt = input.remindAt === null ? null : new Date(input.remindAt);
   // The owner's zone matters only for all-day dates.
-  const needsZone = (input.dueAt !== undefined && input.dueAt !== null && isDateOnly(input.dueAt)) || input.allDay === true;
+  const needsZone =
+    (input.dueAt !== undefined && input.dueAt !== null && isDateOnly(input.dueAt)) || input.allDay === true;
   const timeZone = needsZone ? ((await userTimeZone(tx, userId)) ?? "UTC") : "UTC";
   Object.assign(fields, resolveDue(input, current ?? { dueAt: null, allDay: false }, timeZone, issues));
 
@@ -108,8 +112,10 @@ async function prepareFields(
     const parent = input.parentId === current?.id ? undefined : await findParent(tx, userId, input.parentId);
     if (input.parentId === current?.id) issues.push(issue("parentId", "cannot be the task itself"));
     else if (!parent) issues.push(issue("parentId", "does not name one of your tasks"));
-    else if (parent.parentId !== null) issues.push(issue("parentId", "is itself a subtask: subtasks have one level"));
-    else if (current && (await hasSubtasks(tx, userId, current.id))) issues.push(issue("parentId", "cannot be set on a task that has subtasks"));
+    else if (parent.parentId !== null)
+      issues.push(issue("parentId", "is itself a subtask: subtasks have one level"));
+    else if (current && (await hasSubtasks(tx, userId, current.id)))
+      issues.push(issue("parentId", "cannot be set on a task that has subtasks"));
     else parentListId = parent.listId;
     fields.parentId = input.parentId;
   } else if (input.parentId === null) {
@@ -127,7 +133,8 @@ async function prepareFields(
   }
   // A subtask lives in its parent's list.
   if (parentListId !== undefined) {
-    if (input.listId !== undefined && input.listId !== parentListId) issues.push(issue("listId", "must be the parent task's list"));
+    if (input.listId !== undefined && input.listId !== parentListId)
+      issues.push(issue("listId", "must be the parent task's list"));
     fields.listId = parentListId;
   }
 
@@ -135,7 +142,9 @@ async function prepareFields(
   const dueAt = fields.dueAt !== undefined ? fields.dueAt : (current?.dueAt ?? null);
   if (recurrence !== null && (input.recurrence !== undefined || fields.dueAt !== undefined)) {
     if (dueAt === null) {
-      issues.push(issue(input.recurrence !== undefined ? "recurrence" : "dueAt", "a recurring task needs a dueAt"));
+      issues.push(
+        issue(input.recurrence !== undefined ? "recurrence" : "dueAt", "a recurring task needs a dueAt"),
+      );
     } else {
       const parsed = parseRecurrence(recurrence, dueAt);
       if (parsed.ok) fields.recurrence = parsed.value;
@@ -163,7 +172,12 @@ export interface TaskListQuery {
 }
 
 export function createTaskUseCases(db: Database, clock: () => Date = () => new Date()) {
-  async function locked(tx: Tx, userId: string, id: string, expectedVersion: number | undefined): Promise<TaskRecord> {
+  async function locked(
+    tx: Tx,
+    userId: string,
+    id: string,
+    expectedVersion: number | undefined,
+  ): Promise<TaskRecord> {
     const record = await lockTask(tx, userId, id);
     if (!record) throw new NotFoundError("Task");
     checkVersion(record, expectedVersion);
@@ -188,7 +202,13 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       return viewAfterWrite(tx, userId, id);
     },
 
-    async update(tx: Tx, userId: string, id: string, input: TaskInput, expectedVersion?: number): Promise<TaskView> {
+    async update(
+      tx: Tx,
+      userId: string,
+      id: string,
+      input: TaskInput,
+      expectedVersion?: number,
+    ): Promise<TaskView> {
       const current = await locked(tx, userId, id, expectedVersion);
       const fields = await prepareFields(tx, userId, input, current);
       const changed = Object.keys(fields).length > 0 || input.tags !== undefined;
@@ -197,7 +217,10 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       if (input.tags !== undefined) await replaceTaskTags(tx, userId, id, input.tags);
       // Subtasks follow their parent to another list.
       if (fields.listId !== undefined && fields.listId !== current.listId) {
-        await tx.task.updateMany({ where: { userId, parentId: id }, data: { listId: fields.listId, version: { increment: 1 } } });
+        await tx.task.updateMany({
+          where: { userId, parentId: id },
+          data: { listId: fields.listId, version: { increment: 1 } },
+        });
       }
       return viewAfterWrite(tx, userId, id);
     },
@@ -220,7 +243,8 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
         await updateTask(tx, userId, id, { completed: false, completedAt: null });
         if (current.parentId !== null) {
           const parent = await lockTask(tx, userId, current.parentId);
-          if (parent?.completed) await updateTask(tx, userId, parent.id, { completed: false, completedAt: null });
+          if (parent?.completed)
+            await updateTask(tx, userId, parent.id, { completed: false, completedAt: null });
         }
       }
       return viewAfterWrite(tx, userId, id);

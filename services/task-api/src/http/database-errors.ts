@@ -23,16 +23,23 @@ export const translateDatabaseErrors: ErrorRequestHandler = (err: unknown, _req,
       return;
     }
     if (err.code === "P2002" || err.code === "P2034") {
-      next(new ConflictError("A concurrent change conflicted with this one; retry the request.", { cause: err }));
+      next(
+        new ConflictError("A concurrent change conflicted with this one; retry the request.", { cause: err }),
+      );
       return;
     }
   }
   const state = sqlState(err) ?? sqlState((err as { cause?: unknown } | null)?.cause);
   if (state !== undefined && CONFLICT_STATES.has(state)) {
-    next(new ConflictError("A concurrent change conflicted with this one; retry the request.", { cause: err }));
+    next(
+      new ConflictError("A concurrent change conflicted with this one; retry the request.", { cause: err }),
+    );
     return;
   }
-  if ((state !== undefined && UNAVAILABLE_STATES.has(state)) || (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message))) {
+  if (
+    (state !== undefined && UNAVAILABLE_STATES.has(state)) ||
+    (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message))
+  ) {
     next(new UnavailableError("The database is unavailable; retry shortly.", 1, { cause: err }));
     return;
   }

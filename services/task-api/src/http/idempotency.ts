@@ -17,7 +17,9 @@ export interface HttpResult {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   // undefined (absent body) hashes like null
@@ -45,15 +47,20 @@ export async function runPost(
 ): Promise<void> {
   const key = req.header("idempotency-key");
   if (key === undefined) {
-    send(res, await db.transaction(async (tx) => {
-      await requireAccount(tx, userId);
-      return operation(tx);
-    }));
+    send(
+      res,
+      await db.transaction(async (tx) => {
+        await requireAccount(tx, userId);
+        return operation(tx);
+      }),
+    );
     return;
   }
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw new BadRequestError("Idempotency-Key must be 1-255 visible ASCII characters.", {
-      issues: [{ pointer: "/idempotency-key", in: "header", detail: "must be 1-255 visible ASCII characters" }],
+      issues: [
+        { pointer: "/idempotency-key", in: "header", detail: "must be 1-255 visible ASCII characters" },
+      ],
     });
   }
   const path = req.originalUrl.split("?")[0] ?? req.path;
@@ -68,9 +75,15 @@ export async function runPost(
     const stored = await findStoredResponse(tx, userId, key, now);
     if (stored) {
       if (stored.requestHash !== requestHash) {
-        throw new AppError("idempotency-key-reused", "This Idempotency-Key was used with a different request; use a new key.");
+        throw new AppError(
+          "idempotency-key-reused",
+          "This Idempotency-Key was used with a different request; use a new key.",
+        );
       }
-      return { result: { status: stored.status, headers: stored.headers, body: stored.body }, replayed: true };
+      return {
+        result: { status: stored.status, headers: stored.headers, body: stored.body },
+        replayed: true,
+      };
     }
     const fresh = await operation(tx);
     await storeResponse(tx, {

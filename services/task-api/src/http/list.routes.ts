@@ -24,7 +24,11 @@ export function listRoutes(db: Database, lists: ListUseCases): Router {
     const { name } = parseBody(createListBody, req);
     await runPost(db, req, res, userId, async (tx) => {
       const list = await lists.create(tx, userId, name);
-      return { status: 201, headers: { Location: `/v1/lists/${list.id}`, ETag: etag(list.version) }, body: list };
+      return {
+        status: 201,
+        headers: { Location: `/v1/lists/${list.id}`, ETag: etag(list.version) },
+        body: list,
+      };
     });
   });
 

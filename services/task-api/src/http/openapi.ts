@@ -40,7 +40,9 @@ const rateHeaders = {
 /** Responses every authenticated route can give. */
 const common: ZodOpenApiResponsesObject = {
   "401": problem("Missing, invalid or expired credentials (WWW-Authenticate says which).", {
-    "WWW-Authenticate": z.string().meta({ description: 'Bearer realm="taskmesh", with error="invalid_token" when a token was sent.' }),
+    "WWW-Authenticate": z
+      .string()
+      .meta({ description: 'Bearer realm="taskmesh", with error="invalid_token" when a token was sent.' }),
   }),
   "429": problem("Rate limited; see Retry-After.", {
     ...retryAfter,
@@ -65,7 +67,13 @@ function op(
   responses: ZodOpenApiResponsesObject,
   extra: Omit<ZodOpenApiOperationObject, "responses" | "summary" | "tags"> = {},
 ): ZodOpenApiOperationObject {
-  return { summary, tags: [tag], security: [{ bearer: [] }, { session: [] }], ...extra, responses: { ...responses, ...common } };
+  return {
+    summary,
+    tags: [tag],
+    security: [{ bearer: [] }, { session: [] }],
+    ...extra,
+    responses: { ...responses, ...common },
+  };
 }
 
 const byId = { path: idParams };
@@ -91,72 +99,196 @@ export function createOpenApiDocument(serverUrl: string) {
     servers: [{ url: serverUrl }],
     components: {
       securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", description: "JWT access token (15 min) or session token." },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "JWT access token (15 min) or session token.",
+        },
         session: { type: "apiKey", in: "cookie", name: "better-auth.session_token" },
       },
     },
     paths: {
       "/v1/me": {
         get: op("Your profile", "me", { "200": json(meSchema, "Your profile.") }),
-        patch: op("Change your name or time zone", "me", { ...conflict, "200": json(meSchema, "Updated profile."), ...withBody }, {
-          requestBody: { content: { "application/json": { schema: updateMeBody } } },
+        patch: op(
+          "Change your name or time zone",
+          "me",
+          { ...conflict, "200": json(meSchema, "Updated profile."), ...withBody },
+          {
+            requestBody: { content: { "application/json": { schema: updateMeBody } } },
+          },
+        ),
+        delete: op("Delete your account and all its data", "me", {
+          ...conflict,
+          "204": { description: "Deleted." },
         }),
-        delete: op("Delete your account and all its data", "me", { ...conflict, "204": { description: "Deleted." } }),
       },
       "/v1/lists": {
-        get: op("Your lists", "lists", { "200": json(pageOf(listSchema, "ListPage"), "A page of lists."), "400": problem("Bad query.") }, {
-          requestParams: { query: pageQuery },
-        }),
-        post: op("Create a list", "lists", { ...conflict, "201": json(listSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
-          requestParams: { header: idempotencyHeader },
-          requestBody: { content: { "application/json": { schema: createListBody } } },
-        }),
+        get: op(
+          "Your lists",
+          "lists",
+          { "200": json(pageOf(listSchema, "ListPage"), "A page of lists."), "400": problem("Bad query.") },
+          {
+            requestParams: { query: pageQuery },
+          },
+        ),
+        post: op(
+          "Create a list",
+          "lists",
+          {
+            ...conflict,
+            "201": json(listSchema, "Created.", { ...etagHeader, Location: z.string() }),
+            ...withBody,
+          },
+          {
+            requestParams: { header: idempotencyHeader },
+            requestBody: { content: { "application/json": { schema: createListBody } } },
+          },
+        ),
       },
       "/v1/lists/{id}": {
-        get: op("One list", "lists", { "200": json(listSchema, "The list.", etagHeader), ...notFound }, { requestParams: byId }),
-        patch: op("Rename a list", "lists", { ...conflict, "200": json(listSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
-          requestParams: { ...byId, header: ifMatchHeader },
-          requestBody: { content: { "application/json": { schema: updateListBody } } },
-        }),
-        delete: op("Delete a list and its tasks", "lists", { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition }, {
-          requestParams: { ...byId, header: ifMatchHeader },
-        }),
+        get: op(
+          "One list",
+          "lists",
+          { "200": json(listSchema, "The list.", etagHeader), ...notFound },
+          { requestParams: byId },
+        ),
+        patch: op(
+          "Rename a list",
+          "lists",
+          {
+            ...conflict,
+            "200": json(listSchema, "Updated.", etagHeader),
+            ...withBody,
+            ...notFound,
+            ...precondition,
+          },
+          {
+            requestParams: { ...byId, header: ifMatchHeader },
+            requestBody: { content: { "application/json": { schema: updateListBody } } },
+          },
+        ),
+        delete: op(
+          "Delete a list and its tasks",
+          "lists",
+          { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition },
+          {
+            requestParams: { ...byId, header: ifMatchHeader },
+          },
+        ),
       },
       "/v1/tasks": {
-        get: op("Find tasks", "tasks", { "200": json(pageOf(taskSchema, "TaskPage"), "A page of tasks.", rateHeaders), "400": problem("Bad query.") }, {
-          requestParams: { query: listTasksQuery },
-        }),
-        post: op("Create a task", "tasks", { ...conflict, "201": json(taskSchema, "Created.", { ...etagHeader, Location: z.string() }), ...withBody }, {
-          requestParams: { header: idempotencyHeader },
-          requestBody: { content: { "application/json": { schema: createTaskBody } } },
-        }),
+        get: op(
+          "Find tasks",
+          "tasks",
+          {
+            "200": json(pageOf(taskSchema, "TaskPage"), "A page of tasks.", rateHeaders),
+            "400": problem("Bad query."),
+          },
+          {
+            requestParams: { query: listTasksQuery },
+          },
+        ),
+        post: op(
+          "Create a task",
+          "tasks",
+          {
+            ...conflict,
+            "201": json(taskSchema, "Created.", { ...etagHeader, Location: z.string() }),
+            ...withBody,
+          },
+          {
+            requestParams: { header: idempotencyHeader },
+            requestBody: { content: { "application/json": { schema: createTaskBody } } },
+          },
+        ),
       },
       "/v1/tasks/{id}": {
-        get: op("One task", "tasks", { "200": json(taskSchema, "The task.", etagHeader), "304": { description: "Not modified (If-None-Match)." }, ...notFound }, {
-          requestParams: byId,
-        }),
-        patch: op("Change a task", "tasks", { ...conflict, "200": json(taskSchema, "Updated.", etagHeader), ...withBody, ...notFound, ...precondition }, {
-          requestParams: { ...byId, header: ifMatchHeader },
-          requestBody: { content: { "application/json": { schema: updateTaskBody }, "application/merge-patch+json": { schema: updateTaskBody } } },
-        }),
-        delete: op("Delete a task and its subtasks", "tasks", { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition }, {
-          requestParams: { ...byId, header: ifMatchHeader },
-        }),
+        get: op(
+          "One task",
+          "tasks",
+          {
+            "200": json(taskSchema, "The task.", etagHeader),
+            "304": { description: "Not modified (If-None-Match)." },
+            ...notFound,
+          },
+          {
+            requestParams: byId,
+          },
+        ),
+        patch: op(
+          "Change a task",
+          "tasks",
+          {
+            ...conflict,
+            "200": json(taskSchema, "Updated.", etagHeader),
+            ...withBody,
+            ...notFound,
+            ...precondition,
+          },
+          {
+            requestParams: { ...byId, header: ifMatchHeader },
+            requestBody: {
+              content: {
+                "application/json": { schema: updateTaskBody },
+                "application/merge-patch+json": { schema: updateTaskBody },
+              },
+            },
+          },
+        ),
+        delete: op(
+          "Delete a task and its subtasks",
+          "tasks",
+          { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition },
+          {
+            requestParams: { ...byId, header: ifMatchHeader },
+          },
+        ),
       },
       "/v1/tasks/{id}/complete": {
-        post: op("Complete a task (and its subtasks)", "tasks", { ...conflict, "200": json(taskSchema, "Completed.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
-          requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
-        }),
+        post: op(
+          "Complete a task (and its subtasks)",
+          "tasks",
+          {
+            ...conflict,
+            "200": json(taskSchema, "Completed.", etagHeader),
+            ...actionErrors,
+            ...notFound,
+            ...precondition,
+          },
+          {
+            requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
+          },
+        ),
       },
       "/v1/tasks/{id}/reopen": {
-        post: op("Reopen a task", "tasks", { ...conflict, "200": json(taskSchema, "Reopened.", etagHeader), ...actionErrors, ...notFound, ...precondition }, {
-          requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
-        }),
+        post: op(
+          "Reopen a task",
+          "tasks",
+          {
+            ...conflict,
+            "200": json(taskSchema, "Reopened.", etagHeader),
+            ...actionErrors,
+            ...notFound,
+            ...precondition,
+          },
+          {
+            requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
+          },
+        ),
       },
       "/v1/tags": {
-        get: op("Your tags", "tags", { "200": json(pageOf(tagSchema, "TagPage"), "A page of tags by name."), "400": problem("Bad query.") }, {
-          requestParams: { query: pageQuery },
-        }),
+        get: op(
+          "Your tags",
+          "tags",
+          {
+            "200": json(pageOf(tagSchema, "TagPage"), "A page of tags by name."),
+            "400": problem("Bad query."),
+          },
+          {
+            requestParams: { query: pageQuery },
+          },
+        ),
       },
     },
   });

@@ -1,4 +1,10 @@
-import { BadRequestError, InvalidError, issuesFromZod, NotFoundError, PreconditionFailedError } from "@taskmesh/core";
+import {
+  BadRequestError,
+  InvalidError,
+  issuesFromZod,
+  NotFoundError,
+  PreconditionFailedError,
+} from "@taskmesh/core";
 import type { Request } from "express";
 import type { z } from "zod";
 
@@ -11,7 +17,10 @@ export function parseBody<S extends z.ZodType>(schema: S, req: Request): z.infer
   const result = schema.safeParse(req.body ?? undefined);
   if (!result.success) {
     const issues = issuesFromZod(result.error, "body");
-    throw new InvalidError(req.body === undefined ? "A JSON object body is required." : summary(issues), issues);
+    throw new InvalidError(
+      req.body === undefined ? "A JSON object body is required." : summary(issues),
+      issues,
+    );
   }
   return result.data;
 }
@@ -46,7 +55,9 @@ export function expectedVersion(req: Request): number | undefined {
   const m = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
   // Weak tags never match under If-Match (RFC 9110 13.1.1), nor does anything that is not ours.
   if (!m?.[1] || header.trim().startsWith("W/")) {
-    throw new PreconditionFailedError("If-Match does not name a current version; use the ETag from the last response.");
+    throw new PreconditionFailedError(
+      "If-Match does not name a current version; use the ETag from the last response.",
+    );
   }
   return Number(m[1]);
 }

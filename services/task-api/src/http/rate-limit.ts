@@ -4,8 +4,19 @@ import { ipKeyGenerator, rateLimit } from "express-rate-limit";
 
 const WINDOW_MS = 60_000;
 
-function limiter(name: string, perMinute: number, key: Parameters<typeof rateLimit>[0] extends infer O ? O extends { keyGenerator?: infer K } ? K : never : never): RequestHandler {
-  if (perMinute <= 0) return (_req, _res, next) => { next(); };
+function limiter(
+  name: string,
+  perMinute: number,
+  key: Parameters<typeof rateLimit>[0] extends infer O
+    ? O extends { keyGenerator?: infer K }
+      ? K
+      : never
+    : never,
+): RequestHandler {
+  if (perMinute <= 0)
+    return (_req, _res, next) => {
+      next();
+    };
   return rateLimit({
     windowMs: WINDOW_MS,
     limit: perMinute,
@@ -14,7 +25,11 @@ function limiter(name: string, perMinute: number, key: Parameters<typeof rateLim
     identifier: name,
     keyGenerator: key,
     handler: (_req, res) => {
-      sendProblem(res, "rate-limited", `Too many requests (${perMinute} per minute per ${name}); retry after the Retry-After delay.`);
+      sendProblem(
+        res,
+        "rate-limited",
+        `Too many requests (${perMinute} per minute per ${name}); retry after the Retry-After delay.`,
+      );
     },
   });
 }

@@ -8,7 +8,10 @@ import "zod-openapi";
 export const PRIORITIES = ["none", "low", "medium", "high", "urgent"] as const;
 export const SORT_KEYS = ["dueAt", "priority", "createdAt", "updatedAt", "title"] as const;
 
-const id = z.uuid().meta({ description: "A UUID (v7 for ids taskmesh creates).", examples: ["01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f"] });
+const id = z.uuid().meta({
+  description: "A UUID (v7 for ids taskmesh creates).",
+  examples: ["01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f"],
+});
 // PostgreSQL timestamps here run from year 1 to 9999; a day's margin keeps the start of a date in any time zone inside.
 const EARLIEST = Date.parse("0001-01-02T00:00:00Z");
 const LATEST = Date.parse("9999-12-31T00:00:00Z");
@@ -17,12 +20,25 @@ const inRange = (value: string): boolean => {
   return t >= EARLIEST && t < LATEST;
 };
 const RANGE = "must be between 0001-01-02 and 9999-12-30";
-const instant = z.iso.datetime({ offset: true }).refine(inRange, RANGE).meta({ description: "RFC 3339 date-time with offset.", examples: ["2026-12-01T09:00:00Z"] });
+const instant = z.iso
+  .datetime({ offset: true })
+  .refine(inRange, RANGE)
+  .meta({ description: "RFC 3339 date-time with offset.", examples: ["2026-12-01T09:00:00Z"] });
 const instantOut = z.iso.datetime().meta({ description: "RFC 3339 date-time in UTC." });
 // PostgreSQL text cannot hold NUL: refused here as a 422 rather than failing the INSERT with a 500.
 const noNul = (s: string): boolean => !s.includes("\u0000");
-const title = z.string().trim().min(1, "must not be blank").max(200).refine(noNul, "must not contain NUL characters").meta({ description: "1-200 characters, trimmed." });
-const description = z.string().max(10_000).refine(noNul, "must not contain NUL characters").meta({ description: "Up to 10,000 characters; Markdown, stored and returned as plain text." });
+const title = z
+  .string()
+  .trim()
+  .min(1, "must not be blank")
+  .max(200)
+  .refine(noNul, "must not contain NUL characters")
+  .meta({ description: "1-200 characters, trimmed." });
+const description = z
+  .string()
+  .max(10_000)
+  .refine(noNul, "must not contain NUL characters")
+  .meta({ description: "Up to 10,000 characters; Markdown, stored and returned as plain text." });
 const priority = z.enum(PRIORITIES).meta({ id: "Priority" });
 const tagName = z
   .string()
@@ -34,11 +50,18 @@ const tagName = z
 const dueAt = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()])
   .refine(inRange, RANGE)
-  .meta({ description: "An instant, or a calendar date (YYYY-MM-DD) for an all-day task in your time zone.", examples: ["2026-12-01"] });
-const recurrence = z.string().max(500).meta({
-  description: "RFC 5545 RRULE, without DTSTART (the series starts at dueAt); needs a dueAt. HOURLY is the highest frequency.",
-  examples: ["FREQ=WEEKLY;BYDAY=MO,WE"],
-});
+  .meta({
+    description: "An instant, or a calendar date (YYYY-MM-DD) for an all-day task in your time zone.",
+    examples: ["2026-12-01"],
+  });
+const recurrence = z
+  .string()
+  .max(500)
+  .meta({
+    description:
+      "RFC 5545 RRULE, without DTSTART (the series starts at dueAt); needs a dueAt. HOURLY is the highest frequency.",
+    examples: ["FREQ=WEEKLY;BYDAY=MO,WE"],
+  });
 
 // ---- tasks ----------------------------------------------------------------
 
@@ -54,7 +77,9 @@ const taskFields = {
   remindAt: instant.nullable(),
 };
 
-export const createTaskBody = z.strictObject({ title, ...z.object(taskFields).partial().shape }).meta({ id: "CreateTask" });
+export const createTaskBody = z
+  .strictObject({ title, ...z.object(taskFields).partial().shape })
+  .meta({ id: "CreateTask" });
 export const updateTaskBody = z
   .strictObject({ title, ...taskFields })
   .partial()
@@ -78,7 +103,11 @@ export const taskSchema = z
     remindAt: instantOut.nullable(),
     createdAt: instantOut,
     updatedAt: instantOut,
-    version: z.number().int().min(1).meta({ description: "Bumped on every change; the ETag is its quoted form." }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .meta({ description: "Bumped on every change; the ETag is its quoted form." }),
   })
   .meta({ id: "Task" });
 
@@ -86,7 +115,14 @@ export const taskSchema = z
 function many<T extends z.ZodType<string>>(item: T) {
   const split = (value: unknown): unknown =>
     typeof value === "string" || Array.isArray(value)
-      ? [value].flat().flatMap((s: unknown) => (typeof s === "string" ? s.split(",").map((p) => p.trim()).filter(Boolean) : [s]))
+      ? [value].flat().flatMap((s: unknown) =>
+          typeof s === "string"
+            ? s
+                .split(",")
+                .map((p) => p.trim())
+                .filter(Boolean)
+            : [s],
+        )
       : value;
   return z.preprocess(split, z.array(item).min(1).max(20)).meta({ style: "form", explode: true });
 }
@@ -101,7 +137,10 @@ const sortParam = z
     });
     for (const term of terms) {
       if (!(SORT_KEYS as readonly string[]).includes(term.key)) {
-        ctx.addIssue({ code: "custom", message: `'${term.key}' is not a sort key (${SORT_KEYS.join(", ")})` });
+        ctx.addIssue({
+          code: "custom",
+          message: `'${term.key}' is not a sort key (${SORT_KEYS.join(", ")})`,
+        });
         return z.NEVER;
       }
     }
@@ -122,23 +161,48 @@ export const listTasksQuery = z.strictObject({
   status: z.enum(["open", "completed", "all"]).default("open"),
   priority: many(priority).optional(),
   tag: many(tagName).optional(),
-  tagMatch: z.enum(["any", "all"]).default("any").meta({ description: "Whether a task needs any or all of the tags." }),
+  tagMatch: z
+    .enum(["any", "all"])
+    .default("any")
+    .meta({ description: "Whether a task needs any or all of the tags." }),
   listId: idOrNone.optional().meta({ description: "A list id, or 'none' for tasks in no list." }),
-  parentId: idOrNone.optional().meta({ description: "A task id for its subtasks, or 'none' for top-level tasks." }),
-  dueBefore: dueAt.optional().meta({ description: "dueAt earlier than this instant or the start of this date." }),
-  dueAfter: dueAt.optional().meta({ description: "dueAt at or after this instant or the start of this date." }),
-  overdue: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
-  q: z.string().trim().min(1).max(200).optional().meta({ description: "Full-text search of title and description, ranked; words match as prefixes." }),
+  parentId: idOrNone
+    .optional()
+    .meta({ description: "A task id for its subtasks, or 'none' for top-level tasks." }),
+  dueBefore: dueAt
+    .optional()
+    .meta({ description: "dueAt earlier than this instant or the start of this date." }),
+  dueAfter: dueAt
+    .optional()
+    .meta({ description: "dueAt at or after this instant or the start of this date." }),
+  overdue: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: "Full-text search of title and description, ranked; words match as prefixes." }),
   sort: sortParam.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(2000).optional().meta({ description: "nextCursor of the previous page, with the same filters and sort." }),
+  cursor: z
+    .string()
+    .max(2000)
+    .optional()
+    .meta({ description: "nextCursor of the previous page, with the same filters and sort." }),
 });
 
 export function pageOf<T extends z.ZodType>(item: T, name: string) {
   return z
     .object({
       data: z.array(item),
-      nextCursor: z.string().nullable().meta({ description: "Pass as ?cursor= for the next page; null on the last page." }),
+      nextCursor: z
+        .string()
+        .nullable()
+        .meta({ description: "Pass as ?cursor= for the next page; null on the last page." }),
     })
     .meta({ id: name });
 }
@@ -152,14 +216,28 @@ export const idParams = z.object({ id: z.string().meta({ description: "Resource 
 
 // ---- lists, tags, me -----------------------------------------------------
 
-const listName = z.string().trim().min(1, "must not be blank").max(100).refine(noNul, "must not contain NUL characters");
+const listName = z
+  .string()
+  .trim()
+  .min(1, "must not be blank")
+  .max(100)
+  .refine(noNul, "must not contain NUL characters");
 export const createListBody = z.strictObject({ name: listName }).meta({ id: "CreateList" });
 export const updateListBody = z.strictObject({ name: listName }).partial().meta({ id: "UpdateList" });
 export const listSchema = z
-  .object({ id, name: z.string(), openTaskCount: z.number().int(), createdAt: instantOut, updatedAt: instantOut, version: z.number().int() })
+  .object({
+    id,
+    name: z.string(),
+    openTaskCount: z.number().int(),
+    createdAt: instantOut,
+    updatedAt: instantOut,
+    version: z.number().int(),
+  })
   .meta({ id: "List" });
 
-export const tagSchema = z.object({ id, name: z.string(), openTaskCount: z.number().int() }).meta({ id: "Tag" });
+export const tagSchema = z
+  .object({ id, name: z.string(), openTaskCount: z.number().int() })
+  .meta({ id: "Tag" });
 
 export const meSchema = z
   .object({
@@ -168,13 +246,21 @@ export const meSchema = z
     email: z.email(),
     emailVerified: z.boolean(),
     image: z.string().nullable(),
-    timeZone: z.string().meta({ description: "IANA time zone for all-day dates and recurrences.", examples: ["Europe/Berlin"] }),
+    timeZone: z.string().meta({
+      description: "IANA time zone for all-day dates and recurrences.",
+      examples: ["Europe/Berlin"],
+    }),
     createdAt: instantOut,
     updatedAt: instantOut,
   })
   .meta({ id: "Me" });
 /** A person's display name, the same rule at sign-up (auth/auth.ts) and in PATCH /v1/me. */
-export const personName = z.string().trim().min(1, "must not be blank").max(100).refine(noNul, "must not contain NUL characters");
+export const personName = z
+  .string()
+  .trim()
+  .min(1, "must not be blank")
+  .max(100)
+  .refine(noNul, "must not contain NUL characters");
 export const updateMeBody = z
   .strictObject({ name: personName, timeZone: z.string().min(1).max(64) })
   .partial()
@@ -183,11 +269,14 @@ export const updateMeBody = z
 // ---- headers ---------------------------------------------------------------
 
 export const ifMatchHeader = z.object({
-  "if-match": z.string().optional().meta({ description: 'The ETag you last saw; 412 if the resource changed since.', examples: ['"3"'] }),
-});
-export const idempotencyHeader = z.object({
-  "idempotency-key": z
+  "if-match": z
     .string()
     .optional()
-    .meta({ description: "Retries with the same key and body replay the first response for 24 h; another body is 422." }),
+    .meta({ description: "The ETag you last saw; 412 if the resource changed since.", examples: ['"3"'] }),
+});
+export const idempotencyHeader = z.object({
+  "idempotency-key": z.string().optional().meta({
+    description:
+      "Retries with the same key and body replay the first response for 24 h; another body is 422.",
+  }),
 });

@@ -14,7 +14,10 @@ export function tagRoutes(db: Database): Router {
     const query = parseQuery(pageQuery, req);
     const after = query.cursor === undefined ? undefined : decodeCursor(cursorSchema, query.cursor).after;
     const page = await findTagPage(db.read, currentUserId(res), after, query.limit);
-    res.json({ data: page.data, nextCursor: page.next !== undefined ? encodeCursor({ after: page.next }) : null });
+    res.json({
+      data: page.data,
+      nextCursor: page.next !== undefined ? encodeCursor({ after: page.next }) : null,
+    });
   });
   return router;
 }

@@ -5,15 +5,34 @@ import { z } from "zod";
 import { currentUserId } from "../auth/authenticate.ts";
 import type { Database } from "../data/database.ts";
 import { normalizeTagName } from "../data/tag.repository.ts";
-import { toPrefixTsQuery, type DueBound, type SortKey, type SortTerm, type TaskFilter } from "../data/task-query.ts";
+import {
+  toPrefixTsQuery,
+  type DueBound,
+  type SortKey,
+  type SortTerm,
+  type TaskFilter,
+} from "../data/task-query.ts";
 import type { TaskView } from "../data/task.repository.ts";
 import { isDateOnly } from "../domain/time.ts";
 import type { TaskListQuery, TaskUseCases } from "../domain/task.use-cases.ts";
 import { runPost, type HttpResult } from "./idempotency.ts";
-import { decodeCursor, encodeCursor, etag, expectedVersion, invalidCursor, parseBody, parseQuery, pathId } from "./parse.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  etag,
+  expectedVersion,
+  invalidCursor,
+  parseBody,
+  parseQuery,
+  pathId,
+} from "./parse.ts";
 import { createTaskBody, listTasksQuery, PRIORITIES, updateTaskBody } from "./schemas.ts";
 
-const cursorSchema = z.object({ s: z.string(), v: z.array(z.union([z.string(), z.number(), z.null()])), id: z.uuid() });
+const cursorSchema = z.object({
+  s: z.string(),
+  v: z.array(z.union([z.string(), z.number(), z.null()])),
+  id: z.uuid(),
+});
 
 /**
  * What a cursor may hold for each sort key. A client can edit a cursor (it is only base64url
@@ -39,7 +58,9 @@ function toListQuery(query: z.infer<typeof listTasksQuery>): { listQuery: TaskLi
   if (query.q !== undefined) {
     tsQuery = toPrefixTsQuery(query.q);
     if (tsQuery === undefined) {
-      throw new BadRequestError("q must contain at least one word.", { issues: [{ pointer: "/q", in: "query", detail: "has no word to search for" }] });
+      throw new BadRequestError("q must contain at least one word.", {
+        issues: [{ pointer: "/q", in: "query", detail: "has no word to search for" }],
+      });
     }
   }
   const filter: TaskFilter = {
@@ -54,9 +75,13 @@ function toListQuery(query: z.infer<typeof listTasksQuery>): { listQuery: TaskLi
     overdue: query.overdue,
     tsQuery,
   };
-  const sort: SortTerm[] = query.sort ?? (tsQuery ? [{ key: "rank", desc: true }] : [{ key: "dueAt", desc: false }]);
+  const sort: SortTerm[] =
+    query.sort ?? (tsQuery ? [{ key: "rank", desc: true }] : [{ key: "dueAt", desc: false }]);
   // A cursor is only valid for the filters and sort it was issued for.
-  const signature = createHash("sha256").update(JSON.stringify([filter, sort])).digest("base64url").slice(0, 16);
+  const signature = createHash("sha256")
+    .update(JSON.stringify([filter, sort]))
+    .digest("base64url")
+    .slice(0, 16);
   let cursor;
   if (query.cursor !== undefined) {
     const decoded = decodeCursor(cursorSchema, query.cursor);
