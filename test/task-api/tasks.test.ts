@@ -1009,6 +1009,27 @@ describe("subtasks", () => {
     expect(await read(user, b.id)).toMatchObject({ completed: true });
   });
 
+  it("when an open subtask is created under a completed parent, then the parent is reopened", async () => {
+    const user = await api.signUp();
+    const parent = await create(user, { title: "p" });
+    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
+    await create(user, { title: "late addition", parentId: parent.id });
+    expect(await read(user, parent.id)).toMatchObject({ completed: false, completedAt: null, version: 3 });
+  });
+
+  it("when an open task is moved under a completed parent, then the parent is reopened; a completed one leaves it", async () => {
+    const user = await api.signUp();
+    const parent = await create(user, { title: "p" });
+    const done = await create(user, { title: "done" });
+    const open = await create(user, { title: "open" });
+    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
+    await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200);
+    await api.request.patch(`/v1/tasks/${done.id}`).set(user.auth).send({ parentId: parent.id }).expect(200);
+    expect(await read(user, parent.id)).toMatchObject({ completed: true });
+    await api.request.patch(`/v1/tasks/${open.id}`).set(user.auth).send({ parentId: parent.id }).expect(200);
+    expect(await read(user, parent.id)).toMatchObject({ completed: false, completedAt: null });
+  });
+
   it("when a parent is deleted, then its subtasks are deleted with it", async () => {
     const user = await api.signUp();
     const parent = await create(user, { title: "p" });

@@ -171,6 +171,12 @@ export interface TaskListQuery {
   limit: number;
 }
 
+/** A parent is done only when its subtasks are: an open subtask reopens a completed parent. */
+async function reopenParent(tx: Tx, userId: string, parentId: string): Promise<void> {
+  const parent = await lockTask(tx, userId, parentId);
+  if (parent?.completed) await updateTask(tx, userId, parent.id, { completed: false, completedAt: null });
+}
+
 export function createTaskUseCases(db: Database, clock: () => Date = () => new Date()) {
   async function locked(
     tx: Tx,
@@ -199,6 +205,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const fields = await prepareFields(tx, userId, input, undefined);
       const id = await insertTask(tx, userId, { ...fields, title: input.title });
       if (input.tags?.length) await replaceTaskTags(tx, userId, id, input.tags);
+      if (fields.parentId) await reopenParent(tx, userId, fields.parentId);
       return viewAfterWrite(tx, userId, id);
     },
 
@@ -215,6 +222,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       if (!changed) return viewAfterWrite(tx, userId, id);
       await updateTask(tx, userId, id, fields);
       if (input.tags !== undefined) await replaceTaskTags(tx, userId, id, input.tags);
+      if (fields.parentId && !current.completed) await reopenParent(tx, userId, fields.parentId);
       // Subtasks follow their parent to another list.
       if (fields.listId !== undefined && fields.listId !== current.listId) {
         await tx.task.updateMany({
@@ -241,11 +249,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const current = await locked(tx, userId, id, expectedVersion);
       if (current.completed) {
         await updateTask(tx, userId, id, { completed: false, completedAt: null });
-        if (current.parentId !== null) {
-          const parent = await lockTask(tx, userId, current.parentId);
-          if (parent?.completed)
-            await updateTask(tx, userId, parent.id, { completed: false, completedAt: null });
-        }
+        if (current.parentId !== null) await reopenParent(tx, userId, current.parentId);
       }
       return viewAfterWrite(tx, userId, id);
     },

@@ -9,7 +9,7 @@ import { createListBody, pageQuery, updateListBody } from "./schemas.ts";
 
 const cursorSchema = z.object({ after: z.uuid() });
 
-export function listRoutes(db: Database, lists: ListUseCases): Router {
+export function listRoutes(db: Database, lists: ListUseCases, clock: () => Date): Router {
   const router = express.Router();
 
   router.get("/lists", async (req, res) => {
@@ -22,14 +22,21 @@ export function listRoutes(db: Database, lists: ListUseCases): Router {
   router.post("/lists", async (req, res) => {
     const userId = currentUserId(res);
     const { name } = parseBody(createListBody, req);
-    await runPost(db, req, res, userId, async (tx) => {
-      const list = await lists.create(tx, userId, name);
-      return {
-        status: 201,
-        headers: { Location: `/v1/lists/${list.id}`, ETag: etag(list.version) },
-        body: list,
-      };
-    });
+    await runPost(
+      db,
+      req,
+      res,
+      userId,
+      async (tx) => {
+        const list = await lists.create(tx, userId, name);
+        return {
+          status: 201,
+          headers: { Location: `/v1/lists/${list.id}`, ETag: etag(list.version) },
+          body: list,
+        };
+      },
+      clock,
+    );
   });
 
   router.get("/lists/:id", async (req, res) => {

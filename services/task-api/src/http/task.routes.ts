@@ -100,7 +100,7 @@ function ok(task: TaskView): HttpResult {
   return { status: 200, headers: { ETag: etag(task.version) }, body: task };
 }
 
-export function taskRoutes(db: Database, tasks: TaskUseCases): Router {
+export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date): Router {
   const router = express.Router();
 
   router.get("/tasks", async (req, res) => {
@@ -115,7 +115,7 @@ export function taskRoutes(db: Database, tasks: TaskUseCases): Router {
   router.post("/tasks", async (req, res) => {
     const userId = currentUserId(res);
     const input = parseBody(createTaskBody, req);
-    await runPost(db, req, res, userId, async (tx) => created(await tasks.create(tx, userId, input)));
+    await runPost(db, req, res, userId, async (tx) => created(await tasks.create(tx, userId, input)), clock);
   });
 
   router.get("/tasks/:id", async (req, res) => {
@@ -151,7 +151,14 @@ export function taskRoutes(db: Database, tasks: TaskUseCases): Router {
       const userId = currentUserId(res);
       const id = pathId(req, "Task");
       const version = expectedVersion(req);
-      await runPost(db, req, res, userId, async (tx) => ok(await tasks[action](tx, userId, id, version)));
+      await runPost(
+        db,
+        req,
+        res,
+        userId,
+        async (tx) => ok(await tasks[action](tx, userId, id, version)),
+        clock,
+      );
     });
   }
 
