@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 import { buildServices } from "./build.ts";
+import { SERVICE_NODE_OPTIONS } from "./service-runtime.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const color = process.stdout.isTTY
@@ -61,7 +62,7 @@ function run(service: Service): ChildProcess {
     ["--enable-source-maps", path.join(root, "services", service.name, "dist/main.js")],
     {
       cwd: root,
-      env: { ...process.env, ...service.env, PORT: String(service.port) },
+      env: { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...process.env, ...service.env, PORT: String(service.port) },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

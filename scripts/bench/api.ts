@@ -17,6 +17,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { applyMigrations, startEmbeddedPostgres } from "@taskmesh/db";
 import { buildServices } from "../build.ts";
+import { SERVICE_NODE_OPTIONS } from "../service-runtime.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const USERS = Number(process.env.BENCH_USERS ?? 10);
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
     RATE_LIMIT_IP_PER_MINUTE: "0",
     RATE_LIMIT_USER_PER_MINUTE: "0",
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-    NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? "",
+    NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? SERVICE_NODE_OPTIONS,
   });
   const basePort = await freePort();
   const baseline = launch("baseline", ["--import", "tsx", "scripts/bench/baseline-server.ts"], {

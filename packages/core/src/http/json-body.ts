@@ -10,27 +10,27 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 }
 
 /**
- * JSON bodies only (application/json or any +json type), at most `limit` bytes.
+ * JSON bodies only (application/json or any +json type), at most `limit` bytes, for the
+ * methods that carry one (POST, PUT, PATCH); other methods skip body handling entirely.
  * A body in another media type is 415; a request without a body passes (e.g. POST .../complete).
  */
-export function jsonBody(options: { limit: string }): RequestHandler[] {
+export function jsonBody(options: { limit: string }): RequestHandler {
   const parse = express.json({
     limit: options.limit,
     strict: true,
     type: ["application/json", "application/*+json"],
   });
-  const requireJson: RequestHandler = (req, res, next) => {
-    if (
-      BODY_METHODS.has(req.method) &&
-      hasBody(req.headers) &&
-      !req.is(["application/json", "application/*+json"])
-    ) {
+  return (req, res, next) => {
+    if (!BODY_METHODS.has(req.method)) {
+      next();
+      return;
+    }
+    if (hasBody(req.headers) && !req.is(["application/json", "application/*+json"])) {
       sendProblem(res, "unsupported-media-type", "Send the request body as application/json.", {
         extensions: { accept: ["application/json", "application/merge-patch+json"] },
       });
       return;
     }
-    next();
+    parse(req, res, next);
   };
-  return [requireJson, parse];
 }

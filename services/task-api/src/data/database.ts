@@ -6,7 +6,8 @@ export type Tx = Prisma.TransactionClient;
 
 /** Parameterised SQL for reads that Prisma's query builder cannot express or serves too slowly. */
 export interface Sql {
-  query<T>(text: string, values: readonly unknown[]): Promise<T[]>;
+  /** `name` makes it a prepared statement where the driver supports it (parsed and planned once per connection). */
+  query<T>(text: string, values: readonly unknown[], name?: string): Promise<T[]>;
 }
 
 export interface Database {
@@ -18,8 +19,8 @@ export interface Database {
 
 export function poolSql(pool: pg.Pool): Sql {
   return {
-    async query<T>(text: string, values: readonly unknown[]) {
-      const result = await pool.query(text, values as unknown[]);
+    async query<T>(text: string, values: readonly unknown[], name?: string) {
+      const result = await pool.query({ text, values: values as unknown[], ...(name ? { name } : {}) });
       return result.rows as T[];
     },
   };
