@@ -227,6 +227,15 @@ async function main(): Promise<void> {
       },
     ],
   };
+  const preparedById: autocannon.Options = {
+    url: baseUrl,
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (req) => ({ ...req, path: `/prepared/tasks/${randomId()}`, headers: { "x-user": user.id } }),
+      },
+    ],
+  };
   const apiById: autocannon.Options = {
     url: apiUrl,
     requests: [
@@ -235,6 +244,7 @@ async function main(): Promise<void> {
   };
   const scenarios: Record<string, autocannon.Options> = {
     "baseline GET by id (node:http + pg)": baselineById,
+    "baseline GET by id, prepared statement": preparedById,
     "task-api GET /v1/tasks/:id": apiById,
     "task-api GET /v1/tasks (filtered, sorted, 50)": {
       url: apiUrl,
@@ -284,6 +294,8 @@ async function main(): Promise<void> {
   const byId = results["task-api GET /v1/tasks/:id"];
   const post = results["task-api POST /v1/tasks"];
   const ratio = base && byId ? byId.peak.reqPerSec / base.peak.reqPerSec : 0;
+  const prepared = results["baseline GET by id, prepared statement"];
+  const preparedRatio = prepared && byId ? byId.peak.reqPerSec / prepared.peak.reqPerSec : 0;
 
   console.log(
     `\n${"scenario".padEnd(48)} ${"peak req/s".padStart(10)} ${"p50".padStart(6)} ${"p99".padStart(6)} | ${"at 80%".padStart(8)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"p99".padStart(6)} ${"errors".padStart(7)}`,
@@ -295,6 +307,11 @@ async function main(): Promise<void> {
   }
   const checks = [
     { target: "GET by id >= 0.6x baseline throughput", value: `${ratio.toFixed(2)}x`, ok: ratio >= 0.6 },
+    {
+      target: "(for reference) GET by id vs the same prepared statement",
+      value: `${preparedRatio.toFixed(2)}x`,
+      ok: true,
+    },
     {
       target: "GET by id p99 < 25 ms at 80 % of peak",
       value: `${byId?.at80.p99 ?? "?"} ms`,
@@ -331,6 +348,7 @@ async function main(): Promise<void> {
         durationSeconds: DURATION_S,
         results,
         ratioGetByIdVsBaseline: ratio,
+        ratioGetByIdVsPreparedBaseline: preparedRatio,
         memoryMiB: { taskApi: apiMemory, baseline: baseMemory },
         checks,
       },

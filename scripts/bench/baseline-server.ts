@@ -1,7 +1,9 @@
 /**
- * The benchmark's baseline: bare node:http + pg answering GET /tasks/:id with the same
- * SQL task-api runs for GET /v1/tasks/:id (task + tags + the owner's zone), for the
- * owner given in a header. No framework, no auth, no validation, no logging.
+ * The benchmark's baseline: bare node:http + pg answering GET by id with the same SQL
+ * task-api runs for GET /v1/tasks/:id (task + tags + the owner's zone), for the owner
+ * given in a header. No framework, no auth, no validation, no logging.
+ *   /tasks/:id           a plain pool.query (the minimal server: parsed and planned each time)
+ *   /prepared/tasks/:id  the same named prepared statement task-api uses
  */
 import http from "node:http";
 import pg from "pg";
@@ -14,10 +16,14 @@ const server = http.createServer((req, res) => {
     res.end("ok");
     return;
   }
-  const id = req.url?.slice("/tasks/".length) ?? "";
+  const url = req.url ?? "";
+  const prepared = url.startsWith("/prepared/");
+  const id = url.slice(url.lastIndexOf("/") + 1);
   const user = req.headers["x-user"];
-  // The same prepared statement task-api uses, so the ratio measures only the service's overhead.
-  pool.query({ name: "task-by-id", text: SQL, values: [id, user] }).then(
+  const query = prepared
+    ? pool.query({ name: "task-by-id", text: SQL, values: [id, user] })
+    : pool.query(SQL, [id, user]);
+  query.then(
     (result) => {
       const row = result.rows[0] as Record<string, unknown> | undefined;
       res.writeHead(row ? 200 : 404, { "content-type": "application/json" });
