@@ -15,7 +15,8 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
  * A body in another media type is 415; a request without a body passes (e.g. POST .../complete).
  */
 export function jsonBody(options: { limit: string }): RequestHandler {
-  const parse = express.json({
+  // express.json is typed for node:http requests; in an Express app it receives Express's.
+  const parse: RequestHandler = express.json({
     limit: options.limit,
     strict: true,
     type: ["application/json", "application/*+json"],
