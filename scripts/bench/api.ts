@@ -232,7 +232,11 @@ async function main(): Promise<void> {
     requests: [
       {
         method: "GET",
-        setupRequest: (req) => ({ ...req, path: `/prepared/tasks/${randomId()}`, headers: { "x-user": user.id } }),
+        setupRequest: (req) => ({
+          ...req,
+          path: `/prepared/tasks/${randomId()}`,
+          headers: { "x-user": user.id },
+        }),
       },
     ],
   };
