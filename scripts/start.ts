@@ -63,6 +63,9 @@ function run(service: Service): ChildProcess {
     {
       cwd: root,
       env: { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...process.env, ...service.env, PORT: String(service.port) },
+      // A process group of its own: a terminal's Ctrl-C reaches only this launcher, which
+      // stops each service in order (and a service stops what it started, e.g. its database).
+      detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -109,6 +112,10 @@ function stop(code: number): void {
 
 process.on("SIGINT", () => {
   stop(0);
+});
+// Detached children outlive an abrupt exit of the launcher unless told.
+process.on("exit", () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
 });
 process.on("SIGTERM", () => {
   stop(0);

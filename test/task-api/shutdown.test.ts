@@ -2,11 +2,14 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildServices } from "../../scripts/build.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
+// One secret for every run against the test database: the JWT signing keys are encrypted with it.
+const SECRET = "shutdown-test-secret-0123456789-abcdef";
 
 /** Starts the built service as production would (node dist/main.js) and waits for its ready line. */
 async function startService(
@@ -55,7 +58,7 @@ describe("graceful shutdown", () => {
   it("when SIGTERM arrives mid-request, then readiness turns 503, the request completes and the process exits 0", async () => {
     const { child, port, lines } = await startService({
       DATABASE_URL: database.connectionString,
-      BETTER_AUTH_SECRET: "shutdown-test-secret-0123456789-abcdef",
+      BETTER_AUTH_SECRET: SECRET,
       SHUTDOWN_DRAIN_DELAY_MS: "1500",
     });
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
@@ -112,6 +115,50 @@ describe("graceful shutdown", () => {
     const messages = lines.map((l) => (JSON.parse(l) as { msg?: string }).msg);
     expect(messages).toContain("shutting down");
     expect(messages.at(-1)).toBe("stopped");
+  });
+
+  it("when the database drops every connection, then the service keeps running and serves again", async () => {
+    const { child, port, lines } = await startService({
+      DATABASE_URL: database.connectionString,
+      BETTER_AUTH_SECRET: SECRET,
+    });
+    try {
+      const signUp = await fetch(`http://127.0.0.1:${port}/api/auth/sign-up/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: `http://localhost:${port}` },
+        body: JSON.stringify({
+          email: "restart@example.com",
+          password: "correct-horse-battery",
+          name: "Restart",
+        }),
+      });
+      const auth = { authorization: `Bearer ${String(signUp.headers.get("set-auth-token"))}` };
+      expect((await fetch(`http://127.0.0.1:${port}/v1/tasks`, { headers: auth })).status).toBe(200);
+
+      // What a PostgreSQL restart or failover does to the pool's idle connections.
+      const admin = new pg.Client({ connectionString: inject("postgresAdminUrl") });
+      await admin.connect();
+      const { rowCount } = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        [database.name],
+      );
+      await admin.end();
+      expect(rowCount).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 300));
+
+      expect(child.exitCode).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      const created = await fetch(`http://127.0.0.1:${port}/v1/tasks`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ title: "after the restart" }),
+      });
+      expect(created.status).toBe(201);
+      expect(lines.some((l) => l.includes("idle database connection lost"))).toBe(true);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
   });
 
   it("when the configuration is invalid, then the service refuses to start and names the variable", async () => {

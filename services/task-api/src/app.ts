@@ -51,7 +51,6 @@ const EXPOSED_HEADERS = [
   "Retry-After",
   "Idempotent-Replayed",
   "set-auth-token",
-  "set-auth-jwt",
 ];
 
 /** The task-api Express app, without listening: main.ts and the tests build the same app. */

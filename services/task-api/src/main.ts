@@ -43,6 +43,11 @@ async function main(): Promise<void> {
   });
   // One pool: Prisma writes through it and the hot read paths query it directly.
   const pool = new pg.Pool({ connectionString: database.connectionString, max: config.DATABASE_POOL_MAX });
+  // An idle connection closed by the server (restart, failover, idle timeout) is dropped
+  // from the pool and replaced on next use; without a listener it would crash the process.
+  pool.on("error", (err) => {
+    logger.warn({ err }, "idle database connection lost");
+  });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const db = createDatabase(prisma, pool);
 

@@ -84,6 +84,9 @@ export function createAuth(options: AuthOptions) {
     plugins: [
       bearer(),
       jwt({
+        // Otherwise every session-authenticated request signs a fresh JWT into a set-auth-jwt
+        // header; clients that want an access token ask GET /api/auth/token once instead.
+        disableSettingJwtHeader: true,
         jwks: { keyPairConfig: { alg: "EdDSA", crv: "Ed25519" } },
         jwt: { issuer: options.baseURL, audience: options.audience, expirationTime: ACCESS_TOKEN_TTL },
       }),
