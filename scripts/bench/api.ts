@@ -7,9 +7,9 @@
  *  3. For each scenario: peak throughput (50 connections), then latency at 80 % of that peak.
  *  4. Print a table and write bench-results/api-<time>.json.
  */
+import { freePort } from "@taskmesh/core";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -28,19 +28,6 @@ const children: ChildProcess[] = [];
 
 function step(message: string): void {
   console.log(`» ${message}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => {
-        resolve(typeof address === "object" && address ? address.port : 0);
-      });
-    });
-  });
 }
 
 async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {

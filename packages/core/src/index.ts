@@ -6,3 +6,4 @@ export * from "./http/request-context.ts";
 export * from "./http/metrics.ts";
 export * from "./http/lifecycle.ts";
 export * from "./http/json-body.ts";
+export * from "./net.ts";

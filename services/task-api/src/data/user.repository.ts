@@ -23,16 +23,9 @@ const SELECT = {
   updatedAt: true,
 } as const;
 
-function toView(u: {
-  id: string;
-  name: string;
-  email: string;
-  emailVerified: boolean;
-  image: string | null;
-  timeZone: string;
-  createdAt: Date;
-  updatedAt: Date;
-}): MeView {
+type UserRow = Omit<MeView, "createdAt" | "updatedAt"> & { createdAt: Date; updatedAt: Date };
+
+function toView(u: UserRow): MeView {
   return { ...u, createdAt: u.createdAt.toISOString(), updatedAt: u.updatedAt.toISOString() };
 }
 
