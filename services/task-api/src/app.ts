@@ -113,8 +113,8 @@ export function createApp(deps: TaskApiDeps): Express {
   v1.use(authenticate(auth, deps.verifyAccessToken));
   v1.use(limits.perUser);
   v1.use(jsonBody({ limit: "64kb" }));
-  v1.use(meRoutes(createMeUseCases(db)));
-  v1.use(listRoutes(db, createListUseCases(db), clock));
+  v1.use(meRoutes(createMeUseCases(db, clock)));
+  v1.use(listRoutes(db, createListUseCases(db, clock), clock));
   v1.use(taskRoutes(db, createTaskUseCases(db, clock), clock));
   v1.use(tagRoutes(db));
   app.use("/v1", v1);

@@ -76,6 +76,24 @@ function toView(row: TaskRow): TaskView {
   };
 }
 
+/** The current views of some of a user's tasks (missing ids are simply absent). */
+export async function findTaskViews(sql: Sql, userId: string, ids: string[]): Promise<TaskView[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql.query<TaskRow>(
+    `SELECT ${TASK_COLUMNS} FROM tasks t JOIN users u ON u.id = t.user_id WHERE t.id = ANY($1::uuid[]) AND t.user_id = $2`,
+    [ids, userId],
+  );
+  return rows.map(toView);
+}
+
+/** Ids of a user's tasks matching a plain filter (for changes that touch many tasks at once). */
+export async function findTaskIds(
+  tx: Tx,
+  where: { userId: string; parentId?: string; listId?: string; allDay?: boolean },
+): Promise<string[]> {
+  return (await tx.task.findMany({ where, select: { id: true } })).map((t) => t.id);
+}
+
 /** GET /v1/tasks/:id, the hot read path (the benchmark baseline runs this same statement). */
 export const TASK_BY_ID_SQL = `SELECT ${TASK_COLUMNS} FROM tasks t JOIN users u ON u.id = t.user_id WHERE t.id = $1::uuid AND t.user_id = $2`;
 

@@ -1,5 +1,7 @@
 import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
 import { txSql, type Database, type Tx } from "../data/database.ts";
+import { findTaskIds } from "../data/task.repository.ts";
+import { recordTaskChanges } from "./task-change-recorder.ts";
 import {
   deleteList,
   findListPage,
@@ -10,7 +12,7 @@ import {
   type ListView,
 } from "../data/list.repository.ts";
 
-export function createListUseCases(db: Database) {
+export function createListUseCases(db: Database, clock: () => Date = () => new Date()) {
   async function locked(
     tx: Tx,
     userId: string,
@@ -57,7 +59,19 @@ export function createListUseCases(db: Database) {
     /** Deletes the list and every task in it. */
     async remove(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<void> {
       await locked(tx, userId, id, expectedVersion);
-      await deleteList(tx, userId, id);
+      // Its tasks go with it (ON DELETE CASCADE), each with its task.deleted event.
+      const tasks = await findTaskIds(tx, { userId, listId: id });
+      await recordTaskChanges(
+        tx,
+        userId,
+        { kind: "user", id: userId },
+        tasks,
+        async () => {
+          await deleteList(tx, userId, id);
+          return undefined;
+        },
+        clock(),
+      );
     },
   };
 }

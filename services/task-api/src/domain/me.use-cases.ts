@@ -1,6 +1,7 @@
 import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
 import type { Database, Tx } from "../data/database.ts";
-import { reanchorAllDayTasks } from "../data/task.repository.ts";
+import { findTaskIds, reanchorAllDayTasks } from "../data/task.repository.ts";
+import { recordTaskChanges } from "./task-change-recorder.ts";
 import {
   deleteUser,
   findMe,
@@ -24,7 +25,7 @@ export async function requireAccount(tx: Tx, userId: string): Promise<void> {
   if (!(await lockAccount(tx, userId))) throw accountGone();
 }
 
-export function createMeUseCases(db: Database) {
+export function createMeUseCases(db: Database, clock: () => Date = () => new Date()) {
   return {
     async get(userId: string): Promise<MeView> {
       const me = await findMe(db.prisma, userId);
@@ -50,12 +51,28 @@ export function createMeUseCases(db: Database) {
             ]);
           }
         }
-        await updateMe(tx, userId, {
+        const change = {
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(timeZone ? { timeZone } : {}),
-        });
-        if (timeZone !== undefined && timeZone !== current)
-          await reanchorAllDayTasks(tx, userId, current, timeZone);
+        };
+        if (timeZone !== undefined && timeZone !== current) {
+          // All-day tasks keep their dates in the new zone: each is re-anchored, with its event.
+          const allDay = await findTaskIds(tx, { userId, allDay: true });
+          await recordTaskChanges(
+            tx,
+            userId,
+            { kind: "user", id: userId },
+            allDay,
+            async () => {
+              await updateMe(tx, userId, change);
+              await reanchorAllDayTasks(tx, userId, current, timeZone);
+              return undefined;
+            },
+            clock(),
+          );
+        } else {
+          await updateMe(tx, userId, change);
+        }
         const me = await findMe(tx, userId);
         if (!me) throw new NotFoundError("User");
         return me;
@@ -64,7 +81,23 @@ export function createMeUseCases(db: Database) {
 
     /** Deletes the account and everything it owns. */
     async remove(userId: string): Promise<void> {
-      const deleted = await db.transaction((tx) => deleteUser(tx, userId));
+      // Every task goes with the account, each with its task.deleted event.
+      const deleted = await db.transaction(async (tx) => {
+        let gone = false;
+        const tasks = await findTaskIds(tx, { userId });
+        await recordTaskChanges(
+          tx,
+          userId,
+          { kind: "user", id: userId },
+          tasks,
+          async () => {
+            gone = await deleteUser(tx, userId);
+            return undefined;
+          },
+          clock(),
+        );
+        return gone;
+      });
       if (!deleted) throw accountGone();
     },
   };

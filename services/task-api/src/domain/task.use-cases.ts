@@ -7,6 +7,7 @@ import {
   completeSubtasks,
   deleteTask,
   findParent,
+  findTaskIds,
   findTaskPage,
   findTaskView,
   hasSubtasks,
@@ -21,6 +22,8 @@ import {
 import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
 import { userTimeZone } from "../data/user.repository.ts";
 import { parseRecurrence } from "./recurrence.ts";
+import { recordTaskChanges } from "./task-change-recorder.ts";
+import type { Actor } from "./task-events.ts";
 import { allDayAnchor, isDateOnly, startOfDate } from "./time.ts";
 
 /** What a client may set on a task; absent = unchanged, null = cleared. */
@@ -164,6 +167,12 @@ async function viewAfterWrite(tx: Tx, userId: string, id: string): Promise<TaskV
   return view;
 }
 
+function present(tasks: Map<string, TaskView>, id: string): TaskView {
+  const view = tasks.get(id);
+  if (!view) throw new Error(`task ${id} vanished inside its own transaction`);
+  return view;
+}
+
 export interface TaskListQuery {
   filter: TaskFilter;
   sort: SortTerm[];
@@ -190,6 +199,10 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
     return record;
   }
 
+  // Until services act on a user's behalf (issue: Dapr events), every change is the user's own.
+  const asUser = (userId: string): Actor => ({ kind: "user", id: userId });
+  const subtasksOf = (tx: Tx, userId: string, id: string) => findTaskIds(tx, { userId, parentId: id });
+
   return {
     async get(userId: string, id: string): Promise<TaskView> {
       const view = await findTaskView(db.read, userId, id);
@@ -203,10 +216,21 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
 
     async create(tx: Tx, userId: string, input: TaskInput & { title: string }): Promise<TaskView> {
       const fields = await prepareFields(tx, userId, input, undefined);
-      const id = await insertTask(tx, userId, { ...fields, title: input.title });
-      if (input.tags?.length) await replaceTaskTags(tx, userId, id, input.tags);
-      if (fields.parentId) await reopenParent(tx, userId, fields.parentId);
-      return viewAfterWrite(tx, userId, id);
+      let id = "";
+      const tasks = await recordTaskChanges(
+        tx,
+        userId,
+        asUser(userId),
+        [fields.parentId],
+        async () => {
+          id = await insertTask(tx, userId, { ...fields, title: input.title });
+          if (input.tags?.length) await replaceTaskTags(tx, userId, id, input.tags);
+          if (fields.parentId) await reopenParent(tx, userId, fields.parentId);
+          return [id];
+        },
+        clock(),
+      );
+      return present(tasks, id);
     },
 
     async update(
@@ -220,44 +244,83 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const fields = await prepareFields(tx, userId, input, current);
       const changed = Object.keys(fields).length > 0 || input.tags !== undefined;
       if (!changed) return viewAfterWrite(tx, userId, id);
-      await updateTask(tx, userId, id, fields);
-      if (input.tags !== undefined) await replaceTaskTags(tx, userId, id, input.tags);
-      if (fields.parentId && !current.completed) await reopenParent(tx, userId, fields.parentId);
-      // Subtasks follow their parent to another list.
-      if (fields.listId !== undefined && fields.listId !== current.listId) {
-        await tx.task.updateMany({
-          where: { userId, parentId: id },
-          data: { listId: fields.listId, version: { increment: 1 } },
-        });
-      }
-      return viewAfterWrite(tx, userId, id);
+      const watched = [id, current.parentId, fields.parentId, ...(await subtasksOf(tx, userId, id))];
+      const tasks = await recordTaskChanges(
+        tx,
+        userId,
+        asUser(userId),
+        watched,
+        async () => {
+          await updateTask(tx, userId, id, fields);
+          if (input.tags !== undefined) await replaceTaskTags(tx, userId, id, input.tags);
+          if (fields.parentId && !current.completed) await reopenParent(tx, userId, fields.parentId);
+          // Subtasks follow their parent to another list.
+          if (fields.listId !== undefined && fields.listId !== current.listId) {
+            await tx.task.updateMany({
+              where: { userId, parentId: id },
+              data: { listId: fields.listId, version: { increment: 1 } },
+            });
+          }
+          return undefined;
+        },
+        clock(),
+      );
+      return present(tasks, id);
     },
 
     /** Completing is idempotent; completing a parent completes its open subtasks. */
     async complete(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<TaskView> {
       const current = await locked(tx, userId, id, expectedVersion);
-      if (!current.completed) {
-        const now = clock();
-        await updateTask(tx, userId, id, { completed: true, completedAt: now });
-        await completeSubtasks(tx, userId, id, now);
-      }
-      return viewAfterWrite(tx, userId, id);
+      if (current.completed) return viewAfterWrite(tx, userId, id);
+      const now = clock();
+      const tasks = await recordTaskChanges(
+        tx,
+        userId,
+        asUser(userId),
+        [id, ...(await subtasksOf(tx, userId, id))],
+        async () => {
+          await updateTask(tx, userId, id, { completed: true, completedAt: now });
+          await completeSubtasks(tx, userId, id, now);
+          return undefined;
+        },
+        now,
+      );
+      return present(tasks, id);
     },
 
     /** Reopening is idempotent; reopening a subtask of a completed parent reopens the parent. */
     async reopen(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<TaskView> {
       const current = await locked(tx, userId, id, expectedVersion);
-      if (current.completed) {
-        await updateTask(tx, userId, id, { completed: false, completedAt: null });
-        if (current.parentId !== null) await reopenParent(tx, userId, current.parentId);
-      }
-      return viewAfterWrite(tx, userId, id);
+      if (!current.completed) return viewAfterWrite(tx, userId, id);
+      const tasks = await recordTaskChanges(
+        tx,
+        userId,
+        asUser(userId),
+        [id, current.parentId],
+        async () => {
+          await updateTask(tx, userId, id, { completed: false, completedAt: null });
+          if (current.parentId !== null) await reopenParent(tx, userId, current.parentId);
+          return undefined;
+        },
+        clock(),
+      );
+      return present(tasks, id);
     },
 
     /** Deletes the task and its subtasks. */
     async remove(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<void> {
       await locked(tx, userId, id, expectedVersion);
-      await deleteTask(tx, userId, id);
+      await recordTaskChanges(
+        tx,
+        userId,
+        asUser(userId),
+        [id, ...(await subtasksOf(tx, userId, id))],
+        async () => {
+          await deleteTask(tx, userId, id);
+          return undefined;
+        },
+        clock(),
+      );
     },
   };
 }

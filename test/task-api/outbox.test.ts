@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+
+interface EventData {
+  taskId: string;
+  userId: string;
+  sequence: number;
+  occurredAt: string;
+  actor: { kind: string; id: string };
+  task: Record<string, unknown>;
+  changes: Record<string, { from: unknown; to: unknown }>;
+}
+interface Row {
+  topic: string;
+  type: string;
+  partitionKey: string;
+  data: EventData;
+}
+interface TaskBody {
+  id: string;
+  version: number;
+  dueDate: string | null;
+  [field: string]: unknown;
+}
+
+let api: TestTaskApi;
+beforeAll(async () => {
+  api = await startTaskApi();
+});
+afterAll(async () => {
+  await api.close();
+});
+
+/** The outbox rows about one user's tasks, oldest first. */
+async function events(user: TestUser): Promise<Row[]> {
+  const rows = await api.prisma.outboxEvent.findMany({ orderBy: { id: "asc" } });
+  return (rows as unknown as Row[]).filter((r) => r.data.userId === user.id);
+}
+const kinds = (rows: Row[]) =>
+  rows.map((r) => `${r.type.split(".")[3] ?? "?"}:${r.data.taskId}:${r.data.sequence}`);
+
+async function create(user: TestUser, body: Record<string, unknown>): Promise<TaskBody> {
+  return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as TaskBody;
+}
+
+describe("transactional outbox", () => {
+  it("when a task is created, then one task.created event carries the task as answered, keyed by its id", async () => {
+    const user = await api.signUp();
+    const task = await create(user, { title: "Write report", tags: ["work"], dueAt: "2026-12-01" });
+
+    const [row, ...rest] = await events(user);
+    expect(rest).toEqual([]);
+    expect(row).toMatchObject({
+      topic: "task-events",
+      type: "dev.taskmesh.task.created.v1",
+      partitionKey: task.id,
+    });
+    const { dueDate: _derived, ...snapshot } = task;
+    expect(row?.data).toMatchObject({
+      taskId: task.id,
+      userId: user.id,
+      sequence: 1,
+      actor: { kind: "user", id: user.id },
+      changes: {},
+    });
+    expect(row?.data.task).toEqual({ ...snapshot, userId: user.id });
+  });
+
+  it("when a task is updated, then task.updated names each changed field from what to what, with the new version as sequence", async () => {
+    const user = await api.signUp();
+    const task = await create(user, { title: "Draft", priority: "low" });
+    await api.request
+      .patch(`/v1/tasks/${task.id}`)
+      .set(user.auth)
+      .send({ title: "Final", priority: "high", tags: ["a"] })
+      .expect(200);
+
+    const [, updated] = await events(user);
+    expect(updated?.type).toBe("dev.taskmesh.task.updated.v1");
+    expect(updated?.data.sequence).toBe(2);
+    expect(updated?.data.changes).toEqual({
+      title: { from: "Draft", to: "Final" },
+      priority: { from: "low", to: "high" },
+      tags: { from: [], to: ["a"] },
+    });
+  });
+
+  it("when a parent is completed, then it and each open subtask get task.completed; reopening a subtask reopens the parent, each with an event", async () => {
+    const user = await api.signUp();
+    const parent = await create(user, { title: "Trip" });
+    const a = await create(user, { title: "Tickets", parentId: parent.id });
+    const b = await create(user, { title: "Hotel", parentId: parent.id });
+    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
+    await api.request.post(`/v1/tasks/${a.id}/reopen`).set(user.auth).expect(200);
+
+    const rows = (await events(user)).slice(3);
+    expect(kinds(rows).sort()).toEqual(
+      [
+        `completed:${parent.id}:2`,
+        `completed:${a.id}:2`,
+        `completed:${b.id}:2`,
+        `reopened:${a.id}:3`,
+        `reopened:${parent.id}:3`,
+      ].sort(),
+    );
+    expect(rows.find((r) => r.data.taskId === b.id)?.data.changes).toMatchObject({
+      completed: { from: false, to: true },
+    });
+  });
+
+  it("when a parent is deleted, then it and its subtask each get task.deleted with the last state and the next sequence", async () => {
+    const user = await api.signUp();
+    const parent = await create(user, { title: "Move" });
+    const sub = await create(user, { title: "Boxes", parentId: parent.id });
+    await api.request.delete(`/v1/tasks/${parent.id}`).set(user.auth).expect(204);
+
+    const deleted = (await events(user)).filter((r) => r.type === "dev.taskmesh.task.deleted.v1");
+    expect(kinds(deleted).sort()).toEqual([`deleted:${parent.id}:2`, `deleted:${sub.id}:2`].sort());
+    expect(deleted.find((r) => r.data.taskId === sub.id)?.data.task).toMatchObject({
+      title: "Boxes",
+      version: 1,
+    });
+  });
+
+  it("when a list is deleted, when the time zone changes, and when the account is deleted, then every task they touch gets its event", async () => {
+    const user = await api.signUp({ timeZone: "Europe/Berlin" });
+    const list = (await api.request.post("/v1/lists").set(user.auth).send({ name: "Home" }).expect(201))
+      .body as { id: string };
+    const inList = await create(user, { title: "In list", listId: list.id });
+    const allDay = await create(user, { title: "All day", dueAt: "2026-12-01" });
+    const timed = await create(user, { title: "Timed", dueAt: "2026-12-01T09:00:00Z" });
+
+    await api.request.delete(`/v1/lists/${list.id}`).set(user.auth).expect(204);
+    await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "America/New_York" }).expect(200);
+    const afterZone = await events(user);
+    expect(kinds(afterZone.slice(3))).toEqual([`deleted:${inList.id}:2`, `updated:${allDay.id}:2`]);
+    expect(afterZone.at(-1)?.data.changes).toEqual({
+      dueAt: { from: "2026-11-30T23:00:00.000Z", to: "2026-12-01T05:00:00.000Z" },
+    });
+
+    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    expect(kinds((await events(user)).slice(5)).sort()).toEqual(
+      [`deleted:${allDay.id}:3`, `deleted:${timed.id}:2`].sort(),
+    );
+  });
+
+  it("when a request is rejected, or replayed with its Idempotency-Key, or changes nothing, then no event is written", async () => {
+    const user = await api.signUp();
+    const task = await create(user, { title: "Stable" });
+    const before = (await events(user)).length;
+
+    await api.request.post("/v1/tasks").set(user.auth).send({ title: " " }).expect(422);
+    await api.request
+      .patch(`/v1/tasks/${task.id}`)
+      .set(user.auth)
+      .set("If-Match", '"7"')
+      .send({ title: "x" })
+      .expect(412);
+    await api.request
+      .patch(`/v1/tasks/${task.id}`)
+      .set(user.auth)
+      .send({ recurrence: "FREQ=SOMETIMES" })
+      .expect(422);
+    await api.request.delete("/v1/tasks/01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f").set(user.auth).expect(404);
+    await api.request.post(`/v1/tasks/${task.id}/reopen`).set(user.auth).expect(200); // already open
+    await api.request.patch(`/v1/tasks/${task.id}`).set(user.auth).send({}).expect(200);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "once")
+      .send({ title: "Once" })
+      .expect(201);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "once")
+      .send({ title: "Once" })
+      .expect(201);
+
+    expect((await events(user)).length).toBe(before + 1);
+  });
+
+  it("when another user's task is targeted, then nothing is written about it", async () => {
+    const owner = await api.signUp();
+    const intruder = await api.signUp();
+    const task = await create(owner, { title: "Mine" });
+    await api.request.post(`/v1/tasks/${task.id}/complete`).set(intruder.auth).expect(404);
+    await api.request.delete(`/v1/tasks/${task.id}`).set(intruder.auth).expect(404);
+    expect(kinds(await events(owner))).toEqual([`created:${task.id}:1`]);
+    expect(await events(intruder)).toEqual([]);
+  });
+});
