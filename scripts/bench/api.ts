@@ -25,6 +25,8 @@ const TASKS_PER_USER = Number(process.env.BENCH_TASKS_PER_USER ?? 10_000);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const children: ChildProcess[] = [];
+/** Stops the temporary PostgreSQL (and removes its directory) on success and on failure alike. */
+let stopPostgres = (): Promise<void> => Promise.resolve();
 
 function step(message: string): void {
   console.log(`» ${message}`);
@@ -127,7 +129,7 @@ async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  let stopPostgres = (): Promise<void> => Promise.resolve();
+
   let dataDir: string | undefined;
   let databaseUrl = process.env.BENCH_DATABASE_URL;
   if (!databaseUrl) {
@@ -141,7 +143,11 @@ async function main(): Promise<void> {
       database: "bench",
     });
     databaseUrl = server.connectionString;
-    stopPostgres = () => server.stop();
+    const dir = dataDir;
+    stopPostgres = async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
   }
   await applyMigrations({ connectionString: databaseUrl });
 
@@ -352,11 +358,11 @@ async function main(): Promise<void> {
   for (const child of children) child.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 500));
   await stopPostgres();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   console.error(err);
   for (const child of children) child.kill("SIGKILL");
+  await stopPostgres().catch(() => undefined);
   process.exit(1);
 });

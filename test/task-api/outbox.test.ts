@@ -1,3 +1,4 @@
+import { newEvent, type TaskEventType } from "@taskmesh/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
@@ -188,5 +189,29 @@ describe("transactional outbox", () => {
     await api.request.delete(`/v1/tasks/${task.id}`).set(intruder.auth).expect(404);
     expect(kinds(await events(owner))).toEqual([`created:${task.id}:1`]);
     expect(await events(intruder)).toEqual([]);
+  });
+  it("when tasks go through every kind of change, then each event conforms to the shared event contracts", async () => {
+    const user = await api.signUp();
+    const parent = await create(user, {
+      title: "Launch",
+      dueAt: "2026-12-01",
+      tags: ["work"],
+      recurrence: "FREQ=WEEKLY",
+    });
+    const sub = await create(user, { title: "Checklist", parentId: parent.id });
+    await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ priority: "urgent" }).expect(200);
+    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
+    await api.request.post(`/v1/tasks/${sub.id}/reopen`).set(user.auth).expect(200);
+    await api.request.delete(`/v1/tasks/${parent.id}`).set(user.auth).expect(204);
+
+    const rows = await events(user);
+    expect(new Set(rows.map((r) => r.type)).size).toBe(5);
+    for (const row of rows) {
+      // newEvent validates the envelope and the data against the schema of the row's type.
+      expect(() =>
+        newEvent(row.type as TaskEventType, row.data as never, { id: "outbox-row" }),
+      ).not.toThrow();
+      expect(row.partitionKey).toBe(row.data.taskId);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { EVENT_TYPES, TOPICS, type TaskEventType } from "@taskmesh/contracts";
 import type { Prisma } from "@taskmesh/db";
 import type { OutboxMessage } from "../data/outbox.repository.ts";
 import type { TaskView } from "../data/task.repository.ts";
@@ -8,9 +9,14 @@ export interface Actor {
   id: string;
 }
 
-export const TASK_EVENTS_TOPIC = "task-events";
-export type TaskEventKind = "created" | "updated" | "completed" | "reopened" | "deleted";
-export const taskEventType = (kind: TaskEventKind): string => `dev.taskmesh.task.${kind}.v1`;
+type TaskEventKind = "created" | "updated" | "completed" | "reopened" | "deleted";
+const EVENT_TYPE: Record<TaskEventKind, TaskEventType> = {
+  created: EVENT_TYPES.taskCreated,
+  updated: EVENT_TYPES.taskUpdated,
+  completed: EVENT_TYPES.taskCompleted,
+  reopened: EVENT_TYPES.taskReopened,
+  deleted: EVENT_TYPES.taskDeleted,
+};
 
 /** The fields whose changes an event reports (updatedAt/version always move; dueDate follows dueAt). */
 const REPORTED_FIELDS = [
@@ -81,8 +87,8 @@ export function taskChangeEvents(
       continue;
     }
     events.push({
-      topic: TASK_EVENTS_TOPIC,
-      type: taskEventType(kind),
+      topic: TOPICS.taskEvents,
+      type: EVENT_TYPE[kind],
       partitionKey: id,
       data: {
         taskId: id,
