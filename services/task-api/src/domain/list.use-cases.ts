@@ -2,6 +2,7 @@ import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
 import { txSql, type Database, type Tx } from "../data/database.ts";
 import { findTaskIds } from "../data/task.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
+import { userActor } from "./task-events.ts";
 import {
   deleteList,
   findListPage,
@@ -64,7 +65,7 @@ export function createListUseCases(db: Database, clock: () => Date = () => new D
       await recordTaskChanges(
         tx,
         userId,
-        { kind: "user", id: userId },
+        userActor(userId),
         tasks,
         async () => {
           await deleteList(tx, userId, id);

@@ -2,6 +2,7 @@ import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/cor
 import type { Database, Tx } from "../data/database.ts";
 import { findTaskIds, reanchorAllDayTasks } from "../data/task.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
+import { userActor } from "./task-events.ts";
 import {
   deleteUser,
   findMe,
@@ -61,7 +62,7 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
           await recordTaskChanges(
             tx,
             userId,
-            { kind: "user", id: userId },
+            userActor(userId),
             allDay,
             async () => {
               await updateMe(tx, userId, change);
@@ -88,7 +89,7 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
         await recordTaskChanges(
           tx,
           userId,
-          { kind: "user", id: userId },
+          userActor(userId),
           tasks,
           async () => {
             gone = await deleteUser(tx, userId);

@@ -9,6 +9,11 @@ export interface Actor {
   id: string;
 }
 
+/** Until services act on a user's behalf (Dapr events issue), every change is the user's own. */
+export function userActor(userId: string): Actor {
+  return { kind: "user", id: userId };
+}
+
 type TaskEventKind = "created" | "updated" | "completed" | "reopened" | "deleted";
 const EVENT_TYPE: Record<TaskEventKind, TaskEventType> = {
   created: EVENT_TYPES.taskCreated,

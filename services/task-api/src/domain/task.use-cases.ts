@@ -23,7 +23,7 @@ import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts
 import { userTimeZone } from "../data/user.repository.ts";
 import { parseRecurrence } from "./recurrence.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
-import type { Actor } from "./task-events.ts";
+import { userActor } from "./task-events.ts";
 import { allDayAnchor, isDateOnly, startOfDate } from "./time.ts";
 
 /** What a client may set on a task; absent = unchanged, null = cleared. */
@@ -199,8 +199,6 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
     return record;
   }
 
-  // Until services act on a user's behalf (issue: Dapr events), every change is the user's own.
-  const asUser = (userId: string): Actor => ({ kind: "user", id: userId });
   const subtasksOf = (tx: Tx, userId: string, id: string) => findTaskIds(tx, { userId, parentId: id });
 
   return {
@@ -220,7 +218,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        asUser(userId),
+        userActor(userId),
         [fields.parentId],
         async () => {
           id = await insertTask(tx, userId, { ...fields, title: input.title });
@@ -248,7 +246,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        asUser(userId),
+        userActor(userId),
         watched,
         async () => {
           await updateTask(tx, userId, id, fields);
@@ -276,7 +274,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        asUser(userId),
+        userActor(userId),
         [id, ...(await subtasksOf(tx, userId, id))],
         async () => {
           await updateTask(tx, userId, id, { completed: true, completedAt: now });
@@ -295,7 +293,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        asUser(userId),
+        userActor(userId),
         [id, current.parentId],
         async () => {
           await updateTask(tx, userId, id, { completed: false, completedAt: null });
@@ -313,7 +311,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       await recordTaskChanges(
         tx,
         userId,
-        asUser(userId),
+        userActor(userId),
         [id, ...(await subtasksOf(tx, userId, id))],
         async () => {
           await deleteTask(tx, userId, id);
