@@ -55,7 +55,7 @@ export const problemSchema = z
 
 export type Problem = z.infer<typeof problemSchema>;
 
-export function problemStatus(code: ErrorCode): number {
+function problemStatus(code: ErrorCode): number {
   return PROBLEMS[code].status;
 }
 

@@ -20,7 +20,7 @@ export interface AuthOptions {
   rateLimit: boolean;
 }
 
-export const ACCESS_TOKEN_TTL = "15m";
+const ACCESS_TOKEN_TTL = "15m";
 
 /**
  * Better Auth: email + password, database sessions, bearer session tokens for API

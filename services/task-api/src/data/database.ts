@@ -17,7 +17,7 @@ export interface Database {
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
 }
 
-export function poolSql(pool: pg.Pool): Sql {
+function poolSql(pool: pg.Pool): Sql {
   return {
     async query<T>(text: string, values: readonly unknown[], name?: string) {
       const result = await pool.query({ text, values: values as unknown[], ...(name ? { name } : {}) });

@@ -242,7 +242,14 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const fields = await prepareFields(tx, userId, input, current);
       const changed = Object.keys(fields).length > 0 || input.tags !== undefined;
       if (!changed) return viewAfterWrite(tx, userId, id);
-      const watched = [id, current.parentId, fields.parentId, ...(await subtasksOf(tx, userId, id))];
+      // Subtasks change only when the list moves (they follow their parent).
+      const listMoves = fields.listId !== undefined && fields.listId !== current.listId;
+      const watched = [
+        id,
+        current.parentId,
+        fields.parentId,
+        ...(listMoves ? await subtasksOf(tx, userId, id) : []),
+      ];
       const tasks = await recordTaskChanges(
         tx,
         userId,
@@ -253,7 +260,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
           if (input.tags !== undefined) await replaceTaskTags(tx, userId, id, input.tags);
           if (fields.parentId && !current.completed) await reopenParent(tx, userId, fields.parentId);
           // Subtasks follow their parent to another list.
-          if (fields.listId !== undefined && fields.listId !== current.listId) {
+          if (listMoves) {
             await tx.task.updateMany({
               where: { userId, parentId: id },
               data: { listId: fields.listId, version: { increment: 1 } },

@@ -5,7 +5,7 @@ import type { Database, Tx } from "../data/database.ts";
 import { findStoredResponse, lockKey, storeResponse } from "../data/idempotency.repository.ts";
 import { requireAccount } from "../domain/me.use-cases.ts";
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface HttpResult {
   status: number;
