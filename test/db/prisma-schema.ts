@@ -100,9 +100,22 @@ export function expectedCatalog(schema: string): ExpectedCatalog {
 
     for (const field of model.fields) {
       if (field.kind === "object") continue;
-      if (field.isList)
-        throw new Error(`${model.name}.${field.name}: scalar lists are not handled by the drift test yet`);
       const column = field.dbName ?? field.name;
+      if (field.isList) {
+        if (field.hasDefaultValue)
+          throw new Error(
+            `${model.name}.${field.name}: scalar list defaults are not handled by the drift test`,
+          );
+        // Prisma creates a scalar list as a nullable array column with no default.
+        columns[column] = {
+          type: `${columnType(model, field, enumByName)}[]`,
+          notNull: false,
+          default: null,
+          identity: "",
+          generated: "",
+        };
+        continue;
+      }
       const type = columnType(model, field, enumByName);
       const fieldDefault = expectedDefault(model, field, table, column, type, enumByName);
       if (fieldDefault.sequence) sequences.push(fieldDefault.sequence);
