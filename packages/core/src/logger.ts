@@ -13,6 +13,7 @@ export function createLogger(options: { service: string; level?: string }): Logg
       paths: [
         "req.headers.authorization",
         "req.headers.cookie",
+        'req.headers["dapr-api-token"]',
         'res.headers["set-cookie"]',
         'res.headers["set-auth-token"]',
       ],
