@@ -7,7 +7,7 @@ import pg from "pg";
 import supertest from "supertest";
 import { createApp, type TaskApiDeps } from "../../services/task-api/src/app.ts";
 import { createAuth } from "../../services/task-api/src/auth/auth.ts";
-import { createAccessTokenVerifier } from "../../services/task-api/src/auth/authenticate.ts";
+import { createAccessTokenVerifier } from "@taskmesh/auth";
 import { createDatabase, type Database } from "../../services/task-api/src/data/database.ts";
 import { createTestDatabase } from "./postgres.ts";
 

@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createAccessTokenVerifier } from "../../services/task-api/src/auth/authenticate.ts";
+import { createAccessTokenVerifier } from "@taskmesh/auth";
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 

@@ -11,7 +11,7 @@ import {
 } from "jose";
 import type { Response, Test } from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAccessTokenVerifier } from "../../services/task-api/src/auth/authenticate.ts";
+import { createAccessTokenVerifier } from "@taskmesh/auth";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi } from "../support/task-api.ts";
 
 const PASSWORD = "correct-horse-battery";

@@ -1,0 +1,96 @@
+import { requireAccessToken, type AccessTokenVerifier } from "@taskmesh/auth";
+import type { TaskmeshEvent } from "@taskmesh/contracts";
+import {
+  createHttpMetrics,
+  healthRoutes,
+  jsonBody,
+  notFoundHandler,
+  problemHandler,
+  requestContext,
+  type HttpMetrics,
+  type Lifecycle,
+  type Logger,
+} from "@taskmesh/core";
+import { requireAppToken, type SidecarClient } from "@taskmesh/dapr";
+import type { PrismaClient } from "@taskmesh/db";
+import express, { type Express, type Router } from "express";
+import type pg from "pg";
+import { queryAccessToken } from "./http/query-token.ts";
+
+/**
+ * What the webhooks module (src/webhooks/) plugs into the app. Both parts are optional so the
+ * app runs without webhooks (and its tests build it without them).
+ */
+export interface WebhookPlugin {
+  /**
+   * User routes (`/webhooks`, `/webhooks/:id`, ...), mounted under `/v1` behind access-token
+   * authentication and a JSON body parser: read the user with `currentUserId(res)` from
+   * @taskmesh/auth, throw AppErrors (the app answers problem+json).
+   */
+  router?: Router;
+  /**
+   * Event fan-out: called once per consumed event (every task event and reminder.due), after
+   * the event is stored for the live stream. Must be idempotent by `event.id` (a redelivered
+   * event calls it again). A thrown UnavailableError (or any unexpected error) makes the
+   * sidecar redeliver the event; another AppError drops it to the dead-letter topic.
+   */
+  fanOut?: (event: TaskmeshEvent) => Promise<void>;
+}
+
+export interface NotificationsDeps {
+  logger: Logger;
+  lifecycle: Lifecycle;
+  prisma: PrismaClient;
+  /** The pool Prisma uses; raw SQL (claims, stream replay) goes through it too. */
+  pool: pg.Pool;
+  sidecar: SidecarClient;
+  verifyAccessToken: AccessTokenVerifier;
+  /** APP_API_TOKEN: what the sidecar sends on /events/* and /cron/*. */
+  appApiToken: string;
+  webhooks?: WebhookPlugin;
+  metrics?: HttpMetrics;
+}
+
+/** The notifications Express app, without listening: main.ts and the tests build the same app. */
+export function createApp(deps: NotificationsDeps): Express {
+  const { logger, pool } = deps;
+  const metrics = deps.metrics ?? createHttpMetrics("notifications");
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("query parser", "simple");
+
+  // Before the request logger: ?access_token= (EventSource cannot send headers) becomes the
+  // Authorization header and leaves the URL, so it is never logged.
+  app.use(queryAccessToken("/v1/stream"));
+  app.use(requestContext(logger));
+  app.use(metrics.middleware);
+
+  app.use(
+    healthRoutes(deps.lifecycle, {
+      database: async () => {
+        await pool.query("SELECT 1");
+      },
+    }),
+  );
+  app.get("/metrics", metrics.handler);
+  // The sidecar asks for programmatic subscriptions; ours are declarative (subscriptions.yaml).
+  app.get("/dapr/subscribe", (_req, res) => {
+    res.json([]);
+  });
+
+  const sidecarOnly = express.Router();
+  sidecarOnly.use(requireAppToken(deps.appApiToken));
+  sidecarOnly.use(express.json({ type: ["application/json", "application/*+json"], limit: "1mb" }));
+  app.use(["/events", "/cron", "/internal"], sidecarOnly);
+
+  const v1 = express.Router();
+  v1.use(requireAccessToken(deps.verifyAccessToken));
+  v1.use(jsonBody({ limit: "64kb" }));
+  if (deps.webhooks?.router) v1.use(deps.webhooks.router);
+  app.use("/v1", v1);
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(logger));
+  return app;
+}
