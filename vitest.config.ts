@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // One embedded PostgreSQL for the run; every test file clones its own database from it.
-    globalSetup: ["test/support/global-setup.ts"],
+    // The stack setup provisions daprd, Sentry and Kafka (instant when cached) for test/support/stack.ts.
+    globalSetup: ["test/support/global-setup.ts", "test/support/stack-global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     coverage: {

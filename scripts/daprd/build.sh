@@ -3,6 +3,12 @@
 # on the last line of stdout (progress goes to stderr), so callers can write:
 #
 #     DAPRD="$(scripts/daprd/build.sh)"
+#     SENTRY="$(scripts/daprd/build.sh sentry)"
+#
+# `build.sh sentry` does the same for Dapr Sentry (the certificate authority
+# behind mTLS and service-invocation access control), built from the same
+# pinned module (github.com/dapr/dapr/cmd/sentry) into the same cache dir; no
+# PATH lookup for it (a stock sentry has no --version to check).
 #
 # Order of preference:
 #   1. `daprd` on PATH, then ~/.dapr/bin/daprd, when `daprd --version` prints
@@ -23,6 +29,13 @@
 #   TASKMESH_DAPRD_PROCS    parallel build jobs, `go build -p` (default 1)
 set -euo pipefail
 
+target="${1:-daprd}"
+case "$target" in
+  daprd | sentry) ;;
+  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) printf '[daprd] ERROR: unknown target %s (daprd|sentry)\n' "$target" >&2; exit 2 ;;
+esac
+
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { printf '[daprd] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -35,8 +48,8 @@ version="${dapr_tag#v}" # daprd --version prints it without the "v"
 
 cache_root="${TASKMESH_CACHE_DIR:-$HOME/.cache/taskmesh}/daprd"
 out_dir="$cache_root/$version"
-out="$out_dir/daprd"
-stamp="$out_dir/daprd.inputs.sha256"
+out="$out_dir/$target"
+stamp="$out_dir/$target.inputs.sha256"
 
 daprd_version_of() { "$1" --version 2>/dev/null | head -n1 | tr -d '[:space:]' || true; }
 
@@ -55,7 +68,7 @@ inputs_hash() {
 log "pinned Dapr version: $version (from $here/go.mod)"
 
 # --- 1. an existing daprd at the pinned version ------------------------------
-if [[ "${TASKMESH_DAPRD_REBUILD:-0}" != 1 ]]; then
+if [[ "$target" == daprd && "${TASKMESH_DAPRD_REBUILD:-0}" != 1 ]]; then
   for cand in "$(command -v daprd 2>/dev/null || true)" "$HOME/.dapr/bin/daprd"; do
     [[ -n "$cand" && -x "$cand" ]] || continue
     [[ "$cand" -ef "$out" ]] && continue # our own cache, checked below
@@ -83,13 +96,13 @@ fi
 want_hash="$(inputs_hash)"
 if [[ "${TASKMESH_DAPRD_REBUILD:-0}" != 1 && -x "$out" && -f "$stamp" ]] &&
   [[ "$(cat "$stamp")" == "$want_hash" ]] &&
-  [[ "$(daprd_version_of "$out")" == "$version" ]]; then
+  [[ "$target" == sentry || "$(daprd_version_of "$out")" == "$version" ]]; then
   log "using cached build $out"
   printf '%s\n' "$out"
   exit 0
 fi
 
-log "building daprd $version into $out (one core, niced; a first build downloads modules and takes several minutes)"
+log "building $target $version into $out (one core, niced; a first build downloads modules and takes several minutes)"
 start=$SECONDS
 
 # dapr's cmd/daprd/app imports cmd/daprd/components for its init()s. Without
@@ -132,17 +145,30 @@ ldflags+=" -X $dapr_module/pkg/buildinfo.version=$version"
 ldflags+=" -X $dapr_module/pkg/buildinfo.gitversion=$dapr_tag"
 ldflags+=" -X github.com/dapr/kit/logger.DaprVersion=$version"
 
-log "go build (log: $bdir/build.log)"
+# daprd: this directory's main package (our component set); sentry: dapr's own.
+pkg=.
+[[ "$target" == sentry ]] && pkg="$dapr_module/cmd/sentry"
+blog="$bdir/build-$target.log"
+log "go build $pkg (log: $blog)"
 rm -f "$out.tmp"
-if ! (cd "$here" && CGO_ENABLED=0 nice -n 19 go build -p "${TASKMESH_DAPRD_PROCS:-1}" -trimpath \
+(cd "$here" && CGO_ENABLED=0 nice -n 19 go build -p "${TASKMESH_DAPRD_PROCS:-1}" -trimpath \
   -modfile="$bdir/go.mod" -overlay="$bdir/overlay.json" \
-  -ldflags "$ldflags" -o "$out.tmp" .) >"$bdir/build.log" 2>&1; then
-  tail -n 40 "$bdir/build.log" >&2
-  die "go build failed; full log in $bdir/build.log"
+  -ldflags "$ldflags" -o "$out.tmp" "$pkg") >"$blog" 2>&1 &
+build_pid=$!
+# A long build says it is alive every 30 s.
+while kill -0 "$build_pid" 2>/dev/null; do
+  for _ in $(seq 30); do sleep 1; kill -0 "$build_pid" 2>/dev/null || break; done
+  kill -0 "$build_pid" 2>/dev/null && log "  still building ($((SECONDS - start))s)"
+done
+if ! wait "$build_pid"; then
+  tail -n 40 "$blog" >&2
+  die "go build failed; full log in $blog"
 fi
 
-got="$(daprd_version_of "$out.tmp")"
-[[ "$got" == "$version" ]] || die "built binary reports version '$got', want $version"
+if [[ "$target" == daprd ]]; then
+  got="$(daprd_version_of "$out.tmp")"
+  [[ "$got" == "$version" ]] || die "built binary reports version '$got', want $version"
+fi
 mv -f "$out.tmp" "$out"
 printf '%s\n' "$want_hash" >"$stamp"
 log "built $out ($(du -h "$out" | cut -f1)) in $((SECONDS - start))s"
