@@ -5,7 +5,7 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
 import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
 import type { PrismaClient } from "@taskmesh/db";
-import { canonicalTimeZone } from "../domain/time.ts";
+import { canonicalTimeZone } from "@taskmesh/recurrence";
 import { personName } from "../http/schemas.ts";
 
 export interface AuthOptions {

@@ -1,4 +1,5 @@
 import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
+import { canonicalTimeZone } from "@taskmesh/recurrence";
 import type { Database, Tx } from "../data/database.ts";
 import { findTaskIds, reanchorAllDayTasks } from "../data/task.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
@@ -11,7 +12,6 @@ import {
   updateMe,
   type MeView,
 } from "../data/user.repository.ts";
-import { canonicalTimeZone } from "./time.ts";
 
 /** A still-valid access token of a deleted account: its requests are unauthenticated, not errors. */
 function accountGone(): UnauthenticatedError {

@@ -1,5 +1,6 @@
 import { InvalidError, NotFoundError, PreconditionFailedError, type FieldIssue } from "@taskmesh/core";
 import type { Priority } from "@taskmesh/db";
+import { allDayAnchor, isDateOnly, parseRecurrence, startOfDate } from "@taskmesh/recurrence";
 import { txSql, type Database, type Tx } from "../data/database.ts";
 import { listExists } from "../data/list.repository.ts";
 import { replaceTaskTags } from "../data/tag.repository.ts";
@@ -21,10 +22,8 @@ import {
 } from "../data/task.repository.ts";
 import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
 import { userTimeZone } from "../data/user.repository.ts";
-import { parseRecurrence } from "./recurrence.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor } from "./task-events.ts";
-import { allDayAnchor, isDateOnly, startOfDate } from "./time.ts";
 
 /** What a client may set on a task; absent = unchanged, null = cleared. */
 export interface TaskInput {

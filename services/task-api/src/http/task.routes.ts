@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { BadRequestError } from "@taskmesh/core";
+import { isDateOnly } from "@taskmesh/recurrence";
 import express, { type Router } from "express";
 import { z } from "zod";
 import { currentUserId } from "../auth/authenticate.ts";
@@ -13,7 +14,6 @@ import {
   type TaskFilter,
 } from "../data/task-query.ts";
 import type { TaskView } from "../data/task.repository.ts";
-import { isDateOnly } from "../domain/time.ts";
 import type { TaskListQuery, TaskUseCases } from "../domain/task.use-cases.ts";
 import { runPost, type HttpResult } from "./idempotency.ts";
 import {

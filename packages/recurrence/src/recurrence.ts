@@ -105,9 +105,63 @@ export function parseRecurrence(input: string, dtstart?: Date): RecurrenceResult
     return { ok: false, reason: `numbered BYDAY (like 1MO) needs FREQ=MONTHLY or YEARLY` };
 
   if (dtstart !== undefined) {
-    const rule = new RRule({ ...RRule.parseString(body), dtstart });
+    // The zone is not known here, so UNTIL is read as late as any zone could mean it: the
+    // check may accept a series that ends after its first task (nextOccurrence then says so),
+    // never refuse one that nextOccurrence would continue. COUNT >= 1 cannot end it early:
+    // the task at dueAt is the first occurrence itself (RFC 5545 counts DTSTART).
+    const until = seen.get("UNTIL");
+    const rule = new RRule({
+      ...RRule.parseString(ruleWithout(ruleParts(body), ["COUNT", "UNTIL"])),
+      dtstart,
+      ...(until === undefined ? {} : { until: new Date(latestInstantOfUntil(until)) }),
+    });
     if (rule.after(dtstart, true) === null)
       return { ok: false, reason: "yields no occurrence from dueAt on" };
   }
   return { ok: true, value: body };
+}
+
+/** The parts of a normalised rule (as parseRecurrence returns it), in order. */
+export function ruleParts(body: string): Map<string, string> {
+  return new Map(
+    body.split(";").map((part) => {
+      const eq = part.indexOf("=");
+      return [part.slice(0, eq), part.slice(eq + 1)] as const;
+    }),
+  );
+}
+
+/** Joins parts back into a rule. */
+export function joinRuleParts(parts: Map<string, string>): string {
+  return [...parts].map(([name, value]) => `${name}=${value}`).join(";");
+}
+
+/** The rule without some of its parts (e.g. those taskmesh applies itself). */
+export function ruleWithout(parts: Map<string, string>, names: readonly string[]): string {
+  const kept = new Map(parts);
+  for (const name of names) kept.delete(name);
+  return joinRuleParts(kept);
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The latest instant an UNTIL value can stand for in any time zone: a UTC date-time is
+ * itself; a local date-time is at most 12 hours behind UTC (UTC-12:00); a date lasts until
+ * its end there.
+ */
+function latestInstantOfUntil(until: string): number {
+  const [year, month, day, hour, minute, second] = [
+    until.slice(0, 4),
+    until.slice(4, 6),
+    until.slice(6, 8),
+    until.slice(9, 11),
+    until.slice(11, 13),
+    until.slice(13, 15),
+  ].map((part) => Number(part || 0)) as [number, number, number, number, number, number];
+  const wallClock = new Date(0);
+  wallClock.setUTCFullYear(year, month - 1, day);
+  wallClock.setUTCHours(hour, minute, second, 0);
+  if (until.endsWith("Z")) return wallClock.getTime();
+  return wallClock.getTime() + (until.length === 8 ? 24 * HOUR_MS : 0) + 12 * HOUR_MS;
 }

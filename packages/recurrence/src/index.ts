@@ -1,0 +1,3 @@
+export * from "./time.ts";
+export * from "./recurrence.ts";
+export * from "./next-occurrence.ts";
