@@ -1,3 +1,24 @@
+/**
+ * Usage: a test file that needs real sidecars calls `const stack = useStack({ apps: ["task-api",
+ * "audit-log"] })` at the top of its describe block (or `await startStack(...)` in its own
+ * beforeAll, with a hook timeout of ~3 minutes, and `stack.stop()` in afterAll). Each stack is
+ * private to the file: a fresh Kafka (topics task-events, reminders and their .dead-letter
+ * twins, 6 partitions), Dapr Sentry (mTLS, so configuration.yaml's access control applies), a
+ * fresh migrated database (`databaseUrl`) and an empty one for the Dapr state stores, and for
+ * each app `node services/<app>/dist/main.js` (built once per run) with its own daprd on free
+ * ports. When it resolves every app answers /readyz, every sidecar is healthy and subscribed,
+ * and every consumer group is Stable, so a publish is delivered. Call the apps at
+ * `stack().urls[app]` (user routes) or through the sidecars at `stack().daprUrls[app]` with
+ * header `dapr-api-token: stack().daprApiToken` (`/v1.0/publish/taskmesh-pubsub/task-events`,
+ * `/v1.0/invoke/<app>/method/...`); the apps expect `stack().appApiToken` from their sidecar.
+ * Faults: `kill(app, "app" | "sidecar", signal?)`, `restart(app, part)`, `restartBroker()`,
+ * then `waitForConsumers()`. `logs(app)` returns the captured output of an app and its sidecar
+ * (printed for every process when a test fails under useStack). test/support/kafka.ts reads
+ * topics (`readTopicUntil`) and publishes raw bytes (`publishRaw`) at `stack().kafkaBrokers`.
+ * Apps get PORT, HOST, DATABASE_URL, DAPR_HTTP_PORT, APP_API_TOKEN, DAPR_API_TOKEN, LOG_LEVEL,
+ * DATA_DIR, PUBLIC_URL (task-api) / AUTH_ISSUER (others) = task-api's URL; add more per app
+ * with `env` (values may use `{url:task-api}`, `{port:app}`, `{dapr-port:app}`).
+ */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
