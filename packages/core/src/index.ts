@@ -6,4 +6,6 @@ export * from "./http/request-context.ts";
 export * from "./http/metrics.ts";
 export * from "./http/lifecycle.ts";
 export * from "./http/json-body.ts";
+export * from "./http/parse.ts";
+export * from "./http/database-errors.ts";
 export * from "./net.ts";

@@ -130,3 +130,24 @@ export function bulkEventRoute<T extends EventType>(options: EventRouteOptions<T
     });
   };
 }
+
+/** daprd's bulk envelope has `entries` and no CloudEvent attributes of its own. */
+function isBulkDelivery(body: unknown): boolean {
+  return (
+    typeof body === "object" &&
+    body !== null &&
+    !("specversion" in body) &&
+    Array.isArray((body as { entries?: unknown }).entries)
+  );
+}
+
+/**
+ * A `POST` route for a declarative subscription in either delivery mode: one CloudEvent per
+ * request, or a bulk envelope when the subscription has `bulkSubscribe.enabled`. The mode is
+ * the subscription's (YAML) choice, so the app serves whichever daprd sends.
+ */
+export function subscriptionRoute<T extends EventType>(options: EventRouteOptions<T>): RequestHandler {
+  const single = eventRoute(options);
+  const bulk = bulkEventRoute(options);
+  return (req, res, next) => (isBulkDelivery(req.body) ? bulk : single)(req, res, next);
+}

@@ -6,6 +6,8 @@ export interface CreatePrismaClientOptions {
   connectionString: string;
   /** Upper bound of the pg pool (node-postgres defaults to 10). */
   poolMax?: number;
+  /** Called when an idle pooled connection fails (server restart, failover); the pool replaces it. */
+  onPoolError?: (err: Error) => void;
 }
 
 /**
@@ -13,9 +15,12 @@ export interface CreatePrismaClientOptions {
  * per process in main.ts and pass it down; call `$disconnect()` on shutdown to close the pool.
  */
 export function createPrismaClient(options: CreatePrismaClientOptions): PrismaClient {
-  const adapter = new PrismaPg({
-    connectionString: options.connectionString,
-    ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
-  });
+  const adapter = new PrismaPg(
+    {
+      connectionString: options.connectionString,
+      ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
+    },
+    options.onPoolError ? { onPoolError: options.onPoolError } : {},
+  );
   return new PrismaClient({ adapter });
 }

@@ -1,0 +1,76 @@
+import {
+  createHttpMetrics,
+  healthRoutes,
+  jsonBody,
+  notFoundHandler,
+  problemHandler,
+  requestContext,
+  translateDatabaseErrors,
+  type HttpMetrics,
+  type Lifecycle,
+  type Logger,
+} from "@taskmesh/core";
+import { requireAppToken } from "@taskmesh/dapr";
+import type { PrismaClient } from "@taskmesh/db";
+import express, { type Express } from "express";
+import { createAuditEntryRepository } from "./data/audit-entry.repository.ts";
+import { createReadHistory } from "./domain/read-history.use-case.ts";
+import { createRecordTaskEvents } from "./domain/record-task-events.use-case.ts";
+import { taskEventsRoute } from "./events/task-events.subscription.ts";
+import { historyRoutes } from "./http/history.routes.ts";
+
+export interface AuditLogDeps {
+  logger: Logger;
+  prisma: PrismaClient;
+  lifecycle: Lifecycle;
+  /** APP_API_TOKEN: what the sidecar sends as dapr-api-token; required on /events and /internal. */
+  appApiToken: string;
+  metrics?: HttpMetrics;
+}
+
+/**
+ * A bulk delivery holds up to bulkSubscribe.maxMessagesCount events of at most 1 MB each
+ * (pubsub.yaml maxMessageBytes); a 413 would be redelivered forever, so be generous.
+ */
+const EVENT_BODY_LIMIT = "64mb";
+
+/** The audit-log Express app, without listening: main.ts and the tests build the same app. */
+export function createApp(deps: AuditLogDeps): Express {
+  const { logger, prisma } = deps;
+  const metrics = deps.metrics ?? createHttpMetrics("audit-log");
+  const store = createAuditEntryRepository(prisma);
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("query parser", "simple");
+
+  app.use(requestContext(logger));
+  app.use(metrics.middleware);
+  app.use(
+    healthRoutes(deps.lifecycle, {
+      database: async () => {
+        await prisma.$queryRawUnsafe("SELECT 1");
+      },
+    }),
+  );
+  app.get("/metrics", metrics.handler);
+  // Subscriptions are declarative (dapr-components/subscriptions.yaml); daprd still asks.
+  app.get("/dapr/subscribe", (_req, res) => {
+    res.json([]);
+  });
+
+  // Everything below is for the sidecar only, and checked before any body is read.
+  app.use(["/events", "/internal"], requireAppToken(deps.appApiToken));
+  app.post(
+    "/events/task-events",
+    jsonBody({ limit: EVENT_BODY_LIMIT }),
+    taskEventsRoute({ record: createRecordTaskEvents(store), logger, registry: metrics.registry }),
+  );
+  app.use(historyRoutes(createReadHistory(store)));
+
+  app.use(notFoundHandler);
+  app.use(translateDatabaseErrors);
+  app.use(problemHandler(logger));
+  return app;
+}

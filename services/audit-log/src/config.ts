@@ -1,0 +1,21 @@
+import { env, loadConfig } from "@taskmesh/core";
+import { z } from "zod";
+
+// No DAPR_HTTP_PORT / DAPR_API_TOKEN: audit-log never calls its sidecar, the sidecar only calls it.
+const schema = z.object({
+  PORT: env.port(3003),
+  HOST: z.string().default("0.0.0.0"),
+  LOG_LEVEL: env.logLevel(),
+  /** The database Prisma manages (audit_entries); migrations are task-api's or the deploy job's. */
+  DATABASE_URL: z.string().min(1),
+  DATABASE_POOL_MAX: env.int(10),
+  /** What daprd sends as dapr-api-token; every /events/* and /internal/* route requires it. */
+  APP_API_TOKEN: z.string().min(1),
+  SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
+});
+
+export type AuditLogConfig = z.infer<typeof schema>;
+
+export function loadAuditLogConfig(source: Record<string, string | undefined> = process.env): AuditLogConfig {
+  return loadConfig(schema, source);
+}

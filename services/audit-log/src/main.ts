@@ -1,0 +1,40 @@
+import { createLogger, serve, type Lifecycle } from "@taskmesh/core";
+import { createPrismaClient } from "@taskmesh/db";
+import { createApp } from "./app.ts";
+import { loadAuditLogConfig } from "./config.ts";
+
+async function main(): Promise<void> {
+  const config = loadAuditLogConfig();
+  const logger = createLogger({ service: "audit-log", level: config.LOG_LEVEL });
+  const prisma = createPrismaClient({
+    connectionString: config.DATABASE_URL,
+    poolMax: config.DATABASE_POOL_MAX,
+    onPoolError: (err) => {
+      // An idle connection the server closed (restart, failover) is replaced on next use.
+      logger.warn({ err }, "idle database connection lost");
+    },
+  });
+
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({ logger, prisma, lifecycle, appApiToken: config.APP_API_TOKEN });
+
+  const running = await serve(app, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    lifecycle,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    onClose: async () => {
+      await prisma.$disconnect();
+    },
+  });
+  logger.info({ url: `http://localhost:${running.port}` }, "audit-log ready");
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (bad configuration), so this is the one place that writes to stderr directly.
+  process.stderr.write(
+    `audit-log failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

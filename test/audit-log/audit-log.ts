@@ -1,0 +1,184 @@
+import type { Server } from "node:http";
+import { randomUUID } from "node:crypto";
+import { createHttpMetrics, createLogger, type HttpMetrics } from "@taskmesh/core";
+import {
+  EVENT_TYPES,
+  newEvent,
+  type TaskEvent,
+  type TaskEventData,
+  type TaskEventType,
+  type TaskSnapshot,
+} from "@taskmesh/contracts";
+import { createPrismaClient, type PrismaClient } from "@taskmesh/db";
+import supertest from "supertest";
+import { createApp, type AuditLogDeps } from "../../services/audit-log/src/app.ts";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+
+export const APP_TOKEN = "audit-log-test-app-token";
+
+export interface TestAuditLog {
+  request: ReturnType<typeof supertest>;
+  prisma: PrismaClient;
+  metrics: HttpMetrics;
+  /** POSTs one CloudEvent as daprd does (structured mode, with the app token); returns the status answered. */
+  deliver(event: unknown): Promise<string>;
+  /** POSTs a bulk delivery as daprd does; returns the status answered per entry id. */
+  deliverBulk(events: unknown[]): Promise<Record<string, string>>;
+  /** Reads the history as task-api does. */
+  history(
+    taskId: string,
+    query: Record<string, string | number>,
+  ): Promise<{ items: HistoryItem[]; nextCursor: string | null }>;
+  /** The value of a counter (without labels: the sum over them). */
+  counter(name: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface HistoryItem {
+  eventId: string;
+  type: string;
+  sequence: number;
+  occurredAt: string;
+  actor: { kind: string; id: string };
+  changes: Record<string, { from: unknown; to: unknown }>;
+}
+
+/**
+ * The real audit-log app on port 0 against a database of its own (cloned from the migrated
+ * template), built by the same createApp as main.ts.
+ */
+export async function startAuditLog(
+  overrides: Partial<AuditLogDeps> & { databaseUrl?: string } = {},
+): Promise<TestAuditLog> {
+  const { databaseUrl, ...deps } = overrides;
+  const database: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
+  const prisma = createPrismaClient({
+    connectionString: databaseUrl ?? database?.connectionString ?? "",
+    poolMax: 4,
+  });
+  const metrics = createHttpMetrics("audit-log");
+  const app = createApp({
+    logger: createLogger({ service: "audit-log", level: "silent" }),
+    prisma,
+    lifecycle: { draining: false },
+    appApiToken: APP_TOKEN,
+    metrics,
+    ...deps,
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => {
+      resolve(s);
+    });
+  });
+  const request = supertest(server);
+  return {
+    request,
+    prisma,
+    metrics,
+    async deliver(event) {
+      const res = await request
+        .post("/events/task-events")
+        .set("dapr-api-token", APP_TOKEN)
+        .set("content-type", "application/cloudevents+json")
+        .send(JSON.stringify(event))
+        .expect(200);
+      return (res.body as { status: string }).status;
+    },
+    async deliverBulk(events) {
+      // The envelope daprd 1.18 sends (pkg/runtime/pubsub/bulksubscribe_events.go).
+      const res = await request
+        .post("/events/task-events")
+        .set("dapr-api-token", APP_TOKEN)
+        .set("content-type", "application/json")
+        .send({
+          id: randomUUID(),
+          type: "com.dapr.event.sent.bulk",
+          topic: "task-events",
+          pubsubname: "taskmesh-pubsub",
+          metadata: {},
+          entries: events.map((event, i) => ({
+            entryId: String(i),
+            event,
+            contentType: "application/cloudevents+json",
+            metadata: {},
+          })),
+        })
+        .expect(200);
+      const statuses = (res.body as { statuses: { entryId: string; status: string }[] }).statuses;
+      return Object.fromEntries(statuses.map((s) => [s.entryId, s.status]));
+    },
+    async history(taskId, query) {
+      const res = await request
+        .get(`/internal/tasks/${taskId}/history`)
+        .query(query)
+        .set("dapr-api-token", APP_TOKEN)
+        .expect(200);
+      return res.body as { items: HistoryItem[]; nextCursor: string | null };
+    },
+    async counter(name) {
+      const metric = await metrics.registry.getSingleMetric(name)?.get();
+      return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+    },
+    async close() {
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
+      await prisma.$disconnect();
+      await database?.drop();
+    },
+  };
+}
+
+const T0 = Date.parse("2026-11-20T09:00:00.000Z");
+
+/** A task as task-api would snapshot it. */
+export function snapshot(overrides: Partial<TaskSnapshot> & { id: string; userId: string }): TaskSnapshot {
+  return {
+    listId: null,
+    parentId: null,
+    title: "Water the plants",
+    description: null,
+    completed: false,
+    completedAt: null,
+    priority: "medium",
+    tags: [],
+    dueAt: null,
+    allDay: false,
+    recurrence: null,
+    remindAt: null,
+    createdAt: new Date(T0).toISOString(),
+    updatedAt: new Date(T0).toISOString(),
+    version: 1,
+    ...overrides,
+  };
+}
+
+/** A valid task event with a fresh id (version/sequence rules of the contract respected). */
+export function taskEvent(
+  type: TaskEventType,
+  options: {
+    task: TaskSnapshot;
+    changes?: TaskEventData["changes"];
+    actor?: TaskEventData["actor"];
+    id?: string;
+  },
+): TaskEvent {
+  const { task } = options;
+  const sequence = type === EVENT_TYPES.taskDeleted ? task.version + 1 : task.version;
+  const occurredAt = new Date(T0 + sequence * 60_000).toISOString();
+  return newEvent(
+    type,
+    {
+      taskId: task.id,
+      userId: task.userId,
+      sequence,
+      occurredAt,
+      actor: options.actor ?? { kind: "user", id: task.userId },
+      task: { ...task, updatedAt: occurredAt },
+      changes: options.changes ?? {},
+    },
+    { id: options.id ?? randomUUID(), time: occurredAt },
+  );
+}
