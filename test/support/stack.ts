@@ -150,7 +150,7 @@ export async function startStack(options: StartStackOptions): Promise<TestStack>
       daprdLogLevel: "info",
       waitForConsumers: options.waitForConsumers ?? true,
     });
-    if (process.env["TASKMESH_STACK_TIMINGS"] === "1")
+    if (process.env.TASKMESH_STACK_TIMINGS === "1")
       console.log(`stack ${options.apps.join(",")} started: ${JSON.stringify(running.timings)}`);
     let stopped = false;
     return {
