@@ -27,10 +27,35 @@ const schema = z
     TRUST_PROXY_HOPS: env.int(0),
     SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
     LOG_LEVEL: env.logLevel(),
+    /** daprd's HTTP API on 127.0.0.1 (the relay publishes and history is read through it). */
+    DAPR_HTTP_PORT: env.port(3500),
+    /** Sent to daprd as dapr-api-token when the sidecar was started with one. */
+    DAPR_API_TOKEN: z.string().min(1).optional(),
+    /**
+     * The token daprd sends to this app (dapr-api-token). Proves that a request came through
+     * this app's own sidecar, which is what makes a trusted service caller; unset = none.
+     */
+    APP_API_TOKEN: z.string().min(1).optional(),
+    /** Apps (dapr-caller-app-id) that may act for a user with x-taskmesh-user-id. */
+    TRUSTED_CALLER_APP_IDS: env.list().default(["recurring-tasks", "mcp-server"]),
+    /** The outbox relay publishes committed events through the sidecar; false = another process does. */
+    OUTBOX_RELAY: env.bool(true),
+    /** Outbox rows claimed per round trip. */
+    OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(250),
+    /** One bulk publish call per batch; false = one publish call per event. */
+    OUTBOX_BULK_PUBLISH: env.bool(true),
+    /** Publish calls in flight at once without bulk publish (distinct tasks only). */
+    OUTBOX_PUBLISH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+    /** How often the relay looks for rows other replicas committed (its own commits wake it at once). */
+    OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   })
   .refine((c) => c.NODE_ENV !== "production" || c.BETTER_AUTH_SECRET !== undefined, {
     message: "BETTER_AUTH_SECRET is required in production",
     path: ["BETTER_AUTH_SECRET"],
+  })
+  .refine((c) => c.NODE_ENV !== "production" || c.APP_API_TOKEN !== undefined, {
+    message: "APP_API_TOKEN is required in production",
+    path: ["APP_API_TOKEN"],
   });
 
 export type TaskApiConfig = z.infer<typeof schema>;

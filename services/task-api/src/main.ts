@@ -3,7 +3,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { createAccessTokenVerifier } from "@taskmesh/auth";
-import { createLogger, serve, type Lifecycle, type Logger } from "@taskmesh/core";
+import { PUBSUB_NAME } from "@taskmesh/contracts";
+import { createHttpMetrics, createLogger, serve, type Lifecycle, type Logger } from "@taskmesh/core";
+import { createSidecarClient } from "@taskmesh/dapr";
 import { PrismaClient, resolveDatabase } from "@taskmesh/db";
 import pg from "pg";
 import { createApp } from "./app.ts";
@@ -11,6 +13,7 @@ import { createAuth } from "./auth/auth.ts";
 import { loadTaskApiConfig } from "./config.ts";
 import { createDatabase } from "./data/database.ts";
 import { deleteExpired } from "./data/idempotency.repository.ts";
+import { createOutboxRelay, type OutboxRelay } from "./events/outbox-relay.ts";
 
 /** Outside production a signing secret is made once and kept with the local data, so sessions survive restarts. */
 async function developmentSecret(dataDir: string, logger: Logger): Promise<string> {
@@ -49,7 +52,26 @@ async function main(): Promise<void> {
     logger.warn({ err }, "idle database connection lost");
   });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  const db = createDatabase(prisma, pool);
+  const metrics = createHttpMetrics("task-api");
+  const daprUrl = `http://127.0.0.1:${config.DAPR_HTTP_PORT}`;
+
+  // Publishes the outbox through the sidecar; woken by every commit of this process, and
+  // polling for what other replicas commit. The API does not wait for the sidecar.
+  let relay: OutboxRelay | undefined;
+  if (config.OUTBOX_RELAY) {
+    relay = createOutboxRelay({
+      pool,
+      sidecar: createSidecarClient({ baseUrl: daprUrl, apiToken: config.DAPR_API_TOKEN, timeoutMs: 5_000 }),
+      pubsub: PUBSUB_NAME,
+      logger: logger.child({ component: "outbox-relay" }),
+      registry: metrics.registry,
+      batchSize: config.OUTBOX_BATCH_SIZE,
+      bulkPublish: config.OUTBOX_BULK_PUBLISH,
+      publishConcurrency: config.OUTBOX_PUBLISH_CONCURRENCY,
+      pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    });
+  }
+  const db = createDatabase(prisma, pool, { afterCommit: () => relay?.wake() });
 
   const secret = config.BETTER_AUTH_SECRET ?? (await developmentSecret(config.DATA_DIR, logger));
   const auth = createAuth({
@@ -80,6 +102,7 @@ async function main(): Promise<void> {
       userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
     },
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    metrics,
   });
 
   const sweep = setInterval(
@@ -105,11 +128,13 @@ async function main(): Promise<void> {
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     onClose: async () => {
       clearInterval(sweep);
+      await relay?.stop();
       await prisma.$disconnect();
       await pool.end();
       await database.stop();
     },
   });
+  relay?.start();
   const base = `http://localhost:${running.port}`;
   logger.info({ url: base, docs: `${base}/docs`, openapi: `${base}/openapi.json` }, "task-api ready");
 }

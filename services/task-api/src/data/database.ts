@@ -35,10 +35,20 @@ export function txSql(tx: Tx): Sql {
   };
 }
 
-export function createDatabase(prisma: PrismaClient, pool: pg.Pool): Database {
+export interface DatabaseOptions {
+  /** Called after every committed transaction (wakes the outbox relay: a write may have added events). */
+  afterCommit?: () => void;
+}
+
+export function createDatabase(prisma: PrismaClient, pool: pg.Pool, options: DatabaseOptions = {}): Database {
+  const { afterCommit } = options;
   return {
     prisma,
     read: poolSql(pool),
-    transaction: (work) => prisma.$transaction(work, { maxWait: 5_000, timeout: 10_000 }),
+    transaction: async (work) => {
+      const result = await prisma.$transaction(work, { maxWait: 5_000, timeout: 10_000 });
+      afterCommit?.();
+      return result;
+    },
   };
 }
