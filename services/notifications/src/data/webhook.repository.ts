@@ -1,0 +1,140 @@
+import type { PrismaClient } from "@taskmesh/db";
+
+/** A webhook as its owner sees it (never the secret). */
+export interface WebhookView {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  description: string | null;
+  createdAt: Date;
+}
+
+export interface WebhookDeliveryView {
+  id: string;
+  eventId: string;
+  eventType: string;
+  status: "pending" | "succeeded" | "failed";
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+export interface NewWebhook {
+  id: string;
+  userId: string;
+  url: string;
+  eventTypes: string[];
+  description: string | null;
+  /** Already sealed (encrypted). */
+  sealedSecret: string;
+}
+
+export interface Page<T, C> {
+  data: T[];
+  next: C | undefined;
+}
+
+const WEBHOOK_VIEW = { id: true, url: true, eventTypes: true, description: true, createdAt: true } as const;
+
+export interface WebhookRepository {
+  /** Inserts unless the user already has `limit` webhooks; false then. Serialised per user. */
+  insertWithinLimit(webhook: NewWebhook, limit: number): Promise<WebhookView | undefined>;
+  findPage(userId: string, afterId: string | undefined, limit: number): Promise<Page<WebhookView, string>>;
+  find(userId: string, id: string): Promise<WebhookView | undefined>;
+  /** Deletes the webhook and its delivery log; false when the user has no such webhook. */
+  delete(userId: string, id: string): Promise<boolean>;
+  findDeliveryPage(
+    webhookId: string,
+    filter: { status?: WebhookDeliveryView["status"] | undefined },
+    after: { createdAt: Date; id: string } | undefined,
+    limit: number,
+  ): Promise<Page<WebhookDeliveryView, { createdAt: Date; id: string }>>;
+}
+
+export function createWebhookRepository(prisma: PrismaClient): WebhookRepository {
+  return {
+    async insertWithinLimit(webhook, limit) {
+      return prisma.$transaction(async (tx) => {
+        // Two concurrent registrations must not both slip under the cap.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`webhooks:${webhook.userId}`}, 0))`;
+        const count = await tx.webhook.count({ where: { userId: webhook.userId } });
+        if (count >= limit) return undefined;
+        return tx.webhook.create({
+          data: {
+            id: webhook.id,
+            userId: webhook.userId,
+            url: webhook.url,
+            eventTypes: webhook.eventTypes,
+            description: webhook.description,
+            secret: webhook.sealedSecret,
+          },
+          select: WEBHOOK_VIEW,
+        });
+      });
+    },
+
+    async findPage(userId, afterId, limit) {
+      // uuidv7 ids grow with creation time: id order is creation order.
+      const rows = await prisma.webhook.findMany({
+        where: { userId, ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
+        orderBy: { id: "asc" },
+        take: limit + 1,
+        select: WEBHOOK_VIEW,
+      });
+      const data = rows.slice(0, limit);
+      return { data, next: rows.length > limit ? data.at(-1)?.id : undefined };
+    },
+
+    async find(userId, id) {
+      return (await prisma.webhook.findFirst({ where: { id, userId }, select: WEBHOOK_VIEW })) ?? undefined;
+    },
+
+    async delete(userId, id) {
+      const { count } = await prisma.webhook.deleteMany({ where: { id, userId } });
+      return count > 0;
+    },
+
+    async findDeliveryPage(webhookId, filter, after, limit) {
+      const rows = await prisma.webhookDelivery.findMany({
+        where: {
+          webhookId,
+          ...(filter.status === undefined ? {} : { status: filter.status }),
+          ...(after === undefined
+            ? {}
+            : {
+                OR: [
+                  { createdAt: { lt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { lt: after.id } },
+                ],
+              }),
+        },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: limit + 1,
+        select: {
+          id: true,
+          eventId: true,
+          eventType: true,
+          status: true,
+          attempts: true,
+          nextAttemptAt: true,
+          lastStatusCode: true,
+          lastError: true,
+          createdAt: true,
+          completedAt: true,
+        },
+      });
+      const data = rows.slice(0, limit).map((r) => ({
+        ...r,
+        nextAttemptAt: r.status === "pending" ? r.nextAttemptAt : null,
+      }));
+      const last = data.at(-1);
+      return {
+        data,
+        next: rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : undefined,
+      };
+    },
+  };
+}

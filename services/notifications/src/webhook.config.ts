@@ -1,0 +1,83 @@
+import { createHash } from "node:crypto";
+import { env } from "@taskmesh/core";
+import { z } from "zod";
+
+/**
+ * The webhook part of notifications' environment, spread into config.ts's schema.
+ * WEBHOOK_SECRET_KEY encrypts the signing secrets at rest: 32 bytes, base64 (`openssl rand
+ * -base64 32`). Required in production; elsewhere a fixed development key is derived, so local
+ * secrets survive restarts (and are protected by nothing: never use it with real receivers).
+ */
+export const webhookEnv = {
+  WEBHOOK_SECRET_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || Buffer.from(v, "base64").length === 32, {
+      message: "must be 32 bytes, base64-encoded (openssl rand -base64 32)",
+    }),
+  /** Lets webhooks target private, loopback and link-local addresses: tests and local development only. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: env.bool(false),
+  WEBHOOK_MAX_PER_USER: env.int(20),
+  /** Attempts per delivery before it is marked failed (8 with the default base: about a day). */
+  WEBHOOK_MAX_ATTEMPTS: env.int(8),
+  /** Delay after the first failed attempt; each later delay is 5x the previous (±20% jitter). */
+  WEBHOOK_RETRY_BASE_MS: env.int(5000),
+  /** Per attempt, until the response headers arrive. */
+  WEBHOOK_TIMEOUT_MS: env.int(10_000),
+  /** How often the worker looks for due deliveries when nothing woke it. */
+  WEBHOOK_POLL_INTERVAL_MS: env.int(2000),
+  /** Attempts in flight per replica. */
+  WEBHOOK_CONCURRENCY: env.int(16),
+};
+
+type WebhookEnv = {
+  [K in Exclude<keyof typeof webhookEnv, "WEBHOOK_SECRET_KEY">]: z.infer<(typeof webhookEnv)[K]>;
+} & {
+  WEBHOOK_SECRET_KEY?: string | undefined;
+};
+
+/** For config.ts's superRefine: production must bring its own key. */
+export function requireWebhookKeyInProduction(
+  config: { NODE_ENV: string; WEBHOOK_SECRET_KEY?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.NODE_ENV === "production" && config.WEBHOOK_SECRET_KEY === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["WEBHOOK_SECRET_KEY"],
+      message: "is required in production (32 bytes, base64)",
+    });
+  }
+}
+
+export interface WebhookSettings {
+  secretKey: Buffer;
+  /** true when secretKey is the derived development key (main.ts warns). */
+  developmentKey: boolean;
+  allowPrivateTargets: boolean;
+  maxPerUser: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  concurrency: number;
+}
+
+const DEVELOPMENT_KEY = createHash("sha256").update("taskmesh development webhook secret key").digest();
+
+export function webhookSettings(config: WebhookEnv): WebhookSettings {
+  return {
+    secretKey:
+      config.WEBHOOK_SECRET_KEY === undefined
+        ? DEVELOPMENT_KEY
+        : Buffer.from(config.WEBHOOK_SECRET_KEY, "base64"),
+    developmentKey: config.WEBHOOK_SECRET_KEY === undefined,
+    allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    maxPerUser: config.WEBHOOK_MAX_PER_USER,
+    maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    pollIntervalMs: config.WEBHOOK_POLL_INTERVAL_MS,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+  };
+}
