@@ -8,14 +8,12 @@ import type { WebhookModule } from "../../services/notifications/src/webhook.mod
 import type { TestUser } from "../support/task-api.ts";
 import {
   reminderDueEvent,
-  startReceiver,
   startWebhookHarness,
   taskCreatedEvent,
-  verifyStandardWebhook,
   waitFor,
-  type Receiver,
   type WebhookHarness,
 } from "./webhook-harness.ts";
+import { startReceiver, verifyStandardWebhook, type Receiver } from "./webhook-receiver.ts";
 
 interface DeliveryJson {
   id: string;

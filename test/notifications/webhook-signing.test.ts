@@ -5,7 +5,7 @@ import {
   generateSigningSecret,
   signPayload,
 } from "../../services/notifications/src/domain/webhook-signing.ts";
-import { verifyStandardWebhook } from "./webhook-harness.ts";
+import { verifyStandardWebhook } from "./webhook-receiver.ts";
 
 describe("Standard Webhooks signatures", () => {
   it("when signing the reference library's test vector, then the signature is the published one", () => {
