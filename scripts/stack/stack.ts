@@ -22,6 +22,11 @@ export type StackPart = "app" | "sidecar";
 export interface LaunchStackOptions {
   /** Services to run (names of services/<name>/), each with its own daprd. */
   apps: readonly string[];
+  /**
+   * Apps the caller runs itself (already listening on `port`, e.g. a test's in-process
+   * server): the stack starts only their sidecars, with these app ids.
+   */
+  externalApps?: Readonly<Record<string, { port: number }>>;
   /** A directory of this stack's own: config copy, name-resolution db, app data, and the broker and CA unless placed elsewhere. */
   workDir: string;
   /** Migrated application database (given to every app as DATABASE_URL). */
@@ -51,9 +56,21 @@ export interface LaunchStackOptions {
   env?: Readonly<Record<string, Readonly<Record<string, string>> | undefined>>;
   /** Extra environment of every daprd (e.g. more TASKMESH_SECRET_* for the secret store). */
   daprdEnv?: Readonly<Record<string, string>>;
+  /**
+   * The Dapr resources every sidecar loads instead of dapr-components/ (a variant such as a
+   * benchmark's bulk subscription). Same topics and subscriptions, or readiness waits for the wrong ones.
+   */
+  resourcesPath?: string;
   appLogLevel?: string;
   daprdLogLevel?: string;
-  /** Generated (random) when not given. */
+  /**
+   * "shared" (default): one APP_API_TOKEN and one DAPR_API_TOKEN for every app and sidecar.
+   * "per-app": each app and its sidecar get their own pair, so no app knows another's: an app
+   * cannot call another app's sidecar-only routes directly, nor use another app's sidecar
+   * (and so its identity).
+   */
+  tokens?: "shared" | "per-app";
+  /** The shared tokens; generated (random) when not given. */
   appApiToken?: string;
   daprApiToken?: string;
   /** Every output line of every process. */
@@ -70,12 +87,19 @@ export interface LaunchStackOptions {
 
 export interface RunningStack {
   apps: readonly string[];
+  /** The apps whose sidecar the stack runs for an app the caller runs. */
+  externalApps: readonly string[];
   /** App base URLs, "http://127.0.0.1:<port>". */
   urls: Readonly<Record<string, string>>;
   /** Each app's daprd HTTP API. */
   daprUrls: Readonly<Record<string, string>>;
+  /** The shared tokens ("" with tokens: "per-app"; then see appApiTokens / daprApiTokens). */
   appApiToken: string;
   daprApiToken: string;
+  /** What each sidecar sends to its app (dapr-api-token). */
+  appApiTokens: Readonly<Record<string, string>>;
+  /** What each app sends to its sidecar (dapr-api-token). */
+  daprApiTokens: Readonly<Record<string, string>>;
   kafkaBrokers: string;
   databaseUrl: string;
   stateDatabaseUrl: string;
@@ -139,9 +163,17 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       throw new Error(`services/${app}/dist/main.js is missing: run \`npm run build\` first`);
   }
 
+  const external = Object.keys(options.externalApps ?? {});
+  const dup = external.find((app) => options.apps.includes(app));
+  if (dup) throw new Error(`${dup} is both a service to run and an external app`);
+  const allApps = [...options.apps, ...external];
+
   await mkdir(options.workDir, { recursive: true });
-  const appApiToken = options.appApiToken ?? token();
-  const daprApiToken = options.daprApiToken ?? token();
+  const perApp = options.tokens === "per-app";
+  const appApiToken = perApp ? "" : (options.appApiToken ?? token());
+  const daprApiToken = perApp ? "" : (options.daprApiToken ?? token());
+  const appApiTokens = Object.fromEntries(allApps.map((a) => [a, perApp ? token() : appApiToken]));
+  const daprApiTokens = Object.fromEntries(allApps.map((a) => [a, perApp ? token() : daprApiToken]));
 
   // Everything this stack runs, for stop() and the exit hook.
   const running = new Map<string, ManagedProcess>();
@@ -190,9 +222,9 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     // --- ports -------------------------------------------------------------------------
     const appPorts: Record<string, number> = {};
     const sidecarPorts: Record<string, SidecarPorts> = {};
-    for (const app of options.apps) {
+    for (const app of allApps) {
       const fixed = options.ports?.[app];
-      appPorts[app] = fixed?.app ?? (await freePort());
+      appPorts[app] = options.externalApps?.[app]?.port ?? fixed?.app ?? (await freePort());
       sidecarPorts[app] = {
         http: fixed?.daprHttp ?? (await freePort()),
         grpc: await freePort(),
@@ -200,10 +232,8 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         metrics: await freePort(),
       };
     }
-    const urls = Object.fromEntries(options.apps.map((a) => [a, `http://127.0.0.1:${appPorts[a]}`]));
-    const daprUrls = Object.fromEntries(
-      options.apps.map((a) => [a, `http://127.0.0.1:${sidecarPorts[a]?.http}`]),
-    );
+    const urls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${appPorts[a]}`]));
+    const daprUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${sidecarPorts[a]?.http}`]));
 
     // --- binaries, broker, CA, configuration (in parallel) ---------------------------------
     const tProvision = performance.now();
@@ -273,8 +303,8 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         DATABASE_URL: options.databaseUrl,
         DAPR_HTTP_PORT: String(sidecarPorts[app]?.http),
         DAPR_GRPC_PORT: String(sidecarPorts[app]?.grpc),
-        APP_API_TOKEN: appApiToken,
-        DAPR_API_TOKEN: daprApiToken,
+        APP_API_TOKEN: appApiTokens[app] ?? "",
+        DAPR_API_TOKEN: daprApiTokens[app] ?? "",
         DATA_DIR: path.join(options.workDir, "apps", app),
         // task-api issues the access tokens; the others verify them against this issuer.
         ...(app === "task-api" ? { PUBLIC_URL: taskApiUrl } : { AUTH_ISSUER: taskApiUrl }),
@@ -299,19 +329,20 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const brokers = kafkaResult.value;
     const ca = sentryResult.value;
     const subscriptions: Record<string, ExpectedSubscription[]> = {};
-    for (const app of options.apps) subscriptions[app] = await expectedSubscriptions(app);
+    for (const app of allApps) subscriptions[app] = await expectedSubscriptions(app);
     const sidecarSpec = (app: string): SidecarSpec => ({
       binary: daprd,
       appId: app,
       appPort: appPorts[app] ?? 0,
       ports: sidecarPorts[app] ?? { http: 0, grpc: 0, internalGrpc: 0, metrics: 0 },
       configFile,
+      ...(options.resourcesPath ? { resourcesPath: options.resourcesPath } : {}),
       logLevel: options.daprdLogLevel ?? "info",
       ...(ca ? { mtls: { sentryAddress: ca.address, trustAnchors: ca.trustAnchors } } : {}),
       env: {
         KAFKA_BROKERS: brokers,
-        APP_API_TOKEN: appApiToken,
-        DAPR_API_TOKEN: daprApiToken,
+        APP_API_TOKEN: appApiTokens[app] ?? "",
+        DAPR_API_TOKEN: daprApiTokens[app] ?? "",
         TASKMESH_SECRET_STATE_DB_URL: options.stateDatabaseUrl,
         ...options.daprdEnv,
       },
@@ -323,7 +354,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       return proc;
     };
     const tSidecars = performance.now();
-    for (const app of options.apps) launchSidecar(app);
+    for (const app of allApps) launchSidecar(app);
 
     const diedMessage = (proc: ManagedProcess | undefined) => (): string | undefined =>
       proc && !proc.isRunning() ? `${proc.source} exited` : undefined;
@@ -332,7 +363,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const sidecarReady = (app: string): Promise<void> =>
       waitSidecarReady({
         url: daprUrls[app] ?? "",
-        apiToken: daprApiToken,
+        apiToken: daprApiTokens[app] ?? "",
         subscriptions: subscriptions[app] ?? [],
         timeoutMs,
         abortIf: diedMessage(running.get(`${app}:dapr`)),
@@ -350,10 +381,12 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       }
     };
     await Promise.all(
-      options.apps.flatMap((app) => [
-        withLogs(`${app} not ready`, [app], appReady(app)).then(() => {
-          mark(`app:${app}`, tApps);
-        }),
+      allApps.flatMap((app) => [
+        external.includes(app)
+          ? Promise.resolve()
+          : withLogs(`${app} not ready`, [app], appReady(app)).then(() => {
+              mark(`app:${app}`, tApps);
+            }),
         withLogs(`${app}'s sidecar not ready`, [`${app}:dapr`, app], sidecarReady(app)).then(() => {
           mark(`sidecar:${app}`, tSidecars);
         }),
@@ -362,7 +395,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
 
     const consumers = async (waitMs = timeoutMs): Promise<void> => {
       const expectations = await Promise.all(
-        options.apps
+        allApps
           .filter((app) => (subscriptions[app] ?? []).length > 0)
           .map(async (app) => ({
             group: await consumerGroupOf(app),
@@ -375,7 +408,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       const tConsumers = performance.now();
       await withLogs(
         "consumer groups",
-        options.apps.map((a) => `${a}:dapr`),
+        allApps.map((a) => `${a}:dapr`),
         consumers(),
       );
       mark("consumers", tConsumers);
@@ -383,16 +416,20 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     mark("total", t0);
 
     const partOf = (app: string, part: StackPart): string => {
-      if (!options.apps.includes(app)) throw new Error(`${app} is not part of this stack`);
+      if (!allApps.includes(app)) throw new Error(`${app} is not part of this stack`);
+      if (part === "app" && external.includes(app)) throw new Error(`${app}'s app is not run by this stack`);
       return part === "app" ? app : `${app}:dapr`;
     };
 
     return {
       apps: options.apps,
+      externalApps: external,
       urls,
       daprUrls,
       appApiToken,
       daprApiToken,
+      appApiTokens,
+      daprApiTokens,
       kafkaBrokers: brokers,
       databaseUrl: options.databaseUrl,
       stateDatabaseUrl: options.stateDatabaseUrl,

@@ -275,6 +275,7 @@ describe("dapr-components/", () => {
     expect(config.spec.accessControl.defaultAction).toBe("deny");
     expect(config.spec.accessControl.policies.map((p) => p.appId).sort()).toEqual([
       "mcp-server",
+      "notifications",
       "recurring-tasks",
       "task-api",
     ]);

@@ -46,6 +46,13 @@ export interface StartStackOptions {
   mtls?: boolean;
   /** LOG_LEVEL of the apps (default "info": captured, printed only on failure). */
   appLogLevel?: string;
+  /**
+   * App ids whose app the test runs itself (e.g. an in-process HTTP server listening on
+   * `port`): the stack runs only their sidecars. Handy to see what a callee receives.
+   */
+  externalApps?: Partial<Record<AppName, { port: number }>>;
+  /** "per-app": every app and sidecar its own token pair (see appApiTokens). Default "shared". */
+  tokens?: "shared" | "per-app";
 }
 
 export interface TestStack {
@@ -58,6 +65,9 @@ export interface TestStack {
   appApiToken: string;
   /** What the apps (and tests) send to the sidecars. */
   daprApiToken: string;
+  /** Per app (equal to the shared ones unless tokens: "per-app"). */
+  appApiTokens: Partial<Record<AppName, string>>;
+  daprApiTokens: Partial<Record<AppName, string>>;
   kafkaBrokers: string;
   databaseUrl: string;
   /** The (initially empty) database of the Dapr state stores. */
@@ -146,6 +156,8 @@ export async function startStack(options: StartStackOptions): Promise<TestStack>
       kafka: { heap: "256m" },
       ...(options.mtls === false ? { mtls: false as const } : {}),
       ...(options.env ? { env: options.env } : {}),
+      ...(options.externalApps ? { externalApps: options.externalApps } : {}),
+      ...(options.tokens ? { tokens: options.tokens } : {}),
       appLogLevel: options.appLogLevel ?? "info",
       daprdLogLevel: "info",
       waitForConsumers: options.waitForConsumers ?? true,
@@ -159,6 +171,8 @@ export async function startStack(options: StartStackOptions): Promise<TestStack>
       daprUrls: running.daprUrls,
       appApiToken: running.appApiToken,
       daprApiToken: running.daprApiToken,
+      appApiTokens: running.appApiTokens,
+      daprApiTokens: running.daprApiTokens,
       kafkaBrokers: running.kafkaBrokers,
       databaseUrl: running.databaseUrl,
       stateDatabaseUrl: running.stateDatabaseUrl,
