@@ -35,13 +35,13 @@ describe.skipIf(!present("notifications"))(
       // The receiver is on 127.0.0.1; the SSRF guard would (rightly) refuse it otherwise.
       env: { notifications: { WEBHOOK_ALLOW_PRIVATE_TARGETS: "true", WEBHOOK_POLL_INTERVAL_MS: "500" } },
     });
-    let receiver: Receiver;
+    let receiver: Receiver | undefined;
 
     beforeAll(async () => {
       receiver = await startReceiver();
     });
     afterAll(async () => {
-      await receiver.close();
+      await receiver?.close();
     });
 
     async function signUp(api: string): Promise<{ id: string; token: string }> {
@@ -63,7 +63,7 @@ describe.skipIf(!present("notifications"))(
     }
 
     function received(taskId: string, type: string): ReceivedRequest | undefined {
-      return receiver.requests.find((r) => {
+      return receiver?.requests.find((r) => {
         const event = JSON.parse(r.body) as Envelope;
         return event.type === type && event.data.taskId === taskId;
       });
@@ -81,7 +81,7 @@ describe.skipIf(!present("notifications"))(
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
         body: JSON.stringify({
-          url: receiver.url,
+          url: receiver?.url,
           eventTypes: [EVENT_TYPES.taskCreated, EVENT_TYPES.reminderDue],
         }),
       });
