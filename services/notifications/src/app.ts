@@ -10,15 +10,23 @@ import {
   type HttpMetrics,
   type Lifecycle,
   type Logger,
+  type ReadinessCheck,
 } from "@taskmesh/core";
 import { requireAppToken, type SidecarClient } from "@taskmesh/dapr";
 import type { PrismaClient } from "@taskmesh/db";
 import express, { type Express, type Router } from "express";
 import type pg from "pg";
+import { createProcessedEvents, type ProcessedEvents } from "./data/processed-events.ts";
+import { createFireReminders } from "./domain/fire-reminders.use-case.ts";
+import { createEventHandler } from "./events/event-handler.ts";
+import { eventRoutes } from "./events/event.routes.ts";
+import { cronRoutes } from "./http/cron.routes.ts";
+import type { LiveStream } from "./http/live-stream.ts";
 import { queryAccessToken } from "./http/query-token.ts";
+import { streamRoutes } from "./http/stream.routes.ts";
 
 /**
- * What the webhooks module (src/webhooks/) plugs into the app. Both parts are optional so the
+ * What the webhooks module (webhook.module.ts) plugs into the app. Both parts are optional so the
  * app runs without webhooks (and its tests build it without them).
  */
 export interface WebhookPlugin {
@@ -47,7 +55,15 @@ export interface NotificationsDeps {
   verifyAccessToken: AccessTokenVerifier;
   /** APP_API_TOKEN: what the sidecar sends on /events/* and /cron/*. */
   appApiToken: string;
+  /** The live streams of this process (fed by the stream listener in main.ts); without it, no /v1/stream. */
+  liveStream?: LiveStream;
   webhooks?: WebhookPlugin;
+  /** Default: ids in the `notifications-state` store, kept for a week. */
+  processedEvents?: ProcessedEvents;
+  /** Reminders claimed per batch of a cron tick. */
+  reminderBatchSize?: number;
+  /** Readiness checks besides the database (e.g. the stream listener). */
+  readiness?: Record<string, ReadinessCheck>;
   metrics?: HttpMetrics;
 }
 
@@ -71,6 +87,7 @@ export function createApp(deps: NotificationsDeps): Express {
       database: async () => {
         await pool.query("SELECT 1");
       },
+      ...deps.readiness,
     }),
   );
   app.get("/metrics", metrics.handler);
@@ -79,13 +96,37 @@ export function createApp(deps: NotificationsDeps): Express {
     res.json([]);
   });
 
-  const sidecarOnly = express.Router();
-  sidecarOnly.use(requireAppToken(deps.appApiToken));
-  sidecarOnly.use(express.json({ type: ["application/json", "application/*+json"], limit: "1mb" }));
-  app.use(["/events", "/cron", "/internal"], sidecarOnly);
+  // Routes only the sidecar calls: event deliveries, cron ticks, service invocation.
+  app.use(
+    ["/events", "/cron", "/internal"],
+    requireAppToken(deps.appApiToken),
+    express.json({ type: ["application/json", "application/*+json"], limit: "1mb" }),
+  );
+  const processedEvents =
+    deps.processedEvents ??
+    createProcessedEvents({
+      sidecar: deps.sidecar,
+      store: "notifications-state",
+      ttlSeconds: 7 * 24 * 3600,
+      logger,
+    });
+  app.use(
+    eventRoutes(createEventHandler({ pool, processedEvents, fanOut: deps.webhooks?.fanOut, logger }), logger),
+  );
+  app.use(
+    cronRoutes(
+      createFireReminders({
+        pool,
+        sidecar: deps.sidecar,
+        logger,
+        batchSize: deps.reminderBatchSize ?? 100,
+      }),
+    ),
+  );
 
   const v1 = express.Router();
   v1.use(requireAccessToken(deps.verifyAccessToken));
+  if (deps.liveStream) v1.use(streamRoutes(deps.liveStream));
   v1.use(jsonBody({ limit: "64kb" }));
   if (deps.webhooks?.router) v1.use(deps.webhooks.router);
   app.use("/v1", v1);

@@ -1,37 +1,41 @@
 import { env, loadConfig } from "@taskmesh/core";
 import { z } from "zod";
+import { requireWebhookKeyInProduction, webhookEnv } from "./webhook.config.ts";
 
-const schema = z.object({
-  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  PORT: env.port(3002),
-  HOST: z.string().default("0.0.0.0"),
-  LOG_LEVEL: env.logLevel(),
-  /** The database Prisma migrates (reminders, webhooks, stream_events); migrations are task-api's job. */
-  DATABASE_URL: z.string().min(1),
-  DATABASE_POOL_MAX: env.int(10),
-  /** daprd's HTTP API on 127.0.0.1. */
-  DAPR_HTTP_PORT: env.port(3500),
-  /** Sent to daprd as dapr-api-token when set. */
-  DAPR_API_TOKEN: z.string().min(1).optional(),
-  /** What daprd sends to this app; every /events, /cron and /internal route requires it. */
-  APP_API_TOKEN: z.string().min(1),
-  /** task-api's public URL: the `iss` of the access tokens users present. */
-  AUTH_ISSUER: z.url(),
-  AUTH_AUDIENCE: z.string().default("taskmesh"),
-  /** Where the JWKS comes from: the app id of task-api, reached through this app's sidecar. */
-  AUTH_JWKS_APP_ID: z.string().default("task-api"),
-  /** The state store for processed event ids. */
-  STATE_STORE: z.string().default("notifications-state"),
-  /** How long an event id is remembered as processed (the database keeps it idempotent beyond that). */
-  PROCESSED_EVENT_TTL_SECONDS: env.int(7 * 24 * 3600),
-  /** Live stream: events kept for Last-Event-ID replay, and open streams per user. */
-  STREAM_RETENTION_HOURS: env.int(24),
-  STREAM_MAX_CONNECTIONS_PER_USER: env.int(5),
-  STREAM_HEARTBEAT_MS: env.int(15_000),
-  /** Reminders claimed per cron tick (more wait for the next tick). */
-  REMINDER_BATCH_SIZE: env.int(100),
-  SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
-});
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: env.port(3002),
+    HOST: z.string().default("0.0.0.0"),
+    LOG_LEVEL: env.logLevel(),
+    /** The database Prisma migrates (reminders, webhooks, stream_events); migrations are task-api's job. */
+    DATABASE_URL: z.string().min(1),
+    DATABASE_POOL_MAX: env.int(10),
+    /** daprd's HTTP API on 127.0.0.1. */
+    DAPR_HTTP_PORT: env.port(3500),
+    /** Sent to daprd as dapr-api-token when set. */
+    DAPR_API_TOKEN: z.string().min(1).optional(),
+    /** What daprd sends to this app; every /events, /cron and /internal route requires it. */
+    APP_API_TOKEN: z.string().min(1),
+    /** task-api's public URL: the `iss` of the access tokens users present. */
+    AUTH_ISSUER: z.url(),
+    AUTH_AUDIENCE: z.string().default("taskmesh"),
+    /** Where the JWKS comes from: the app id of task-api, reached through this app's sidecar. */
+    AUTH_JWKS_APP_ID: z.string().default("task-api"),
+    /** The state store for processed event ids. */
+    STATE_STORE: z.string().default("notifications-state"),
+    /** How long an event id is remembered as processed (the database keeps it idempotent beyond that). */
+    PROCESSED_EVENT_TTL_SECONDS: env.int(7 * 24 * 3600),
+    /** Live stream: events kept for Last-Event-ID replay, and open streams per user. */
+    STREAM_RETENTION_HOURS: env.int(24),
+    STREAM_MAX_CONNECTIONS_PER_USER: env.int(5),
+    STREAM_HEARTBEAT_MS: env.int(15_000),
+    /** Reminders claimed per cron tick (more wait for the next tick). */
+    REMINDER_BATCH_SIZE: env.int(100),
+    SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
+    ...webhookEnv,
+  })
+  .superRefine(requireWebhookKeyInProduction);
 
 export type NotificationsConfig = z.infer<typeof schema>;
 

@@ -6,6 +6,14 @@ import { PrismaClient } from "@taskmesh/db";
 import pg from "pg";
 import { createApp } from "./app.ts";
 import { loadNotificationsConfig } from "./config.ts";
+import { createProcessedEvents } from "./data/processed-events.ts";
+import { deleteStreamEventsBefore } from "./data/stream-event.repository.ts";
+import { createStreamListener } from "./data/stream-listener.ts";
+import { createLiveStream } from "./http/live-stream.ts";
+import { webhookSettings } from "./webhook.config.ts";
+import { createWebhookModule } from "./webhook.module.ts";
+
+const RETENTION_SWEEP_MS = 10 * 60 * 1000;
 
 async function main(): Promise<void> {
   const config = loadNotificationsConfig();
@@ -27,6 +35,30 @@ async function main(): Promise<void> {
     audience: config.AUTH_AUDIENCE,
   });
 
+  const liveStream = createLiveStream({
+    pool,
+    logger,
+    heartbeatMs: config.STREAM_HEARTBEAT_MS,
+    maxPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER,
+  });
+  const listener = createStreamListener({
+    connectionString: config.DATABASE_URL,
+    logger,
+    onNotice: (userId) => {
+      liveStream.notify(userId);
+    },
+    onReconnect: () => {
+      liveStream.catchUpAll();
+    },
+  });
+  await listener.start();
+
+  const settings = webhookSettings(config);
+  if (settings.developmentKey) {
+    logger.warn("WEBHOOK_SECRET_KEY is not set: webhook secrets are encrypted with the development key");
+  }
+  const webhooks = createWebhookModule({ prisma, logger, settings });
+
   const lifecycle: Lifecycle = { draining: false };
   const app = createApp({
     logger,
@@ -36,7 +68,33 @@ async function main(): Promise<void> {
     sidecar,
     verifyAccessToken,
     appApiToken: config.APP_API_TOKEN,
+    liveStream,
+    webhooks: webhooks.plugin,
+    processedEvents: createProcessedEvents({
+      sidecar,
+      store: config.STATE_STORE,
+      ttlSeconds: config.PROCESSED_EVENT_TTL_SECONDS,
+      logger,
+    }),
+    reminderBatchSize: config.REMINDER_BATCH_SIZE,
+    readiness: {
+      streamListener: () =>
+        listener.listening ? Promise.resolve() : Promise.reject(new Error("not listening")),
+    },
   });
+
+  const sweep = setInterval(() => {
+    const before = new Date(Date.now() - config.STREAM_RETENTION_HOURS * 3600 * 1000);
+    deleteStreamEventsBefore(pool, before).then(
+      (count) => {
+        if (count > 0) logger.info({ count }, "old stream events deleted");
+      },
+      (err: unknown) => {
+        logger.warn({ err }, "stream retention sweep failed");
+      },
+    );
+  }, RETENTION_SWEEP_MS);
+  sweep.unref();
 
   const running = await serve(app, {
     port: config.PORT,
@@ -44,12 +102,23 @@ async function main(): Promise<void> {
     logger,
     lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    // Open streams would hold the drain until the shutdown timeout; clients resume elsewhere.
+    onDraining: () => {
+      liveStream.close();
+    },
     onClose: async () => {
+      clearInterval(sweep);
+      await webhooks.worker.stop();
+      await listener.stop();
       await prisma.$disconnect();
       await pool.end();
     },
   });
-  logger.info({ url: `http://localhost:${running.port}` }, "notifications ready");
+  webhooks.worker.start();
+  logger.info(
+    { url: `http://localhost:${running.port}`, stream: `http://localhost:${running.port}/v1/stream` },
+    "notifications ready",
+  );
 }
 
 main().catch((err: unknown) => {

@@ -69,6 +69,11 @@ export interface ServeOptions {
   lifecycle: Lifecycle;
   /** Closes clients (database pools...) after in-flight requests have drained. */
   onClose: () => Promise<void>;
+  /**
+   * Called as soon as shutdown starts: end long-lived responses (server-sent event streams)
+   * here, or the drain would wait for them until the shutdown timeout.
+   */
+  onDraining?: () => void;
   /** Time to keep serving after readiness turns 503, so load balancers stop routing here. */
   drainDelayMs?: number;
   /** Hard limit for the whole shutdown. */
@@ -99,6 +104,7 @@ export async function serve(app: Express, options: ServeOptions): Promise<Runnin
     closing ??= (async () => {
       logger.info({ reason }, "shutting down");
       lifecycle.draining = true;
+      options.onDraining?.();
       const force = setTimeout(() => {
         logger.error("shutdown timed out, exiting");
         process.exit(1);

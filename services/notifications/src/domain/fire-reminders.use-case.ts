@@ -1,0 +1,44 @@
+import { partitionKeyFor, PUBSUB_NAME, TOPICS } from "@taskmesh/contracts";
+import type { Logger } from "@taskmesh/core";
+import type { SidecarClient } from "@taskmesh/dapr";
+import type pg from "pg";
+import { fireDueReminders } from "../data/reminder.repository.ts";
+import { reminderDueEvent } from "./reminder-due.ts";
+
+export interface FireRemindersDeps {
+  pool: pg.Pool;
+  sidecar: Pick<SidecarClient, "publish">;
+  logger: Logger;
+  batchSize: number;
+  /** Batches per tick at most; the rest waits for the next tick. */
+  maxBatches?: number;
+}
+
+/**
+ * One cron tick: publishes reminder.due for every reminder whose remindAt has passed and that
+ * has not fired, each once across all replicas (see fireDueReminders). Returns how many fired.
+ * A publish failure throws (UnavailableError) after rolling its batch back.
+ */
+export function createFireReminders(deps: FireRemindersDeps): () => Promise<number> {
+  const maxBatches = deps.maxBatches ?? 10;
+  return async () => {
+    let fired = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const due = await fireDueReminders(deps.pool, deps.batchSize, async (reminders) => {
+        // One at a time, in remindAt order; a failure stops the batch and rolls it all back.
+        for (const reminder of reminders) {
+          const event = reminderDueEvent(reminder);
+          await deps.sidecar.publish(PUBSUB_NAME, TOPICS.reminders, event, {
+            partitionKey: partitionKeyFor(event),
+          });
+        }
+      });
+      fired += due.length;
+      if (due.length > 0) {
+        deps.logger.info({ count: due.length, taskIds: due.map((r) => r.taskId) }, "reminders fired");
+      }
+      if (due.length < deps.batchSize) break;
+    }
+    return fired;
+  };
+}

@@ -1,0 +1,358 @@
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { createAccessTokenVerifier, jwksFromUrl } from "@taskmesh/auth";
+import {
+  EVENT_TYPES,
+  newEvent,
+  type CloudEvent,
+  type ReminderDueEvent,
+  type TaskEvent,
+  type TaskEventType,
+  type TaskSnapshot,
+} from "@taskmesh/contracts";
+import { UnavailableError } from "@taskmesh/core";
+import type { SidecarClient } from "@taskmesh/dapr";
+import { PrismaClient } from "@taskmesh/db";
+import pg from "pg";
+import { pino } from "pino";
+import supertest from "supertest";
+import { createApp } from "../../services/notifications/src/app.ts";
+import type { ProcessedEvents } from "../../services/notifications/src/data/processed-events.ts";
+import {
+  createStreamListener,
+  type StreamListener,
+} from "../../services/notifications/src/data/stream-listener.ts";
+import { createLiveStream, type LiveStream } from "../../services/notifications/src/http/live-stream.ts";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+
+export const APP_TOKEN = "notifications-test-app-token";
+
+export interface Published {
+  pubsub: string;
+  topic: string;
+  event: CloudEvent<unknown>;
+  partitionKey: string | undefined;
+}
+
+/**
+ * A SidecarClient that records publishes: the component tests are about the app and its
+ * database; daprd and the broker are exercised by test/stack/reminders-stream.test.ts.
+ * `failPublish` makes publishes fail as an unreachable sidecar would; `publishDelayMs` keeps
+ * a claim's transaction open for a while (concurrent ticks).
+ */
+export interface RecordingSidecar extends SidecarClient {
+  published: Published[];
+  failPublish: boolean;
+  publishDelayMs: number;
+}
+
+export function recordingSidecar(): RecordingSidecar {
+  const unused = (): never => {
+    throw new Error("not used by these tests");
+  };
+  const sidecar: RecordingSidecar = {
+    published: [],
+    failPublish: false,
+    publishDelayMs: 0,
+    async publish(pubsub, topic, event, options = {}) {
+      if (sidecar.publishDelayMs > 0) await new Promise((r) => setTimeout(r, sidecar.publishDelayMs));
+      if (sidecar.failPublish) throw new UnavailableError("the Dapr sidecar is unreachable", 1);
+      sidecar.published.push({ pubsub, topic, event, partitionKey: options.partitionKey });
+    },
+    bulkPublish: unused,
+    invoke: unused,
+    getState: unused,
+    saveState: unused,
+    deleteState: unused,
+  };
+  return sidecar;
+}
+
+/** Never remembers: every delivery goes through the database path, whose idempotency is under test. */
+const noFastPath: ProcessedEvents = {
+  has: () => Promise.resolve(false),
+  remember: () => Promise.resolve(),
+};
+
+export interface NotificationsHarness {
+  request: ReturnType<typeof supertest>;
+  baseUrl: string;
+  pool: pg.Pool;
+  sidecar: RecordingSidecar;
+  liveStream: LiveStream;
+  /** Every log line the app wrote. */
+  logs: string[];
+  signUp(): Promise<TestUser>;
+  /** Delivers an event as the sidecar does; returns the answered status. */
+  deliver(route: "task-events" | "reminders", event: unknown): Promise<string>;
+  tick(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real notifications app on port 0 (its own database, its stream listener on a dedicated
+ * connection as main.ts wires it) and a real task-api, whose JWKS the verifier loads over
+ * HTTP and whose access tokens authenticate the users.
+ */
+export async function startNotifications(
+  options: { maxStreamsPerUser?: number; reminderBatchSize?: number; heartbeatMs?: number } = {},
+): Promise<NotificationsHarness> {
+  const taskApi: TestTaskApi = await startTaskApi();
+  const database: TestDatabase = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: database.connectionString, max: 10 });
+  // pool.end() resolves before its connections have closed, so dropping the database (FORCE)
+  // can hit a closing connection that no longer has the pool's error listener.
+  pool.on("connect", (client) => {
+    client.on("error", () => undefined);
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  const appLogger = pino({ base: { service: "notifications" }, level: "debug" }, sink);
+  const sidecar = recordingSidecar();
+  const liveStream = createLiveStream({
+    pool,
+    logger: appLogger,
+    heartbeatMs: options.heartbeatMs ?? 60_000,
+    maxPerUser: options.maxStreamsPerUser ?? 5,
+  });
+  const listener: StreamListener = createStreamListener({
+    connectionString: database.connectionString,
+    logger: appLogger,
+    onNotice: (userId) => {
+      liveStream.notify(userId);
+    },
+    onReconnect: () => {
+      liveStream.catchUpAll();
+    },
+  });
+  await listener.start();
+  const address = taskApi.server.address() as AddressInfo;
+  const app = createApp({
+    logger: appLogger,
+    lifecycle: { draining: false },
+    prisma,
+    pool,
+    sidecar,
+    verifyAccessToken: createAccessTokenVerifier({
+      loadJwks: jwksFromUrl(`http://127.0.0.1:${address.port}/api/auth/jwks`),
+      issuer: TEST_PUBLIC_URL,
+      audience: "taskmesh",
+    }),
+    appApiToken: APP_TOKEN,
+    liveStream,
+    processedEvents: noFastPath,
+    ...(options.reminderBatchSize ? { reminderBatchSize: options.reminderBatchSize } : {}),
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => {
+      resolve(s);
+    });
+  });
+  const request = supertest(server);
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    request,
+    baseUrl,
+    pool,
+    sidecar,
+    liveStream,
+    logs,
+    signUp: () => taskApi.signUp(),
+    async deliver(route, event) {
+      const res = await request
+        .post(`/events/${route}`)
+        .set("dapr-api-token", APP_TOKEN)
+        .set("content-type", "application/cloudevents+json")
+        .send(JSON.stringify(event))
+        .expect(200);
+      return (res.body as { status: string }).status;
+    },
+    async tick() {
+      const res = await request.post("/cron/reminders").set("dapr-api-token", APP_TOKEN).expect(200);
+      return (res.body as { fired: number }).fired;
+    },
+    async close() {
+      liveStream.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      await listener.stop();
+      await prisma.$disconnect();
+      await pool.end();
+      await database.drop();
+      await taskApi.close();
+    },
+  };
+}
+
+const SNAPSHOT_DEFAULTS = {
+  listId: null,
+  parentId: null,
+  description: null,
+  completedAt: null,
+  priority: "none",
+  tags: [],
+  dueAt: null,
+  allDay: false,
+  recurrence: null,
+  createdAt: "2026-11-26T09:00:00.000Z",
+  updatedAt: "2026-11-26T09:00:00.000Z",
+} as const satisfies Partial<TaskSnapshot>;
+
+/** A valid task event as the sidecar delivers it; `sequence` is the task's version (version + 1 for deleted). */
+export function taskEvent(
+  type: TaskEventType,
+  options: {
+    userId: string;
+    taskId: string;
+    sequence: number;
+    remindAt?: string | null;
+    title?: string;
+    changes?: Record<string, { from: unknown; to: unknown }>;
+  },
+): TaskEvent {
+  const completed = type === EVENT_TYPES.taskCompleted;
+  const version = type === EVENT_TYPES.taskDeleted ? options.sequence - 1 : options.sequence;
+  const task: TaskSnapshot = {
+    ...SNAPSHOT_DEFAULTS,
+    id: options.taskId,
+    userId: options.userId,
+    title: options.title ?? "Call the dentist",
+    completed,
+    completedAt: completed ? "2026-11-26T10:00:00.000Z" : null,
+    remindAt: options.remindAt ?? null,
+    version: Math.max(version, 1),
+  };
+  const event: TaskEvent = newEvent<TaskEventType>(
+    type,
+    {
+      taskId: options.taskId,
+      userId: options.userId,
+      sequence: options.sequence,
+      occurredAt: new Date().toISOString(),
+      actor: { kind: "user", id: options.userId },
+      task,
+      changes: type === EVENT_TYPES.taskCreated ? {} : (options.changes ?? {}),
+    },
+    { id: randomUUID() },
+  );
+  // As daprd delivers it: with its extension attributes.
+  return { ...event, topic: "task-events", pubsubname: "taskmesh-pubsub" };
+}
+
+export function reminderDueEvent(options: {
+  userId: string;
+  taskId: string;
+  remindAt: string;
+}): ReminderDueEvent {
+  return newEvent(
+    EVENT_TYPES.reminderDue,
+    {
+      taskId: options.taskId,
+      userId: options.userId,
+      remindAt: options.remindAt,
+      title: "Call the dentist",
+      dueAt: null,
+      firedAt: new Date().toISOString(),
+    },
+    { id: randomUUID() },
+  );
+}
+
+export interface SseMessage {
+  id: string | undefined;
+  data: { id: string; type: string; data: { userId: string; taskId: string } };
+}
+
+/** A real HTTP client reading a server-sent event stream as it arrives. */
+export interface SseClient {
+  status: number;
+  headers: Headers;
+  messages: SseMessage[];
+  comments: string[];
+  /** True once the server ended the stream. */
+  ended: boolean;
+  waitFor(what: string, check: (messages: SseMessage[]) => boolean, timeoutMs?: number): Promise<void>;
+  waitForEnd(timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+export async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  const abort = new AbortController();
+  const response = await fetch(url, { headers, signal: abort.signal });
+  const client: SseClient = {
+    status: response.status,
+    headers: response.headers,
+    messages: [],
+    comments: [],
+    ended: false,
+    async waitFor(what, check, timeoutMs = 30_000) {
+      await poll(what, () => check(client.messages), timeoutMs);
+    },
+    async waitForEnd(timeoutMs = 30_000) {
+      await poll("the stream to end", () => client.ended, timeoutMs);
+    },
+    close() {
+      abort.abort();
+    },
+  };
+  if (!response.ok || !response.body) {
+    client.ended = true;
+    return client;
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  void (async () => {
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let id: string | undefined;
+          const data: string[] = [];
+          for (const line of block.split("\n")) {
+            if (line.startsWith(":")) client.comments.push(line.slice(1).trim());
+            else if (line.startsWith("id: ")) id = line.slice(4);
+            else if (line.startsWith("data: ")) data.push(line.slice(6));
+          }
+          if (data.length > 0)
+            client.messages.push({ id, data: JSON.parse(data.join("\n")) as SseMessage["data"] });
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+    client.ended = true;
+  })();
+  return client;
+}
+
+/** Polls until `check` holds; generous deadline for a loaded machine. */
+export async function poll(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
