@@ -22,7 +22,7 @@ export function startOfDate(date: string, timeZone: string): Date {
 }
 
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
-function dateIn(instant: Date, timeZone: string): string {
+export function dateIn(instant: Date, timeZone: string): string {
   return DateTime.fromJSDate(instant, { zone: timeZone }).toISODate() ?? instant.toISOString().slice(0, 10);
 }
 

@@ -1,0 +1,134 @@
+import { EVENT_TYPES, type TaskEventData } from "@taskmesh/contracts";
+import { dateIn, nextOccurrence } from "@taskmesh/recurrence";
+import type { ProcessedEvents } from "@taskmesh/dapr";
+import type { NewTask, Refusal, TaskApi } from "../data/task-api.client.ts";
+
+/** What became of one task event. */
+export type ScheduleOutcome =
+  /** The next task was created now, or had been before (same occurrence key). */
+  | { status: "created" | "existing"; taskId: string; nextTaskId: string; dueAt: string }
+  /** Not the completion of a recurring task: nothing to do. */
+  | { status: "not-recurring" }
+  /** Handled before (the state store's fast path). */
+  | { status: "already-handled" }
+  /** The completed task was the last of its series. */
+  | { status: "series-ended"; taskId: string; reason: string }
+  /** The series cannot go on and nothing is wrong: its owner or its list was deleted. */
+  | { status: "skipped"; taskId: string; reason: string }
+  /** The event or task-api's answer says this can never succeed. */
+  | { status: "refused"; taskId: string; reason: string };
+
+export interface TaskEventInput {
+  id: string;
+  type: string;
+  data: TaskEventData;
+}
+
+/**
+ * "<completed task id>/<its dueAt>": names one occurrence of one series. task-api keeps it
+ * unique per user, so every delivery of the completion, every replica and every
+ * complete/reopen/complete of the same task asks for the same next task, and gets it once.
+ */
+export function occurrenceKeyOf(task: { id: string; dueAt: string }): string {
+  return `${task.id}/${new Date(task.dueAt).toISOString()}`;
+}
+
+function describeRefusal(what: string, refusal: Refusal): string {
+  const problem = refusal.problem;
+  const fields = problem?.errors?.map((e) => `${e.pointer} ${e.detail}`).join("; ");
+  return `${what} answered ${refusal.status} ${problem?.code ?? ""}: ${problem?.detail ?? problem?.title ?? ""}${fields ? ` (${fields})` : ""}`;
+}
+
+/**
+ * Refusals that mean the series has nowhere to go, not that anything is wrong: task-api
+ * answers a trusted caller 404 when the owner's account no longer exists, and 422 naming the
+ * list when the list was deleted (its tasks, this series, went with it).
+ */
+function seriesIsGone(refusal: Refusal): string | undefined {
+  if (refusal.status === 404) return "the owner's account is gone";
+  if (refusal.status === 422 && (refusal.problem?.errors ?? []).some((e) => e.pointer === "/listId"))
+    return "the list is gone";
+  return undefined;
+}
+
+/**
+ * On task.completed of a task with a recurrence and a dueAt, creates the series' next task
+ * through task-api, as the owner, in the owner's time zone (see nextOccurrence). What it copies:
+ * title, description, priority, tags, list, recurrence (COUNT counted down), allDay, and the
+ * reminder at the same wall-clock lead. Not copied: subtasks (each recurring subtask has its
+ * own series), and the parent: the next task of a recurring subtask is a top-level task in the
+ * same list, because creating a subtask under the completed parent would reopen the parent.
+ *
+ * Throws UnavailableError when task-api or the sidecar cannot be reached (the caller retries).
+ */
+export function createScheduleNextOccurrence(deps: { taskApi: TaskApi; processed: ProcessedEvents }) {
+  const { taskApi, processed } = deps;
+
+  async function refused(
+    eventId: string,
+    taskId: string,
+    reason: string,
+    refusal: Refusal,
+  ): Promise<ScheduleOutcome> {
+    const gone = seriesIsGone(refusal);
+    if (gone === undefined) return { status: "refused", taskId, reason };
+    await processed.remember(eventId);
+    return { status: "skipped", taskId, reason: `${gone}: ${reason}` };
+  }
+
+  return async function scheduleNextOccurrence(event: TaskEventInput): Promise<ScheduleOutcome> {
+    const task = event.data.task;
+    if (event.type !== EVENT_TYPES.taskCompleted || task.recurrence === null || task.dueAt === null)
+      return { status: "not-recurring" };
+    if (await processed.has(event.id)) return { status: "already-handled" };
+
+    const zone = await taskApi.timeZoneOf(task.userId);
+    if (!zone.ok)
+      return refused(event.id, task.id, describeRefusal("GET /v1/me", zone.refusal), zone.refusal);
+
+    const next = nextOccurrence(
+      {
+        dueAt: new Date(task.dueAt),
+        allDay: task.allDay,
+        recurrence: task.recurrence,
+        remindAt: task.remindAt === null ? null : new Date(task.remindAt),
+      },
+      zone.value,
+    );
+    if (next.kind === "invalid") return { status: "refused", taskId: task.id, reason: next.reason };
+    if (next.kind === "ended") {
+      await processed.remember(event.id);
+      return { status: "series-ended", taskId: task.id, reason: next.reason };
+    }
+
+    const { occurrence } = next;
+    const body: NewTask = {
+      title: task.title,
+      description: task.description,
+      priority: task.priority,
+      tags: task.tags,
+      listId: task.listId,
+      // An all-day task is sent as its date, which task-api anchors in the owner's zone itself.
+      dueAt: occurrence.allDay ? dateIn(occurrence.dueAt, zone.value) : occurrence.dueAt.toISOString(),
+      allDay: occurrence.allDay,
+      recurrence: occurrence.recurrence,
+      remindAt: occurrence.remindAt?.toISOString() ?? null,
+    };
+    const created = await taskApi.createOccurrence(
+      task.userId,
+      occurrenceKeyOf({ id: task.id, dueAt: task.dueAt }),
+      body,
+    );
+    if (!created.ok)
+      return refused(event.id, task.id, describeRefusal("POST /v1/tasks", created.refusal), created.refusal);
+    await processed.remember(event.id);
+    return {
+      status: created.value.created ? "created" : "existing",
+      taskId: task.id,
+      nextTaskId: created.value.id,
+      dueAt: occurrence.dueAt.toISOString(),
+    };
+  };
+}
+
+export type ScheduleNextOccurrence = ReturnType<typeof createScheduleNextOccurrence>;
