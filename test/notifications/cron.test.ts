@@ -56,6 +56,9 @@ describe("the reminders cron tick", () => {
       dueAt: null,
     });
     expect(h.sidecar.published.some((p) => p.partitionKey === future)).toBe(false);
+    const metrics = await h.request.get("/metrics").expect(200);
+    expect(metrics.text).toMatch(/^notifications_reminders_fired_total\{[^}]*\} [1-9]/m);
+    expect(metrics.text).toMatch(/^notifications_stream_connections\{[^}]*\} 0/m);
   });
 
   it("when publishing fails, then nothing is marked fired and the next tick publishes it", async () => {

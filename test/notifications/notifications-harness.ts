@@ -14,13 +14,13 @@ import {
   type TaskSnapshot,
 } from "@taskmesh/contracts";
 import { UnavailableError } from "@taskmesh/core";
-import type { SidecarClient } from "@taskmesh/dapr";
+import type { ProcessedEvents, SidecarClient } from "@taskmesh/dapr";
 import { PrismaClient } from "@taskmesh/db";
 import pg from "pg";
 import { pino } from "pino";
 import supertest from "supertest";
 import { createApp } from "../../services/notifications/src/app.ts";
-import type { ProcessedEvents } from "../../services/notifications/src/data/processed-events.ts";
+
 import {
   createStreamListener,
   type StreamListener,

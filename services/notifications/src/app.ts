@@ -12,15 +12,21 @@ import {
   type Logger,
   type ReadinessCheck,
 } from "@taskmesh/core";
-import { requireAppToken, type SidecarClient } from "@taskmesh/dapr";
+import {
+  createProcessedEvents,
+  requireAppToken,
+  type ProcessedEvents,
+  type SidecarClient,
+} from "@taskmesh/dapr";
 import type { PrismaClient } from "@taskmesh/db";
 import express, { type Express, type Router } from "express";
 import type pg from "pg";
-import { createProcessedEvents, type ProcessedEvents } from "./data/processed-events.ts";
+
 import { createFireReminders } from "./domain/fire-reminders.use-case.ts";
 import { createEventHandler } from "./events/event-handler.ts";
 import { eventRoutes } from "./events/event.routes.ts";
 import { cronRoutes } from "./http/cron.routes.ts";
+import { notificationMetrics } from "./http/notifications-metrics.ts";
 import type { LiveStream } from "./http/live-stream.ts";
 import { queryAccessToken } from "./http/query-token.ts";
 import { streamRoutes } from "./http/stream.routes.ts";
@@ -71,6 +77,7 @@ export interface NotificationsDeps {
 export function createApp(deps: NotificationsDeps): Express {
   const { logger, pool } = deps;
   const metrics = deps.metrics ?? createHttpMetrics("notifications");
+  const counters = notificationMetrics(metrics.registry, deps.liveStream);
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -120,6 +127,9 @@ export function createApp(deps: NotificationsDeps): Express {
         sidecar: deps.sidecar,
         logger,
         batchSize: deps.reminderBatchSize ?? 100,
+        onFired: (count) => {
+          counters.remindersFired.inc(count);
+        },
       }),
     ),
   );

@@ -1,12 +1,12 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { createAccessTokenVerifier, jwksFromSidecar } from "@taskmesh/auth";
 import { createLogger, serve, type Lifecycle } from "@taskmesh/core";
-import { createSidecarClient } from "@taskmesh/dapr";
+import { createProcessedEvents, createSidecarClient } from "@taskmesh/dapr";
 import { PrismaClient } from "@taskmesh/db";
 import pg from "pg";
 import { createApp } from "./app.ts";
 import { loadNotificationsConfig } from "./config.ts";
-import { createProcessedEvents } from "./data/processed-events.ts";
+
 import { deleteStreamEventsBefore } from "./data/stream-event.repository.ts";
 import { createStreamListener } from "./data/stream-listener.ts";
 import { createLiveStream } from "./http/live-stream.ts";

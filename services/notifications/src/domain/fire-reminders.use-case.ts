@@ -12,6 +12,8 @@ export interface FireRemindersDeps {
   batchSize: number;
   /** Batches per tick at most; the rest waits for the next tick. */
   maxBatches?: number;
+  /** Told how many reminders each committed batch fired (metrics). */
+  onFired?: (count: number) => void;
 }
 
 /**
@@ -35,6 +37,7 @@ export function createFireReminders(deps: FireRemindersDeps): () => Promise<numb
       });
       fired += due.length;
       if (due.length > 0) {
+        deps.onFired?.(due.length);
         deps.logger.info({ count: due.length, taskIds: due.map((r) => r.taskId) }, "reminders fired");
       }
       if (due.length < deps.batchSize) break;

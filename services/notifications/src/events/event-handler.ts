@@ -1,8 +1,8 @@
 import { isTaskEventType, type TaskEvent, type TaskmeshEvent } from "@taskmesh/contracts";
 import type { Logger } from "@taskmesh/core";
-import type { EventOutcome } from "@taskmesh/dapr";
+import type { EventOutcome, ProcessedEvents } from "@taskmesh/dapr";
 import type pg from "pg";
-import type { ProcessedEvents } from "../data/processed-events.ts";
+
 import { applyReminderChange } from "../data/reminder.repository.ts";
 import { appendStreamEvent } from "../data/stream-event.repository.ts";
 import { withTransaction } from "../data/transaction.ts";

@@ -1,6 +1,6 @@
 import { REMINDER_EVENT_TYPES, TASK_EVENT_TYPES, type TaskmeshEvent } from "@taskmesh/contracts";
 import type { Logger } from "@taskmesh/core";
-import { eventRoute, type EventOutcome } from "@taskmesh/dapr";
+import { subscriptionRoute, type EventOutcome } from "@taskmesh/dapr";
 import express, { type Router } from "express";
 
 /**
@@ -15,7 +15,13 @@ export function eventRoutes(handle: (event: TaskmeshEvent) => Promise<EventOutco
     return outcomes;
   };
   const router = express.Router();
-  router.post("/events/task-events", eventRoute({ accept: TASK_EVENT_TYPES, handle: inOrder, logger }));
-  router.post("/events/reminders", eventRoute({ accept: REMINDER_EVENT_TYPES, handle: inOrder, logger }));
+  router.post(
+    "/events/task-events",
+    subscriptionRoute({ accept: TASK_EVENT_TYPES, handle: inOrder, logger }),
+  );
+  router.post(
+    "/events/reminders",
+    subscriptionRoute({ accept: REMINDER_EVENT_TYPES, handle: inOrder, logger }),
+  );
   return router;
 }
