@@ -1,7 +1,13 @@
+import { createSidecarClient } from "@taskmesh/dapr";
 import type { PrismaClient } from "@taskmesh/db";
 import type { Response, Test } from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../services/task-api/src/data/database.ts";
+import {
+  auditLogTaskHistory,
+  type TaskHistory,
+  type TaskHistoryPage,
+} from "../../services/task-api/src/data/task-history.client.ts";
 import { loadOpenApiContract, type OpenApiContract } from "../support/openapi.ts";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
@@ -25,6 +31,7 @@ const OPERATIONS: readonly Operation[] = [
   ["delete", "/v1/tasks/{id}"],
   ["post", "/v1/tasks/{id}/complete"],
   ["post", "/v1/tasks/{id}/reopen"],
+  ["get", "/v1/tasks/{id}/history"],
   ["get", "/v1/tags"],
 ];
 
@@ -46,10 +53,20 @@ const VALID_BODY: Partial<Record<string, object>> = {
   "patch /v1/tasks/{id}": { title: "Valid task" },
 };
 
+/**
+ * History pages by task id. This file checks responses against the document, so the history
+ * comes from here; the real path (task-api -> sidecars -> audit-log) is tested in
+ * task-history.test.ts.
+ */
+const recordedHistory = new Map<string, TaskHistoryPage>();
+const history: TaskHistory = {
+  read: ({ taskId }) => Promise.resolve(recordedHistory.get(taskId) ?? { items: [], nextCursor: null }),
+};
+
 let api: TestTaskApi;
 let contract: OpenApiContract;
 beforeAll(async () => {
-  api = await startTaskApi();
+  api = await startTaskApi({ taskHistory: history });
   contract = await loadOpenApiContract(api.request);
 });
 afterAll(async () => {
@@ -396,6 +413,43 @@ describe("success responses match the document", () => {
     );
   });
 
+  it("when GET /v1/tasks/{id}/history succeeds, for a task with history and for a new one, then both match", async () => {
+    const { user, richTaskId } = await seeded();
+    recordedHistory.set(richTaskId, {
+      items: [
+        {
+          eventId: crypto.randomUUID(),
+          type: "dev.taskmesh.task.created.v1",
+          sequence: 1,
+          occurredAt: "2026-11-26T09:00:00.000Z",
+          actor: { kind: "user", id: user.id },
+          changes: {},
+        },
+        {
+          eventId: crypto.randomUUID(),
+          type: "dev.taskmesh.task.updated.v1",
+          sequence: 2,
+          occurredAt: "2026-11-26T09:05:00.000Z",
+          actor: { kind: "service", id: "mcp-server" },
+          changes: { priority: { from: "none", to: "high" } },
+        },
+      ],
+      nextCursor: "eyJzIjoyfQ",
+    });
+    const bare = await created(user, "/v1/tasks", { title: "No history yet" });
+
+    check(
+      await api.request.get(`/v1/tasks/${richTaskId}/history?limit=2`).set(user.auth),
+      op("get", "/v1/tasks/{id}/history"),
+      200,
+    );
+    check(
+      await api.request.get(`/v1/tasks/${bare}/history`).set(user.auth),
+      op("get", "/v1/tasks/{id}/history"),
+      200,
+    );
+  });
+
   it("when GET /v1/tags succeeds, paged, then every page matches", async () => {
     const { user } = await seeded();
 
@@ -499,6 +553,28 @@ describe("error responses match the document", () => {
   it.each(PAGED)("when %s %s gets an invalid query, then the 400 matches", async (...operation) => {
     check(await call(api, operation, { auth: user }).query({ limit: 0 }), operation, 400);
   });
+
+  it("when GET /v1/tasks/{id}/history gets an invalid query, then the 400 matches", async () => {
+    const operation = ["get", "/v1/tasks/{id}/history"] as const;
+    const id = await existing("/v1/tasks");
+    check(await call(api, operation, { auth: user, id }).query({ limit: 101 }), operation, 400);
+  });
+
+  it("when GET /v1/tasks/{id}/history finds no sidecar to reach audit-log through, then the 503 matches", async () => {
+    const operation = ["get", "/v1/tasks/{id}/history"] as const;
+    // A sidecar address where nothing listens.
+    const cut = await startTaskApi({
+      taskHistory: auditLogTaskHistory(createSidecarClient({ baseUrl: "http://127.0.0.1:9" })),
+    });
+    try {
+      const owner = await cut.signUp();
+      const res = await call(cut, operation, { auth: owner });
+      check(res, operation, 503);
+      expect(res.headers["retry-after"]).toBeDefined();
+    } finally {
+      await cut.close();
+    }
+  });
 });
 
 describe("rate-limited responses match the document", () => {
@@ -535,7 +611,7 @@ describe("database failures match the document", () => {
       },
     ) as PrismaClient;
     const db: Database = { prisma, read: { query: fail }, transaction: fail };
-    broken = await startTaskApi({ db });
+    broken = await startTaskApi({ db, taskHistory: history });
     user = await broken.signUp();
   });
   afterAll(async () => {

@@ -8,16 +8,20 @@ import {
   type HttpMetrics,
   type Lifecycle,
   type Logger,
+  UnavailableError,
 } from "@taskmesh/core";
 import { toNodeHandler } from "better-auth/node";
 import cors from "cors";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import type { Auth } from "./auth/auth.ts";
-import { authenticate } from "./auth/authenticate.ts";
+import { authenticate, type TrustedCallers } from "./auth/authenticate.ts";
 import type { Database } from "./data/database.ts";
+import type { TaskHistory } from "./data/task-history.client.ts";
+import { userExists } from "./data/user.repository.ts";
 import { createListUseCases } from "./domain/list.use-cases.ts";
 import { createMeUseCases } from "./domain/me.use-cases.ts";
+import { createReadTaskHistory } from "./domain/task-history.use-case.ts";
 import { createTaskUseCases } from "./domain/task.use-cases.ts";
 import { docsRoutes } from "./http/docs.routes.ts";
 import { listRoutes } from "./http/list.routes.ts";
@@ -26,6 +30,7 @@ import { translateDatabaseErrors } from "./http/database-errors.ts";
 import { createOpenApiDocument } from "./http/openapi.ts";
 import { rateLimits } from "./http/rate-limit.ts";
 import { tagRoutes } from "./http/tag.routes.ts";
+import { taskHistoryRoutes } from "./http/task-history.routes.ts";
 import { taskRoutes } from "./http/task.routes.ts";
 
 export interface TaskApiDeps {
@@ -40,7 +45,18 @@ export interface TaskApiDeps {
   trustProxyHops: number;
   metrics?: HttpMetrics;
   clock?: () => Date;
+  /**
+   * Services that may act for a user (x-taskmesh-user-id), recognised by this app's
+   * APP_API_TOKEN from its sidecar; absent = no service may.
+   */
+  trustedCallers?: Omit<TrustedCallers, "userExists">;
+  /** Where GET /v1/tasks/:id/history reads from (audit-log); absent = that route answers 503. */
+  taskHistory?: TaskHistory;
 }
+
+const NO_TASK_HISTORY: TaskHistory = {
+  read: () => Promise.reject(new UnavailableError("The task history is not configured on this server.", 60)),
+};
 
 const EXPOSED_HEADERS = [
   "ETag",
@@ -110,12 +126,22 @@ export function createApp(deps: TaskApiDeps): Express {
 
   const clock = deps.clock ?? (() => new Date());
   const v1 = express.Router();
-  v1.use(authenticate(auth, deps.verifyAccessToken));
+  v1.use(
+    authenticate(
+      auth,
+      deps.verifyAccessToken,
+      deps.trustedCallers && {
+        ...deps.trustedCallers,
+        userExists: (userId) => userExists(db.read, userId),
+      },
+    ),
+  );
   v1.use(limits.perUser);
   v1.use(jsonBody({ limit: "64kb" }));
   v1.use(meRoutes(createMeUseCases(db, clock)));
   v1.use(listRoutes(db, createListUseCases(db, clock), clock));
   v1.use(taskRoutes(db, createTaskUseCases(db, clock), clock));
+  v1.use(taskHistoryRoutes(createReadTaskHistory(db, deps.taskHistory ?? NO_TASK_HISTORY)));
   v1.use(tagRoutes(db));
   app.use("/v1", v1);
 

@@ -13,6 +13,7 @@ import { createAuth } from "./auth/auth.ts";
 import { loadTaskApiConfig } from "./config.ts";
 import { createDatabase } from "./data/database.ts";
 import { deleteExpired } from "./data/idempotency.repository.ts";
+import { auditLogTaskHistory } from "./data/task-history.client.ts";
 import { createOutboxRelay, type OutboxRelay } from "./events/outbox-relay.ts";
 
 /** Outside production a signing secret is made once and kept with the local data, so sessions survive restarts. */
@@ -103,6 +104,12 @@ async function main(): Promise<void> {
     },
     trustProxyHops: config.TRUST_PROXY_HOPS,
     metrics,
+    ...(config.APP_API_TOKEN
+      ? { trustedCallers: { appApiToken: config.APP_API_TOKEN, appIds: config.TRUSTED_CALLER_APP_IDS } }
+      : {}),
+    taskHistory: auditLogTaskHistory(
+      createSidecarClient({ baseUrl: daprUrl, apiToken: config.DAPR_API_TOKEN }),
+    ),
   });
 
   const sweep = setInterval(

@@ -198,6 +198,37 @@ export async function insertTask(
   return task.id;
 }
 
+/**
+ * Inserts a task unless one of the user's tasks already has this occurrence key: the unique
+ * index (user_id, occurrence_key) decides (ON CONFLICT DO NOTHING), so two concurrent
+ * inserts of one occurrence create one task. Undefined when it existed.
+ */
+export async function insertTaskOnce(
+  tx: Tx,
+  userId: string,
+  fields: TaskFields & { title: string },
+  occurrenceKey: string,
+): Promise<string | undefined> {
+  const [task] = await tx.task.createManyAndReturn({
+    data: [{ ...fields, userId, occurrenceKey }],
+    skipDuplicates: true,
+    select: { id: true },
+  });
+  return task?.id;
+}
+
+export async function findTaskIdByOccurrenceKey(
+  tx: Tx,
+  userId: string,
+  occurrenceKey: string,
+): Promise<string | undefined> {
+  const task = await tx.task.findUnique({
+    where: { userId_occurrenceKey: { userId, occurrenceKey } },
+    select: { id: true },
+  });
+  return task?.id;
+}
+
 /** Applies fields and bumps the version. */
 export async function updateTask(tx: Tx, userId: string, id: string, fields: TaskFields): Promise<void> {
   await tx.task.update({

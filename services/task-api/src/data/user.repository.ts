@@ -1,4 +1,4 @@
-import type { Tx } from "./database.ts";
+import type { Sql, Tx } from "./database.ts";
 import type { PrismaClient } from "@taskmesh/db";
 
 export interface MeView {
@@ -32,6 +32,10 @@ function toView(u: UserRow): MeView {
 export async function findMe(db: PrismaClient | Tx, userId: string): Promise<MeView | undefined> {
   const user = await db.user.findUnique({ where: { id: userId }, select: SELECT });
   return user ? toView(user) : undefined;
+}
+
+export async function userExists(sql: Sql, userId: string): Promise<boolean> {
+  return (await sql.query(`SELECT 1 FROM users WHERE id = $1`, [userId], "user-exists")).length > 0;
 }
 
 export async function lockUserTimeZone(tx: Tx, userId: string): Promise<string | undefined> {

@@ -2,7 +2,7 @@ import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
 import { txSql, type Database, type Tx } from "../data/database.ts";
 import { findTaskIds } from "../data/task.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
-import { userActor } from "./task-events.ts";
+import { userActor, type Actor } from "./task-events.ts";
 import {
   deleteList,
   findListPage,
@@ -58,14 +58,20 @@ export function createListUseCases(db: Database, clock: () => Date = () => new D
       return viewAfterWrite(tx, userId, id);
     },
     /** Deletes the list and every task in it. */
-    async remove(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<void> {
+    async remove(
+      tx: Tx,
+      userId: string,
+      id: string,
+      expectedVersion?: number,
+      actor: Actor = userActor(userId),
+    ): Promise<void> {
       await locked(tx, userId, id, expectedVersion);
       // Its tasks go with it (ON DELETE CASCADE), each with its task.deleted event.
       const tasks = await findTaskIds(tx, { userId, listId: id });
       await recordTaskChanges(
         tx,
         userId,
-        userActor(userId),
+        actor,
         tasks,
         async () => {
           await deleteList(tx, userId, id);

@@ -3,7 +3,7 @@ import { canonicalTimeZone } from "@taskmesh/recurrence";
 import type { Database, Tx } from "../data/database.ts";
 import { findTaskIds, reanchorAllDayTasks } from "../data/task.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
-import { userActor } from "./task-events.ts";
+import { userActor, type Actor } from "./task-events.ts";
 import {
   deleteUser,
   findMe,
@@ -35,7 +35,11 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
     },
 
     /** Changing the time zone keeps all-day tasks on the same calendar dates in the new zone. */
-    update(userId: string, input: { name?: string; timeZone?: string }): Promise<MeView> {
+    update(
+      userId: string,
+      input: { name?: string; timeZone?: string },
+      actor: Actor = userActor(userId),
+    ): Promise<MeView> {
       return db.transaction(async (tx) => {
         const current = await lockUserTimeZone(tx, userId);
         if (current === undefined) throw accountGone();
@@ -62,7 +66,7 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
           await recordTaskChanges(
             tx,
             userId,
-            userActor(userId),
+            actor,
             allDay,
             async () => {
               await updateMe(tx, userId, change);
@@ -81,7 +85,7 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
     },
 
     /** Deletes the account and everything it owns. */
-    async remove(userId: string): Promise<void> {
+    async remove(userId: string, actor: Actor = userActor(userId)): Promise<void> {
       // Every task goes with the account, each with its task.deleted event.
       const deleted = await db.transaction(async (tx) => {
         let gone = false;
@@ -89,7 +93,7 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
         await recordTaskChanges(
           tx,
           userId,
-          userActor(userId),
+          actor,
           tasks,
           async () => {
             gone = await deleteUser(tx, userId);

@@ -9,7 +9,7 @@ export interface Actor {
   id: string;
 }
 
-/** Until services act on a user's behalf (Dapr events issue), every change is the user's own. */
+/** A change the user made themself (a trusted service acting for them is the actor of its own changes). */
 export function userActor(userId: string): Actor {
   return { kind: "user", id: userId };
 }

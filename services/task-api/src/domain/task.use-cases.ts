@@ -10,9 +10,11 @@ import {
   findParent,
   findTaskIds,
   findTaskPage,
+  findTaskIdByOccurrenceKey,
   findTaskView,
   hasSubtasks,
   insertTask,
+  insertTaskOnce,
   lockTask,
   updateTask,
   type TaskFields,
@@ -23,7 +25,7 @@ import {
 import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
 import { userTimeZone } from "../data/user.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
-import { userActor } from "./task-events.ts";
+import { userActor, type Actor } from "./task-events.ts";
 
 /** What a client may set on a task; absent = unchanged, null = cleared. */
 export interface TaskInput {
@@ -211,23 +213,44 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       return findTaskPage(db.read, userId, query.filter, query.sort, query.cursor, query.limit);
     },
 
-    async create(tx: Tx, userId: string, input: TaskInput & { title: string }): Promise<TaskView> {
+    /**
+     * Creates a task. With an occurrence key (a recurring series' next task, created by
+     * recurring-tasks), a second create with the same key creates nothing and returns the
+     * task the first one made, with `created: false` and no event.
+     */
+    async create(
+      tx: Tx,
+      userId: string,
+      input: TaskInput & { title: string },
+      options: { actor?: Actor; occurrenceKey?: string | undefined } = {},
+    ): Promise<{ task: TaskView; created: boolean }> {
       const fields = await prepareFields(tx, userId, input, undefined);
-      let id = "";
+      const { occurrenceKey } = options;
+      let id: string | undefined;
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        userActor(userId),
+        options.actor ?? userActor(userId),
         [fields.parentId],
         async () => {
-          id = await insertTask(tx, userId, { ...fields, title: input.title });
+          const values = { ...fields, title: input.title };
+          id =
+            occurrenceKey === undefined
+              ? await insertTask(tx, userId, values)
+              : await insertTaskOnce(tx, userId, values, occurrenceKey);
+          if (id === undefined) return [];
           if (input.tags?.length) await replaceTaskTags(tx, userId, id, input.tags);
           if (fields.parentId) await reopenParent(tx, userId, fields.parentId);
           return [id];
         },
         clock(),
       );
-      return present(tasks, id);
+      if (id !== undefined) return { task: present(tasks, id), created: true };
+      // The occurrence exists (committed by an earlier or a concurrent create).
+      const existing =
+        occurrenceKey === undefined ? undefined : await findTaskIdByOccurrenceKey(tx, userId, occurrenceKey);
+      if (existing === undefined) throw new Error("an occurrence key conflicted with no task");
+      return { task: await viewAfterWrite(tx, userId, existing), created: false };
     },
 
     async update(
@@ -236,6 +259,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       id: string,
       input: TaskInput,
       expectedVersion?: number,
+      actor: Actor = userActor(userId),
     ): Promise<TaskView> {
       const current = await locked(tx, userId, id, expectedVersion);
       const fields = await prepareFields(tx, userId, input, current);
@@ -252,7 +276,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        userActor(userId),
+        actor,
         watched,
         async () => {
           await updateTask(tx, userId, id, fields);
@@ -273,14 +297,20 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
     },
 
     /** Completing is idempotent; completing a parent completes its open subtasks. */
-    async complete(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<TaskView> {
+    async complete(
+      tx: Tx,
+      userId: string,
+      id: string,
+      expectedVersion?: number,
+      actor: Actor = userActor(userId),
+    ): Promise<TaskView> {
       const current = await locked(tx, userId, id, expectedVersion);
       if (current.completed) return viewAfterWrite(tx, userId, id);
       const now = clock();
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        userActor(userId),
+        actor,
         [id, ...(await subtasksOf(tx, userId, id))],
         async () => {
           await updateTask(tx, userId, id, { completed: true, completedAt: now });
@@ -293,13 +323,19 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
     },
 
     /** Reopening is idempotent; reopening a subtask of a completed parent reopens the parent. */
-    async reopen(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<TaskView> {
+    async reopen(
+      tx: Tx,
+      userId: string,
+      id: string,
+      expectedVersion?: number,
+      actor: Actor = userActor(userId),
+    ): Promise<TaskView> {
       const current = await locked(tx, userId, id, expectedVersion);
       if (!current.completed) return viewAfterWrite(tx, userId, id);
       const tasks = await recordTaskChanges(
         tx,
         userId,
-        userActor(userId),
+        actor,
         [id, current.parentId],
         async () => {
           await updateTask(tx, userId, id, { completed: false, completedAt: null });
@@ -312,12 +348,18 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
     },
 
     /** Deletes the task and its subtasks. */
-    async remove(tx: Tx, userId: string, id: string, expectedVersion?: number): Promise<void> {
+    async remove(
+      tx: Tx,
+      userId: string,
+      id: string,
+      expectedVersion?: number,
+      actor: Actor = userActor(userId),
+    ): Promise<void> {
       await locked(tx, userId, id, expectedVersion);
       await recordTaskChanges(
         tx,
         userId,
-        userActor(userId),
+        actor,
         [id, ...(await subtasksOf(tx, userId, id))],
         async () => {
           await deleteTask(tx, userId, id);

@@ -1,6 +1,6 @@
 import express, { type Router } from "express";
 import { z } from "zod";
-import { currentUserId } from "../auth/authenticate.ts";
+import { currentActor, currentUserId } from "../auth/authenticate.ts";
 import type { Database } from "../data/database.ts";
 import type { ListUseCases } from "../domain/list.use-cases.ts";
 import { runPost } from "./idempotency.ts";
@@ -57,7 +57,7 @@ export function listRoutes(db: Database, lists: ListUseCases, clock: () => Date)
     const userId = currentUserId(res);
     const id = pathId(req, "List");
     const version = expectedVersion(req);
-    await db.transaction((tx) => lists.remove(tx, userId, id, version));
+    await db.transaction((tx) => lists.remove(tx, userId, id, version, currentActor(res)));
     res.status(204).end();
   });
 

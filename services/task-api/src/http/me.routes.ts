@@ -1,5 +1,5 @@
 import express, { type Router } from "express";
-import { currentUserId } from "../auth/authenticate.ts";
+import { currentActor, currentUserId } from "../auth/authenticate.ts";
 import type { MeUseCases } from "../domain/me.use-cases.ts";
 import { parseBody } from "./parse.ts";
 import { updateMeBody } from "./schemas.ts";
@@ -11,10 +11,10 @@ export function meRoutes(me: MeUseCases): Router {
   });
   router.patch("/me", async (req, res) => {
     const input = parseBody(updateMeBody, req);
-    res.json(await me.update(currentUserId(res), input));
+    res.json(await me.update(currentUserId(res), input, currentActor(res)));
   });
   router.delete("/me", async (_req, res) => {
-    await me.remove(currentUserId(res));
+    await me.remove(currentUserId(res), currentActor(res));
     res.status(204).end();
   });
   return router;

@@ -4,6 +4,8 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponse
 import {
   createListBody,
   createTaskBody,
+  historyPageSchema,
+  historyQuery,
   idempotencyHeader,
   idParams,
   ifMatchHeader,
@@ -72,7 +74,8 @@ function op(
     tags: [tag],
     security: [{ bearer: [] }, { session: [] }],
     ...extra,
-    responses: { ...responses, ...common },
+    // An operation may describe a common status more precisely (e.g. what its 503 means).
+    responses: { ...common, ...responses },
   };
 }
 
@@ -242,6 +245,28 @@ export function createOpenApiDocument(serverUrl: string) {
           { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition },
           {
             requestParams: { ...byId, header: ifMatchHeader },
+          },
+        ),
+      },
+      "/v1/tasks/{id}/history": {
+        get: op(
+          "A task's history: every change, who made it and when, oldest first",
+          "tasks",
+          {
+            "200": json(historyPageSchema, "A page of the history."),
+            "400": problem("Bad query, or a cursor this endpoint did not issue."),
+            "404": problem(
+              "Not one of your tasks, and no history of yours for it (a deleted task's history stays readable).",
+            ),
+            "503": problem(
+              "The history (audit-log) or the database is unreachable; retry after Retry-After.",
+              retryAfter,
+            ),
+          },
+          {
+            requestParams: { ...byId, query: historyQuery },
+            description:
+              "Read from the audit-log service, which records every task event; a change shows up there shortly after it is made.",
           },
         ),
       },

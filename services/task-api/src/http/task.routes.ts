@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { BadRequestError } from "@taskmesh/core";
 import { isDateOnly } from "@taskmesh/recurrence";
-import express, { type Router } from "express";
+import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import { currentUserId } from "../auth/authenticate.ts";
+import { actingService, currentActor, currentUserId } from "../auth/authenticate.ts";
 import type { Database } from "../data/database.ts";
 import { normalizeTagName } from "../data/tag.repository.ts";
 import {
@@ -92,8 +92,32 @@ function toListQuery(query: z.infer<typeof listTasksQuery>): { listQuery: TaskLi
   return { listQuery: { filter, sort, cursor, limit: query.limit }, signature };
 }
 
-function created(task: TaskView): HttpResult {
-  return { status: 201, headers: { Location: `/v1/tasks/${task.id}`, ETag: etag(task.version) }, body: task };
+function created(task: TaskView, status = 201): HttpResult {
+  return { status, headers: { Location: `/v1/tasks/${task.id}`, ETag: etag(task.version) }, body: task };
+}
+
+/**
+ * The occurrence a trusted service (recurring-tasks) creates: "<completed task id>/<its dueAt>".
+ * Only honoured from trusted services; from users the header is ignored, like every other
+ * service-only header.
+ */
+const OCCURRENCE_KEY_HEADER = "x-taskmesh-occurrence-key";
+
+function occurrenceKey(req: Request, res: Response): string | undefined {
+  const key = req.header(OCCURRENCE_KEY_HEADER);
+  if (key === undefined || actingService(res) === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw new BadRequestError(`${OCCURRENCE_KEY_HEADER} must be 1-200 visible ASCII characters.`, {
+      issues: [
+        {
+          pointer: `/${OCCURRENCE_KEY_HEADER}`,
+          in: "header",
+          detail: "must be 1-200 visible ASCII characters",
+        },
+      ],
+    });
+  }
+  return key;
 }
 
 function ok(task: TaskView): HttpResult {
@@ -115,7 +139,19 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
   router.post("/tasks", async (req, res) => {
     const userId = currentUserId(res);
     const input = parseBody(createTaskBody, req);
-    await runPost(db, req, res, userId, async (tx) => created(await tasks.create(tx, userId, input)), clock);
+    const options = { actor: currentActor(res), occurrenceKey: occurrenceKey(req, res) };
+    await runPost(
+      db,
+      req,
+      res,
+      userId,
+      async (tx) => {
+        const result = await tasks.create(tx, userId, input, options);
+        // An occurrence that exists already: 200 with that task, not a second one.
+        return created(result.task, result.created ? 201 : 200);
+      },
+      clock,
+    );
   });
 
   router.get("/tasks/:id", async (req, res) => {
@@ -134,7 +170,9 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
     const id = pathId(req, "Task");
     const version = expectedVersion(req);
     const input = parseBody(updateTaskBody, req);
-    const task = await db.transaction((tx) => tasks.update(tx, userId, id, input, version));
+    const task = await db.transaction((tx) =>
+      tasks.update(tx, userId, id, input, version, currentActor(res)),
+    );
     res.setHeader("ETag", etag(task.version)).json(task);
   });
 
@@ -142,7 +180,7 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
     const userId = currentUserId(res);
     const id = pathId(req, "Task");
     const version = expectedVersion(req);
-    await db.transaction((tx) => tasks.remove(tx, userId, id, version));
+    await db.transaction((tx) => tasks.remove(tx, userId, id, version, currentActor(res)));
     res.status(204).end();
   });
 
@@ -156,7 +194,7 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
         req,
         res,
         userId,
-        async (tx) => ok(await tasks[action](tx, userId, id, version)),
+        async (tx) => ok(await tasks[action](tx, userId, id, version, currentActor(res))),
         clock,
       );
     });

@@ -1,0 +1,93 @@
+import { BadRequestError, UnavailableError } from "@taskmesh/core";
+import type { SidecarClient } from "@taskmesh/dapr";
+import { z } from "zod";
+
+/** One recorded change of a task, as audit-log keeps it. */
+export interface TaskHistoryEntry {
+  eventId: string;
+  type: string;
+  sequence: number;
+  occurredAt: string;
+  actor: { kind: "user" | "service"; id: string };
+  changes: Record<string, { from: unknown; to: unknown }>;
+}
+
+export interface TaskHistoryPage {
+  items: TaskHistoryEntry[];
+  nextCursor: string | null;
+}
+
+export interface TaskHistoryQuery {
+  /** The owner: only their entries are read. */
+  userId: string;
+  taskId: string;
+  cursor: string | undefined;
+  limit: number;
+}
+
+/** Where task history lives (audit-log); task-api only reads it. */
+export interface TaskHistory {
+  read(query: TaskHistoryQuery): Promise<TaskHistoryPage>;
+}
+
+/** audit-log's answer, parsed at the boundary like any other input. */
+const pageSchema = z.object({
+  items: z.array(
+    z.object({
+      eventId: z.string(),
+      type: z.string(),
+      sequence: z.number().int(),
+      occurredAt: z.string(),
+      actor: z.object({ kind: z.enum(["user", "service"]), id: z.string() }),
+      changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+const RETRY_AFTER_SECONDS = 5;
+
+function unavailable(cause: unknown): UnavailableError {
+  return new UnavailableError("The task history is unavailable; retry shortly.", RETRY_AFTER_SECONDS, {
+    cause,
+  });
+}
+
+/**
+ * Reads history from audit-log by service invocation through this app's sidecar
+ * (`GET /internal/tasks/:taskId/history` on app `appId`). audit-log or its sidecar being
+ * unreachable, refusing the call or failing is 503 + Retry-After; a cursor audit-log rejects
+ * is 400.
+ */
+export function auditLogTaskHistory(sidecar: SidecarClient, appId = "audit-log"): TaskHistory {
+  return {
+    async read(query) {
+      const params = new URLSearchParams({ userId: query.userId, limit: String(query.limit) });
+      if (query.cursor !== undefined) params.set("cursor", query.cursor);
+      let response: Response;
+      try {
+        response = await sidecar.invoke(appId, `internal/tasks/${encodeURIComponent(query.taskId)}/history`, {
+          query: params.toString(),
+        });
+      } catch (error) {
+        throw unavailable(error);
+      }
+      const text = await response.text();
+      if (response.status === 400) {
+        throw new BadRequestError("The cursor is not one this endpoint issued.", {
+          issues: [{ pointer: "/cursor", in: "query", detail: "is invalid" }],
+        });
+      }
+      if (!response.ok) {
+        throw unavailable(new Error(`${appId} answered HTTP ${response.status}: ${text.slice(0, 500)}`));
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        throw new Error(`${appId} answered with something other than JSON`, { cause: error });
+      }
+      return pageSchema.parse(body);
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { NotFoundError } from "@taskmesh/core";
+import type { Database } from "../data/database.ts";
+import type { TaskHistory, TaskHistoryPage } from "../data/task-history.client.ts";
+import { findTaskView } from "../data/task.repository.ts";
+
+export type ReadTaskHistory = (
+  userId: string,
+  taskId: string,
+  page: { cursor: string | undefined; limit: number },
+) => Promise<TaskHistoryPage>;
+
+/**
+ * A task's history, for its owner only (audit-log filters by owner). A deleted task's history
+ * stays readable through its id; a task with no history that is not one of the user's tasks
+ * (never was, or another user's) is 404. A task of theirs whose first event audit-log has not
+ * recorded yet has an empty history.
+ */
+export function createReadTaskHistory(db: Database, history: TaskHistory): ReadTaskHistory {
+  return async (userId, taskId, page) => {
+    const result = await history.read({ userId, taskId, cursor: page.cursor, limit: page.limit });
+    if (result.items.length === 0 && page.cursor === undefined) {
+      if (!(await findTaskView(db.read, userId, taskId))) throw new NotFoundError("Task");
+    }
+    return result;
+  };
+}
