@@ -234,7 +234,7 @@ describe("outbox relay and an unavailable sidecar", () => {
     expectInOrder(delivered(ids), tasks, 2);
   });
 
-  it("when a relay is started, then it publishes a new row as soon as it is woken, without waiting for its poll", async () => {
+  it("when a relay with two lanes is started, then it publishes each new row as soon as it is woken, without waiting for its poll", async () => {
     const relay = createOutboxRelay({
       pool,
       sidecar: createSidecarClient({ baseUrl: sidecar.url, apiToken: sidecar.apiToken }),
@@ -244,14 +244,17 @@ describe("outbox relay and an unavailable sidecar", () => {
       bulkPublish: true,
       // Far longer than the test's deadline: only the wake-up can publish in time.
       pollIntervalMs: 3_600_000,
+      lanes: 2,
       registry: new Registry(),
     });
     relay.start();
     try {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const { ids } = await writeEvents(1, 1);
-      relay.wake();
-      await waitUntil(async () => (await pending(ids)) === 0, 20_000);
+      for (let i = 0; i < 3; i++) {
+        const { ids } = await writeEvents(1, 1);
+        relay.wake();
+        await waitUntil(async () => (await pending(ids)) === 0, 20_000);
+      }
     } finally {
       await relay.stop();
     }

@@ -45,7 +45,9 @@ const schema = z
     /** One bulk publish call per batch; false = one publish call per event. */
     OUTBOX_BULK_PUBLISH: env.bool(true),
     /** Publish calls in flight at once without bulk publish (distinct tasks only). */
-    OUTBOX_PUBLISH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+    OUTBOX_PUBLISH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
+    /** Relay rounds in flight at once in this process (each claims its own rows). */
+    OUTBOX_RELAY_LANES: z.coerce.number().int().min(1).max(16).default(2),
     /** How often the relay looks for rows other replicas committed (its own commits wake it at once). */
     OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   })

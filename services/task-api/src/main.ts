@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       batchSize: config.OUTBOX_BATCH_SIZE,
       bulkPublish: config.OUTBOX_BULK_PUBLISH,
       publishConcurrency: config.OUTBOX_PUBLISH_CONCURRENCY,
+      lanes: config.OUTBOX_RELAY_LANES,
       pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     });
   }

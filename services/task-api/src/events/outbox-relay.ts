@@ -25,6 +25,11 @@ export interface OutboxRelayOptions {
   bulkPublish: boolean;
   /** Publish calls in flight at once without bulk publish. */
   publishConcurrency?: number;
+  /**
+   * Rounds in flight at once (each claims its own rows, as separate replicas would): a round
+   * mostly waits for the broker's acknowledgement, so two overlap well. Default 1.
+   */
+  lanes?: number;
   /** How often to look for rows committed by other processes. */
   pollIntervalMs?: number;
   /** Backoff of a failed row: first retry after about this long, doubling up to maxBackoffMs. */
@@ -74,7 +79,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const baseBackoffMs = options.baseBackoffMs ?? 500;
   const maxBackoffMs = options.maxBackoffMs ?? 60_000;
-  const concurrency = options.publishConcurrency ?? 32;
+  const concurrency = options.publishConcurrency ?? 64;
   const random = options.random ?? Math.random;
   const registers = options.registry ? [options.registry] : [];
 
@@ -265,32 +270,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  let started = false;
   let stopping = false;
-  // A function, not the variable: the loop reads it after awaits, where stop() may have set it.
+  // A function, not the variable: the loops read it after awaits, where stop() may have set it.
   const isStopping = () => stopping;
-  let loop: Promise<void> | undefined;
-  let wakeUp: (() => void) | undefined;
-  let woken = false;
+  let loops: Promise<void>[] = [];
+  /** Lanes waiting for their next round, each with the function that ends its wait. */
+  const sleepers = new Set<() => void>();
+  /** A wake-up that came while every lane was busy: the next lane to finish runs at once. */
+  let wokenWhileBusy = false;
 
   function sleep(ms: number): Promise<void> {
-    if (woken) {
-      woken = false;
-      return Promise.resolve();
-    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        wakeUp = undefined;
-        woken = false;
+        sleepers.delete(done);
         resolve();
-      }
-      wakeUp = done;
+      };
+      const timer = setTimeout(done, ms);
+      sleepers.add(done);
     });
   }
 
-  async function run(): Promise<void> {
+  async function lane(): Promise<void> {
     let databaseFailures = 0;
     while (!isStopping()) {
       let result = { claimed: 0, published: 0 };
@@ -308,8 +309,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (result.claimed >= options.batchSize && result.published > 0) continue;
       const failing = Math.max(consecutiveFailures, databaseFailures);
       if (failing > 0) {
-        woken = false;
         await sleep(Math.max(pollIntervalMs, backoffDelay(failing, baseBackoffMs, maxBackoffMs, random)));
+      } else if (wokenWhileBusy) {
+        wokenWhileBusy = false;
       } else {
         await sleep(pollIntervalMs);
       }
@@ -318,22 +320,23 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   return {
     start() {
-      if (started) return;
-      started = true;
-      loop = run();
+      if (loops.length > 0) return;
+      loops = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => lane());
     },
     wake() {
       if (consecutiveFailures > 0) return;
-      if (wakeUp) wakeUp();
-      else woken = true;
+      // One idle lane is enough for what one commit wrote.
+      const [first] = sleepers;
+      if (first) first();
+      else wokenWhileBusy = true;
     },
     async runOnce() {
       return (await round()).published;
     },
     async stop() {
       stopping = true;
-      wakeUp?.();
-      await loop;
+      for (const done of [...sleepers]) done();
+      await Promise.all(loops);
     },
   };
 }
