@@ -6,6 +6,8 @@ export default defineConfig({
     // One embedded PostgreSQL for the run; every test file clones its own database from it.
     // The stack setup provisions daprd, Sentry and Kafka (instant when cached) for test/support/stack.ts.
     globalSetup: ["test/support/global-setup.ts", "test/support/stack-global-setup.ts"],
+    // kafkajs (test/support/kafka.ts, scripts/stack) schedules a negative timeout when idle: harmless noise.
+    execArgv: ["--disable-warning=TimeoutNegativeWarning"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     coverage: {

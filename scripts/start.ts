@@ -1,15 +1,37 @@
 /**
- * `npm start`: builds the services and runs them on this machine with readable,
- * service-prefixed logs, then prints where everything is and a first request to try.
- * Ctrl-C stops every process cleanly.
+ * `npm start`: the whole taskmesh stack on this machine. Builds the services, then runs
+ * PostgreSQL (embedded, data in .data/postgres, unless DATABASE_URL is set), Kafka (data in
+ * .data/kafka, unless KAFKA_BROKERS is set), Dapr Sentry (CA in .data/sentry), and every
+ * service in services/* with its own daprd loading dapr-components/. Logs are prefixed by
+ * service (`[audit-log]`, and `[audit-log:dapr]` for its sidecar, warnings and errors only
+ * unless --verbose); the ready line lists the URLs. Ctrl-C stops everything cleanly.
+ *
+ *   npm start                 # everything, default ports (task-api 3000, its daprd 3500, ...)
+ *   npm start -- --verbose    # daprd and Sentry info logs too
+ *
+ * Environment: DATABASE_URL, TASKMESH_SECRET_STATE_DB_URL (state stores' database; default the
+ * `taskmesh_dapr` database on the same server), KAFKA_BROKERS, PORT (task-api), LOG_LEVEL,
+ * TASKMESH_KAFKA_PORT (default 9092); anything else is passed on to the services.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import readline from "node:readline";
+import { applyMigrations } from "@taskmesh/db";
 import { buildServices } from "./build.ts";
-import { SERVICE_NODE_OPTIONS } from "./service-runtime.ts";
+import {
+  DEFAULT_APP_PORTS,
+  ensureDaprd,
+  ensureKafka,
+  ensureSentry,
+  launchStack,
+  listServices,
+  type LogLine,
+  type RunningStack,
+} from "./stack/index.ts";
+import { ensureDatabase, startLocalPostgres, type LocalDatabases } from "./stack/postgres.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
+const dataDir = path.join(root, ".data");
+const verbose = process.argv.includes("--verbose") || process.env.TASKMESH_VERBOSE === "1";
+
 const color = process.stdout.isTTY
   ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m`
   : (_: number, s: string) => s;
@@ -17,14 +39,18 @@ const LEVEL_COLORS: Record<string, number> = {
   error: 31,
   fatal: 31,
   warn: 33,
+  warning: 33,
   info: 32,
   debug: 90,
   trace: 90,
 };
+const SOURCE_COLORS = [36, 35, 34, 32, 33, 96, 95, 94];
+
+const line = (level: string, clock: string, msg: string, extras: string): string =>
+  `${clock} ${color(LEVEL_COLORS[level] ?? 0, level.slice(0, 5).padEnd(5))} ${msg}${extras ? ` ${color(90, extras)}` : ""}`;
 
 /** pino JSON -> "12:00:01 info  message key=value" (anything else passes through). */
-function formatLine(line: string): string {
-  if (!line.startsWith("{")) return line;
+function formatPino(text: string): string {
   try {
     const {
       time,
@@ -34,109 +60,252 @@ function formatLine(line: string): string {
       pid: _p,
       hostname: _h,
       ...rest
-    } = JSON.parse(line) as Record<string, unknown>;
-    const levelText = typeof level === "string" ? level : "info";
-    const clock = typeof time === "string" ? time.slice(11, 19) : "";
+    } = JSON.parse(text) as Record<string, unknown>;
     const extras = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    return `${clock} ${color(LEVEL_COLORS[levelText] ?? 0, levelText.padEnd(5))} ${typeof msg === "string" ? msg : JSON.stringify(msg)} ${color(90, extras)}`;
+    return line(
+      typeof level === "string" ? level : "info",
+      typeof time === "string" ? time.slice(11, 19) : "",
+      typeof msg === "string" ? msg : JSON.stringify(msg),
+      extras,
+    );
   } catch {
-    return line;
+    return text;
   }
 }
 
-interface Service {
-  name: string;
-  port: number;
-  env: Record<string, string>;
+/** daprd/Sentry logfmt (`time="…" level=warning msg="…" …`) -> the same shape, or undefined. */
+function parseDaprLine(text: string): { level: string; formatted: string } | undefined {
+  const level = /\blevel=(\w+)/.exec(text)?.[1];
+  if (!level) return undefined;
+  const time = /\btime="[^"]*T(\d\d:\d\d:\d\d)/.exec(text)?.[1] ?? "";
+  const msg = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(text)?.[1]?.replaceAll('\\"', '"') ?? text;
+  return { level, formatted: line(level, time, msg, "") };
 }
 
-const services: Service[] = [{ name: "task-api", port: Number(process.env.PORT ?? 3000), env: {} }];
-const children: ChildProcess[] = [];
-const state = { stopping: false };
+/**
+ * daprd warnings that say nothing to a taskmesh user: no placement/scheduler (taskmesh uses
+ * neither), the README in dapr-components/, the secret-scope note on apps without the store,
+ * Sentry noticing the CA it has just generated.
+ */
+const EXPECTED_WARNINGS = [
+  /placement service is not configured/,
+  /No scheduler host addresses provided/,
+  /A non-YAML .* file README\.md was detected/,
+  /Secrets configuration added for 'taskmesh-secrets', but no matching secret store/,
+  /Issuer credentials changed; reloading/,
+];
 
-function run(service: Service): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ["--enable-source-maps", path.join(root, "services", service.name, "dist/main.js")],
-    {
-      cwd: root,
-      env: { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...process.env, ...service.env, PORT: String(service.port) },
-      // A process group of its own: a terminal's Ctrl-C reaches only this launcher, which
-      // stops each service in order (and a service stops what it started, e.g. its database).
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const prefix = color(36, `[${service.name}]`.padEnd(12));
-  for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on("line", (line) => {
-      console.log(`${prefix} ${formatLine(line)}`);
+function printer(): (l: LogLine) => void {
+  const colors = new Map<string, number>();
+  return (l) => {
+    const base = l.source.replace(/:dapr$/, "");
+    if (!colors.has(base)) colors.set(base, SOURCE_COLORS[colors.size % SOURCE_COLORS.length] ?? 36);
+    const prefix = color(colors.get(base) ?? 36, `[${l.source}]`.padEnd(22));
+    let text = l.text;
+    if (l.source.endsWith(":dapr") || l.source === "sentry") {
+      const parsed = parseDaprLine(text);
+      // daprd runs at --log-level warn unless verbose; Sentry's info lines are start-up chatter.
+      if (!verbose && parsed && !["warning", "error", "fatal"].includes(parsed.level)) return;
+      if (!verbose && EXPECTED_WARNINGS.some((re) => re.test(text))) return;
+      text = parsed?.formatted ?? text;
+    } else if (text.startsWith("{")) {
+      text = formatPino(text);
+    }
+    console.log(`${prefix} ${text}`);
+  };
+}
+
+const state: {
+  stopping: boolean;
+  stoppingSince: number;
+  stack?: RunningStack;
+  postgres?: LocalDatabases;
+} = { stopping: false, stoppingSince: 0 };
+
+async function shutdown(code: number): Promise<never> {
+  if (state.stopping) {
+    // tsx and npm pass the terminal's Ctrl-C on once more right after the first one: a
+    // signal within 2 s of the first is that echo; a later one is the user insisting.
+    if (Date.now() - state.stoppingSince > 2000) process.exit(code || 130);
+    return new Promise<never>(() => undefined);
+  }
+  state.stopping = true;
+  state.stoppingSince = Date.now();
+  console.log("stopping...");
+  const force = setTimeout(() => {
+    console.log("still stopping after 30 s: killing what is left");
+    process.exit(code || 1);
+  }, 30_000);
+  force.unref();
+  // Services and sidecars first, then the broker and Sentry (stack.stop), the database last.
+  await state.stack?.stop().catch((error: unknown) => {
+    console.error(String(error));
+  });
+  await state.postgres?.stop().catch((error: unknown) => {
+    console.error(String(error));
+  });
+  console.log(`stopped in ${((Date.now() - state.stoppingSince) / 1000).toFixed(1)} s`);
+  process.exit(code);
+}
+
+// Output to a terminal that has gone away must not crash the shutdown.
+process.stdout.on("error", () => undefined);
+process.stderr.on("error", () => undefined);
+// A Ctrl-C while stopping (after the first 2 s) exits at once; the children die with this
+// process anyway (scripts/stack/process.ts starts them with a parent-death signal).
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+// The terminal went away: stop as cleanly as for Ctrl-C.
+process.on("SIGHUP", () => void shutdown(0));
+
+const started = performance.now();
+const seconds = (): string => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+const progress = (message: string): void => {
+  // The provisioning scripts' "nothing to do" lines are noise on a warm machine.
+  if (!/already installed|using cached build|pinned Dapr version/.test(message)) console.log(message);
+};
+
+try {
+  const services = await listServices();
+  const print = printer();
+  console.log(`building ${services.join(", ")}...`);
+  const externalDatabase = process.env.DATABASE_URL;
+  const externalBrokers = process.env.KAFKA_BROKERS;
+
+  // Build, provision (first run: daprd/Sentry builds, Kafka's jars) and PostgreSQL in parallel.
+  const [, , , postgresUrl] = await Promise.all([
+    buildServices(services),
+    ensureDaprd(progress).then(() => ensureSentry(progress)),
+    externalBrokers ? Promise.resolve("") : ensureKafka(progress),
+    (async (): Promise<string> => {
+      if (externalDatabase) return externalDatabase;
+      state.postgres = await startLocalPostgres({
+        dataDir: path.join(dataDir, "postgres"),
+        port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+        onLine: print,
+      });
+      return state.postgres.databaseUrl;
+    })(),
+  ]);
+  if (externalDatabase) {
+    // The embedded database is migrated by its helper; a given one is migrated here.
+    await applyMigrations({
+      connectionString: externalDatabase,
+      log: (m) => {
+        console.log(`[postgres] ${m}`);
+      },
     });
   }
-  child.on("exit", (code, signal) => {
-    console.log(`${prefix} exited (${signal ?? code})`);
-    if (!state.stopping) stop(code ?? 1);
-  });
-  return child;
-}
+  const stateDatabaseUrl =
+    process.env.TASKMESH_SECRET_STATE_DB_URL ?? (await ensureDatabase(postgresUrl, "taskmesh_dapr"));
+  console.log(
+    `built and provisioned in ${seconds()}; starting Kafka, Sentry and ${services.length} services...`,
+  );
 
-async function waitReady(service: Service, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !state.stopping) {
-    try {
-      if ((await fetch(`http://localhost:${service.port}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  const publicUrl = process.env.PUBLIC_URL;
+  const taskApiPort = Number(process.env.PORT ?? DEFAULT_APP_PORTS["task-api"]);
+  const ports: Record<string, { app: number; daprHttp: number }> = {};
+  let next = 3005;
+  for (const name of services) {
+    const app = name === "task-api" ? taskApiPort : (DEFAULT_APP_PORTS[name] ?? next++);
+    ports[name] = { app, daprHttp: 3500 + (app - 3000) };
   }
-  throw new Error(`${service.name} was not ready within ${timeoutMs / 1000} s`);
+  // The services get the user's environment, minus what the launcher decides.
+  const launcherOwned = new Set([
+    "PORT",
+    "HOST",
+    "DATABASE_URL",
+    "DAPR_HTTP_PORT",
+    "DAPR_GRPC_PORT",
+    "DAPR_API_TOKEN",
+    "APP_API_TOKEN",
+    "KAFKA_BROKERS",
+    "TASKMESH_VERBOSE",
+  ]);
+  const baseEnv = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] =>
+        e[1] !== undefined && !launcherOwned.has(e[0]) && !e[0].startsWith("TASKMESH_SECRET_"),
+    ),
+  );
+  const secrets = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[1] !== undefined && e[0].startsWith("TASKMESH_SECRET_"),
+    ),
+  );
+
+  state.stack = await launchStack({
+    apps: services,
+    workDir: path.join(dataDir, "dapr"),
+    databaseUrl: postgresUrl,
+    stateDatabaseUrl,
+    kafka: externalBrokers
+      ? { brokers: externalBrokers }
+      : {
+          dataDir: path.join(dataDir, "kafka"),
+          port: Number(process.env.TASKMESH_KAFKA_PORT ?? 9092),
+          heap: "256m",
+        },
+    mtls: { credentialsDir: path.join(dataDir, "sentry") },
+    ports,
+    baseEnv,
+    daprdEnv: secrets,
+    env: {
+      // Sessions survive restarts: task-api keeps its generated auth secret in .data as before.
+      "task-api": { DATA_DIR: dataDir, ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}) },
+      // The other services verify task-api's tokens: the issuer is task-api's public URL.
+      ...Object.fromEntries(
+        services
+          .filter((s) => s !== "task-api" && publicUrl)
+          .map((s) => [s, { AUTH_ISSUER: publicUrl ?? "" }]),
+      ),
+    },
+    tokens: "per-app",
+    appLogLevel: process.env.LOG_LEVEL ?? "info",
+    daprdLogLevel: verbose ? "info" : "warn",
+    onLine: print,
+    log: progress,
+    onUnexpectedExit: (source, code, signal) => {
+      console.log(`[${source}] exited unexpectedly (${signal ?? code}); stopping everything`);
+      void shutdown(1);
+    },
+  });
+} catch (error) {
+  console.error(
+    color(31, `taskmesh did not start: ${error instanceof Error ? error.message : String(error)}`),
+  );
+  await shutdown(1);
 }
 
-function stop(code: number): void {
-  if (state.stopping) return;
-  state.stopping = true;
-  console.log("stopping...");
-  for (const child of children) child.kill("SIGTERM");
-  const force = setTimeout(() => {
-    for (const child of children) child.kill("SIGKILL");
-    process.exit(code);
-  }, 15_000);
-  force.unref();
-  void Promise.all(
-    children.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once("exit", r)))),
-  ).then(() => process.exit(code));
+/** "kafka 2.1 s, sentry 0.3 s, apps 4.0 s, sidecars 6.2 s, consumers 1.5 s" from launchStack's timings. */
+function phases(timings: Readonly<Record<string, number>>): string {
+  const s = (ms: number | undefined): string => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+  const slowest = (prefix: string): number =>
+    Math.max(0, ...Object.entries(timings).flatMap(([k, v]) => (k.startsWith(prefix) ? [v] : [])));
+  return [
+    ...(timings.kafka !== undefined ? [`Kafka ${s(timings.kafka)}`] : []),
+    ...(timings.sentry !== undefined ? [`Sentry ${s(timings.sentry)}`] : []),
+    `apps ${s(slowest("app:"))}`,
+    `sidecars ${s(slowest("sidecar:"))}`,
+    `consumer groups ${s(timings.consumers)}`,
+  ].join(", ");
 }
 
-process.on("SIGINT", () => {
-  stop(0);
-});
-// Detached children outlive an abrupt exit of the launcher unless told.
-process.on("exit", () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-});
-process.on("SIGTERM", () => {
-  stop(0);
-});
-
-console.log("building services...");
-await buildServices(services.map((s) => s.name));
-for (const service of services) children.push(run(service));
-try {
-  await Promise.all(services.map((s) => waitReady(s, 120_000)));
-} catch (err) {
-  console.error(String(err));
-  stop(1);
-}
-if (!state.stopping) {
-  const api = `http://localhost:${services[0]?.port ?? 3000}`;
+const stack = state.stack;
+if (stack && !state.stopping) {
+  const api = stack.urls["task-api"]?.replace("127.0.0.1", "localhost") ?? "http://localhost:3000";
+  const rows = stack.apps.map(
+    (name) =>
+      `  ${name.padEnd(16)} ${(stack.urls[name] ?? "").replace("127.0.0.1", "localhost").padEnd(24)} sidecar ${stack.daprUrls[name] ?? ""}`,
+  );
   console.log(`
-${color(1, "taskmesh is running")}
-  task-api      ${api}
-  API reference ${api}/docs   (OpenAPI: ${api}/openapi.json)
-  health        ${api}/readyz   metrics: ${api}/metrics
+${color(1, `taskmesh is running`)} (ready in ${seconds()}: ${phases(stack.timings)})
+${rows.join("\n")}
+  Kafka            ${stack.kafkaBrokers}${process.env.KAFKA_BROKERS ? "" : "   (data in .data/kafka)"}
+  Dapr Sentry      ${stack.sentryAddress ?? "off"}   (mTLS between sidecars)
+  API reference    ${api}/docs   (OpenAPI: ${api}/openapi.json)
 
 Try it:
   curl -s -X POST ${api}/api/auth/sign-up/email -H 'content-type: application/json' \\

@@ -21,6 +21,11 @@ export interface ManagedProcessOptions {
   onLine?: (line: LogLine) => void;
   /** Lines kept for logs()/failure reports. Default 5000. */
   keepLines?: number;
+  /**
+   * What the kernel sends the process when its launcher dies (Linux). Default SIGKILL;
+   * SIGTERM for a process that must clean up after itself (e.g. stop a database it started).
+   */
+  parentDeathSignal?: NodeJS.Signals;
 }
 
 export interface ManagedProcess {
@@ -52,7 +57,10 @@ export function startProcess(options: ManagedProcessOptions): ManagedProcess {
   const keep = options.keepLines ?? 5000;
   const usePdeathsig = process.platform === "linux" && existsSync(SETPRIV);
   const [command, args] = usePdeathsig
-    ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", options.command, ...options.args]]
+    ? [
+        SETPRIV,
+        ["--pdeathsig", options.parentDeathSignal ?? "SIGKILL", "--", options.command, ...options.args],
+      ]
     : [options.command, [...options.args]];
   const child = spawn(command, args, {
     cwd: options.cwd,

@@ -104,3 +104,46 @@ export async function startSentry(options: StartSentryOptions): Promise<RunningS
     stop: () => proc.stop(5000),
   };
 }
+
+/**
+ * `npm run sentry`: Dapr Sentry for `dapr run -f .` (Dapr CLI) users, on 127.0.0.1:50001 (the
+ * address the CLI gives daprd when the configuration has mtls.enabled) with its CA in
+ * .data/sentry (the same one `npm start` uses). Prints the DAPR_TRUST_ANCHORS to export in the
+ * shell that runs `dapr run`; Ctrl-C stops it.
+ */
+async function main(): Promise<void> {
+  const { ensureSentry } = await import("./binaries.ts");
+  const { freePort } = await import("@taskmesh/core");
+  const dataDir = path.join(REPO_ROOT, ".data");
+  const binary = await ensureSentry((line) => {
+    console.error(line);
+  });
+  const sentry = await startSentry({
+    binary,
+    credentialsDir: path.join(dataDir, "sentry"),
+    workDir: path.join(dataDir, "sentry-run"),
+    port: Number(process.env.SENTRY_PORT ?? 50001),
+    healthzPort: await freePort(),
+    onLine: (line) => {
+      if (/level=(warning|error|fatal)/.test(line.text)) console.error(`[sentry] ${line.text}`);
+    },
+  });
+  const anchorsFile = path.join(dataDir, "sentry", "ca.crt");
+  console.log(`Dapr Sentry is running on ${sentry.address} (CA in ${path.dirname(anchorsFile)}). In the shell that runs dapr:
+
+  export DAPR_TRUST_ANCHORS="$(cat ${anchorsFile})"
+
+Ctrl-C stops it.`);
+  const stop = (): void => {
+    void sentry.stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (import.meta.filename === process.argv[1]) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  });
+}

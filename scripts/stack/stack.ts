@@ -240,10 +240,10 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const configFile = path.join(options.workDir, "dapr-configuration.yaml");
     const kafkaOption = options.kafka ?? {};
     const startOwnKafka = !("brokers" in kafkaOption);
-    const [daprd] = await Promise.all([
-      ensureDaprd(log),
+    // daprd and Sentry share build.sh's lock: one after the other.
+    const [[daprd, sentryBinary]] = await Promise.all([
+      ensureDaprd(log).then(async (d) => [d, options.mtls === false ? "" : await ensureSentry(log)] as const),
       startOwnKafka ? ensureKafka(log) : Promise.resolve(""),
-      options.mtls === false ? Promise.resolve("") : ensureSentry(log),
       writeStackConfiguration(configFile, path.join(options.workDir, "dapr-nameresolution.db")),
     ]);
     mark("provision", tProvision);
@@ -270,9 +270,8 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     });
     const sentryReady = (async (): Promise<RunningSentry | undefined> => {
       if (options.mtls === false) return undefined;
-      const binary = await ensureSentry();
       sentry = await startSentry({
-        binary,
+        binary: sentryBinary,
         credentialsDir: options.mtls?.credentialsDir ?? path.join(options.workDir, "sentry"),
         workDir: options.workDir,
         port: options.mtls?.port ?? (await freePort()),
