@@ -99,7 +99,12 @@ export interface NotificationsHarness {
  * HTTP and whose access tokens authenticate the users.
  */
 export async function startNotifications(
-  options: { maxStreamsPerUser?: number; reminderBatchSize?: number; heartbeatMs?: number } = {},
+  options: {
+    maxStreamsPerUser?: number;
+    reminderBatchSize?: number;
+    heartbeatMs?: number;
+    corsOrigins?: string[];
+  } = {},
 ): Promise<NotificationsHarness> {
   const taskApi: TestTaskApi = await startTaskApi();
   const database: TestDatabase = await createTestDatabase();
@@ -152,6 +157,7 @@ export async function startNotifications(
     liveStream,
     processedEvents: noFastPath,
     ...(options.reminderBatchSize ? { reminderBatchSize: options.reminderBatchSize } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => {

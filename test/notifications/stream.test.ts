@@ -2,8 +2,10 @@ import { randomUUID } from "node:crypto";
 import { EVENT_TYPES } from "@taskmesh/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestUser } from "../support/task-api.ts";
+import { deleteStreamEventsBefore } from "../../services/notifications/src/data/stream-event.repository.ts";
 import {
   openStream,
+  poll,
   reminderDueEvent,
   startNotifications,
   taskEvent,
@@ -17,7 +19,11 @@ describe("GET /v1/stream", () => {
   let bob: TestUser;
   const streams: SseClient[] = [];
   beforeAll(async () => {
-    h = await startNotifications({ maxStreamsPerUser: 2, heartbeatMs: 200 });
+    h = await startNotifications({
+      maxStreamsPerUser: 2,
+      heartbeatMs: 200,
+      corsOrigins: ["https://app.example"],
+    });
     [alice, bob] = await Promise.all([h.signUp(), h.signUp()]);
   });
   afterAll(async () => {
@@ -115,6 +121,50 @@ describe("GET /v1/stream", () => {
     expect(h.logs.join("")).toContain("/v1/stream");
   });
 
+  it("when the listening connection is lost, then it reconnects and open streams catch up", async () => {
+    const stream = await open(bob.auth);
+    const killed = await h.pool.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+    );
+    expect(killed.rowCount).toBe(1);
+    const event = created(bob);
+    await h.deliver("task-events", event);
+    await stream.waitFor("the event stored while the listener was away", (m) =>
+      m.some((x) => x.data.id === event.id),
+    );
+    await poll("the listener to listen again", async () => {
+      const listening = await h.pool.query(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+      );
+      return listening.rowCount === 1;
+    });
+    const next = created(bob);
+    await h.deliver("task-events", next);
+    await stream.waitFor("a live event after the reconnect", (m) => m.some((x) => x.data.id === next.id));
+    stream.close();
+  });
+
+  it("when stream events are older than the retention, then the sweep deletes them and a resume starts after what is left", async () => {
+    const old = created(alice);
+    await h.deliver("task-events", old);
+    await h.pool.query(
+      "UPDATE stream_events SET created_at = now() - interval '2 days' WHERE event_id = $1",
+      [old.id],
+    );
+    const kept = created(alice);
+    await h.deliver("task-events", kept);
+    expect(
+      await deleteStreamEventsBefore(h.pool, new Date(Date.now() - 24 * 3600 * 1000)),
+    ).toBeGreaterThanOrEqual(1);
+    const gone = await h.pool.query("SELECT 1 FROM stream_events WHERE event_id = $1", [old.id]);
+    expect(gone.rowCount).toBe(0);
+
+    const resumed = await open({ ...alice.auth, "Last-Event-ID": "0" });
+    await resumed.waitFor("the kept event", (m) => m.some((x) => x.data.id === kept.id));
+    expect(resumed.messages.some((x) => x.data.id === old.id)).toBe(false);
+    resumed.close();
+  });
+
   it("when a stream is idle, then comment lines keep it alive", async () => {
     const stream = await open(alice.auth);
     await expect
@@ -122,6 +172,13 @@ describe("GET /v1/stream", () => {
       .toBeGreaterThanOrEqual(2);
     expect(stream.messages).toEqual([]);
     stream.close();
+  });
+
+  it("when a page on an allowed origin opens the stream, then CORS lets it, and another origin gets no CORS headers", async () => {
+    const allowed = await h.request.get("/v1/stream").set("Origin", "https://app.example").expect(401);
+    expect(allowed.headers["access-control-allow-origin"]).toBe("https://app.example");
+    const other = await h.request.get("/v1/stream").set("Origin", "https://evil.example").expect(401);
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
   it("when Last-Event-ID is not a stream id, then 422", async () => {

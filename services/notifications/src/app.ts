@@ -19,6 +19,7 @@ import {
   type SidecarClient,
 } from "@taskmesh/dapr";
 import type { PrismaClient } from "@taskmesh/db";
+import cors from "cors";
 import express, { type Express, type Router } from "express";
 import type pg from "pg";
 
@@ -70,6 +71,8 @@ export interface NotificationsDeps {
   reminderBatchSize?: number;
   /** Readiness checks besides the database (e.g. the stream listener). */
   readiness?: Record<string, ReadinessCheck>;
+  /** Browser origins allowed to call /v1 (e.g. an EventSource on another origin); empty = CORS off. */
+  corsOrigins?: string[];
   metrics?: HttpMetrics;
 }
 
@@ -88,6 +91,12 @@ export function createApp(deps: NotificationsDeps): Express {
   app.use(queryAccessToken("/v1/stream"));
   app.use(requestContext(logger));
   app.use(metrics.middleware);
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    app.use(
+      "/v1",
+      cors({ origin: deps.corsOrigins, exposedHeaders: ["X-Request-Id", "Retry-After"], maxAge: 600 }),
+    );
+  }
 
   app.use(
     healthRoutes(deps.lifecycle, {

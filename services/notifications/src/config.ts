@@ -33,6 +33,8 @@ const schema = z
     /** Reminders claimed per cron tick (more wait for the next tick). */
     REMINDER_BATCH_SIZE: env.int(100),
     SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
+    /** Comma-separated browser origins allowed to call /v1 (the stream, webhooks); empty = CORS off. */
+    CORS_ORIGINS: env.list(),
     ...webhookEnv,
   })
   .superRefine(requireWebhookKeyInProduction);

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       logger,
     }),
     reminderBatchSize: config.REMINDER_BATCH_SIZE,
+    corsOrigins: config.CORS_ORIGINS,
     readiness: {
       streamListener: () =>
         listener.listening ? Promise.resolve() : Promise.reject(new Error("not listening")),
