@@ -180,6 +180,11 @@ export function createLiveStream(options: LiveStreamOptions): LiveStream {
       res.on("close", () => {
         end(connection);
       });
+      // A write racing the client's disconnect must not become an unhandled 'error'.
+      res.on("error", (err) => {
+        logger.debug({ err, userId }, "stream write failed");
+        end(connection);
+      });
       if (req.socket.destroyed) {
         end(connection);
         return;
