@@ -1,10 +1,17 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 
 const JWKS_REFRESH_MS = 30_000;
 const VERIFIED_CACHE_SIZE = 10_000;
 
 /** Verifies a JWT access token and returns its subject (the user id); throws when it is not valid. */
 export type AccessTokenVerifier = (token: string) => Promise<string>;
+
+/** A verified access token: its subject, expiry (ms since the epoch) and every claim. */
+export interface VerifiedAccessToken {
+  sub: string;
+  expiresAt: number;
+  claims: JWTPayload;
+}
 
 export interface AccessTokenVerifierOptions {
   /** Where the public keys come from: task-api's own key store, or its `/api/auth/jwks` (jwks-loader.ts). */
@@ -22,18 +29,20 @@ export interface AccessTokenVerifierOptions {
  * Verified tokens are remembered until their `exp` (bounded, oldest evicted first): a
  * client reuses one token for its whole lifetime, and the signature cannot change.
  */
-export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
+export function createAccessTokenVerifier(
+  options: AccessTokenVerifierOptions,
+): AccessTokenVerifier & { verifyClaims: (token: string) => Promise<VerifiedAccessToken> } {
   const now = options.now ?? Date.now;
   let keys: ReturnType<typeof createLocalJWKSet> | undefined;
   let loadedAt = 0;
-  const verified = new Map<string, { sub: string; expiresAt: number }>();
+  const verified = new Map<string, VerifiedAccessToken>();
 
   async function reload(): Promise<ReturnType<typeof createLocalJWKSet>> {
     keys = createLocalJWKSet(await options.loadJwks());
     loadedAt = now();
     return keys;
   }
-  async function verifySignature(token: string): Promise<{ sub: string; expiresAt: number }> {
+  async function verifySignature(token: string): Promise<VerifiedAccessToken> {
     const verifyWith = async (set: ReturnType<typeof createLocalJWKSet>) =>
       (
         await jwtVerify(token, set, {
@@ -53,13 +62,13 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     }
     if (typeof payload.sub !== "string" || payload.sub.length === 0) throw new Error("token has no subject");
     if (typeof payload.exp !== "number") throw new Error("token has no expiry");
-    return { sub: payload.sub, expiresAt: payload.exp * 1000 };
+    return { sub: payload.sub, expiresAt: payload.exp * 1000, claims: payload };
   }
 
-  return async function verify(token: string): Promise<string> {
+  async function verifyClaims(token: string): Promise<VerifiedAccessToken> {
     const cached = verified.get(token);
     if (cached) {
-      if (cached.expiresAt > now()) return cached.sub;
+      if (cached.expiresAt > now()) return cached;
       verified.delete(token);
     }
     const result = await verifySignature(token);
@@ -68,6 +77,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       if (!oldest.done) verified.delete(oldest.value);
     }
     verified.set(token, result);
-    return result.sub;
-  };
+    return result;
+  }
+
+  const verify = async (token: string): Promise<string> => (await verifyClaims(token)).sub;
+  return Object.assign(verify, { verifyClaims });
 }
