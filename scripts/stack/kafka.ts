@@ -168,6 +168,26 @@ export async function createTopics(
 export interface ConsumerExpectation {
   group: string;
   topics: readonly string[];
+  /**
+   * Member ids of consumers known to be dead (a SIGKILLed sidecar): the coordinator keeps them,
+   * Stable and holding their partitions, until their session times out. Not ready while any is there.
+   */
+  staleMembers?: readonly string[];
+}
+
+/** The current member ids of each group (empty for a group that does not exist). */
+export async function groupMembers(
+  brokers: string,
+  groups: readonly string[],
+): Promise<Map<string, string[]>> {
+  const client = admin(brokers);
+  await client.connect();
+  try {
+    const described = await client.describeGroups([...groups]);
+    return new Map(described.groups.map((g) => [g.groupId, g.members.map((m) => m.memberId)]));
+  } finally {
+    await client.disconnect();
+  }
 }
 
 /**
@@ -196,6 +216,13 @@ export async function waitForConsumerGroups(
           const group = groups.find((g) => g.groupId === expected.group);
           if (group?.state !== "Stable") {
             notReady.push(`${expected.group}: ${group?.state ?? "unknown"}`);
+            continue;
+          }
+          const stale = group.members.filter((m) => expected.staleMembers?.includes(m.memberId));
+          if (stale.length > 0) {
+            notReady.push(
+              `${expected.group}: dead member ${stale.map((m) => m.memberId).join(", ")} not evicted yet`,
+            );
             continue;
           }
           const assigned = new Map<string, number>();

@@ -112,7 +112,7 @@ export function startProcess(options: ManagedProcessOptions): ManagedProcess {
     tail: (n = 40) =>
       kept
         .slice(-n)
-        .map((l) => `  [${l.source}] ${l.text}`)
+        .map((l) => `  [${l.source}] ${l.text.length > 500 ? `${l.text.slice(0, 500)}…` : l.text}`)
         .join("\n"),
     signal(signal) {
       if (exitInfo !== undefined || child.pid === undefined) return;

@@ -13,7 +13,7 @@ import {
   type ExpectedSubscription,
 } from "./components.ts";
 import { startDaprd, waitSidecarReady, type SidecarPorts, type SidecarSpec } from "./daprd.ts";
-import { createTopics, startKafka, waitForConsumerGroups, type RunningKafka } from "./kafka.ts";
+import { createTopics, groupMembers, startKafka, waitForConsumerGroups, type RunningKafka } from "./kafka.ts";
 import { killAllNow, type LogLine, type ManagedProcess } from "./process.ts";
 import { startSentry, type RunningSentry } from "./sentry.ts";
 
@@ -113,7 +113,11 @@ export interface RunningStack {
   restart(app: string, part: StackPart): Promise<void>;
   /** Stops the stack's own broker (controlled shutdown) and starts it again on the same data. */
   restartBroker(): Promise<void>;
-  /** Waits until every subscribing sidecar's consumer group is Stable with all partitions assigned. */
+  /**
+   * Waits until every subscribing sidecar's consumer group is Stable with all partitions
+   * assigned and without members of sidecars killed or restarted since (evicted only when
+   * their session times out).
+   */
   waitForConsumers(timeoutMs?: number): Promise<void>;
   /** Captured output: of one app (app and sidecar interleaved), of "kafka"/"sentry", or of everything. */
   logs(name?: string): string;
@@ -392,16 +396,33 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       ]),
     );
 
+    // Consumer-group members of sidecars that were killed or restarted: until the coordinator
+    // evicts them (session timeout) the group looks Stable but their partitions are not consumed.
+    const staleMembers = new Map<string, Set<string>>();
+    const markMembersStale = async (app: string): Promise<void> => {
+      if ((subscriptions[app] ?? []).length === 0) return;
+      const group = await consumerGroupOf(app);
+      const members =
+        (await groupMembers(brokers, [group]).catch(() => new Map<string, string[]>())).get(group) ?? [];
+      const set = staleMembers.get(group) ?? new Set<string>();
+      for (const m of members) set.add(m);
+      staleMembers.set(group, set);
+    };
     const consumers = async (waitMs = timeoutMs): Promise<void> => {
       const expectations = await Promise.all(
         allApps
           .filter((app) => (subscriptions[app] ?? []).length > 0)
-          .map(async (app) => ({
-            group: await consumerGroupOf(app),
-            topics: (subscriptions[app] ?? []).map((s) => s.topic),
-          })),
+          .map(async (app) => {
+            const group = await consumerGroupOf(app);
+            return {
+              group,
+              topics: (subscriptions[app] ?? []).map((s) => s.topic),
+              staleMembers: [...(staleMembers.get(group) ?? [])],
+            };
+          }),
       );
       await waitForConsumerGroups(brokers, expectations, waitMs);
+      staleMembers.clear();
     };
     if (options.waitForConsumers !== false) {
       const tConsumers = performance.now();
@@ -437,6 +458,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       async kill(app, part, signal = "SIGKILL") {
         const proc = running.get(partOf(app, part));
         if (!proc?.isRunning()) return;
+        if (part === "sidecar") await markMembersStale(app);
         expectedExit.add(proc);
         proc.signal(signal);
         await proc.exited;
@@ -445,6 +467,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         const key = partOf(app, part);
         const old = running.get(key);
         if (old?.isRunning()) {
+          if (part === "sidecar") await markMembersStale(app);
           expectedExit.add(old);
           await old.stop(10_000);
         }

@@ -80,7 +80,11 @@ export interface TestStack {
   restart(app: AppName, part: StackPart): Promise<void>;
   /** Controlled stop and start of the stack's Kafka (same data and port). */
   restartBroker(): Promise<void>;
-  /** Waits until every subscribing sidecar's consumer group is Stable with all partitions assigned. */
+  /**
+   * Waits until every subscribing sidecar's consumer group is Stable with all partitions
+   * assigned, and no member of a sidecar killed or restarted since is left (the coordinator
+   * keeps a SIGKILLed consumer until its session times out, ~10 s).
+   */
   waitForConsumers(timeoutMs?: number): Promise<void>;
   /** Captured output of an app and its sidecar (or "kafka", "sentry"; no argument: everything). */
   logs(app?: AppName | "kafka" | "sentry"): string;
