@@ -95,7 +95,7 @@ export interface TestStack {
 const BUILD_LOCK_STALE_MS = 5 * 60_000;
 
 /** Builds services/<app>/dist/main.js once per test run (the first stack that needs an app builds it). */
-async function buildOnce(apps: readonly string[]): Promise<void> {
+export async function buildOnce(apps: readonly string[]): Promise<void> {
   const runDir = inject("stackRunDir") as string | undefined;
   if (!runDir) {
     await buildServices([...apps]);
