@@ -3,11 +3,14 @@
  * packages (TypeScript sources) are inlined; npm dependencies stay external and are
  * loaded from node_modules, so containers run `node dist/main.js` with production deps.
  */
+import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { build, type Plugin } from "esbuild";
 
 const root = path.resolve(import.meta.dirname, "..");
+/** Other entry points bundled when a service has them, each to dist/<name>.js. */
+const EXTRA_ENTRY_POINTS = ["stdio.ts"];
 
 const externalizeNpmPackages: Plugin = {
   name: "externalize-npm-packages",
@@ -26,8 +29,11 @@ export async function buildServices(only?: string[]): Promise<string[]> {
   await Promise.all(
     names.map((name) =>
       build({
-        entryPoints: [path.join(root, "services", name, "src/main.ts")],
-        outfile: path.join(root, "services", name, "dist/main.js"),
+        // A service may have more entry points than main.ts (mcp-server's stdio.ts: dist/stdio.js).
+        entryPoints: ["main.ts", ...EXTRA_ENTRY_POINTS]
+          .map((file) => path.join(root, "services", name, "src", file))
+          .filter((file) => file.endsWith("main.ts") || existsSync(file)),
+        outdir: path.join(root, "services", name, "dist"),
         bundle: true,
         platform: "node",
         format: "esm",

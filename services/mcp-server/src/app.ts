@@ -1,0 +1,85 @@
+import {
+  createHttpMetrics,
+  healthRoutes,
+  jsonBody,
+  notFoundHandler,
+  problemHandler,
+  requestContext,
+  type HttpMetrics,
+  type Lifecycle,
+  type Logger,
+} from "@taskmesh/core";
+import { OAUTH_SCOPES, requireBearer, type BearerVerifier } from "@taskmesh/auth";
+import type { SidecarClient } from "@taskmesh/dapr";
+import express, { type Express } from "express";
+import { hostOriginGuard } from "./http/host-origin.guard.ts";
+import { mcpRoutes } from "./http/mcp.routes.ts";
+import { metadataRoutes, resourceMetadataUrl } from "./http/metadata.routes.ts";
+import { toolCallLimits } from "./http/tool-call-limits.ts";
+import { WRITING_TOOLS } from "./tools/index.ts";
+
+export interface McpServerDeps {
+  logger: Logger;
+  /** This app's own daprd: every task-api call goes through it. */
+  sidecar: SidecarClient;
+  lifecycle: Lifecycle;
+  verifyBearer: BearerVerifier;
+  taskApiAppId: string;
+  /** The MCP endpoint's URL as clients know it: the OAuth resource identifier. */
+  resource: URL;
+  /** task-api's public URL: the authorization server. */
+  authorizationServer: string;
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+  toolCallsPerMinute: number;
+  toolCallBurst: number;
+  maxBodyBytes: number;
+  metrics?: HttpMetrics;
+}
+
+/** The mcp-server Express app, without listening: main.ts and the tests build the same app. */
+export function createApp(deps: McpServerDeps): Express {
+  const metrics = deps.metrics ?? createHttpMetrics("mcp-server");
+  const metadataUrl = resourceMetadataUrl(deps.resource);
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.use(requestContext(deps.logger));
+  app.use(metrics.middleware);
+  // Readiness is only draining: the sidecar and task-api are not this app's to probe; an
+  // unreachable one shows per call (isError "unavailable", 503 for token checks).
+  app.use(healthRoutes(deps.lifecycle, {}));
+  app.get("/metrics", metrics.handler);
+
+  // Everything a client reaches checks Host (and Origin) first: DNS-rebinding protection.
+  const guard = hostOriginGuard({
+    allowedHosts: [deps.resource.host, ...deps.allowedHosts],
+    allowedOrigins: [deps.resource.origin, ...deps.allowedOrigins],
+  });
+  app.use(
+    "/.well-known",
+    guard,
+    metadataRoutes({ resource: deps.resource, authorizationServer: deps.authorizationServer }),
+  );
+  app.use(
+    "/mcp",
+    guard,
+    requireBearer(deps.verifyBearer, {
+      resourceMetadataUrl: metadataUrl,
+      scope: `${OAUTH_SCOPES.read} ${OAUTH_SCOPES.write}`,
+    }),
+    jsonBody({ limit: String(deps.maxBodyBytes) }),
+    toolCallLimits({
+      writingTools: WRITING_TOOLS,
+      perMinute: deps.toolCallsPerMinute,
+      burst: deps.toolCallBurst,
+      resourceMetadataUrl: metadataUrl,
+    }),
+    mcpRoutes({ sidecar: deps.sidecar, taskApiAppId: deps.taskApiAppId, logger: deps.logger }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

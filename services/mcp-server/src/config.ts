@@ -1,0 +1,50 @@
+import { env, loadConfig } from "@taskmesh/core";
+import { z } from "zod";
+
+// No DATABASE_URL: the mcp-server has no tables. Every read and write is task-api's, reached
+// by service invocation through this app's own sidecar.
+const schema = z.object({
+  PORT: env.port(3001),
+  HOST: z.string().default("0.0.0.0"),
+  LOG_LEVEL: env.logLevel(),
+  /** daprd's HTTP API on 127.0.0.1: service invocation of task-api. */
+  DAPR_HTTP_PORT: env.port(3500),
+  /** Sent to daprd as dapr-api-token when the sidecar was started with one. */
+  DAPR_API_TOKEN: z.string().min(1).optional(),
+  /** What daprd sends as dapr-api-token (no sidecar-only routes here yet; kept per convention). */
+  APP_API_TOKEN: z.string().min(1),
+  TASK_API_APP_ID: z.string().min(1).default("task-api"),
+  /**
+   * The MCP endpoint's canonical URL as clients reach it: the OAuth resource identifier
+   * (RFC 8707) that access tokens must carry as their audience. task-api's PROTECTED_RESOURCES
+   * must list the same value.
+   */
+  MCP_RESOURCE_URL: z.url().default("http://localhost:3001/mcp"),
+  /** task-api's public URL: the issuer of access tokens and the authorization server. */
+  AUTH_ISSUER: z.url(),
+  /** Host header values accepted (DNS-rebinding protection); MCP_RESOURCE_URL's host is always allowed. */
+  ALLOWED_HOSTS: env.list(),
+  /** Origin header values accepted (browser clients); requests without Origin are accepted. */
+  ALLOWED_ORIGINS: env.list(),
+  /** Tool calls per user per minute (token bucket, per replica). */
+  TOOL_CALLS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  /** Burst on top of the steady rate. */
+  TOOL_CALL_BURST: z.coerce.number().int().min(1).default(60),
+  /** Largest JSON-RPC request body. */
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
+  /** How long a personal access token's introspection result is reused (revocation delay). */
+  TOKEN_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
+  SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
+});
+
+export type McpServerConfig = z.infer<typeof schema>;
+
+export function loadMcpServerConfig(
+  source: Record<string, string | undefined> = process.env,
+): McpServerConfig {
+  return loadConfig(schema, source);
+}

@@ -1,0 +1,250 @@
+import {
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  PreconditionFailedError,
+  UnavailableError,
+  problemSchema,
+  type FieldIssue,
+} from "@taskmesh/core";
+import type { SidecarClient } from "@taskmesh/dapr";
+
+/** task-api's header naming the user a trusted app acts for (the trusted-caller contract). */
+export const USER_ID_HEADER = "x-taskmesh-user-id";
+
+/** One call of task-api's REST API, `path` relative to its root (e.g. "v1/tasks/123"). */
+export interface TaskApiCall {
+  method?: "GET" | "POST" | "PATCH" | "DELETE";
+  path: string;
+  query?: URLSearchParams;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Sends one call on behalf of the user the transport was made for. */
+export type TaskApiTransport = (call: TaskApiCall) => Promise<Response>;
+
+/**
+ * Through this app's own sidecar (service invocation, mTLS): task-api trusts the call because
+ * its sidecar delivers it with task-api's app token and the caller id "mcp-server". The
+ * client's bearer token never leaves the mcp-server; only the user id it proved travels.
+ */
+export function sidecarTransport(
+  sidecar: Pick<SidecarClient, "invoke">,
+  appId: string,
+  userId: string,
+): TaskApiTransport {
+  return (call) =>
+    sidecar.invoke(appId, call.path, {
+      method: call.method ?? "GET",
+      headers: { ...call.headers, [USER_ID_HEADER]: userId },
+      ...(call.body === undefined ? {} : { body: call.body }),
+      ...(call.query && call.query.size > 0 ? { query: call.query.toString() } : {}),
+    });
+}
+
+/**
+ * Straight to task-api's public REST API with the user's own personal access token (the stdio
+ * server on a desktop has no sidecar). The token is the user's, presented by the user's own
+ * process to the API it was issued for: not a passthrough of someone else's token.
+ */
+export function restTransport(baseUrl: string, token: string, timeoutMs = 15_000): TaskApiTransport {
+  const base = baseUrl.replace(/\/$/, "");
+  return async (call) => {
+    const headers: Record<string, string> = { ...call.headers, authorization: `Bearer ${token}` };
+    if (call.body !== undefined) headers["content-type"] = "application/json";
+    const query = call.query && call.query.size > 0 ? `?${call.query.toString()}` : "";
+    try {
+      return await fetch(`${base}/${call.path}${query}`, {
+        method: call.method ?? "GET",
+        headers,
+        ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new UnavailableError(`task-api at ${base} is unreachable`, 2, { cause: error });
+    }
+  };
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+/** A task as task-api returns it (its Task schema); kept loose so new fields pass through. */
+export interface Task {
+  id: string;
+  listId: string | null;
+  parentId: string | null;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  completedAt: string | null;
+  priority: string;
+  tags: string[];
+  dueAt: string | null;
+  allDay: boolean;
+  dueDate: string | null;
+  recurrence: string | null;
+  remindAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface TaskList {
+  id: string;
+  name: string;
+  openTaskCount: number;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Tag {
+  id: string;
+  name: string;
+  openTaskCount: number;
+}
+
+export interface HistoryEntry {
+  eventId: string;
+  type: string;
+  sequence: number;
+  occurredAt: string;
+  actor: { kind: string; id: string };
+  changes: Record<string, { from?: unknown; to?: unknown }>;
+}
+
+export interface Me {
+  id: string;
+  timeZone: string;
+}
+
+/** task-api as the tools use it, for one user. Failures are AppErrors (see errorFrom). */
+export interface TaskApi {
+  listTasks(query: URLSearchParams): Promise<Page<Task>>;
+  getTask(id: string): Promise<Task>;
+  createTask(input: Record<string, unknown>, idempotencyKey?: string): Promise<Task>;
+  updateTask(id: string, changes: Record<string, unknown>, expectedVersion?: number): Promise<Task>;
+  completeTask(id: string, expectedVersion?: number): Promise<Task>;
+  reopenTask(id: string, expectedVersion?: number): Promise<Task>;
+  deleteTask(id: string, expectedVersion?: number): Promise<void>;
+  listLists(cursor: string | undefined, limit: number): Promise<Page<TaskList>>;
+  createList(name: string, idempotencyKey?: string): Promise<TaskList>;
+  listTags(cursor: string | undefined, limit: number): Promise<Page<Tag>>;
+  taskHistory(
+    id: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ items: HistoryEntry[]; nextCursor: string | null }>;
+  me(): Promise<Me>;
+}
+
+const ifMatch = (version: number | undefined): Record<string, string> =>
+  version === undefined ? {} : { "if-match": `"${version}"` };
+
+const pageQuery = (cursor: string | undefined, limit: number): URLSearchParams => {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor !== undefined) query.set("cursor", cursor);
+  return query;
+};
+
+/**
+ * Turns a task-api refusal into the AppError the tools report. The problem's detail and field
+ * issues are kept: they tell the model how to fix its call.
+ */
+async function errorFrom(response: Response, what: string): Promise<AppError> {
+  const text = await response.text().catch(() => "");
+  let detail: string | undefined;
+  let issues: FieldIssue[] = [];
+  try {
+    const problem = problemSchema.safeParse(JSON.parse(text));
+    if (problem.success) {
+      detail = problem.data.detail;
+      issues = problem.data.errors ?? [];
+    }
+  } catch {
+    detail = undefined;
+  }
+  const status = response.status;
+  const retryAfter = Number(response.headers.get("retry-after") ?? "1") || 1;
+  if (status === 404) return new NotFoundError(what);
+  if (status === 400 || status === 422)
+    return new InvalidError(detail ?? `task-api refused the ${what} input`, issues);
+  if (status === 409) return new ConflictError(detail ?? `${what} conflicts with its current state`);
+  if (status === 412)
+    return new PreconditionFailedError(detail ?? `${what} changed since the version you sent`);
+  if (status === 401 || status === 403)
+    return new ForbiddenError(detail ?? `not allowed to change this ${what}`);
+  if (status === 429) {
+    return new AppError("rate-limited", detail ?? "task-api is rate limiting this user", {
+      extensions: { retryAfterSeconds: retryAfter },
+    });
+  }
+  return new UnavailableError(`task-api answered HTTP ${status} for the ${what}`, retryAfter);
+}
+
+/** TaskApi over a transport (sidecar for the HTTP server, REST + PAT for stdio). */
+export function createTaskApi(send: TaskApiTransport): TaskApi {
+  async function json<T>(call: TaskApiCall, what: string): Promise<T> {
+    const response = await send(call);
+    if (!response.ok) throw await errorFrom(response, what);
+    return (await response.json()) as T;
+  }
+  const taskPath = (id: string): string => `v1/tasks/${encodeURIComponent(id)}`;
+  // complete/reopen carry an empty JSON object: daprd forwards a body-less POST without a
+  // content type as a chunked request, which task-api's JSON-only body parser refuses (415).
+
+  return {
+    listTasks: (query) => json({ path: "v1/tasks", query }, "task list"),
+    getTask: (id) => json({ path: taskPath(id) }, "Task"),
+    createTask: (input, idempotencyKey) =>
+      json(
+        {
+          method: "POST",
+          path: "v1/tasks",
+          body: input,
+          headers: idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey },
+        },
+        "Task",
+      ),
+    updateTask: (id, changes, version) =>
+      json(
+        {
+          method: "PATCH",
+          path: taskPath(id),
+          body: changes,
+          headers: ifMatch(version),
+        },
+        "Task",
+      ),
+    completeTask: (id, version) =>
+      json({ method: "POST", path: `${taskPath(id)}/complete`, body: {}, headers: ifMatch(version) }, "Task"),
+    reopenTask: (id, version) =>
+      json({ method: "POST", path: `${taskPath(id)}/reopen`, body: {}, headers: ifMatch(version) }, "Task"),
+    async deleteTask(id, version) {
+      const response = await send({ method: "DELETE", path: taskPath(id), headers: ifMatch(version) });
+      if (!response.ok) throw await errorFrom(response, "Task");
+      await response.body?.cancel();
+    },
+    listLists: (cursor, limit) => json({ path: "v1/lists", query: pageQuery(cursor, limit) }, "list page"),
+    createList: (name, idempotencyKey) =>
+      json(
+        {
+          method: "POST",
+          path: "v1/lists",
+          body: { name },
+          headers: idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey },
+        },
+        "List",
+      ),
+    listTags: (cursor, limit) => json({ path: "v1/tags", query: pageQuery(cursor, limit) }, "tag page"),
+    taskHistory: (id, cursor, limit) =>
+      json({ path: `${taskPath(id)}/history`, query: pageQuery(cursor, limit) }, "Task"),
+    me: () => json({ path: "v1/me" }, "user"),
+  };
+}

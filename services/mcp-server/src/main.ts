@@ -1,0 +1,57 @@
+import { createLogger, serve, type Lifecycle } from "@taskmesh/core";
+import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar } from "@taskmesh/auth";
+import { createSidecarClient } from "@taskmesh/dapr";
+import { createApp } from "./app.ts";
+import { loadMcpServerConfig } from "./config.ts";
+
+async function main(): Promise<void> {
+  const config = loadMcpServerConfig();
+  const logger = createLogger({ service: "mcp-server", level: config.LOG_LEVEL });
+  const sidecar = createSidecarClient({
+    baseUrl: `http://127.0.0.1:${config.DAPR_HTTP_PORT}`,
+    apiToken: config.DAPR_API_TOKEN,
+  });
+  const resource = new URL(config.MCP_RESOURCE_URL);
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({
+    logger,
+    sidecar,
+    lifecycle,
+    // Only tokens for this server: JWTs whose aud is the MCP endpoint's URL, or personal access
+    // tokens introspected at task-api. The token itself never goes anywhere else.
+    verifyBearer: createBearerVerifier({
+      jwks: jwksFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }),
+      issuer: config.AUTH_ISSUER,
+      audience: resource.href,
+      introspect: introspectionFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }),
+      introspectionCacheMs: config.TOKEN_CACHE_SECONDS * 1000,
+    }),
+    taskApiAppId: config.TASK_API_APP_ID,
+    resource,
+    authorizationServer: config.AUTH_ISSUER,
+    allowedHosts: config.ALLOWED_HOSTS,
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    toolCallsPerMinute: config.TOOL_CALLS_PER_MINUTE,
+    toolCallBurst: config.TOOL_CALL_BURST,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+  });
+
+  const running = await serve(app, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    lifecycle,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    // Nothing to close: every call goes to the sidecar over plain fetch; no sessions to end.
+    onClose: () => Promise.resolve(),
+  });
+  logger.info({ url: `http://localhost:${running.port}/mcp` }, "mcp-server ready");
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (bad configuration), so this is the one place that writes to stderr directly.
+  process.stderr.write(
+    `mcp-server failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
+import { itemErrorOutput, newTaskInput, taskOutput } from "../domain/task.schemas.ts";
+import { fullTask, toTaskBody } from "../domain/task.view.ts";
+import { defineTool } from "./tool.ts";
+
+export const addTasksTool = defineTool({
+  name: "add_tasks",
+  title: "Add many tasks",
+  description: `Creates up to ${MAX_BATCH} tasks in one call (same fields as add_task). Each item is reported by its index: created task or error. With idempotencyKey, a retry creates no duplicates (item i uses key + ':' + i).`,
+  input: z.object({
+    tasks: z.array(newTaskInput).min(1).max(MAX_BATCH),
+    idempotencyKey: z.string().min(1).max(180).optional(),
+  }),
+  output: z.object({
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    items: z.array(
+      z.object({
+        index: z.number().int(),
+        ok: z.boolean(),
+        result: taskOutput.optional(),
+        error: itemErrorOutput.optional(),
+      }),
+    ),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async run({ tasks, idempotencyKey }, { taskApi }) {
+    const indexed = tasks.map((task, index) => ({ task, index }));
+    const outcomes = await runBatch(indexed, async ({ task, index }) =>
+      fullTask(await taskApi.createTask(toTaskBody(task), idempotencyKey && `${idempotencyKey}:${index}`)),
+    );
+    return batchResult("Created", outcomes);
+  },
+});

@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { success } from "../domain/tool-result.ts";
+import { expectedVersion, id, taskOutput } from "../domain/task.schemas.ts";
+import { fullTask, taskLine } from "../domain/task.view.ts";
+import { defineTool } from "./tool.ts";
+
+export const completeTaskTool = defineTool({
+  name: "complete_task",
+  title: "Complete a task",
+  description:
+    "Marks a task completed. Completing a recurring task makes taskmesh create its next occurrence shortly after.",
+  input: z.object({ id, expectedVersion }),
+  output: z.object({ task: taskOutput }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run({ id: taskId, expectedVersion: version }, { taskApi }) {
+    const task = await taskApi.completeTask(taskId, version);
+    return success(`Completed ${taskLine(task)}.`, { task: fullTask(task) });
+  },
+});

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { success } from "../domain/tool-result.ts";
+import { cursor, id, pageMeta } from "../domain/task.schemas.ts";
+import { defineTool, READ_ONLY } from "./tool.ts";
+
+export const getTaskHistoryTool = defineTool({
+  name: "get_task_history",
+  title: "Get a task's history",
+  description:
+    "Lists the changes made to a task, oldest first: who (the user or a service acting for them), when, and each changed field from -> to. Also works for deleted tasks.",
+  input: z.object({ id, limit: z.number().int().min(1).max(100).default(20), cursor: cursor.optional() }),
+  output: z.object({
+    taskId: z.string(),
+    entries: z.array(
+      z.object({
+        eventId: z.string(),
+        type: z.string(),
+        sequence: z.number().int(),
+        occurredAt: z.string(),
+        actor: z.object({ kind: z.string(), id: z.string() }),
+        changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
+      }),
+    ),
+    ...pageMeta,
+  }),
+  annotations: READ_ONLY,
+  async run({ id: taskId, limit, cursor: after }, { taskApi }) {
+    const page = await taskApi.taskHistory(taskId, after, limit);
+    const entries = page.items.map((e) => ({
+      eventId: e.eventId,
+      type: e.type,
+      sequence: e.sequence,
+      occurredAt: e.occurredAt,
+      actor: e.actor,
+      changes: e.changes,
+    }));
+    const more = page.nextCursor ? " More exist: call again with cursor = nextCursor." : "";
+    return success(`${entries.length} change(s) of task ${taskId}.${more}`, {
+      taskId,
+      entries,
+      nextCursor: page.nextCursor,
+    });
+  },
+});

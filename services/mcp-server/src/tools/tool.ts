@@ -1,0 +1,37 @@
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import type { TaskApi } from "../data/task-api.client.ts";
+
+/** What a tool runs with: task-api for the authenticated user. */
+export interface ToolContext {
+  taskApi: TaskApi;
+}
+
+/**
+ * One MCP tool: its schemas, truthful annotations and handler. Handlers throw AppErrors for
+ * domain failures; server.ts turns them into isError results.
+ */
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations & { readOnlyHint: boolean };
+  run(args: z.infer<I>, ctx: ToolContext): Promise<CallToolResult>;
+}
+
+/** Keeps the handler's argument type tied to its schema. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
+  tool: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
+  return tool;
+}
+
+/** Annotations of a tool that only reads. */
+export const READ_ONLY = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+} as const;

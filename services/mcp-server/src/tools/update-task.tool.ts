@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { InvalidError } from "@taskmesh/core";
+import { success } from "../domain/tool-result.ts";
+import { expectedVersion, id, taskChanges, taskOutput } from "../domain/task.schemas.ts";
+import { fullTask, taskLine, toTaskBody } from "../domain/task.view.ts";
+import { defineTool } from "./tool.ts";
+
+export const updateTaskTool = defineTool({
+  name: "update_task",
+  title: "Update a task",
+  description:
+    "Changes the given fields of a task; fields you leave out stay, null clears a field. To complete or reopen use complete_task / reopen_task.",
+  input: z.object({ id, expectedVersion, changes: taskChanges }),
+  output: z.object({ task: taskOutput }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run({ id: taskId, expectedVersion: version, changes }, { taskApi }) {
+    const body = toTaskBody(changes);
+    if (Object.keys(body).length === 0) {
+      throw new InvalidError("changes names no field to change", [
+        { pointer: "/changes", in: "body", detail: "give at least one field" },
+      ]);
+    }
+    const task = await taskApi.updateTask(taskId, body, version);
+    return success(`Updated ${taskLine(task)}.`, { task: fullTask(task) });
+  },
+});

@@ -1,0 +1,43 @@
+import { InvalidError } from "@taskmesh/core";
+import { z } from "zod";
+import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
+import { expectedVersion, id, itemErrorOutput, taskChanges, taskOutput } from "../domain/task.schemas.ts";
+import { fullTask, toTaskBody } from "../domain/task.view.ts";
+import { defineTool } from "./tool.ts";
+
+export const updateTasksTool = defineTool({
+  name: "update_tasks",
+  title: "Update many tasks",
+  description: `Changes up to ${MAX_BATCH} tasks in one call (each as update_task: absent fields stay, null clears). Each item is reported by its index.`,
+  input: z.object({
+    updates: z
+      .array(z.object({ id, expectedVersion, changes: taskChanges }))
+      .min(1)
+      .max(MAX_BATCH),
+  }),
+  output: z.object({
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    items: z.array(
+      z.object({
+        index: z.number().int(),
+        ok: z.boolean(),
+        result: taskOutput.optional(),
+        error: itemErrorOutput.optional(),
+      }),
+    ),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run({ updates }, { taskApi }) {
+    const outcomes = await runBatch(updates, async (item) => {
+      const body = toTaskBody(item.changes);
+      if (Object.keys(body).length === 0) {
+        throw new InvalidError("changes names no field to change", [
+          { pointer: "/changes", in: "body", detail: "give at least one field" },
+        ]);
+      }
+      return fullTask(await taskApi.updateTask(item.id, body, item.expectedVersion));
+    });
+    return batchResult("Updated", outcomes);
+  },
+});
