@@ -119,6 +119,8 @@ export interface FaultRunResult {
   errorLines: Record<string, number>;
   drained: boolean;
   drainMs: number;
+  /** How long the writer wrote (its rate is writer.acknowledged / writeS). */
+  writeS: number;
   durationS: number;
   logFile: string;
   ok: boolean;
@@ -465,6 +467,7 @@ export async function runFaultRun(options: FaultRunOptions = {}): Promise<FaultR
 
     log(`stopping the writer at t=${since()}s; waiting for the outbox and the history to drain...`);
     await writer.stop();
+    const writeS = (Date.now() - writerStartedAt) / 1000;
     const drainStarted = Date.now();
     let drained = false;
     while (Date.now() - drainStarted < drainTimeoutMs) {
@@ -519,6 +522,7 @@ export async function runFaultRun(options: FaultRunOptions = {}): Promise<FaultR
       errorLines,
       drained,
       drainMs,
+      writeS,
       durationS: Math.round((Date.now() - startedAt) / 1000),
       logFile,
       ok,

@@ -78,6 +78,10 @@ export function formatReport(r: FaultRunResult): string {
     ["history entries no outbox event explains", String(v.unexplainedEntries)],
     ["writes attempted / failed", `${w.attempted} / ${w.attempted - w.acknowledged}`],
     [
+      "writer: seconds / acknowledged writes per s",
+      `${Math.round(r.writeS)} s / ${(w.acknowledged / Math.max(r.writeS, 1)).toFixed(1)}`,
+    ],
+    [
       "processes that died on their own (restarted)",
       r.unexpectedExits.length === 0 ? "0" : `${r.unexpectedExits.length}  (a bug: see below)`,
     ],
