@@ -323,6 +323,29 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     };
     const tApps = performance.now();
     for (const app of options.apps) launchApp(app);
+    const diedMessage = (proc: ManagedProcess | undefined) => (): string | undefined =>
+      proc && !proc.isRunning() ? `${proc.source} exited` : undefined;
+    const appReady = (app: string): Promise<void> =>
+      waitAppReady({ url: urls[app] ?? "", timeoutMs, abortIf: diedMessage(running.get(app)) });
+    const withLogs = async (what: string, sources: string[], work: Promise<void>): Promise<void> => {
+      try {
+        await work;
+      } catch (error) {
+        const tails = sources
+          .map((s) => running.get(s))
+          .filter((p): p is ManagedProcess => p !== undefined)
+          .map((p) => `--- last lines of ${p.source} ---\n${p.tail(25)}`)
+          .join("\n");
+        throw new Error(`${what}: ${(error as Error).message}\n${tails}`, { cause: error });
+      }
+    };
+    // Apps become ready while the broker and Sentry start (a failure is reported below).
+    const appsReady = options.apps.map((app) =>
+      withLogs(`${app} not ready`, [app], appReady(app)).then(() => {
+        mark(`app:${app}`, tApps);
+      }),
+    );
+    for (const p of appsReady) p.catch(() => undefined);
 
     // --- sidecars (they need the broker and the CA) ----------------------------------------
     // allSettled: a failure of one must not leave the other starting after stopAll().
@@ -358,11 +381,6 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     };
     const tSidecars = performance.now();
     for (const app of allApps) launchSidecar(app);
-
-    const diedMessage = (proc: ManagedProcess | undefined) => (): string | undefined =>
-      proc && !proc.isRunning() ? `${proc.source} exited` : undefined;
-    const appReady = (app: string): Promise<void> =>
-      waitAppReady({ url: urls[app] ?? "", timeoutMs, abortIf: diedMessage(running.get(app)) });
     const sidecarReady = (app: string): Promise<void> =>
       waitSidecarReady({
         url: daprUrls[app] ?? "",
@@ -371,30 +389,15 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         timeoutMs,
         abortIf: diedMessage(running.get(`${app}:dapr`)),
       });
-    const withLogs = async (what: string, sources: string[], work: Promise<void>): Promise<void> => {
-      try {
-        await work;
-      } catch (error) {
-        const tails = sources
-          .map((s) => running.get(s))
-          .filter((p): p is ManagedProcess => p !== undefined)
-          .map((p) => `--- last lines of ${p.source} ---\n${p.tail(25)}`)
-          .join("\n");
-        throw new Error(`${what}: ${(error as Error).message}\n${tails}`, { cause: error });
-      }
-    };
-    await Promise.all(
-      allApps.flatMap((app) => [
-        external.includes(app)
-          ? Promise.resolve()
-          : withLogs(`${app} not ready`, [app], appReady(app)).then(() => {
-              mark(`app:${app}`, tApps);
-            }),
+
+    await Promise.all([
+      ...appsReady,
+      ...allApps.map((app) =>
         withLogs(`${app}'s sidecar not ready`, [`${app}:dapr`, app], sidecarReady(app)).then(() => {
           mark(`sidecar:${app}`, tSidecars);
         }),
-      ]),
-    );
+      ),
+    ]);
 
     // Consumer-group members of sidecars that were killed or restarted: until the coordinator
     // evicts them (session timeout) the group looks Stable but their partitions are not consumed.
