@@ -1,4 +1,5 @@
 export { createPrismaClient, type CreatePrismaClientOptions } from "./client.ts";
+export { createPool, type CreatePoolOptions } from "./pool.ts";
 export { PrismaClient, Prisma, Priority } from "./generated/prisma/client.ts";
 export type {
   Account,

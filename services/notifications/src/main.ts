@@ -2,8 +2,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { createAccessTokenVerifier, jwksFromSidecar } from "@taskmesh/auth";
 import { createLogger, serve, type Lifecycle } from "@taskmesh/core";
 import { createProcessedEvents, createSidecarClient } from "@taskmesh/dapr";
-import { PrismaClient } from "@taskmesh/db";
-import pg from "pg";
+import { createPool, PrismaClient } from "@taskmesh/db";
 import { createApp } from "./app.ts";
 import { loadNotificationsConfig } from "./config.ts";
 
@@ -19,10 +18,12 @@ async function main(): Promise<void> {
   const config = loadNotificationsConfig();
   const logger = createLogger({ service: "notifications", level: config.LOG_LEVEL });
 
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX });
-  // An idle connection closed by the server is dropped and replaced on next use.
-  pool.on("error", (err) => {
-    logger.warn({ err }, "idle database connection lost");
+  const pool = createPool({
+    connectionString: config.DATABASE_URL,
+    max: config.DATABASE_POOL_MAX,
+    onConnectionError: (err) => {
+      logger.warn({ err }, "database connection lost");
+    },
   });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const sidecar = createSidecarClient({

@@ -6,8 +6,7 @@ import { createAccessTokenVerifier } from "@taskmesh/auth";
 import { PUBSUB_NAME } from "@taskmesh/contracts";
 import { createHttpMetrics, createLogger, serve, type Lifecycle, type Logger } from "@taskmesh/core";
 import { createSidecarClient } from "@taskmesh/dapr";
-import { PrismaClient, resolveDatabase } from "@taskmesh/db";
-import pg from "pg";
+import { createPool, PrismaClient, resolveDatabase } from "@taskmesh/db";
 import { createApp } from "./app.ts";
 import { createAuth } from "./auth/auth.ts";
 import { loadTaskApiConfig } from "./config.ts";
@@ -46,11 +45,12 @@ async function main(): Promise<void> {
     },
   });
   // One pool: Prisma writes through it and the hot read paths query it directly.
-  const pool = new pg.Pool({ connectionString: database.connectionString, max: config.DATABASE_POOL_MAX });
-  // An idle connection closed by the server (restart, failover, idle timeout) is dropped
-  // from the pool and replaced on next use; without a listener it would crash the process.
-  pool.on("error", (err) => {
-    logger.warn({ err }, "idle database connection lost");
+  const pool = createPool({
+    connectionString: database.connectionString,
+    max: config.DATABASE_POOL_MAX,
+    onConnectionError: (err) => {
+      logger.warn({ err }, "database connection lost");
+    },
   });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const metrics = createHttpMetrics("task-api");

@@ -74,7 +74,7 @@ export function databaseFailure(err: unknown): "unavailable" | "conflict" | unde
   if (
     (state !== undefined && UNAVAILABLE_STATES.has(state)) ||
     (err instanceof Error &&
-      /timeout exceeded when trying to connect|connection terminated|ECONNREFUSED|ECONNRESET/i.test(
+      /timeout exceeded when trying to connect|connection terminated|ECONNREFUSED|ECONNRESET|not queryable/i.test(
         err.message,
       ))
   )

@@ -48,6 +48,9 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+/** Longest pause between rounds while publishing or the database keeps failing. */
+const MAX_ROUND_BACKOFF_MS = 5_000;
+
 /**
  * Exponential backoff with jitter: `base * 2^(attempt-1)` capped at `max`, of which a random
  * half is waited, so replicas that failed together do not retry together.
@@ -309,7 +312,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (result.claimed >= options.batchSize && result.published > 0) continue;
       const failing = Math.max(consecutiveFailures, databaseFailures);
       if (failing > 0) {
-        await sleep(Math.max(pollIntervalMs, backoffDelay(failing, baseBackoffMs, maxBackoffMs, random)));
+        // Capped low: each failed row already waits out its own backoff, and a round costs one
+        // claim query, so a short pause lets the relay notice a recovered sidecar or broker quickly.
+        await sleep(
+          Math.max(pollIntervalMs, backoffDelay(failing, baseBackoffMs, MAX_ROUND_BACKOFF_MS, random)),
+        );
       } else if (wokenWhileBusy) {
         wokenWhileBusy = false;
       } else {
