@@ -57,11 +57,8 @@ export function createApp(deps: McpServerDeps): Express {
     allowedHosts: [deps.resource.host, ...deps.allowedHosts],
     allowedOrigins: [deps.resource.origin, ...deps.allowedOrigins],
   });
-  app.use(
-    "/.well-known",
-    guard,
-    metadataRoutes({ resource: deps.resource, authorizationServer: deps.authorizationServer }),
-  );
+  app.use("/.well-known", guard);
+  app.use(metadataRoutes({ resource: deps.resource, authorizationServer: deps.authorizationServer }));
   app.use(
     "/mcp",
     guard,

@@ -38,7 +38,8 @@ export async function readView(taskApi: TaskApi, view: ViewName, now: Date = new
     date = localDate(timeZone, now);
     query.set("status", "open");
     query.set("dueAfter", date);
-    query.set("dueBefore", localDate(timeZone, now, view === "today" ? 1 : 7));
+    // today: before tomorrow; the week: today and the seven days after it.
+    query.set("dueBefore", localDate(timeZone, now, view === "today" ? 1 : 8));
   } else if (view === "overdue") {
     query.set("status", "open");
     query.set("overdue", "true");
