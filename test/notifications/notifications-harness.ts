@@ -26,7 +26,7 @@ import {
   type StreamListener,
 } from "../../services/notifications/src/data/stream-listener.ts";
 import { createLiveStream, type LiveStream } from "../../services/notifications/src/http/live-stream.ts";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
 export const APP_TOKEN = "notifications-test-app-token";
@@ -108,7 +108,7 @@ export async function startNotifications(
 ): Promise<NotificationsHarness> {
   const taskApi: TestTaskApi = await startTaskApi();
   const database: TestDatabase = await createTestDatabase();
-  const pool = new pg.Pool({ connectionString: database.connectionString, max: 10 });
+  const pool = testPool(database.connectionString, 10);
   // pool.end() resolves before its connections have closed, so dropping the database (FORCE)
   // can hit a closing connection that no longer has the pool's error listener.
   pool.on("connect", (client) => {

@@ -7,14 +7,13 @@ import { EVENT_TYPES, exampleEvents, newEvent, type TaskmeshEvent } from "@taskm
 import { createLogger } from "@taskmesh/core";
 import { createSidecarClient } from "@taskmesh/dapr";
 import { PrismaClient } from "@taskmesh/db";
-import pg from "pg";
 import supertest from "supertest";
 import { createApp } from "../../services/notifications/src/app.ts";
 import { createLiveStream } from "../../services/notifications/src/http/live-stream.ts";
 import type { HostResolver } from "../../services/notifications/src/domain/webhook-target.guard.ts";
 import type { WebhookSettings } from "../../services/notifications/src/webhook.config.ts";
 import { createWebhookModule, type WebhookModule } from "../../services/notifications/src/webhook.module.ts";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
 /** Fast retries so a test sees several attempts; real code uses the config defaults. */
@@ -54,7 +53,7 @@ export async function startWebhookHarness(
 ): Promise<WebhookHarness> {
   const taskApi: TestTaskApi = await startTaskApi();
   const database: TestDatabase = await createTestDatabase();
-  const pool = new pg.Pool({ connectionString: database.connectionString, max: 8 });
+  const pool = testPool(database.connectionString, 8);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const logger = createLogger({ service: "notifications", level: "silent" });
   const settings = testSettings(options.settings);

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createPool } from "@taskmesh/db";
 import pg from "pg";
 import { inject } from "vitest";
 
@@ -61,4 +62,13 @@ async function withAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promi
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A pool for a test's own connections. Dropping a test database (WITH FORCE) terminates the
+ * connections still open to it; like the services' pools (createPool), every connection listens
+ * for that, so it cannot surface as an unhandled 'error' event.
+ */
+export function testPool(connectionString: string, max = 5): pg.Pool {
+  return createPool({ connectionString, max, onConnectionError: () => undefined });
 }

@@ -11,7 +11,7 @@ import {
   createOutboxRelay,
   type OutboxRelay,
 } from "../../services/task-api/src/events/outbox-relay.ts";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 import {
   readTopic,
   startTaskApiSidecar,
@@ -32,7 +32,7 @@ let topic: TopicReader;
 
 beforeAll(async () => {
   [database, kafka] = await Promise.all([createTestDatabase(), startTestKafka()]);
-  pool = new pg.Pool({ connectionString: database.connectionString, max: 8 });
+  pool = testPool(database.connectionString, 8);
   topic = await readTopic(kafka.brokers, TOPICS.taskEvents);
   sidecar = await startTaskApiSidecar({ brokers: kafka.brokers });
 }, 180_000);

@@ -9,6 +9,7 @@ import { EVENT_TYPES } from "@taskmesh/contracts";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useStack, type TestStack } from "../support/stack.ts";
+import { testPool } from "../support/postgres.ts";
 
 interface HistoryPage {
   items: { eventId: string; type: string; sequence: number; actor: { kind: string; id: string } }[];
@@ -55,7 +56,7 @@ describe("task-api through its sidecar", () => {
   beforeAll(() => {
     s = stack();
     api = s.urls["task-api"] ?? "";
-    pool = new pg.Pool({ connectionString: s.databaseUrl, max: 2 });
+    pool = testPool(s.databaseUrl, 2);
   });
   afterAll(async () => {
     await pool.end();
