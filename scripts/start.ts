@@ -252,16 +252,18 @@ try {
     ports,
     baseEnv,
     daprdEnv: secrets,
-    env: {
-      // Sessions survive restarts: task-api keeps its generated auth secret in .data as before.
-      "task-api": { DATA_DIR: dataDir, ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}) },
-      // The other services verify task-api's tokens: the issuer is task-api's public URL.
-      ...Object.fromEntries(
-        services
-          .filter((s) => s !== "task-api" && publicUrl)
-          .map((s) => [s, { AUTH_ISSUER: publicUrl ?? "" }]),
-      ),
-    },
+    env: Object.fromEntries(
+      services.map((s) => {
+        const env: Record<string, string> = {};
+        // Sessions survive restarts: task-api keeps its generated auth secret in .data as before.
+        if (s === "task-api") env.DATA_DIR = dataDir;
+        if (publicUrl) env[s === "task-api" ? "PUBLIC_URL" : "AUTH_ISSUER"] = publicUrl;
+        // On one machine webhook receivers are local servers: allow private targets unless told otherwise.
+        if (s === "notifications")
+          env.WEBHOOK_ALLOW_PRIVATE_TARGETS = process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "true";
+        return [s, env];
+      }),
+    ),
     tokens: "per-app",
     appLogLevel: process.env.LOG_LEVEL ?? "info",
     daprdLogLevel: verbose ? "info" : "warn",
