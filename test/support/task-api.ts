@@ -30,6 +30,8 @@ export interface TestTaskApi {
   db: Database;
   prisma: PrismaClient;
   pool: pg.Pool;
+  /** The app's Better Auth instance (e.g. auth.api.signJWT to mint tokens with other claims). */
+  auth: ReturnType<typeof createAuth>;
   /** Signs up a new user through the real auth endpoints (unique email each call). */
   signUp(options?: { name?: string; timeZone?: string }): Promise<TestUser>;
   close(): Promise<void>;
@@ -39,7 +41,10 @@ export interface TestTaskApi {
  * The real task-api app on port 0 against a database of its own (cloned from the migrated
  * template), built by the same createApp as main.ts.
  */
-export async function startTaskApi(overrides: Partial<TaskApiDeps> = {}): Promise<TestTaskApi> {
+export async function startTaskApi(
+  overrides: Partial<TaskApiDeps> = {},
+  options: { protectedResources?: string[] } = {},
+): Promise<TestTaskApi> {
   const database = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: database.connectionString, max: 5 });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
@@ -51,6 +56,7 @@ export async function startTaskApi(overrides: Partial<TaskApiDeps> = {}): Promis
     audience: "taskmesh",
     trustedOrigins: [],
     rateLimit: false,
+    ...(options.protectedResources ? { protectedResources: options.protectedResources } : {}),
   });
   const verifyAccessToken = createAccessTokenVerifier({
     loadJwks: () => auth.api.getJwks(),
@@ -67,6 +73,7 @@ export async function startTaskApi(overrides: Partial<TaskApiDeps> = {}): Promis
     corsOrigins: [],
     rateLimit: { ipPerMinute: 0, userPerMinute: 0 },
     trustProxyHops: 0,
+    ...(options.protectedResources ? { protectedResources: options.protectedResources } : {}),
     ...overrides,
   });
   const server = await new Promise<Server>((resolve) => {
@@ -82,6 +89,7 @@ export async function startTaskApi(overrides: Partial<TaskApiDeps> = {}): Promis
     db,
     prisma,
     pool,
+    auth,
     async signUp(options = {}) {
       const email = `user-${randomUUID()}@example.com`;
       const signUp = await request

@@ -33,16 +33,30 @@ const OPERATIONS: readonly Operation[] = [
   ["post", "/v1/tasks/{id}/reopen"],
   ["get", "/v1/tasks/{id}/history"],
   ["get", "/v1/tags"],
+  ["get", "/v1/tokens"],
+  ["post", "/v1/tokens"],
+  ["get", "/v1/tokens/{id}"],
+  ["delete", "/v1/tokens/{id}"],
 ];
 
 const WITH_ID = OPERATIONS.filter(([, path]) => path.includes("{id}"));
-const WITH_IF_MATCH = OPERATIONS.filter(([method, path]) => path.includes("{id}") && method !== "get");
+const isTokens = (path: string): boolean => path.startsWith("/v1/tokens");
+// Tokens have no versions (a token is created and revoked, never changed).
+const WITH_IF_MATCH = OPERATIONS.filter(
+  ([method, path]) => path.includes("{id}") && method !== "get" && !isTokens(path),
+);
 const WITH_BODY = OPERATIONS.filter(([method]) => method === "post" || method === "patch");
 const WITH_SCHEMA_BODY = WITH_BODY.filter(([, path]) => !/complete|reopen/.test(path));
 const PAGED = OPERATIONS.filter(
   ([method, path]) => method === "get" && !path.includes("{id}") && path !== "/v1/me",
 );
 const WRITES = OPERATIONS.filter(([method]) => method !== "get");
+/** Only the user in person (session or its own access token) may: 403 for any token. */
+const IN_PERSON = OPERATIONS.filter(
+  ([method, path]) => isTokens(path) || (method === "delete" && path === "/v1/me"),
+);
+/** Writes a read-only token is refused (those not already in person only). */
+const READ_ONLY_REFUSED = WRITES.filter((operation) => !IN_PERSON.includes(operation));
 
 /** A body each operation accepts, so a test reaches the part it is about. */
 const VALID_BODY: Partial<Record<string, object>> = {
@@ -51,6 +65,7 @@ const VALID_BODY: Partial<Record<string, object>> = {
   "patch /v1/lists/{id}": { name: "Valid list" },
   "post /v1/tasks": { title: "Valid task" },
   "patch /v1/tasks/{id}": { title: "Valid task" },
+  "post /v1/tokens": { name: "Valid token", scope: "read", expiresInDays: 30 },
 };
 
 /**
@@ -450,6 +465,35 @@ describe("success responses match the document", () => {
     );
   });
 
+  it("when tokens are created, listed (paged), read and revoked, then every response matches", async () => {
+    const user = await api.signUp();
+    const created = check(
+      await api.request.post("/v1/tokens").set(user.auth).send({ name: "Contract", scope: "read-write" }),
+      op("post", "/v1/tokens"),
+      201,
+    );
+    const id = (created.body as { id: string; token: string }).id;
+    const secret = (created.body as { token: string }).token;
+    await api.request.get("/v1/me").set("Authorization", `Bearer ${secret}`).expect(200);
+    check(
+      await api.request
+        .post("/v1/tokens")
+        .set(user.auth)
+        .send({ name: "Dated", scope: "read", expiresAt: new Date(Date.now() + 86_400_000).toISOString() }),
+      op("post", "/v1/tokens"),
+      201,
+    );
+    const first = check(
+      await api.request.get("/v1/tokens?limit=1").set(user.auth),
+      op("get", "/v1/tokens"),
+      200,
+    );
+    const cursor = (first.body as { nextCursor: string }).nextCursor;
+    check(await api.request.get("/v1/tokens").query({ cursor }).set(user.auth), op("get", "/v1/tokens"), 200);
+    check(await api.request.get(`/v1/tokens/${id}`).set(user.auth), op("get", "/v1/tokens/{id}"), 200);
+    check(await api.request.delete(`/v1/tokens/${id}`).set(user.auth), op("delete", "/v1/tokens/{id}"), 204);
+  });
+
   it("when GET /v1/tags succeeds, paged, then every page matches", async () => {
     const { user } = await seeded();
 
@@ -464,6 +508,15 @@ describe("error responses match the document", () => {
   beforeAll(async () => {
     user = await api.signUp();
   });
+
+  async function personalAccessToken(scope: "read" | "read-write"): Promise<string> {
+    const res = await api.request
+      .post("/v1/tokens")
+      .set(user.auth)
+      .send({ name: "contract", scope })
+      .expect(201);
+    return (res.body as { token: string }).token;
+  }
 
   async function existing(path: string): Promise<string> {
     const res = path.startsWith("/v1/lists")
@@ -487,6 +540,24 @@ describe("error responses match the document", () => {
       const forged = `${user.accessToken.slice(0, -4)}AAAA`;
       const res = await call(api, operation).set("Authorization", `Bearer ${forged}`);
       check(res, operation, 401);
+    },
+  );
+
+  it.each(READ_ONLY_REFUSED)(
+    "when %s %s is called with a read-only personal access token, then the 403 matches",
+    async (...operation) => {
+      const token = await personalAccessToken("read");
+      const res = await call(api, operation).set("Authorization", `Bearer ${token}`);
+      check(res, operation, 403);
+      expect(res.headers["www-authenticate"]).toMatch(/error="insufficient_scope"/);
+    },
+  );
+
+  it.each(IN_PERSON)(
+    "when %s %s is called with a read-write personal access token, then the 403 matches",
+    async (...operation) => {
+      const token = await personalAccessToken("read-write");
+      check(await call(api, operation).set("Authorization", `Bearer ${token}`), operation, 403);
     },
   );
 

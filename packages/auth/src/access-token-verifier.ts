@@ -13,6 +13,11 @@ export interface VerifiedAccessToken {
   claims: JWTPayload;
 }
 
+/** An AccessTokenVerifier that also hands out every verified claim (scope, azp, ...). */
+export type ClaimsAccessTokenVerifier = AccessTokenVerifier & {
+  verifyClaims: (token: string) => Promise<VerifiedAccessToken>;
+};
+
 export interface AccessTokenVerifierOptions {
   /** Where the public keys come from: task-api's own key store, or its `/api/auth/jwks` (jwks-loader.ts). */
   loadJwks: () => Promise<JSONWebKeySet>;
@@ -29,9 +34,7 @@ export interface AccessTokenVerifierOptions {
  * Verified tokens are remembered until their `exp` (bounded, oldest evicted first): a
  * client reuses one token for its whole lifetime, and the signature cannot change.
  */
-export function createAccessTokenVerifier(
-  options: AccessTokenVerifierOptions,
-): AccessTokenVerifier & { verifyClaims: (token: string) => Promise<VerifiedAccessToken> } {
+export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): ClaimsAccessTokenVerifier {
   const now = options.now ?? Date.now;
   let keys: ReturnType<typeof createLocalJWKSet> | undefined;
   let loadedAt = 0;

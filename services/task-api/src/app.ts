@@ -15,15 +15,26 @@ import cors from "cors";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import type { Auth } from "./auth/auth.ts";
-import { authenticate, type TrustedCallers } from "./auth/authenticate.ts";
+import type { ClaimsAccessTokenVerifier } from "@taskmesh/auth";
+import {
+  authenticate,
+  cameThroughSidecar,
+  requireWriteScope,
+  type TrustedCallers,
+} from "./auth/authenticate.ts";
+import { resourceTokenRoute } from "./auth/resource-token.ts";
 import type { Database } from "./data/database.ts";
 import type { TaskHistory } from "./data/task-history.client.ts";
 import { userExists } from "./data/user.repository.ts";
+import { createAccessTokenUseCases } from "./domain/access-token.use-cases.ts";
 import { createListUseCases } from "./domain/list.use-cases.ts";
 import { createMeUseCases } from "./domain/me.use-cases.ts";
 import { createReadTaskHistory } from "./domain/task-history.use-case.ts";
 import { createTaskUseCases } from "./domain/task.use-cases.ts";
+import { accessTokenRoutes } from "./http/access-token.routes.ts";
 import { docsRoutes } from "./http/docs.routes.ts";
+import { introspectionRoutes } from "./http/introspection.routes.ts";
+import { oauthRoutes } from "./http/oauth.routes.ts";
 import { listRoutes } from "./http/list.routes.ts";
 import { meRoutes } from "./http/me.routes.ts";
 import { translateDatabaseErrors } from "./http/database-errors.ts";
@@ -37,7 +48,7 @@ export interface TaskApiDeps {
   logger: Logger;
   db: Database;
   auth: Auth;
-  verifyAccessToken: (token: string) => Promise<string>;
+  verifyAccessToken: ClaimsAccessTokenVerifier;
   lifecycle: Lifecycle;
   publicUrl: string;
   corsOrigins: string[];
@@ -50,6 +61,16 @@ export interface TaskApiDeps {
    * APP_API_TOKEN from its sidecar; absent = no service may.
    */
   trustedCallers?: Omit<TrustedCallers, "userExists">;
+  /**
+   * Apps that may introspect personal access tokens (POST /internal/tokens/introspect, through
+   * this app's sidecar with its APP_API_TOKEN); needs trustedCallers' app token. Default mcp-server.
+   */
+  introspectionCallerAppIds?: readonly string[];
+  /**
+   * Protected resources (RFC 8707 identifiers, e.g. the MCP server's URL) a signed-in user may get
+   * an access token for with GET /api/auth/token?resource=; absent = none.
+   */
+  protectedResources?: readonly string[];
   /** Where GET /v1/tasks/:id/history reads from (audit-log); absent = that route answers 503. */
   taskHistory?: TaskHistory;
 }
@@ -120,16 +141,39 @@ export function createApp(deps: TaskApiDeps): Express {
     });
   });
 
-  app.use(limits.perIp);
+  const clock = deps.clock ?? (() => new Date());
+  const accessTokens = createAccessTokenUseCases(db, clock);
+  // Only this app's sidecar reaches it (app token); not limited per IP, since every call comes from the sidecar.
+  if (deps.trustedCallers) {
+    app.use(
+      introspectionRoutes(accessTokens, {
+        appApiToken: deps.trustedCallers.appApiToken,
+        callerAppIds: deps.introspectionCallerAppIds ?? ["mcp-server"],
+      }),
+    );
+  }
+
+  // Calls through the sidecar (trusted services acting for users) all share the sidecar's address:
+  // they skip the per-IP limit; the per-user limit still applies to them.
+  const viaSidecar = deps.trustedCallers && cameThroughSidecar(deps.trustedCallers.appApiToken);
+  app.use((req, res, next) => {
+    if (viaSidecar?.(req)) {
+      next();
+      return;
+    }
+    return limits.perIp(req, res, next);
+  });
+  app.use(oauthRoutes(auth));
+  app.get("/api/auth/token", resourceTokenRoute(auth, deps.protectedResources ?? []));
   // Better Auth reads the raw body itself, so it is mounted before any JSON parser.
   app.all("/api/auth/{*rest}", toNodeHandler(auth));
 
-  const clock = deps.clock ?? (() => new Date());
   const v1 = express.Router();
   v1.use(
     authenticate(
       auth,
       deps.verifyAccessToken,
+      (secret) => accessTokens.authenticate(secret),
       deps.trustedCallers && {
         ...deps.trustedCallers,
         userExists: (userId) => userExists(db.read, userId),
@@ -137,7 +181,9 @@ export function createApp(deps: TaskApiDeps): Express {
     ),
   );
   v1.use(limits.perUser);
+  v1.use(requireWriteScope);
   v1.use(jsonBody({ limit: "64kb" }));
+  v1.use(accessTokenRoutes(accessTokens));
   v1.use(meRoutes(createMeUseCases(db, clock)));
   v1.use(listRoutes(db, createListUseCases(db, clock), clock));
   v1.use(taskRoutes(db, createTaskUseCases(db, clock), clock));

@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     audience: config.JWT_AUDIENCE,
     trustedOrigins: config.CORS_ORIGINS,
     rateLimit: config.RATE_LIMIT_IP_PER_MINUTE > 0,
+    protectedResources: config.PROTECTED_RESOURCES,
   });
   const verifyAccessToken = createAccessTokenVerifier({
     loadJwks: () => auth.api.getJwks(),
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
     ...(config.APP_API_TOKEN
       ? { trustedCallers: { appApiToken: config.APP_API_TOKEN, appIds: config.TRUSTED_CALLER_APP_IDS } }
       : {}),
+    introspectionCallerAppIds: config.INTROSPECTION_CALLER_APP_IDS,
+    protectedResources: config.PROTECTED_RESOURCES,
     taskHistory: auditLogTaskHistory(
       createSidecarClient({ baseUrl: daprUrl, apiToken: config.DAPR_API_TOKEN }),
     ),

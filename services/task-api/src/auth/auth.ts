@@ -4,9 +4,12 @@ import { prismaAdapter } from "better-auth/adapters/prisma";
 import { APIError, createAuthMiddleware } from "better-auth/api";
 import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
+import { oauthProvider } from "@better-auth/oauth-provider";
+import { OAUTH_SCOPES } from "@taskmesh/auth";
 import type { PrismaClient } from "@taskmesh/db";
 import { canonicalTimeZone } from "@taskmesh/recurrence";
 import { personName } from "../http/schemas.ts";
+import { withNullableLists } from "./prisma-lists.ts";
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -18,22 +21,40 @@ export interface AuthOptions {
   trustedOrigins: string[];
   /** Better Auth's own limiter on sign-in/sign-up (per IP). */
   rateLimit: boolean;
+  /**
+   * Protected resources (RFC 8707 identifiers) the OAuth authorization server issues tokens for:
+   * the MCP server's canonical URL. Empty = OAuth clients can get no resource token.
+   */
+  protectedResources?: readonly string[];
 }
 
+/** Pages of task-api that the OAuth authorize endpoint sends a browser to (http/oauth-pages.routes.ts). */
+export const OAUTH_LOGIN_PAGE = "/oauth/login";
+export const OAUTH_CONSENT_PAGE = "/oauth/consent";
+
 const ACCESS_TOKEN_TTL = "15m";
+const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 
 /**
  * Better Auth: email + password, database sessions, bearer session tokens for API
  * clients, and short-lived EdDSA JWT access tokens whose public keys are served at
  * /api/auth/jwks so other services verify identity without calling back.
+ *
+ * It is also the OAuth 2.1 authorization server of taskmesh's protected resources (the MCP
+ * server), by @better-auth/oauth-provider: dynamic client registration without an account
+ * (RFC 7591, what MCP clients do), authorization code + PKCE for a signed-in user who consents
+ * on task-api's pages, and access tokens bound to the requested resource (RFC 8707: a JWT whose
+ * aud is that resource, signed with the same keys, scopes tasks:read / tasks:write), refresh
+ * tokens with offline_access. Every registered client may ask for every protected resource.
  */
 export function createAuth(options: AuthOptions) {
+  const resources = [...(options.protectedResources ?? [])];
   return betterAuth({
     appName: "taskmesh",
     baseURL: options.baseURL,
     basePath: "/api/auth",
     secret: options.secret,
-    database: prismaAdapter(options.prisma, { provider: "postgresql" }),
+    database: prismaAdapter(withNullableLists(options.prisma), { provider: "postgresql" }),
     telemetry: { enabled: false },
     trustedOrigins: options.trustedOrigins,
     rateLimit: { enabled: options.rateLimit, window: 60, max: 30 },
@@ -89,6 +110,25 @@ export function createAuth(options: AuthOptions) {
         disableSettingJwtHeader: true,
         jwks: { keyPairConfig: { alg: "EdDSA", crv: "Ed25519" } },
         jwt: { issuer: options.baseURL, audience: options.audience, expirationTime: ACCESS_TOKEN_TTL },
+      }),
+      oauthProvider({
+        loginPage: OAUTH_LOGIN_PAGE,
+        consentPage: OAUTH_CONSENT_PAGE,
+        scopes: [OAUTH_SCOPES.read, OAUTH_SCOPES.write, "offline_access"],
+        grantTypes: ["authorization_code", "refresh_token"],
+        resources: resources.map((identifier) => ({
+          identifier,
+          name: "taskmesh MCP server",
+          accessTokenTtl: ACCESS_TOKEN_TTL_SECONDS,
+          // Explicit: an empty list (what an unset list reads back as) would allow no scope at all.
+          allowedScopes: [OAUTH_SCOPES.read, OAUTH_SCOPES.write, "offline_access"],
+        })),
+        // The configuration is the source of truth for resources; every new client may ask for each.
+        resourceSeedMode: "overwrite",
+        clientRegistrationDefaultResources: resources,
+        allowDynamicClientRegistration: true,
+        allowUnauthenticatedClientRegistration: true,
+        accessTokenExpiresIn: ACCESS_TOKEN_TTL_SECONDS,
       }),
     ],
   });

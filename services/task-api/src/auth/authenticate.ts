@@ -1,9 +1,30 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { NotFoundError, UnauthenticatedError } from "@taskmesh/core";
+import {
+  PERSONAL_ACCESS_TOKEN_PREFIX,
+  scopeFromClaim,
+  type ClaimsAccessTokenVerifier,
+  type TokenScope,
+  type VerifiedAccessToken,
+} from "@taskmesh/auth";
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
 import { fromNodeHeaders } from "better-auth/node";
 import type { Request, RequestHandler, Response } from "express";
 import { userActor, type Actor } from "../domain/task-events.ts";
+import type { AuthenticatedToken } from "../domain/access-token.use-cases.ts";
 import type { Auth } from "./auth.ts";
+
+/** How the request proved who it is for, and so what it may do. */
+export type Credential =
+  /** A Better Auth session (cookie or session token as bearer): the user, in person. */
+  | { kind: "session" }
+  /**
+   * A JWT access token for this API. `delegated`: it carries OAuth scopes, so it was issued to a
+   * client acting for the user rather than to the user's own session.
+   */
+  | { kind: "access-token"; scope: TokenScope; delegated: boolean }
+  | { kind: "personal-access-token"; tokenId: string; scope: TokenScope }
+  /** A trusted service (recurring-tasks, mcp-server) acting for the user. */
+  | { kind: "service"; appId: string };
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -12,6 +33,7 @@ declare global {
       userId?: string;
       /** Set when a trusted service acts for the user; otherwise the user is the actor. */
       actor?: Actor;
+      credential?: Credential;
     }
   }
 }
@@ -24,6 +46,7 @@ const CALLER_APP_HEADER = "dapr-caller-app-id";
 
 const REALM = 'Bearer realm="taskmesh"';
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /** The authenticated user's id; only call behind `authenticate`. */
 export function currentUserId(res: Response): string {
@@ -56,6 +79,18 @@ export interface TrustedCallers {
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
 
+/**
+ * Whether a request came through this app's own sidecar (it carries this app's APP_API_TOKEN).
+ * Such requests all come from the sidecar's address, so a per-IP limit means nothing for them.
+ */
+export function cameThroughSidecar(appApiToken: string): (req: Request) => boolean {
+  const expected = digest(appApiToken);
+  return (req) => {
+    const token = req.headers[APP_TOKEN_HEADER];
+    return typeof token === "string" && timingSafeEqual(digest(token), expected);
+  };
+}
+
 /** The trusted app that sent the request and the user it acts for, or undefined for anyone else. */
 function trustedCaller(
   req: Request,
@@ -73,16 +108,28 @@ function trustedCaller(
   return id.length > 0 && id.length <= 200 ? { appId, userId: id } : undefined;
 }
 
+/** Looks up a personal access token: the live token, or undefined (unknown, revoked, expired). */
+export type PersonalAccessTokens = (secret: string) => Promise<AuthenticatedToken | undefined>;
+
+function invalidToken(message: string, description: string): UnauthenticatedError {
+  return new UnauthenticatedError(
+    message,
+    `${REALM}, error="invalid_token", error_description="${description}"`,
+  );
+}
+
 /**
- * Every /v1 route needs a user: a JWT access token (verified locally), or a session
- * token as bearer or cookie (looked up by Better Auth). Otherwise 401 + WWW-Authenticate.
- * A trusted service (see TrustedCallers) names the user with x-taskmesh-user-id instead, and
- * becomes the actor of what it changes; that user must exist (404 otherwise). From anyone
- * else x-taskmesh-user-id is ignored.
+ * Every /v1 route needs a user: a JWT access token (verified locally), a personal access token
+ * (tmpat_..., looked up by its hash), or a session token as bearer or cookie (looked up by Better
+ * Auth). Otherwise 401 + WWW-Authenticate. A trusted service (see TrustedCallers) names the user
+ * with x-taskmesh-user-id instead, and becomes the actor of what it changes; that user must exist
+ * (404 otherwise). From anyone else x-taskmesh-user-id is ignored. res.locals.credential says
+ * which of these it was (see requireWriteScope, requireUserInPerson).
  */
 export function authenticate(
   auth: Auth,
-  verifyAccessToken: (token: string) => Promise<string>,
+  verifyAccessToken: ClaimsAccessTokenVerifier,
+  personalAccessTokens: PersonalAccessTokens,
   trusted?: TrustedCallers,
 ): RequestHandler {
   const expectedToken = trusted && digest(trusted.appApiToken);
@@ -92,20 +139,42 @@ export function authenticate(
       if (!(await trusted.userExists(caller.userId))) throw new NotFoundError("User");
       res.locals.userId = caller.userId;
       res.locals.actor = { kind: "service", id: caller.appId };
+      res.locals.credential = { kind: "service", appId: caller.appId };
       next();
       return;
     }
     const header = req.headers.authorization;
     const bearer = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
-    if (bearer !== undefined && JWT_SHAPE.test(bearer)) {
-      try {
-        res.locals.userId = await verifyAccessToken(bearer);
-      } catch {
-        throw new UnauthenticatedError(
-          "The access token is invalid or expired.",
-          `${REALM}, error="invalid_token", error_description="The access token is invalid or expired"`,
+    if (bearer?.startsWith(PERSONAL_ACCESS_TOKEN_PREFIX)) {
+      const token = await personalAccessTokens(bearer);
+      if (!token) {
+        throw invalidToken(
+          "The personal access token is invalid, expired or revoked.",
+          "The token is invalid, expired or revoked",
         );
       }
+      res.locals.userId = token.userId;
+      res.locals.credential = { kind: "personal-access-token", tokenId: token.tokenId, scope: token.scope };
+      next();
+      return;
+    }
+    if (bearer !== undefined && JWT_SHAPE.test(bearer)) {
+      let verified: VerifiedAccessToken;
+      try {
+        verified = await verifyAccessToken.verifyClaims(bearer);
+      } catch {
+        throw invalidToken(
+          "The access token is invalid or expired.",
+          "The access token is invalid or expired",
+        );
+      }
+      const scope = scopeFromClaim(verified.claims.scope);
+      if (scope === undefined) {
+        throw invalidToken("The access token grants no taskmesh scope.", "The access token grants no scope");
+      }
+      res.locals.userId = verified.sub;
+      // OAuth scopes mean the token was issued to a client acting for the user.
+      res.locals.credential = { kind: "access-token", scope, delegated: verified.claims.scope !== undefined };
       next();
       return;
     }
@@ -113,6 +182,7 @@ export function authenticate(
       const session = await auth.api.getSession({ headers: fromNodeHeaders(req.headers) });
       if (session) {
         res.locals.userId = session.user.id;
+        res.locals.credential = { kind: "session" };
         next();
         return;
       }
@@ -124,3 +194,38 @@ export function authenticate(
     throw new UnauthenticatedError("Sign in and send Authorization: Bearer <token>.", REALM);
   };
 }
+
+function insufficientScope(res: Response, message: string): ForbiddenError {
+  res.setHeader(
+    "WWW-Authenticate",
+    `${REALM}, error="insufficient_scope", error_description="${message.replace(/"/g, "'")}"`,
+  );
+  return new ForbiddenError(message);
+}
+
+/** Read-only tokens (personal or OAuth-scoped) may only read: any other method is 403. */
+export const requireWriteScope: RequestHandler = (req, res, next) => {
+  const credential = res.locals.credential;
+  const scope = credential && "scope" in credential ? credential.scope : "read-write";
+  if (scope === "read" && !SAFE_METHODS.has(req.method)) {
+    throw insufficientScope(res, "This token is read-only; use a read-write token to make changes.");
+  }
+  next();
+};
+
+/**
+ * For what only the user in person may do (managing tokens, deleting the account): a session or
+ * the session's own access token. Personal access tokens, OAuth-delegated tokens and services: 403.
+ */
+export const requireUserInPerson: RequestHandler = (_req, res, next) => {
+  const credential = res.locals.credential;
+  const inPerson =
+    credential?.kind === "session" || (credential?.kind === "access-token" && !credential.delegated);
+  if (!inPerson) {
+    throw insufficientScope(
+      res,
+      "Only a signed-in session (or its access token) may do this; tokens and services may not.",
+    );
+  }
+  next();
+};

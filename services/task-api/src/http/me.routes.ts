@@ -1,5 +1,5 @@
 import express, { type Router } from "express";
-import { currentActor, currentUserId } from "../auth/authenticate.ts";
+import { currentActor, currentUserId, requireUserInPerson } from "../auth/authenticate.ts";
 import type { MeUseCases } from "../domain/me.use-cases.ts";
 import { parseBody } from "./parse.ts";
 import { updateMeBody } from "./schemas.ts";
@@ -13,7 +13,8 @@ export function meRoutes(me: MeUseCases): Router {
     const input = parseBody(updateMeBody, req);
     res.json(await me.update(currentUserId(res), input, currentActor(res)));
   });
-  router.delete("/me", async (_req, res) => {
+  // Deleting the account takes the user in person: no token or service may.
+  router.delete("/me", requireUserInPerson, async (_req, res) => {
     await me.remove(currentUserId(res), currentActor(res));
     res.status(204).end();
   });

@@ -2,6 +2,11 @@ import { problemSchema } from "@taskmesh/core";
 import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from "zod-openapi";
 import {
+  accessTokenSchema,
+  createAccessTokenBody,
+  createdAccessTokenSchema,
+} from "./access-token.schemas.ts";
+import {
   createListBody,
   createTaskBody,
   historyPageSchema,
@@ -54,6 +59,22 @@ const common: ZodOpenApiResponsesObject = {
   "500": problem("Unexpected fault; quote the requestId."),
   "503": problem("The database is unavailable or overloaded; retry after Retry-After.", retryAfter),
 };
+const forbiddenHeaders = {
+  "WWW-Authenticate": z
+    .string()
+    .meta({ description: 'Bearer realm="taskmesh", error="insufficient_scope", with a description.' }),
+};
+/** Writes with a token that may only read. */
+const readOnly = {
+  "403": problem("The token is read-only (scope read): it may only GET and HEAD.", forbiddenHeaders),
+};
+/** What only the user in person may do: a session or its own access token, not a token or a service. */
+const inPerson = {
+  "403": problem(
+    "Only a signed-in session (or its access token) may do this: not a personal access token, an OAuth client's token or a service.",
+    forbiddenHeaders,
+  ),
+};
 /** Writes can lose a race with a concurrent change (deadlock, serialization failure). */
 const conflict = { "409": problem("A concurrent change conflicted with this one; retry the request.") };
 const withBody: ZodOpenApiResponsesObject = {
@@ -97,7 +118,7 @@ export function createOpenApiDocument(serverUrl: string) {
       title: "taskmesh task-api",
       version: "1.0.0",
       description:
-        "Tasks, lists and tags for many users. Every error is RFC 9457 problem+json with a stable `type`. Authenticate with a bearer token: a JWT access token from GET /api/auth/token or a session token from sign-in (set-auth-token header).",
+        "Tasks, lists and tags for many users. Every error is RFC 9457 problem+json with a stable `type`. Authenticate with a bearer token: a JWT access token from GET /api/auth/token, a session token from sign-in (set-auth-token header), or a personal access token (tmpat_..., from POST /v1/tokens).",
     },
     servers: [{ url: serverUrl }],
     components: {
@@ -105,7 +126,7 @@ export function createOpenApiDocument(serverUrl: string) {
         bearer: {
           type: "http",
           scheme: "bearer",
-          description: "JWT access token (15 min) or session token.",
+          description: "JWT access token (15 min), session token, or personal access token (tmpat_...).",
         },
         session: { type: "apiKey", in: "cookie", name: "better-auth.session_token" },
       },
@@ -116,13 +137,14 @@ export function createOpenApiDocument(serverUrl: string) {
         patch: op(
           "Change your name or time zone",
           "me",
-          { ...conflict, "200": json(meSchema, "Updated profile."), ...withBody },
+          { ...conflict, ...readOnly, "200": json(meSchema, "Updated profile."), ...withBody },
           {
             requestBody: { content: { "application/json": { schema: updateMeBody } } },
           },
         ),
         delete: op("Delete your account and all its data", "me", {
           ...conflict,
+          ...inPerson,
           "204": { description: "Deleted." },
         }),
       },
@@ -140,6 +162,7 @@ export function createOpenApiDocument(serverUrl: string) {
           "lists",
           {
             ...conflict,
+            ...readOnly,
             "201": json(listSchema, "Created.", { ...etagHeader, Location: z.string() }),
             ...withBody,
           },
@@ -161,6 +184,7 @@ export function createOpenApiDocument(serverUrl: string) {
           "lists",
           {
             ...conflict,
+            ...readOnly,
             "200": json(listSchema, "Updated.", etagHeader),
             ...withBody,
             ...notFound,
@@ -174,7 +198,7 @@ export function createOpenApiDocument(serverUrl: string) {
         delete: op(
           "Delete a list and its tasks",
           "lists",
-          { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition },
+          { ...conflict, ...readOnly, "204": { description: "Deleted." }, ...notFound, ...precondition },
           {
             requestParams: { ...byId, header: ifMatchHeader },
           },
@@ -197,6 +221,7 @@ export function createOpenApiDocument(serverUrl: string) {
           "tasks",
           {
             ...conflict,
+            ...readOnly,
             "201": json(taskSchema, "Created.", { ...etagHeader, Location: z.string() }),
             ...withBody,
           },
@@ -224,6 +249,7 @@ export function createOpenApiDocument(serverUrl: string) {
           "tasks",
           {
             ...conflict,
+            ...readOnly,
             "200": json(taskSchema, "Updated.", etagHeader),
             ...withBody,
             ...notFound,
@@ -242,7 +268,7 @@ export function createOpenApiDocument(serverUrl: string) {
         delete: op(
           "Delete a task and its subtasks",
           "tasks",
-          { ...conflict, "204": { description: "Deleted." }, ...notFound, ...precondition },
+          { ...conflict, ...readOnly, "204": { description: "Deleted." }, ...notFound, ...precondition },
           {
             requestParams: { ...byId, header: ifMatchHeader },
           },
@@ -276,6 +302,7 @@ export function createOpenApiDocument(serverUrl: string) {
           "tasks",
           {
             ...conflict,
+            ...readOnly,
             "200": json(taskSchema, "Completed.", etagHeader),
             ...actionErrors,
             ...notFound,
@@ -292,6 +319,7 @@ export function createOpenApiDocument(serverUrl: string) {
           "tasks",
           {
             ...conflict,
+            ...readOnly,
             "200": json(taskSchema, "Reopened.", etagHeader),
             ...actionErrors,
             ...notFound,
@@ -300,6 +328,51 @@ export function createOpenApiDocument(serverUrl: string) {
           {
             requestParams: { ...byId, header: ifMatchHeader.extend(idempotencyHeader.shape) },
           },
+        ),
+      },
+      "/v1/tokens": {
+        get: op(
+          "Your personal access tokens, newest first (never their secrets)",
+          "tokens",
+          {
+            "200": json(pageOf(accessTokenSchema, "AccessTokenPage"), "A page of tokens."),
+            "400": problem("Bad query, or a cursor this endpoint did not issue."),
+            ...inPerson,
+          },
+          { requestParams: { query: pageQuery } },
+        ),
+        post: op(
+          "Create a personal access token (the secret is in this response only)",
+          "tokens",
+          {
+            ...conflict,
+            "201": json(createdAccessTokenSchema, "Created; store the token now, it is not shown again.", {
+              Location: z.string(),
+              "Cache-Control": z.string().meta({ description: "no-store" }),
+            }),
+            ...withBody,
+            "422": problem("A field is invalid (errors[] names each one), or you already have 100 tokens."),
+            ...inPerson,
+          },
+          {
+            requestBody: { content: { "application/json": { schema: createAccessTokenBody } } },
+            description:
+              "Send the token as `Authorization: Bearer <token>` to this API, to the MCP server, or to its stdio transport. A read token may only GET and HEAD; no token may manage tokens or delete the account.",
+          },
+        ),
+      },
+      "/v1/tokens/{id}": {
+        get: op(
+          "One personal access token",
+          "tokens",
+          { "200": json(accessTokenSchema, "The token (not its secret)."), ...notFound, ...inPerson },
+          { requestParams: byId },
+        ),
+        delete: op(
+          "Revoke a personal access token (at once)",
+          "tokens",
+          { ...conflict, "204": { description: "Revoked." }, ...notFound, ...inPerson },
+          { requestParams: byId },
         ),
       },
       "/v1/tags": {
