@@ -3,7 +3,7 @@
  * background (peak and a steady median per window), VmHWM for the kernel's own peak, and CPU
  * time (utime + stime) for CPU per event.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -34,6 +34,20 @@ export function cpuSeconds(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Sets the scheduling priority (nice, -20..19) of the autogroup (session) a process runs in.
+ * With autogroup scheduling, plain `nice` only ranks processes within their own session, and
+ * the stack starts each process in a session of its own. False when the kernel refuses.
+ */
+export function setAutogroupNice(pid: number, nice: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+    return true;
+  } catch {
+    return false;
   }
 }
 
