@@ -25,7 +25,7 @@ import {
 } from "@taskmesh/contracts";
 import { createLogger } from "@taskmesh/core";
 import type { SidecarClient } from "@taskmesh/dapr";
-import { createPrismaClient } from "@taskmesh/db";
+import { createPool } from "@taskmesh/db";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import pg from "pg";
 import { createAuditEntryRepository } from "../../services/audit-log/src/data/audit-entry.repository.ts";
@@ -111,8 +111,12 @@ async function runRelay(): Promise<() => Promise<void>> {
 }
 
 async function runConsumer(): Promise<() => Promise<void>> {
-  const prisma = createPrismaClient({ connectionString: databaseUrl, poolMax: 10 });
-  const record = createRecordTaskEvents(createAuditEntryRepository(prisma));
+  const auditPool = createPool({
+    connectionString: databaseUrl,
+    max: 10,
+    onConnectionError: () => undefined,
+  });
+  const record = createRecordTaskEvents(createAuditEntryRepository(auditPool));
   const maxBatch = Number(env("BULK_MAX_MESSAGES", "100"));
   const consumer = kafka.consumer({ groupId: env("GROUP_ID"), allowAutoTopicCreation: false });
   const parse = (value: Buffer | null): TaskEvent => {
@@ -151,7 +155,7 @@ async function runConsumer(): Promise<() => Promise<void>> {
   await joined;
   return async () => {
     await consumer.disconnect();
-    await prisma.$disconnect();
+    await auditPool.end();
   };
 }
 

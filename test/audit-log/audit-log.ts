@@ -12,12 +12,13 @@ import {
 import { createPrismaClient, type PrismaClient } from "@taskmesh/db";
 import supertest from "supertest";
 import { createApp, type AuditLogDeps } from "../../services/audit-log/src/app.ts";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 
 export const APP_TOKEN = "audit-log-test-app-token";
 
 export interface TestAuditLog {
   request: ReturnType<typeof supertest>;
+  /** For the tests' own reads; the app has a node-postgres pool of its own, as in main.ts. */
   prisma: PrismaClient;
   metrics: HttpMetrics;
   /** POSTs one CloudEvent as daprd does (structured mode, with the app token); returns the status answered. */
@@ -52,14 +53,13 @@ export async function startAuditLog(
 ): Promise<TestAuditLog> {
   const { databaseUrl, ...deps } = overrides;
   const database: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
-  const prisma = createPrismaClient({
-    connectionString: databaseUrl ?? database?.connectionString ?? "",
-    poolMax: 4,
-  });
+  const connectionString = databaseUrl ?? database?.connectionString ?? "";
+  const prisma = createPrismaClient({ connectionString, poolMax: 2 });
+  const pool = testPool(connectionString, 4);
   const metrics = createHttpMetrics("audit-log");
   const app = createApp({
     logger: createLogger({ service: "audit-log", level: "silent" }),
-    prisma,
+    pool,
     lifecycle: { draining: false },
     appApiToken: APP_TOKEN,
     metrics,
@@ -125,6 +125,7 @@ export async function startAuditLog(
           resolve();
         }),
       );
+      await pool.end();
       await prisma.$disconnect();
       await database?.drop();
     },

@@ -6,7 +6,7 @@ const schema = z.object({
   PORT: env.port(3003),
   HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: env.logLevel(),
-  /** The database Prisma manages (audit_entries); migrations are task-api's or the deploy job's. */
+  /** The database with audit_entries (schema: prisma/; migrations are task-api's or the deploy job's). */
   DATABASE_URL: z.string().min(1),
   DATABASE_POOL_MAX: env.int(10),
   /** What daprd sends as dapr-api-token; every /events/* and /internal/* route requires it. */

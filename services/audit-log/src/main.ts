@@ -1,22 +1,22 @@
 import { createLogger, serve, type Lifecycle } from "@taskmesh/core";
-import { createPrismaClient } from "@taskmesh/db";
+import { createPool } from "@taskmesh/db";
 import { createApp } from "./app.ts";
 import { loadAuditLogConfig } from "./config.ts";
 
 async function main(): Promise<void> {
   const config = loadAuditLogConfig();
   const logger = createLogger({ service: "audit-log", level: config.LOG_LEVEL });
-  const prisma = createPrismaClient({
+  const pool = createPool({
     connectionString: config.DATABASE_URL,
-    poolMax: config.DATABASE_POOL_MAX,
-    onPoolError: (err) => {
-      // An idle connection the server closed (restart, failover) is replaced on next use.
-      logger.warn({ err }, "idle database connection lost");
+    max: config.DATABASE_POOL_MAX,
+    onConnectionError: (err) => {
+      // A connection the server closed (restart, failover) is replaced on next use.
+      logger.warn({ err }, "database connection lost");
     },
   });
 
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({ logger, prisma, lifecycle, appApiToken: config.APP_API_TOKEN });
+  const app = createApp({ logger, pool, lifecycle, appApiToken: config.APP_API_TOKEN });
 
   const running = await serve(app, {
     port: config.PORT,
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     onClose: async () => {
-      await prisma.$disconnect();
+      await pool.end();
     },
   });
   logger.info({ url: `http://localhost:${running.port}` }, "audit-log ready");

@@ -9,9 +9,15 @@ const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 /**
  * Gives every request an id (a safe incoming X-Request-Id is kept, so ids follow a call
  * across services), echoes it, and binds a child logger carrying it and the W3C
- * traceparent that Dapr propagates. One log line per finished request.
+ * traceparent that Dapr propagates. One log line per finished request: error for a failure
+ * (5xx or an error), info otherwise, or debug when the path starts with one of
+ * `options.debugPaths` and the request succeeded (routes the sidecar calls for every delivery).
  */
-export function requestContext(logger: Logger): RequestHandler {
+export function requestContext(
+  logger: Logger,
+  options: { debugPaths?: readonly string[] } = {},
+): RequestHandler {
+  const debugPaths = options.debugPaths ?? [];
   const http = pinoHttp({
     logger,
     genReqId: (req, res) => {
@@ -24,7 +30,11 @@ export function requestContext(logger: Logger): RequestHandler {
       const traceparent = req.headers.traceparent;
       return typeof traceparent === "string" ? { traceparent } : {};
     },
-    customLogLevel: (_req, res, err) => (err !== undefined || res.statusCode >= 500 ? "error" : "info"),
+    customLogLevel: (req, res, err) => {
+      if (err !== undefined || res.statusCode >= 500) return "error";
+      const url = req.url ?? "";
+      return res.statusCode < 400 && debugPaths.some((p) => url.startsWith(p)) ? "debug" : "info";
+    },
     autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? "").split("?")[0] ?? "") },
     serializers: {
       req: (req: { id: unknown; method: string; url: string }) => ({

@@ -1,5 +1,5 @@
 import { databaseSqlState } from "@taskmesh/core";
-import type { PrismaClient } from "@taskmesh/db";
+import type pg from "pg";
 import type {
   AppendOutcome,
   AuditEntry,
@@ -22,6 +22,24 @@ SELECT * FROM unnest(
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id`;
 
+/** A page plus one row (tells whether there is a next page), in (sequence, event_id) order. */
+const HISTORY_SQL = `
+SELECT event_id, type, sequence, occurred_at, actor, changes
+FROM audit_entries
+WHERE user_id = $1 AND task_id = $2::uuid
+  AND ($3::int IS NULL OR (sequence, event_id) > ($3::int, $4::uuid))
+ORDER BY sequence, event_id
+LIMIT $5`;
+
+interface HistoryRow {
+  event_id: string;
+  type: string;
+  sequence: number;
+  occurred_at: Date;
+  actor: unknown;
+  changes: unknown;
+}
+
 /**
  * SQLSTATE classes that say the row itself is unacceptable (22 data exception: a value out of
  * range, a NUL in JSON...; 23 integrity constraint violation): retrying the same row cannot help.
@@ -31,10 +49,14 @@ function rowRejected(err: unknown): boolean {
   return state !== undefined && (state.startsWith("22") || state.startsWith("23"));
 }
 
-export function createAuditEntryRepository(prisma: PrismaClient): AuditEntryStore {
+/**
+ * audit_entries through node-postgres rather than Prisma: the insert is on every delivery's
+ * path, and the same statement costs about a third of the CPU through a plain pool
+ * (scripts/bench/events.ts measured 200-260 µs against 570-730 µs).
+ */
+export function createAuditEntryRepository(pool: pg.Pool): AuditEntryStore {
   async function insert(entries: readonly AuditEntry[]): Promise<Set<string>> {
-    const rows = await prisma.$queryRawUnsafe<{ event_id: string }[]>(
-      APPEND_SQL,
+    const { rows } = await pool.query<{ event_id: string }>(APPEND_SQL, [
       entries.map((e) => e.eventId),
       entries.map((e) => e.taskId),
       entries.map((e) => e.userId),
@@ -44,7 +66,7 @@ export function createAuditEntryRepository(prisma: PrismaClient): AuditEntryStor
       entries.map((e) => JSON.stringify(e.changes)),
       entries.map((e) => JSON.stringify(e.task)),
       entries.map((e) => e.occurredAt.toISOString()),
-    );
+    ]);
     return new Set(rows.map((r) => r.event_id));
   }
 
@@ -69,31 +91,21 @@ export function createAuditEntryRepository(prisma: PrismaClient): AuditEntryStor
     append,
 
     async history({ userId, taskId, after, limit }): Promise<HistoryPage> {
-      const rows = await prisma.auditEntry.findMany({
-        where: {
-          userId,
-          taskId,
-          ...(after
-            ? {
-                OR: [
-                  { sequence: { gt: after.sequence } },
-                  { sequence: after.sequence, eventId: { gt: after.eventId } },
-                ],
-              }
-            : {}),
-        },
-        orderBy: [{ sequence: "asc" }, { eventId: "asc" }],
-        take: limit + 1,
-        select: {
-          eventId: true,
-          type: true,
-          sequence: true,
-          occurredAt: true,
-          actor: true,
-          changes: true,
-        },
-      });
-      const items: HistoryEntry[] = rows.slice(0, limit);
+      const { rows } = await pool.query<HistoryRow>(HISTORY_SQL, [
+        userId,
+        taskId,
+        after?.sequence ?? null,
+        after?.eventId ?? null,
+        limit + 1,
+      ]);
+      const items: HistoryEntry[] = rows.slice(0, limit).map((r) => ({
+        eventId: r.event_id,
+        type: r.type,
+        sequence: r.sequence,
+        occurredAt: r.occurred_at,
+        actor: r.actor,
+        changes: r.changes,
+      }));
       const last = items.at(-1);
       return {
         items,

@@ -49,7 +49,7 @@ export interface HistoryPage {
   next: HistoryPosition | undefined;
 }
 
-/** The port the use cases need; data/audit-entry.repository.ts implements it with Prisma. */
+/** The port the use cases need; data/audit-entry.repository.ts implements it with node-postgres. */
 export interface AuditEntryStore {
   /** Appends entries (ids unique within the call), one outcome per entry in the same order. */
   append(entries: readonly AuditEntry[]): Promise<AppendOutcome[]>;
