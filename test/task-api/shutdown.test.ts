@@ -154,7 +154,7 @@ describe("graceful shutdown", () => {
         body: JSON.stringify({ title: "after the restart" }),
       });
       expect(created.status).toBe(201);
-      expect(lines.some((l) => l.includes("idle database connection lost"))).toBe(true);
+      expect(lines.some((l) => l.includes("database connection lost"))).toBe(true);
     } finally {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
