@@ -12,6 +12,7 @@ import { createPrismaClient, type PrismaClient } from "@taskmesh/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../../scripts/stack/index.ts";
 import { snapshot, taskEvent } from "../audit-log/audit-log.ts";
+import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack, type TestStack } from "../support/stack.ts";
 
 interface HistoryItem {
@@ -30,29 +31,6 @@ async function metric(s: TestStack, name: string, labels = ""): Promise<number> 
     .split("\n")
     .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
     .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
-}
-
-/** Signs a new user up through task-api's auth endpoints; answers their id and a JWT access token. */
-async function signUpThroughTaskApi(api: string): Promise<{ userId: string; token: string }> {
-  // Better Auth checks the Origin against task-api's PUBLIC_URL (localhost in the stack).
-  const origin = `http://localhost:${new URL(api).port}`;
-  const signUp = await fetch(`${api}/api/auth/sign-up/email`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({
-      email: `history-${randomUUID()}@example.com`,
-      password: "correct-horse-battery",
-      name: "History",
-    }),
-  });
-  const text = await signUp.text();
-  expect(signUp.status, text).toBe(200);
-  const userId = (JSON.parse(text) as { user: { id: string } }).user.id;
-  const session = signUp.headers.get("set-auth-token") ?? "";
-  const tokenRes = await fetch(`${api}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } });
-  expect(tokenRes.status).toBe(200);
-  const { token } = (await tokenRes.json()) as { token: string };
-  return { userId, token };
 }
 
 describe("audit-log through real sidecars and Kafka", () => {
@@ -168,7 +146,7 @@ describe("audit-log through real sidecars and Kafka", () => {
   it("when a task is created, updated, completed, reopened and deleted through task-api's REST API, then GET /v1/tasks/:id/history returns each change in order", async () => {
     const s = stack();
     const api = s.urls["task-api"] ?? "";
-    const { token, userId } = await signUpThroughTaskApi(api);
+    const { token, id: userId } = await signUpThroughTaskApi(api);
     /** Calls task-api as the user; expects success and answers the parsed body (undefined when empty). */
     const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
       const res = await fetch(`${api}${path}`, {

@@ -10,6 +10,7 @@ import { createSidecarClient } from "@taskmesh/dapr";
 import { describe, expect, it } from "vitest";
 import { waitUntil } from "../../scripts/stack/index.ts";
 import { readTopicUntil } from "../support/kafka.ts";
+import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack, type TestStack } from "../support/stack.ts";
 
 interface Task {
@@ -50,31 +51,9 @@ async function call(
   return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 
-async function signUp(s: TestStack, timeZone: string): Promise<User> {
-  const api = s.urls["task-api"] ?? "";
-  const response = await fetch(`${api}/api/auth/sign-up/email`, {
-    method: "POST",
-    // Better Auth checks the Origin against task-api's PUBLIC_URL (localhost in the stack).
-    headers: { "content-type": "application/json", origin: `http://localhost:${new URL(api).port}` },
-    body: JSON.stringify({
-      email: `user-${randomUUID()}@example.com`,
-      password: "correct-horse-battery",
-      name: "Recurring Tester",
-      timeZone,
-    }),
-  });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
-  const session = response.headers.get("set-auth-token");
-  const { user } = JSON.parse(text) as { user: { id: string } };
-  const token = await call(
-    s,
-    { id: user.id, headers: { Authorization: `Bearer ${session}` } },
-    "GET",
-    "/api/auth/token",
-  );
-  expect(token.status).toBe(200);
-  return { id: user.id, headers: { Authorization: `Bearer ${(token.body as { token: string }).token}` } };
+async function stackUser(s: TestStack, timeZone: string): Promise<User> {
+  const { id, auth } = await signUpThroughTaskApi(s.urls["task-api"] ?? "", { timeZone });
+  return { id, headers: { Authorization: auth.authorization } };
 }
 
 async function tasksTitled(s: TestStack, user: User, title: string): Promise<Task[]> {
@@ -127,7 +106,7 @@ describe("recurring-tasks through real sidecars and Kafka", () => {
 
   it("when a daily task due before the spring DST change in Berlin is completed, then exactly one next task is created at the same local time, with the fields copied", async () => {
     const s = stack();
-    const user = await signUp(s, "Europe/Berlin");
+    const user = await stackUser(s, "Europe/Berlin");
     const title = `Water the plants ${randomUUID()}`;
     // Saturday 27 March 2027, 09:00 CET; the clocks go forward that night.
     const created = await createTask(s, user, {
@@ -160,7 +139,7 @@ describe("recurring-tasks through real sidecars and Kafka", () => {
 
   it("when the same completed event is delivered twice, or the task is completed, reopened and completed again, then there is still exactly one next task", async () => {
     const s = stack();
-    const user = await signUp(s, "America/New_York");
+    const user = await stackUser(s, "America/New_York");
     const title = `Take out the bins ${randomUUID()}`;
     // All-day Friday 5 November 2027; the US clocks go back on Sunday 7 November.
     const created = await createTask(s, user, {

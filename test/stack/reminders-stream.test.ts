@@ -6,30 +6,12 @@
  * stream. notifications verifies the user's access token with task-api's keys, fetched by
  * service invocation through its sidecar (mTLS, configuration.yaml's access policy).
  */
-import { randomUUID } from "node:crypto";
 import { EVENT_TYPES } from "@taskmesh/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import { reminderEventId } from "../../services/notifications/src/domain/reminder-due.ts";
 import { openStream, type SseClient } from "../notifications/notifications-harness.ts";
+import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack } from "../support/stack.ts";
-
-async function signUp(api: string): Promise<{ id: string; token: string }> {
-  const res = await fetch(`${api}/api/auth/sign-up/email`, {
-    method: "POST",
-    // Better Auth checks the Origin against task-api's PUBLIC_URL (localhost in the stack).
-    headers: { "content-type": "application/json", origin: `http://localhost:${new URL(api).port}` },
-    body: JSON.stringify({
-      email: `stream-${randomUUID()}@example.com`,
-      password: "correct-horse-battery",
-      name: "Stream",
-    }),
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
-  const session = res.headers.get("set-auth-token") ?? "";
-  const id = ((await res.json()) as { user: { id: string } }).user.id;
-  const token = await fetch(`${api}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } });
-  return { id, token: ((await token.json()) as { token: string }).token };
-}
 
 describe("reminders and the live stream (task-api -> Kafka -> notifications -> SSE)", () => {
   const stack = useStack({ apps: ["task-api", "notifications"] });
@@ -42,7 +24,7 @@ describe("reminders and the live stream (task-api -> Kafka -> notifications -> S
     const s = stack();
     const api = s.urls["task-api"] ?? "";
     const notifications = s.urls.notifications ?? "";
-    const [user, other] = await Promise.all([signUp(api), signUp(api)]);
+    const [user, other] = await Promise.all([signUpThroughTaskApi(api), signUpThroughTaskApi(api)]);
 
     const stream = await openStream(`${notifications}/v1/stream`, { authorization: `Bearer ${user.token}` });
     streams.push(stream);
@@ -84,7 +66,7 @@ describe("reminders and the live stream (task-api -> Kafka -> notifications -> S
     const s = stack();
     const api = s.urls["task-api"] ?? "";
     const notifications = s.urls.notifications ?? "";
-    const user = await signUp(api);
+    const user = await signUpThroughTaskApi(api);
     const auth = { authorization: `Bearer ${user.token}` };
 
     const first = await openStream(`${notifications}/v1/stream`, auth);
@@ -117,7 +99,7 @@ describe("reminders and the live stream (task-api -> Kafka -> notifications -> S
 
   it("when notifications gets SIGTERM while a stream is open, then the stream ends and the drain does not wait for it", async () => {
     const s = stack();
-    const user = await signUp(s.urls["task-api"] ?? "");
+    const user = await signUpThroughTaskApi(s.urls["task-api"] ?? "");
     const stream = await openStream(`${s.urls.notifications ?? ""}/v1/stream`, {
       authorization: `Bearer ${user.token}`,
     });

@@ -4,12 +4,12 @@
  * consumed back through Kafka) reach a webhook registered through notifications' API, as
  * signed Standard Webhooks requests to a real HTTP receiver.
  */
-import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { EVENT_TYPES } from "@taskmesh/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../../scripts/stack/index.ts";
+import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack } from "../support/stack.ts";
 import {
   startReceiver,
@@ -44,24 +44,6 @@ describe.skipIf(!present("notifications"))(
       await receiver?.close();
     });
 
-    async function signUp(api: string): Promise<{ id: string; token: string }> {
-      const res = await fetch(`${api}/api/auth/sign-up/email`, {
-        method: "POST",
-        // Better Auth checks the Origin against task-api's PUBLIC_URL (http://localhost:<port>).
-        headers: { "content-type": "application/json", origin: api.replace("127.0.0.1", "localhost") },
-        body: JSON.stringify({
-          email: `hooks-${randomUUID()}@example.com`,
-          password: "correct-horse-battery",
-          name: "Hooks",
-        }),
-      });
-      expect(res.status, await res.clone().text()).toBe(200);
-      const session = res.headers.get("set-auth-token") ?? "";
-      const id = ((await res.json()) as { user: { id: string } }).user.id;
-      const token = await fetch(`${api}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } });
-      return { id, token: ((await token.json()) as { token: string }).token };
-    }
-
     function received(taskId: string, type: string): ReceivedRequest | undefined {
       return receiver?.requests.find((r) => {
         const event = JSON.parse(r.body) as Envelope;
@@ -73,7 +55,7 @@ describe.skipIf(!present("notifications"))(
       const s = stack();
       const api = s.urls["task-api"] ?? "";
       const notifications = s.urls.notifications ?? "";
-      const user = await signUp(api);
+      const user = await signUpThroughTaskApi(api);
       const auth = { authorization: `Bearer ${user.token}` };
 
       // notifications verifies the token with task-api's keys, fetched through its sidecar.

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { EVENT_TYPES } from "@taskmesh/contracts";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack, type TestStack } from "../support/stack.ts";
 import { testPool } from "../support/postgres.ts";
 
@@ -24,28 +25,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-/** Signs a user up through task-api's auth endpoints: their id and a JWT access token. */
-async function signUp(api: string): Promise<{ userId: string; auth: Record<string, string> }> {
-  // Better Auth checks the Origin against task-api's PUBLIC_URL.
-  const origin = `http://localhost:${new URL(api).port}`;
-  const res = await fetch(`${api}/api/auth/sign-up/email`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({
-      email: `history-${randomUUID()}@example.com`,
-      password: "correct-horse-battery",
-      name: "History Reader",
-    }),
-  });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  const userId = (JSON.parse(text) as { user: { id: string } }).user.id;
-  const session = res.headers.get("set-auth-token") ?? "";
-  const token = await fetch(`${api}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } });
-  expect(token.status).toBe(200);
-  return { userId, auth: { authorization: `Bearer ${((await token.json()) as { token: string }).token}` } };
 }
 
 describe("task-api through its sidecar", () => {
@@ -72,7 +51,7 @@ describe("task-api through its sidecar", () => {
   }
 
   it("when a task has a long history, then its owner pages through it with cursors, and the running relay leaves the outbox empty", async () => {
-    const { auth } = await signUp(api);
+    const { auth } = await signUpThroughTaskApi(api);
     const created = await fetch(`${api}/v1/tasks`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
@@ -114,7 +93,7 @@ describe("task-api through its sidecar", () => {
   });
 
   it("when recurring-tasks creates an occurrence for a user through the sidecars, then it is the user's task, a repeat answers 200 with it, and its history names recurring-tasks", async () => {
-    const { userId, auth } = await signUp(api);
+    const { id: userId, auth } = await signUpThroughTaskApi(api);
     const occurrenceKey = `${randomUUID()}/2026-12-07T09:00:00.000Z`;
     // recurring-tasks' own sidecar: daprd sets dapr-caller-app-id from its mTLS identity, and
     // task-api's sidecar adds task-api's app token.
@@ -155,7 +134,7 @@ describe("task-api through its sidecar", () => {
   });
 
   it("when audit-log is down, then the history answers 503 with Retry-After, and again when its sidecar is down too; it answers 200 once both are back", async () => {
-    const { auth } = await signUp(api);
+    const { auth } = await signUpThroughTaskApi(api);
     const created = await fetch(`${api}/v1/tasks`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
