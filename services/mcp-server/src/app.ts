@@ -10,8 +10,8 @@ import {
   type Logger,
 } from "@taskmesh/core";
 import { OAUTH_SCOPES, requireBearer, type BearerVerifier } from "@taskmesh/auth";
-import type { SidecarClient } from "@taskmesh/dapr";
 import express, { type Express } from "express";
+import type { TaskApiTransport } from "./data/task-api.client.ts";
 import { hostOriginGuard } from "./http/host-origin.guard.ts";
 import { mcpRoutes } from "./http/mcp.routes.ts";
 import { metadataRoutes, resourceMetadataUrl } from "./http/metadata.routes.ts";
@@ -20,11 +20,13 @@ import { WRITING_TOOLS } from "./tools/index.ts";
 
 export interface McpServerDeps {
   logger: Logger;
-  /** This app's own daprd: every task-api call goes through it. */
-  sidecar: SidecarClient;
   lifecycle: Lifecycle;
   verifyBearer: BearerVerifier;
-  taskApiAppId: string;
+  /**
+   * How task-api is reached for a user: in main.ts through this app's own daprd
+   * (sidecarTransport; task-api trusts the user id because the call came from app mcp-server).
+   */
+  taskApiFor: (userId: string) => TaskApiTransport;
   /** The MCP endpoint's URL as clients know it: the OAuth resource identifier. */
   resource: URL;
   /** task-api's public URL: the authorization server. */
@@ -73,7 +75,7 @@ export function createApp(deps: McpServerDeps): Express {
       burst: deps.toolCallBurst,
       resourceMetadataUrl: metadataUrl,
     }),
-    mcpRoutes({ sidecar: deps.sidecar, taskApiAppId: deps.taskApiAppId, logger: deps.logger }),
+    mcpRoutes({ taskApiFor: deps.taskApiFor }),
   );
 
   app.use(notFoundHandler);

@@ -3,6 +3,7 @@ import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar } from 
 import { createSidecarClient } from "@taskmesh/dapr";
 import { createApp } from "./app.ts";
 import { loadMcpServerConfig } from "./config.ts";
+import { sidecarTransport } from "./data/task-api.client.ts";
 
 async function main(): Promise<void> {
   const config = loadMcpServerConfig();
@@ -15,7 +16,6 @@ async function main(): Promise<void> {
   const lifecycle: Lifecycle = { draining: false };
   const app = createApp({
     logger,
-    sidecar,
     lifecycle,
     // Only tokens for this server: JWTs whose aud is the MCP endpoint's URL, or personal access
     // tokens introspected at task-api. The token itself never goes anywhere else.
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
       introspect: introspectionFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }),
       introspectionCacheMs: config.TOKEN_CACHE_SECONDS * 1000,
     }),
-    taskApiAppId: config.TASK_API_APP_ID,
+    taskApiFor: (userId) => sidecarTransport(sidecar, config.TASK_API_APP_ID, userId),
     resource,
     authorizationServer: config.AUTH_ISSUER,
     allowedHosts: config.ALLOWED_HOSTS,

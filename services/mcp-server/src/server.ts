@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";
+import {
+  ListToolsRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type ListToolsResult,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { ForbiddenError } from "@taskmesh/core";
 import type { TaskApi } from "./data/task-api.client.ts";
 import { failure } from "./domain/tool-result.ts";
@@ -29,41 +37,102 @@ export interface McpServerOptions {
    * has one. It re-reads subscribed resources every `pollMs` and tells the client when one changed.
    */
   subscriptions?: { pollMs: number };
+  /**
+   * Set when the server will only answer tools/call for these tools (a stateless HTTP request
+   * whose messages are all tools/call): only they are registered, no resources or prompts.
+   * Registering all 14 tools, the resources and the prompts was the largest allocation of a
+   * call. Handlers for every capability are installed either way, so an unknown tool is still
+   * "not found" as an isError result, and tools/list is answered from the prepared list.
+   */
+  onlyTools?: ReadonlySet<string>;
+}
+
+// Over stateless HTTP a server is built for every request, so everything that is the same for
+// every user is built once here. Measured (scripts/bench/mcp.ts and a CPU profile of dist/main.js
+// under load): the SDK's Server makes a new Ajv instance unless given one (~0.2-1.7 ms and most
+// of the garbage of a call), and tools/list converts all 14 zod schemas to JSON Schema on every
+// call (~3 ms).
+
+/** Only used by the SDK for elicitation results, which this server never requests; shared. */
+const JSON_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
+
+/** What McpServer declares once tools, resources and prompts are registered. */
+const CAPABILITIES = {
+  logging: {},
+  tools: { listChanged: true },
+  resources: { listChanged: true },
+  prompts: { listChanged: true },
+};
+
+const TOOL_CONFIGS = TOOLS.map((tool) => ({
+  tool,
+  writes: !tool.annotations.readOnlyHint,
+  config: {
+    title: tool.title,
+    description: tool.description,
+    inputSchema: tool.input,
+    outputSchema: tool.output,
+    annotations: { title: tool.title, ...tool.annotations },
+  },
+}));
+
+let toolList: ListToolsResult | undefined;
+
+/**
+ * tools/list as McpServer answers it (same conversion, same options), computed on first use:
+ * the tools are the same for every user (read-only tokens see the writing tools too, with
+ * their annotations).
+ */
+export function listTools(): ListToolsResult {
+  toolList ??= {
+    tools: TOOL_CONFIGS.map(({ tool, config }): Tool => ({
+      name: tool.name,
+      title: config.title,
+      description: config.description,
+      inputSchema: toJsonSchemaCompat(tool.input, {
+        strictUnions: true,
+        pipeStrategy: "input",
+      }) as Tool["inputSchema"],
+      annotations: config.annotations,
+      execution: { taskSupport: "forbidden" },
+      outputSchema: toJsonSchemaCompat(tool.output, {
+        strictUnions: true,
+        pipeStrategy: "output",
+      }) as Tool["outputSchema"],
+    })),
+  };
+  return toolList;
 }
 
 /** A fresh MCP server for one user: per request over stateless HTTP, per process over stdio. */
 export function buildMcpServer(options: McpServerOptions): McpServer {
-  const { taskApi } = options;
+  const { taskApi, canWrite, onlyTools } = options;
   const server = new McpServer(SERVER_INFO, {
     instructions: INSTRUCTIONS,
-    capabilities: { logging: {} },
+    jsonSchemaValidator: JSON_SCHEMA_VALIDATOR,
+    // Declared up front, McpServer installs every handler now, whatever gets registered below.
+    capabilities: CAPABILITIES,
   });
 
-  for (const tool of TOOLS) {
-    const writes = !tool.annotations.readOnlyHint;
-    server.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
-        annotations: { title: tool.title, ...tool.annotations },
-      },
-      async (args: unknown) => {
-        try {
-          if (writes && !options.canWrite) {
-            throw new ForbiddenError(`${tool.name} changes tasks, and this token is read-only.`);
-          }
-          return await tool.run(args as never, { taskApi });
-        } catch (error) {
-          return failure(error);
+  for (const { tool, writes, config } of TOOL_CONFIGS) {
+    if (onlyTools && !onlyTools.has(tool.name)) continue;
+    server.registerTool(tool.name, config, async (args: unknown) => {
+      try {
+        if (writes && !canWrite) {
+          throw new ForbiddenError(`${tool.name} changes tasks, and this token is read-only.`);
         }
-      },
-    );
+        return await tool.run(args as never, { taskApi });
+      } catch (error) {
+        return failure(error);
+      }
+    });
   }
-  registerTaskResources(server, taskApi);
-  registerTaskPrompts(server, taskApi);
+  // Replaces McpServer's own tools/list handler (it converts the schemas on every call).
+  server.server.setRequestHandler(ListToolsRequestSchema, listTools);
+  if (!onlyTools) {
+    registerTaskResources(server, taskApi);
+    registerTaskPrompts(server, taskApi);
+  }
   if (options.subscriptions) enableSubscriptions(server, taskApi, options.subscriptions.pollMs);
   return server;
 }

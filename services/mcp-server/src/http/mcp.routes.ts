@@ -1,35 +1,47 @@
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { currentBearer } from "@taskmesh/auth";
-import type { SidecarClient } from "@taskmesh/dapr";
-import type { Logger } from "@taskmesh/core";
 import express, { type Router } from "express";
-import { createTaskApi, sidecarTransport } from "../data/task-api.client.ts";
+import { createTaskApi, type TaskApiTransport } from "../data/task-api.client.ts";
 import { buildMcpServer } from "../server.ts";
+import { JsonResponseTransport } from "./json-response.transport.ts";
+
+/**
+ * The tools a JSON-RPC body calls when every message in it is a tools/call (the common
+ * request of an agent); undefined when it holds anything else.
+ */
+export function toolsCalledOnly(body: unknown): ReadonlySet<string> | undefined {
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  const names = new Set<string>();
+  for (const message of messages) {
+    const m = message as { method?: unknown; params?: { name?: unknown } } | null;
+    if (m?.method !== "tools/call" || typeof m.params?.name !== "string") return undefined;
+    names.add(m.params.name);
+  }
+  return names.size > 0 ? names : undefined;
+}
 
 /**
  * POST /mcp: Streamable HTTP, stateless. Every request gets its own McpServer and transport
  * for the authenticated user, so any replica serves any call and nothing outlives the request.
+ * The server is built from definitions prepared once (server.ts) and holds only what the
+ * request can reach; the transport answers in JSON (json-response.transport.ts).
  * Hence no GET stream (405): server-initiated messages such as resource updates have no
  * channel here (see README: subscriptions are offered over stdio only).
  */
-export function mcpRoutes(deps: { sidecar: SidecarClient; taskApiAppId: string; logger: Logger }): Router {
+export function mcpRoutes(deps: { taskApiFor: (userId: string) => TaskApiTransport }): Router {
   const router = express.Router();
   router.post("/", async (req, res) => {
     const identity = currentBearer(res);
     const server = buildMcpServer({
-      taskApi: createTaskApi(sidecarTransport(deps.sidecar, deps.taskApiAppId, identity.userId)),
+      taskApi: createTaskApi(deps.taskApiFor(identity.userId)),
       canWrite: identity.scope === "read-write",
+      onlyTools: toolsCalledOnly(req.body),
     });
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
+    const transport = new JsonResponseTransport();
     res.on("close", () => {
-      void transport.close();
       void server.close();
     });
     await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    transport.handle(req, res, req.body);
   });
   router.all("/", (_req, res) => {
     res

@@ -1,0 +1,200 @@
+/**
+ * mcp-server in-process, on the real task-api (test/support/task-api.ts: the real app on a
+ * database of its own), so coverage sees services/mcp-server/src. What the two Dapr sidecars do
+ * between them is played by `taskApiSidecar`: it delivers mcp-server's service invocations to
+ * task-api with the headers task-api's sidecar adds (task-api's APP_API_TOKEN, the caller's app
+ * id). The same calls through real daprd with mTLS are in test/stack/mcp-*.test.ts.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar } from "@taskmesh/auth";
+import { createLogger } from "@taskmesh/core";
+import type { SidecarClient } from "@taskmesh/dapr";
+import { expect } from "vitest";
+import { createApp, type McpServerDeps } from "../../services/mcp-server/src/app.ts";
+import { sidecarTransport } from "../../services/mcp-server/src/data/task-api.client.ts";
+import type { TaskApiDeps } from "../../services/task-api/src/app.ts";
+import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+
+/** task-api's APP_API_TOKEN in these tests: what its sidecar sends with every delivered call. */
+export const TASK_API_APP_TOKEN = "task-api-app-token-for-mcp-tests";
+
+/**
+ * Service invocation of task-api as its sidecar delivers it to the app: the path and query on
+ * task-api, the caller's headers, plus dapr-api-token (task-api's app token) and
+ * dapr-caller-app-id (the calling app's id, from its mTLS identity).
+ */
+export function taskApiSidecar(baseUrl: string, callerAppId = "mcp-server"): Pick<SidecarClient, "invoke"> {
+  return {
+    async invoke(_appId, method, request = {}) {
+      const headers: Record<string, string> = {
+        ...request.headers,
+        "dapr-api-token": TASK_API_APP_TOKEN,
+        "dapr-caller-app-id": callerAppId,
+      };
+      if (request.body !== undefined) headers["content-type"] = "application/json";
+      return fetch(`${baseUrl}/${method.replace(/^\//, "")}${request.query ? `?${request.query}` : ""}`, {
+        method: request.method ?? "GET",
+        headers,
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      });
+    },
+  };
+}
+
+export interface McpHarness {
+  api: TestTaskApi;
+  /** task-api's base URL (http://127.0.0.1:port). */
+  apiUrl: string;
+  /** The MCP endpoint: http://127.0.0.1:port/mcp (the OAuth resource identifier too). */
+  mcpUrl: string;
+  /** mcp-server's origin. */
+  baseUrl: string;
+  signUp(options?: { timeZone?: string }): Promise<TestUser>;
+  /** A JWT bound to this MCP server (aud = mcpUrl), optionally with an OAuth scope. */
+  resourceToken(user: TestUser, scope?: string): Promise<string>;
+  personalAccessToken(user: TestUser, scope: "read" | "read-write"): Promise<{ id: string; token: string }>;
+  /** An SDK client over Streamable HTTP with the bearer token. */
+  client(token: string): Promise<Client>;
+  close(): Promise<void>;
+}
+
+/** mcp-server (createApp, as main.ts builds it) on port 0 in front of a fresh in-process task-api. */
+export async function startMcpHarness(
+  overrides: Partial<McpServerDeps> = {},
+  options: { taskApi?: Partial<TaskApiDeps> } = {},
+): Promise<McpHarness> {
+  // The resource URL names mcp-server's port, and task-api must know it before it starts.
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const mcpUrl = `${baseUrl}/mcp`;
+
+  const api = await startTaskApi(
+    {
+      trustedCallers: { appApiToken: TASK_API_APP_TOKEN, appIds: ["recurring-tasks", "mcp-server"] },
+      ...options.taskApi,
+    },
+    { protectedResources: [mcpUrl] },
+  );
+  const apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+  const sidecar = taskApiSidecar(apiUrl);
+  const clients: Client[] = [];
+
+  const app = createApp({
+    logger: createLogger({ service: "mcp-server", level: "silent" }),
+    lifecycle: { draining: false },
+    verifyBearer: createBearerVerifier({
+      jwks: jwksFromSidecar(sidecar),
+      issuer: TEST_PUBLIC_URL,
+      audience: mcpUrl,
+      introspect: introspectionFromSidecar(sidecar),
+    }),
+    taskApiFor: (userId) => sidecarTransport(sidecar, "task-api", userId),
+    resource: new URL(mcpUrl),
+    authorizationServer: TEST_PUBLIC_URL,
+    allowedHosts: [],
+    allowedOrigins: ["http://localhost:6274"],
+    toolCallsPerMinute: 10_000,
+    toolCallBurst: 1000,
+    maxBodyBytes: 64 * 1024,
+    ...overrides,
+  });
+  server.on("request", app);
+
+  return {
+    api,
+    apiUrl,
+    mcpUrl,
+    baseUrl,
+    signUp: (options = {}) => api.signUp(options),
+    async resourceToken(user, scope) {
+      const res = await api.request
+        .get("/api/auth/token")
+        .query({ resource: mcpUrl, ...(scope ? { scope } : {}) })
+        .set("Authorization", `Bearer ${user.sessionToken}`);
+      expect(res.status, res.text).toBe(200);
+      return (res.body as { token: string }).token;
+    },
+    async personalAccessToken(user, scope) {
+      const res = await api.request
+        .post("/v1/tokens")
+        .set(user.auth)
+        .send({ name: `mcp ${scope}`, scope });
+      expect(res.status, res.text).toBe(201);
+      return res.body as { id: string; token: string };
+    },
+    async client(token) {
+      const client = new Client({ name: "taskmesh-mcp-tests", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(mcpUrl), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+      await api.close();
+    },
+  };
+}
+
+/** Calls a tool; protocol errors reject. */
+export async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult;
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+}
+
+/** The structured content of a successful call; fails the test with the text otherwise. */
+export async function ok<T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<T> {
+  const result = await call(client, name, args);
+  expect(result.isError ?? false, textOf(result)).toBe(false);
+  return result.structuredContent as T;
+}
+
+/** An isError result's text, failing the test if the call succeeded. */
+export async function failed(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
+  const result = await call(client, name, args);
+  expect(result.isError, textOf(result)).toBe(true);
+  return textOf(result);
+}
+
+/** The fields of a task that tools return. */
+export interface Task {
+  id: string;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  priority: string;
+  tags: string[];
+  listId: string | null;
+  parentId: string | null;
+  dueAt: string | null;
+  allDay: boolean;
+  dueDate: string | null;
+  recurrence: string | null;
+  remindAt: string | null;
+  version: number;
+}

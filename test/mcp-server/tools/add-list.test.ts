@@ -1,0 +1,35 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, ok, startMcpHarness, textOf, type McpHarness } from "../harness.ts";
+
+let h: McpHarness;
+let client: Client;
+beforeAll(async () => {
+  h = await startMcpHarness();
+  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe("add_list", () => {
+  it("when an agent adds a list, then it exists with no tasks, and a retry with the key creates no second one", async () => {
+    const result = await call(client, "add_list", { name: "Garden", idempotencyKey: "list-1" });
+    const { list } = result.structuredContent as {
+      list: { id: string; name: string; openTaskCount: number };
+    };
+    expect(list).toMatchObject({ name: "Garden", openTaskCount: 0 });
+    expect(textOf(result)).toMatch(new RegExp(`^Created list ${list.id}\\.`));
+
+    const again = await ok<{ list: { id: string } }>(client, "add_list", {
+      name: "Garden",
+      idempotencyKey: "list-1",
+    });
+    expect(again.list.id).toBe(list.id);
+  });
+
+  it("when the name is empty, then the input schema refuses it", async () => {
+    const result = await call(client, "add_list", { name: "" });
+    expect(result.isError).toBe(true);
+  });
+});

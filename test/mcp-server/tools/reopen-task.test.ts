@@ -1,0 +1,30 @@
+import { randomUUID } from "node:crypto";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failed, ok, startMcpHarness, type McpHarness, type Task } from "../harness.ts";
+
+let h: McpHarness;
+let client: Client;
+beforeAll(async () => {
+  h = await startMcpHarness();
+  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe("reopen_task", () => {
+  it("when an agent reopens a completed task, then it is open again", async () => {
+    const { task } = await ok<{ task: Task }>(client, "add_task", { title: "again" });
+    const { task: done } = await ok<{ task: Task }>(client, "complete_task", { id: task.id });
+    const { task: reopened } = await ok<{ task: Task }>(client, "reopen_task", {
+      id: task.id,
+      expectedVersion: done.version,
+    });
+    expect(reopened).toMatchObject({ id: task.id, completed: false });
+  });
+
+  it("when the task does not exist, then isError not-found", async () => {
+    expect(await failed(client, "reopen_task", { id: randomUUID() })).toMatch(/not-found/);
+  });
+});
