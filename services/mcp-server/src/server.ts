@@ -49,9 +49,9 @@ export interface McpServerOptions {
 
 // Over stateless HTTP a server is built for every request, so everything that is the same for
 // every user is built once here. Measured (scripts/bench/mcp.ts and a CPU profile of dist/main.js
-// under load): the SDK's Server makes a new Ajv instance unless given one (~0.2-1.7 ms and most
-// of the garbage of a call), and tools/list converts all 14 zod schemas to JSON Schema on every
-// call (~3 ms).
+// under load): the SDK's Server makes a new Ajv instance unless given one (~0.2-1.7 ms and about
+// a third of the garbage of a call), and tools/list converts all 14 zod schemas to JSON Schema
+// on every call (~3 ms).
 
 /** Only used by the SDK for elicitation results, which this server never requests; shared. */
 const JSON_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
