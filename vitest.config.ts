@@ -5,7 +5,12 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // One embedded PostgreSQL for the run; every test file clones its own database from it.
     // The stack setup provisions daprd, Sentry and Kafka (instant when cached) for test/support/stack.ts.
-    globalSetup: ["test/support/global-setup.ts", "test/support/stack-global-setup.ts"],
+    // The k8s setup provisions kustomize and the Kubernetes/Dapr schemas for test/k8s.
+    globalSetup: [
+      "test/support/global-setup.ts",
+      "test/support/stack-global-setup.ts",
+      "test/support/k8s-global-setup.ts",
+    ],
     // kafkajs (test/support/kafka.ts, scripts/stack) schedules a negative timeout when idle: harmless noise.
     execArgv: ["--disable-warning=TimeoutNegativeWarning"],
     testTimeout: 30_000,
