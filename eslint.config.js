@@ -20,7 +20,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["*.js", "*.mjs", "scripts/*.mjs"] },
+        projectService: { allowDefaultProject: ["*.js", "*.mjs", "scripts/*.mjs", "scripts/migrate/*.mjs"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
