@@ -12,6 +12,7 @@
  * the API server's hand-written validation beyond the schema (e.g. label value syntax).
  */
 import { spawn } from "node:child_process";
+import { access, readdir } from "node:fs/promises";
 import path from "node:path";
 import readline from "node:readline";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
@@ -79,7 +80,6 @@ export function ensureSchemas(log: ProgressLog = () => undefined): Promise<strin
 
 /** Names of the overlays under k8s/overlays/ (directories with a kustomization file). */
 export async function listOverlays(): Promise<string[]> {
-  const { readdir, access } = await import("node:fs/promises");
   let entries: string[];
   try {
     entries = await readdir(OVERLAYS_DIR);
@@ -148,7 +148,7 @@ export async function renderKustomization(dir: string): Promise<object[]> {
   return objects;
 }
 
-interface Validator {
+export interface Validator {
   registry: SchemaRegistry;
   ajv: Ajv;
   compiled: Map<string, ValidateFunction>;
@@ -328,7 +328,9 @@ function formatErrors(errors: ErrorObject[], root: unknown): string[] {
 }
 
 function formatLabel(format: string): string {
-  return format === QUANTITY_FORMAT ? 'a quantity string (e.g. "250m", "128Mi")' : `a valid ${format} string`;
+  if (format === QUANTITY_FORMAT) return 'a quantity string (e.g. "250m", "128Mi")';
+  if (format === "byte") return "base64 (put plain text in stringData)";
+  return `a valid ${format} value`;
 }
 
 function describe(value: unknown): string {
@@ -370,6 +372,6 @@ function jsonPath(pointer: string, root: unknown): string {
 function joinPath(base: string, field: string, container: unknown): string {
   if (Array.isArray(container)) return `${base}[${field}]`;
   const part = /^[A-Za-z_$][\w$-]*$/.test(field) ? field : `[${JSON.stringify(field)}]`;
-  if (!base) return part.startsWith("[") ? part : part;
-  return part.startsWith("[") ? `${base}${part}` : `${base}.${part}`;
+  if (!base || part.startsWith("[")) return `${base}${part}`;
+  return `${base}.${part}`;
 }

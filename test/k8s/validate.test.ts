@@ -225,6 +225,16 @@ describe("Kubernetes objects that the API server would reject", () => {
     ]);
   });
 
+  it("when a Secret's data is not base64, then it is rejected (stringData takes plain text)", async () => {
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, type: "Opaque" };
+    expect(
+      await errorsOf({ ...secret, data: { url: "cG9zdGdyZXM6Ly8=" }, stringData: { raw: "postgres://" } }),
+    ).toEqual([]);
+    expect(await errorsOf({ ...secret, data: { url: "postgres://x" } })).toEqual([
+      'data.url: "postgres://x" is not base64 (put plain text in stringData)',
+    ]);
+  });
+
   it("when metadata has an unknown field or no name, then that is an error", async () => {
     const service = fixture("Service");
     set(service, "metadata.label", { a: "b" });
