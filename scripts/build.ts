@@ -4,7 +4,7 @@
  * loaded from node_modules, so containers run `node dist/main.js` with production deps.
  */
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build, type Plugin } from "esbuild";
 
@@ -27,8 +27,8 @@ export async function buildServices(only?: string[]): Promise<string[]> {
     .filter((d) => d.isDirectory() && (!only || only.includes(d.name)))
     .map((d) => d.name);
   await Promise.all(
-    names.map((name) =>
-      build({
+    names.map(async (name) => {
+      const result = await build({
         // A service may have more entry points than main.ts (mcp-server's stdio.ts: dist/stdio.js).
         entryPoints: ["main.ts", ...EXTRA_ENTRY_POINTS]
           .map((file) => path.join(root, "services", name, "src", file))
@@ -41,10 +41,21 @@ export async function buildServices(only?: string[]): Promise<string[]> {
         sourcemap: true,
         logLevel: "warning",
         plugins: [externalizeNpmPackages],
-      }),
-    ),
+        // Written below, each file atomically: tests rebuild a service while others start its
+        // dist/main.js, and a process must never load a half-written bundle.
+        write: false,
+      });
+      await Promise.all(result.outputFiles.map((file) => writeAtomically(file.path, file.contents)));
+    }),
   );
   return names;
+}
+
+async function writeAtomically(file: string, contents: Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, contents);
+  await rename(temporary, file);
 }
 
 if (import.meta.filename === process.argv[1]) {
