@@ -341,7 +341,8 @@ export const QUANTITY_PATTERN =
   /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
 interface GeneratedEnum {
-  definition: string;
+  /** The generator's function for the definition, without "schema_" ("k8sio_api_core_v1_ServicePort"). */
+  fn: string;
   property: string;
   /** Whether the enum is on the property, on its array items or on its map values. */
   items: false | "items" | "additionalProperties";
@@ -351,20 +352,17 @@ interface GeneratedEnum {
 /**
  * Reads `Enum: []interface{}{...}` lists out of Kubernetes' generated OpenAPI definitions
  * (pkg/generated/openapi/zz_generated.openapi.go), which gofmt lays out the same way in every
- * release: a `schema_<pkg>_<Type>` function per definition, each property a 5-tab-indented
- * `"name": {` entry, an enum on the property itself or on its `Items`.
+ * release: a `schema_<package path>_<Type>` function per definition, each property a
+ * 5-tab-indented `"name": {` entry, an enum on the property itself or on its `Items` or
+ * `AdditionalProperties`.
  */
 export function parseGeneratedEnums(source: string): GeneratedEnum[] {
-  const definitionOf = new Map<string, string>();
-  for (const m of source.matchAll(/^\t\t"([^"]+)":\s+(schema_\w+)\(ref\),$/gm)) {
-    if (m[1] && m[2]) definitionOf.set(m[2], m[1]);
-  }
   const found: GeneratedEnum[] = [];
   let fn = "";
   let property = "";
   let items: GeneratedEnum["items"] = false;
   for (const line of source.split("\n")) {
-    const fnMatch = /^func (schema_\w+)\(/.exec(line);
+    const fnMatch = /^func schema_(\w+)\(/.exec(line);
     if (fnMatch) {
       fn = fnMatch[1] ?? "";
       property = "";
@@ -379,34 +377,45 @@ export function parseGeneratedEnums(source: string): GeneratedEnum[] {
     if (/^\t+Items: /.test(line)) items = "items";
     if (/^\t+AdditionalProperties: /.test(line)) items = "additionalProperties";
     const enumMatch = /^\t+Enum:\s+\[\]interface\{\}\{(.*)\},$/.exec(line);
-    if (enumMatch && property) {
-      const goName = definitionOf.get(fn);
-      if (!goName) continue;
+    if (enumMatch && fn && property) {
       const values = [...(enumMatch[1] ?? "").matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(
         (v) => JSON.parse(`"${v[1] ?? ""}"`) as string,
       );
-      found.push({ definition: openapiNameOf(goName), property, items, values });
+      found.push({ fn, property, items, values });
     }
   }
   return found;
 }
 
-/** "k8s.io/api/core/v1.ServicePort" -> "io.k8s.api.core.v1.ServicePort", as the v3 documents name it. */
-function openapiNameOf(goName: string): string {
-  const [domain = "", ...rest] = goName.split("/");
-  return [domain.split(".").reverse().join("."), ...rest].join(".");
+/**
+ * The generator names a definition's function after its Go package path with "." dropped from
+ * the domain and "/", "." and "-" made "_" ("io.k8s.api.core.v1.ServicePort" ->
+ * k8sio_api_core_v1_ServicePort); for some modules it drops the module prefix
+ * (pkg_apis_apiextensions_v1_...). So a function names the one definition whose name ends with it.
+ */
+function definitionForFunction(fn: string, byFunctionName: Map<string, string>): string | undefined {
+  const exact = byFunctionName.get(fn);
+  if (exact) return exact;
+  const candidates = [...byFunctionName].filter(([name]) => name.endsWith(`_${fn}`));
+  return candidates.length === 1 ? candidates[0]?.[1] : undefined;
 }
 
 function applyEnums(
   definitions: Record<string, JsonSchema>,
   found: GeneratedEnum[],
 ): SchemaRegistry["enums"] {
+  const byFunctionName = new Map<string, string>();
+  for (const name of Object.keys(definitions)) {
+    const [tld, domain, ...rest] = name.split(".");
+    byFunctionName.set([`${domain ?? ""}${tld ?? ""}`, ...rest].join("_").replace(/-/g, "_"), name);
+  }
   let applied = 0;
   const unmatched: string[] = [];
   for (const e of found) {
     // The generated file also defines types no served group/version publishes (old betas,
     // internal helper types): nothing to apply there.
-    const definition = definitions[e.definition];
+    const name = definitionForFunction(e.fn, byFunctionName);
+    const definition = name === undefined ? undefined : definitions[name];
     if (!definition) continue;
     let target = (definition.properties as Record<string, JsonSchema> | undefined)?.[e.property];
     if (target && e.items) target = target[e.items] as JsonSchema | undefined;
@@ -414,7 +423,7 @@ function applyEnums(
       target.enum = e.values;
       applied++;
     } else {
-      unmatched.push(`${e.definition}.${e.property}${e.items ? `.${e.items}` : ""}`);
+      unmatched.push(`${name ?? e.fn}.${e.property}${e.items ? `.${e.items}` : ""}`);
     }
   }
   return { applied, unmatched };
