@@ -20,7 +20,15 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["*.js", "*.mjs", "scripts/*.mjs", "scripts/migrate/*.mjs"] },
+        projectService: {
+          allowDefaultProject: [
+            "*.js",
+            "*.mjs",
+            "scripts/*.mjs",
+            "scripts/migrate/*.mjs",
+            "k8s/base/secrets-init/*.mjs",
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
