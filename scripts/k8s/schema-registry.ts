@@ -59,7 +59,7 @@ export const KNOWN_FORMATS = [
 ] as const;
 
 export interface SchemaRegistry {
-  /** Targeted versions, from versions.json ({ kubernetes: "v1.34.4", dapr: "v1.18.0" }). */
+  /** Targeted versions, from versions.json ({ kubernetes: "v1.36.3", dapr: "v1.18.0" }). */
   versions: { kubernetes: string; dapr: string };
   /** Every Kubernetes definition, to register with ajv under {@link K8S_SCHEMA_ID}. */
   kubernetesDefinitions: Record<string, JsonSchema>;

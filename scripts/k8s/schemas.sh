@@ -31,8 +31,8 @@ set -euo pipefail
 
 # The targeted Kubernetes release (one place) and the go.sum-style hash of its
 # module zip, so a different download is refused.
-kubernetes_version=v1.34.4
-kubernetes_sum="h1:Yy6R4QB8C9kJPp25GFqEvX5XQwY5qzKeqD0Xx6oAcmk="
+kubernetes_version=v1.36.3
+kubernetes_sum="h1:qDQdoMiluAE2Eab6Fa52YV+WjiGz9mZFFoagEA6cI+o="
 
 case "${1:-}" in
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;

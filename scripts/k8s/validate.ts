@@ -206,7 +206,7 @@ export function loadValidator(log: ProgressLog = () => undefined): Promise<Valid
   return validatorPromise;
 }
 
-/** Targeted versions ({ kubernetes: "v1.34.4", dapr: "v1.18.0" }). */
+/** Targeted versions ({ kubernetes: "v1.36.3", dapr: "v1.18.0" }). */
 export async function targetVersions(): Promise<SchemaRegistry["versions"]> {
   return (await loadValidator()).registry.versions;
 }
