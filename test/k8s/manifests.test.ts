@@ -179,7 +179,12 @@ describe("overlay differences", () => {
 
   it("when the public URLs are read, then task-api's issuer is what the others verify, and the Ingress serves that host", () => {
     for (const overlay of OVERLAYS) {
-      const config = named(objects(overlay), "ConfigMap", "taskmesh-config").data ?? {};
+      // Generated with a content hash in its name (a change rolls the Deployments).
+      const configs = objects(overlay).filter(
+        (o) => o.kind === "ConfigMap" && /^taskmesh-config-[a-z0-9]{10}$/.test(o.metadata.name),
+      );
+      expect(configs).toHaveLength(1);
+      const config = configs[0]?.data ?? {};
       const host = new URL(config.PUBLIC_URL ?? "").host;
       expect(new URL(config.MCP_RESOURCE_URL ?? "").host).toBe(host);
       for (const ingress of objects(overlay).filter((o) => o.kind === "Ingress"))

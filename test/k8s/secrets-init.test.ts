@@ -1,12 +1,18 @@
 /**
  * k8s/base/secrets-init/init-secrets.mjs (the taskmesh-secrets-init Job): what it creates from
- * the overlays' specs, what it leaves alone, and what it reports missing. The Kubernetes API
- * calls around this plan are exercised only in a cluster.
+ * the overlays' specs, what it leaves alone, and what it reports missing; and the script itself
+ * against an HTTPS stand-in for the Kubernetes API's Secret endpoints.
  */
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadNotificationsConfig } from "../../services/notifications/src/config.ts";
 import { loadTaskApiConfig } from "../../services/task-api/src/config.ts";
 import { REPO_ROOT } from "./manifest-checks.ts";
@@ -117,7 +123,7 @@ describe("taskmesh-secrets-init", () => {
     ]);
   });
 
-  it("when production's operator has not created its Secrets, then each missing key is reported with what belongs there", () => {
+  it("when production's operator has not created its Secrets, then each missing key is reported and nothing is created until they exist", () => {
     const plan = init.planSecrets(productionSpec, nothing(productionSpec));
     expect(plan.missing.map((m) => `${m.secret}/${m.key}`).sort()).toEqual([
       "taskmesh-dapr-state/STATE_DB_URL",
@@ -127,9 +133,19 @@ describe("taskmesh-secrets-init", () => {
       "taskmesh-kafka/username",
     ]);
     expect(plan.missing.find((m) => m.key === "DATABASE_URL")?.expected).toMatch(/^postgres:\/\//);
-    // The random ones are still created: the apps need only what is missing.
-    expect(plan.create.some((c) => c.name === "taskmesh-task-api-app-token")).toBe(true);
-    expect(plan.create.some((c) => c.name === "taskmesh-db")).toBe(false);
+    // Not even the tokens: the pods wait for them, so none starts without the operator's Secrets.
+    expect(plan.create).toEqual([]);
+    expect(plan.patch).toEqual([]);
+    const provided: Existing = {
+      ...nothing(productionSpec),
+      "taskmesh-db": { DATABASE_URL: "postgres://u:p@db/taskmesh" },
+      "taskmesh-dapr-state": { STATE_DB_URL: "postgres://u:p@db/taskmesh_dapr" },
+      "taskmesh-kafka": { brokers: "b:9092", username: "u", password: "p" },
+    };
+    const ready = init.planSecrets(productionSpec, provided);
+    expect(ready.missing).toEqual([]);
+    expect(ready.create.map((c) => c.name).slice(0, 1)).toEqual(["taskmesh-app-secrets"]);
+    expect(ready.create.slice(1).every((c) => c.name.endsWith("-token"))).toBe(true);
   });
 
   it("when a template refers to itself, to an unknown key, or a random value is too short, then it fails saying which", () => {
@@ -154,5 +170,195 @@ describe("taskmesh-secrets-init", () => {
     expect(merged).toEqual({
       secrets: { s: { a: { value: "1" }, b: { value: "3" } }, t: { c: { value: "4" } } },
     });
+  });
+});
+
+describe("taskmesh-secrets-init against an API server", () => {
+  interface Call {
+    method: string;
+    url: string;
+    authorization: string | undefined;
+    contentType: string | undefined;
+    body: unknown;
+  }
+  let dir: string;
+  let server: Server;
+  let port: number;
+  const stored = new Map<
+    string,
+    { metadata: { name: string; labels?: Record<string, string> }; data: Record<string, string> }
+  >();
+  const calls: Call[] = [];
+  const b64 = (v: string) => Buffer.from(v).toString("base64");
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "secrets-init-"));
+    // A self-signed certificate for 127.0.0.1, trusted through NODE_EXTRA_CA_CERTS like the cluster CA.
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "ca.crt"),
+      ],
+      { stdio: "ignore" },
+    );
+    await mkdir(path.join(dir, "sa"));
+    await writeFile(path.join(dir, "sa/token"), "sa-token\n");
+    await writeFile(path.join(dir, "sa/namespace"), "taskmesh\n");
+    server = createServer(
+      { key: await readFile(path.join(dir, "key.pem")), cert: await readFile(path.join(dir, "ca.crt")) },
+      (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const body = text
+            ? (JSON.parse(text) as { metadata?: { name: string }; stringData?: Record<string, string> })
+            : undefined;
+          calls.push({
+            method: req.method ?? "",
+            url: req.url ?? "",
+            authorization: req.headers.authorization,
+            contentType: req.headers["content-type"],
+            body,
+          });
+          const prefix = "/api/v1/namespaces/taskmesh/secrets";
+          const name = (req.url ?? "").slice(prefix.length + 1);
+          const answer = (status: number, value: unknown) => {
+            res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+          };
+          const existing = stored.get(name);
+          if (!(req.url ?? "").startsWith(prefix) || req.headers.authorization !== "Bearer sa-token")
+            answer(403, {});
+          else if (req.method === "GET") answer(existing ? 200 : 404, existing ?? {});
+          else if (req.method === "POST" && body?.metadata) {
+            if (stored.has(body.metadata.name)) answer(409, {});
+            else {
+              const data = Object.fromEntries(
+                Object.entries(body.stringData ?? {}).map(([k, v]) => [k, b64(v)]),
+              );
+              stored.set(body.metadata.name, { metadata: body.metadata, data });
+              answer(201, {});
+            }
+          } else if (req.method === "PATCH" && existing) {
+            for (const [k, v] of Object.entries(body?.stringData ?? {})) existing.data[k] = b64(v);
+            answer(200, existing);
+          } else answer(405, {});
+        });
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = async (
+    specFiles: string[],
+  ): Promise<{
+    code: number | null;
+    lines: { level: string; msg: string; secret?: string; key?: string }[];
+  }> => {
+    const specDir = await mkdtemp(path.join(dir, "spec-"));
+    for (const f of specFiles)
+      await writeFile(path.join(specDir, path.basename(f)), await readFile(path.join(REPO_ROOT, "k8s", f)));
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "k8s/base/secrets-init/init-secrets.mjs")], {
+      env: {
+        PATH: process.env.PATH,
+        KUBERNETES_SERVICE_HOST: "127.0.0.1",
+        KUBERNETES_SERVICE_PORT: String(port),
+        SPEC_DIR: specDir,
+        SERVICE_ACCOUNT_DIR: path.join(dir, "sa"),
+        NODE_EXTRA_CA_CERTS: path.join(dir, "ca.crt"),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    const [code] = (await once(child, "exit")) as [number | null];
+    return {
+      code,
+      lines: out
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { level: string; msg: string }),
+    };
+  };
+
+  it("when run twice for the local overlay, then the first run creates every Secret over TLS with the service account's token and the second changes nothing", async () => {
+    stored.clear();
+    calls.length = 0;
+    const first = await run(["base/secrets-init/base.json", "overlays/local/local.json"]);
+    expect(first.code).toBe(0);
+    expect([...stored.keys()].sort()).toEqual(Object.keys(localSpec.secrets).sort());
+    const postgres = stored.get("taskmesh-postgres");
+    expect(postgres?.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("taskmesh-secrets-init");
+    const password = Buffer.from(postgres?.data.POSTGRES_PASSWORD ?? "", "base64").toString("utf8");
+    expect(
+      Buffer.from(stored.get("taskmesh-db")?.data.DATABASE_URL ?? "", "base64").toString("utf8"),
+    ).toContain(`:${password}@`);
+    expect(calls.every((c) => c.authorization === "Bearer sa-token")).toBe(true);
+    const before = JSON.stringify([...stored]);
+    calls.length = 0;
+    const second = await run(["base/secrets-init/base.json", "overlays/local/local.json"]);
+    expect(second.code).toBe(0);
+    expect(calls.every((c) => c.method === "GET")).toBe(true);
+    expect(JSON.stringify([...stored])).toBe(before);
+  });
+
+  it("when a key is missing from an existing Secret, then it is added by a strategic merge patch", async () => {
+    stored.delete("taskmesh-app-secrets");
+    stored.set("taskmesh-app-secrets", {
+      metadata: { name: "taskmesh-app-secrets" },
+      data: { BETTER_AUTH_SECRET: b64("mine-and-long-enough-to-be-a-secret!") },
+    });
+    calls.length = 0;
+    const result = await run(["base/secrets-init/base.json", "overlays/local/local.json"]);
+    expect(result.code).toBe(0);
+    const patch = calls.find((c) => c.method === "PATCH");
+    expect(patch?.contentType).toBe("application/strategic-merge-patch+json");
+    expect(Object.keys((patch?.body as { stringData: object }).stringData)).toEqual(["WEBHOOK_SECRET_KEY"]);
+    expect(
+      Buffer.from(stored.get("taskmesh-app-secrets")?.data.BETTER_AUTH_SECRET ?? "", "base64").toString(),
+    ).toBe("mine-and-long-enough-to-be-a-secret!");
+  });
+
+  it("when production's Secrets are missing, then it creates nothing, exits 1 and logs each missing key", async () => {
+    stored.clear();
+    calls.length = 0;
+    const result = await run(["base/secrets-init/base.json", "overlays/production/production.json"]);
+    expect(result.code).toBe(1);
+    expect(stored.size).toBe(0);
+    expect(
+      result.lines
+        .filter((l) => l.level === "error")
+        .map((l) => `${l.secret ?? ""}/${l.key ?? ""}`)
+        .sort(),
+    ).toEqual([
+      "taskmesh-dapr-state/STATE_DB_URL",
+      "taskmesh-db/DATABASE_URL",
+      "taskmesh-kafka/brokers",
+      "taskmesh-kafka/password",
+      "taskmesh-kafka/username",
+    ]);
   });
 });

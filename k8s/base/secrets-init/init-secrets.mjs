@@ -13,15 +13,16 @@
 //   { "provided": "<what the operator puts there>" }                      must exist already
 //
 // A Secret or key that exists is never changed (values survive re-applies and upgrades); a
-// missing one is created. When a `provided` key is missing the Job fails and says which and
-// what to put there (the pods that need it wait until it exists). Runs with the pod's service
+// missing one is created. When a `provided` key is missing the Job creates nothing, fails and
+// says which and what to put there; the pods wait for their tokens until a later run succeeds. Runs with the pod's service
 // account (Role taskmesh-secrets-init: create, and get/patch of the spec's Secrets only).
 import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
+// The pod's service account (token, namespace); SERVICE_ACCOUNT_DIR is for tests.
+const SERVICE_ACCOUNT = process.env.SERVICE_ACCOUNT_DIR ?? "/var/run/secrets/kubernetes.io/serviceaccount";
 const MANAGED_BY = "taskmesh-secrets-init";
 
 /** One JSON line per event, like the services' logs. */
@@ -57,7 +58,8 @@ const REFERENCE = /\{([a-z0-9-]+)\/([A-Za-z0-9_.-]+)\}/g;
 
 /**
  * What to do, given the Secrets that exist (name -> key -> value, or undefined when absent):
- * Secrets to create, keys to add to existing Secrets, and `provided` keys nobody has set.
+ * Secrets to create (the pods' tokens last), keys to add to existing Secrets, and `provided`
+ * keys nobody has set (then nothing is created or added).
  * Pure apart from `generate`, which makes random values.
  */
 export function planSecrets(spec, existing, generate = randomValue) {
@@ -105,6 +107,10 @@ export function planSecrets(spec, existing, generate = randomValue) {
   for (const [name, data] of Object.entries(added)) (existing[name] ? patch : create).push({ name, data });
   // A provided key can be reported twice (directly and through a template): once is enough.
   const unique = [...new Map(missing.map((m) => [`${m.secret}/${m.key}`, m])).values()];
+  // Nothing is created until the operator's Secrets exist: the pods wait for the generated
+  // tokens, so they never start with half their configuration. The tokens come last anyway.
+  if (unique.length > 0) return { create: [], patch: [], missing: unique };
+  create.sort((a, b) => Number(a.name.endsWith("-token")) - Number(b.name.endsWith("-token")));
   return { create, patch, missing: unique };
 }
 
@@ -150,6 +156,15 @@ async function main() {
     else throw new Error(`GET secret ${name}: ${res.status} ${await res.text()}`);
   }
   const plan = planSecrets(spec, existing);
+  for (const m of plan.missing) {
+    log("error", "secret key must be created by the operator", {
+      secret: m.secret,
+      key: m.key,
+      expected: m.expected,
+      namespace: api.namespace,
+    });
+  }
+  if (plan.missing.length > 0) process.exit(1);
   const labels = { "app.kubernetes.io/part-of": "taskmesh", "app.kubernetes.io/managed-by": MANAGED_BY };
   for (const { name, data } of plan.create) {
     const res = await api.call("POST", "", {
@@ -174,15 +189,6 @@ async function main() {
     if (!res.ok) throw new Error(`patch secret ${name}: ${res.status} ${await res.text()}`);
     log("info", "secret keys added", { secret: name, keys: Object.keys(data) });
   }
-  for (const m of plan.missing) {
-    log("error", "secret key must be created by the operator", {
-      secret: m.secret,
-      key: m.key,
-      expected: m.expected,
-      namespace: api.namespace,
-    });
-  }
-  if (plan.missing.length > 0) process.exit(1);
   log("info", "all secrets present", { secrets: Object.keys(spec.secrets).length });
 }
 
