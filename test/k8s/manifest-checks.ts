@@ -758,3 +758,63 @@ export function checkStreamIngress(objects: readonly K8sObject[], heartbeatMs: n
       errors.push(`no Ingress routes to ${service}`);
   return errors;
 }
+
+interface PolicyPeer {
+  podSelector?: { matchLabels?: Record<string, string> };
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: { cidr: string };
+}
+interface NetworkPolicy extends K8sObject {
+  spec: {
+    podSelector: { matchLabels?: Record<string, string> };
+    policyTypes?: string[];
+    ingress?: { from?: PolicyPeer[]; ports?: { port?: string | number }[] }[];
+  };
+}
+
+/**
+ * What may reach the services' pods: other taskmesh sidecars on daprd's internal gRPC port
+ * (50002) and, for Ingress backends only, the ingress-nginx controller on the app's port. An
+ * app's port is never open to other pods (its own sidecar reaches it over localhost).
+ */
+export function checkServiceIngress(objects: readonly K8sObject[]): string[] {
+  const errors: string[] = [];
+  const policies = ofKind<NetworkPolicy>(objects, "NetworkPolicy");
+  const selects = (policy: NetworkPolicy, labels: Record<string, string>) =>
+    Object.entries(policy.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const fromIngressController = (peer: PolicyPeer) =>
+    peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "ingress-nginx" &&
+    peer.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "ingress-nginx";
+  const fromSidecars = (peer: PolicyPeer) =>
+    peer.namespaceSelector === undefined && peer.podSelector?.matchLabels?.["taskmesh.dev/dapr"] === "true";
+  for (const d of daprDeployments(objects)) {
+    const labels = d.spec.template.metadata.labels ?? {};
+    const applying = policies.filter((p) => selects(p, labels));
+    if (
+      !applying.some(
+        (p) =>
+          Object.keys(p.spec.podSelector.matchLabels ?? {}).length === 0 &&
+          (p.spec.policyTypes ?? []).includes("Ingress") &&
+          !p.spec.ingress,
+      )
+    )
+      errors.push(`${where(d)}: no default-deny ingress policy applies`);
+    for (const p of applying) {
+      for (const rule of p.spec.ingress ?? []) {
+        const at = `NetworkPolicy/${p.metadata.name} (${where(d)})`;
+        if (!rule.from || rule.from.length === 0) errors.push(`${at}: admits every source`);
+        if (!rule.ports || rule.ports.length === 0) errors.push(`${at}: admits every port`);
+        for (const port of rule.ports ?? []) {
+          if (port.port === 50002) {
+            if (!(rule.from ?? []).every(fromSidecars))
+              errors.push(`${at}: daprd's port 50002 open to more than taskmesh sidecars`);
+          } else if (port.port === "http") {
+            if (!(rule.from ?? []).every(fromIngressController))
+              errors.push(`${at}: the app port open to more than the ingress controller`);
+          } else errors.push(`${at}: opens port ${String(port.port)}`);
+        }
+      }
+    }
+  }
+  return errors;
+}

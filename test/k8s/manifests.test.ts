@@ -18,6 +18,7 @@ import {
   checkProbes,
   checkSecrets,
   checkSecurityContexts,
+  checkServiceIngress,
   checkServiceConfig,
   checkStreamIngress,
   checkTopics,
@@ -111,6 +112,10 @@ describe.each(OVERLAYS)("k8s/overlays/%s rendered", (overlay) => {
 
   it("when network policies are read, then pods carry the labels for what they use and ingress backends exist", () => {
     expect(checkNetworkLabels(objects(overlay))).toEqual([]);
+  });
+
+  it("when network policies are read, then only sidecars (50002) and the ingress controller (app port) reach a service", () => {
+    expect(checkServiceIngress(objects(overlay))).toEqual([]);
   });
 
   it("when the stream's Ingress is read, then it is unbuffered with a long read timeout", () => {
@@ -365,6 +370,25 @@ describe("the checks reject broken manifests", () => {
     });
     expect(checkNetworkLabels(all)).toEqual([
       "Deployment/audit-log: uses the pub/sub but no label taskmesh.dev/kafka-client",
+    ]);
+  });
+
+  it("when a policy opens an app's port to every pod, then the ingress check names it", () => {
+    const all = local();
+    all.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "open", namespace: "taskmesh" },
+      spec: {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "audit-log" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: {} }], ports: [{ port: "http" }] }, { ports: [{ port: 9090 }] }],
+      },
+    });
+    expect(checkServiceIngress(all)).toEqual([
+      "NetworkPolicy/open (Deployment/audit-log): the app port open to more than the ingress controller",
+      "NetworkPolicy/open (Deployment/audit-log): admits every source",
+      "NetworkPolicy/open (Deployment/audit-log): opens port 9090",
     ]);
   });
 
