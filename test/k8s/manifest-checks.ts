@@ -818,3 +818,43 @@ export function checkServiceIngress(objects: readonly K8sObject[]): string[] {
   }
   return errors;
 }
+
+/** Paths only the kubelet, Prometheus and sidecars may reach (every service serves some). */
+export const PRIVATE_PATHS = [
+  "/metrics",
+  "/healthz",
+  "/readyz",
+  "/internal/tokens/introspect",
+  "/dapr/subscribe",
+];
+
+/**
+ * No Ingress path may route one of PRIVATE_PATHS to a service: a catch-all "/" would publish
+ * /metrics and the sidecar-only routes to the internet.
+ */
+export function checkPrivatePathsHidden(objects: readonly K8sObject[]): string[] {
+  const errors: string[] = [];
+  const ingresses = ofKind<
+    K8sObject & {
+      spec: {
+        rules: {
+          http: { paths: { path: string; pathType: string; backend: { service: { name: string } } }[] };
+        }[];
+      };
+    }
+  >(objects, "Ingress");
+  for (const ingress of ingresses)
+    for (const route of ingress.spec.rules.flatMap((r) => r.http.paths))
+      for (const hidden of PRIVATE_PATHS) {
+        const prefix = route.path.replace(/\/$/, "");
+        const reaches =
+          route.pathType === "Exact"
+            ? route.path === hidden
+            : hidden === prefix || hidden.startsWith(`${prefix}/`);
+        if (reaches)
+          errors.push(
+            `Ingress/${ingress.metadata.name}: ${route.path} (${route.pathType}) publishes ${hidden} of ${route.backend.service.name}`,
+          );
+      }
+  return errors;
+}

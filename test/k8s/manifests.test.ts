@@ -15,6 +15,7 @@ import {
   checkDaprAnnotations,
   checkImages,
   checkNetworkLabels,
+  checkPrivatePathsHidden,
   checkProbes,
   checkSecrets,
   checkSecurityContexts,
@@ -26,6 +27,7 @@ import {
   committedSecretValues,
   configLoaders,
   named,
+  PRIVATE_PATHS,
   REPO_ROOT,
   SERVICES,
   type Component,
@@ -116,6 +118,10 @@ describe.each(OVERLAYS)("k8s/overlays/%s rendered", (overlay) => {
 
   it("when network policies are read, then only sidecars (50002) and the ingress controller (app port) reach a service", () => {
     expect(checkServiceIngress(objects(overlay))).toEqual([]);
+  });
+
+  it("when the Ingresses are read, then none publishes /metrics, health or sidecar-only routes", () => {
+    expect(checkPrivatePathsHidden(objects(overlay))).toEqual([]);
   });
 
   it("when the stream's Ingress is read, then it is unbuffered with a long read timeout", () => {
@@ -390,6 +396,17 @@ describe("the checks reject broken manifests", () => {
       "NetworkPolicy/open (Deployment/audit-log): admits every source",
       "NetworkPolicy/open (Deployment/audit-log): opens port 9090",
     ]);
+  });
+
+  it("when an Ingress routes everything under / to task-api, then every private path it publishes is named", () => {
+    const all = edit(local(), "Ingress", "taskmesh", (i) => {
+      const spec = i.spec as { rules: { http: { paths: { path: string }[] } }[] };
+      const first = spec.rules[0]?.http.paths[0];
+      if (first) first.path = "/";
+    });
+    expect(checkPrivatePathsHidden(all)).toEqual(
+      PRIVATE_PATHS.map((p) => `Ingress/taskmesh: / (Prefix) publishes ${p} of task-api`),
+    );
   });
 
   it("when the stream's Ingress buffers, then it is named", () => {
