@@ -46,8 +46,6 @@ export const ENV_REF_SECRETS: Readonly<Record<string, { name: string; key: strin
  */
 export const OMITTED: Readonly<Record<string, string>> = {
   [LOCAL_SECRET_STORE]: "replaced by Dapr's built-in `kubernetes` secret store (resolved by the operator)",
-  "audit-log-state":
-    "audit-log never calls the state API (its idempotency is the audit_entries primary key in PostgreSQL)",
 };
 
 const HEADER = (file: string): string =>

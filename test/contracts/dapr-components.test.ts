@@ -98,7 +98,6 @@ describe("dapr-components/", () => {
       "pubsub.yaml: Component taskmesh-pubsub",
       "resiliency.yaml: Resiliency taskmesh",
       "secretstore.yaml: Component taskmesh-secrets",
-      "statestore.yaml: Component audit-log-state",
       "statestore.yaml: Component recurring-tasks-state",
       "statestore.yaml: Component notifications-state",
       "subscriptions.yaml: Subscription audit-log-task-events",
