@@ -24,6 +24,7 @@
  *   --skip LIST          comma-separated: stream, history, mcp (for a deployment without them)
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -57,8 +58,11 @@ class UsageError extends Error {}
 /** A step failed: the message says what was expected and what came back. */
 class StepError extends Error {}
 
-/** Where the MCP endpoint and the stream are by default: the paths the Ingress routes on the API's host. */
-function defaultUrls(url: URL): { mcpUrl: URL; streamUrl: URL } {
+/**
+ * Where the MCP endpoint and the stream are by default: the paths the Ingress (k8s/base/ingress.yaml)
+ * routes on the API's host (test/k8s/deploy-docs.test.ts checks that they still do).
+ */
+export function defaultUrls(url: URL): { mcpUrl: URL; streamUrl: URL } {
   return { mcpUrl: new URL("/mcp", url), streamUrl: new URL("/v1/stream", url) };
 }
 
@@ -176,6 +180,11 @@ const historySchema = z.looseObject({
 });
 const problemSchema = z.looseObject({ title: z.string().optional(), detail: z.string().optional() });
 const healthSchema = z.looseObject({ status: z.string().optional() });
+const authServerMetadataSchema = z.looseObject({
+  issuer: z.string(),
+  authorization_endpoint: z.string(),
+  token_endpoint: z.string(),
+});
 const resourceMetadataSchema = z.looseObject({
   resource: z.string(),
   authorization_servers: z.array(z.string()).min(1),
@@ -353,6 +362,25 @@ async function runSmoke(
         }
       }
       return { value: undefined, detail: said.join(", ") };
+    });
+
+    // What MCP clients that sign in with OAuth need from task-api: its RFC 8414 metadata, with
+    // PUBLIC_URL as the issuer, and the login page its authorize endpoint sends browsers to.
+    await step("oauth", async () => {
+      const answer = await request("GET", "/.well-known/oauth-authorization-server");
+      expectStatus(answer, 200, "GET /.well-known/oauth-authorization-server");
+      const metadata = parseJson(authServerMetadataSchema, answer, "authorization-server metadata");
+      if (sameUrl(metadata.issuer) !== sameUrl(options.url.href))
+        throw new StepError(
+          `task-api's issuer is ${metadata.issuer}, not ${options.url.href}: set its PUBLIC_URL to the URL clients use`,
+        );
+      const login = await request("GET", "/oauth/login");
+      expectStatus(login, 200, "GET /oauth/login (the sign-in page of the OAuth flow)");
+      if (!(login.headers.get("content-type") ?? "").startsWith("text/html"))
+        throw new StepError(
+          `GET /oauth/login: not an HTML page (${login.headers.get("content-type") ?? "no type"})`,
+        );
+      return { value: undefined, detail: `issuer ${metadata.issuer}, login page served` };
     });
 
     if (!options.skip.has("mcp")) {
@@ -788,4 +816,5 @@ async function main(): Promise<void> {
   process.exitCode = failedStep === undefined ? 0 : 1;
 }
 
-await main();
+// Run as a script (npm run smoke), not when a test imports defaultUrls.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

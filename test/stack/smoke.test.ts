@@ -68,6 +68,7 @@ describe("npm run smoke against the stack", () => {
     expect(run.code, run.output).toBe(0);
     for (const step of [
       "health",
+      "oauth",
       "mcp metadata",
       "sign in",
       "access token",
@@ -89,7 +90,7 @@ describe("npm run smoke against the stack", () => {
     ])
       expect(stepLine(run.output, "ok", step), `step ${step}\n${run.output}`).toBeDefined();
     expect(stepLine(run.output, "ok", "history")).toMatch(/task\.created.*task\.updated.*task\.completed/);
-    expect(run.output).toMatch(/smoke test passed: 19 steps in [\d.]+ s/);
+    expect(run.output).toMatch(/smoke test passed: 20 steps in [\d.]+ s/);
 
     const userId = /signed up \S+ \(([^)]+)\)/.exec(run.output)?.[1];
     expect(userId).toBeDefined();
