@@ -4,7 +4,7 @@
  *  1. PostgreSQL (embedded, temporary), migrated; the stack (launchStack: task-api and
  *     mcp-server, each with its own daprd, mTLS via Sentry, Kafka for the outbox).
  *  2. One user with a personal access token (read-write) and BENCH_TASKS tasks.
- *  3. Five scenarios, open loop at BENCH_RATE calls/s (default 100) for BENCH_SECONDS each,
+ *  3. Six scenarios (BENCH_SCENARIOS: a comma-separated subset), open loop at BENCH_RATE calls/s (default 100) for BENCH_SECONDS each,
  *     interleaved over BENCH_ROUNDS rounds so both paths see the same machine noise:
  *       rest get     GET /v1/tasks/:id straight to task-api (Bearer PAT)
  *       sidecar get  the same GET as mcp-server sends it: through mcp-server's daprd (its
@@ -12,6 +12,7 @@
  *                    what the two sidecar hops cost on their own
  *       mcp get_task tools/call get_task: SDK client -> mcp-server -> daprd -> daprd -> task-api -> Postgres
  *       rest list    GET /v1/tasks?status=open&limit=20
+ *       sidecar list the same list through the two sidecars, as mcp-server sends it
  *       mcp list     tools/call list_tasks {} (compact, 20)
  *  4. p50/p90/p99/max per scenario, achieved calls/s, errors, CPU per call of each process
  *     (from /proc: the apps, their sidecars and this client), and the MCP overhead (mcp - rest)
@@ -275,7 +276,7 @@ async function main(): Promise<void> {
       "dapr-api-token": stack.daprApiTokens["mcp-server"] ?? "",
       "x-taskmesh-user-id": userId,
     };
-    const scenarios: Record<string, Call> = {
+    const allScenarios: Record<string, Call> = {
       "rest get": async () => expectOk(await fetch(`${api}/v1/tasks/${pick()}`, { headers: auth })),
       "sidecar get": async () =>
         expectOk(
@@ -286,8 +287,22 @@ async function main(): Promise<void> {
       "mcp get_task": () => tool("get_task", { id: pick() }),
       "rest list": async () =>
         expectOk(await fetch(`${api}/v1/tasks?status=open&limit=20`, { headers: auth })),
+      "sidecar list": async () =>
+        expectOk(
+          await fetch(`${mcpSidecar}/v1.0/invoke/task-api/method/v1/tasks?status=open&limit=20`, {
+            headers: asMcpServer,
+          }),
+        ),
       "mcp list_tasks": () => tool("list_tasks", {}),
     };
+
+    // BENCH_SCENARIOS="rest list,sidecar list,mcp list_tasks" runs only those (names as above).
+    const only = process.env.BENCH_SCENARIOS?.split(",").map((name) => name.trim());
+    const scenarios = Object.fromEntries(
+      Object.entries(allScenarios).filter(([name]) => !only || only.includes(name)),
+    );
+    if (Object.keys(scenarios).length === 0)
+      throw new Error(`BENCH_SCENARIOS names none of the scenarios (${only?.join(", ") ?? ""})`);
 
     step(`warm-up (${WARMUP_CALLS} calls per scenario)`);
     for (const call of Object.values(scenarios)) for (let i = 0; i < WARMUP_CALLS; i++) await call();
@@ -356,9 +371,15 @@ async function main(): Promise<void> {
     }
     const hops = overhead("sidecar get", "rest get");
     const mcpOverSidecar = overhead("mcp get_task", "sidecar get");
-    if (hops && mcpOverSidecar) {
+    const listHops = overhead("sidecar list", "rest list");
+    const listMcpOverSidecar = overhead("mcp list_tasks", "sidecar list");
+    for (const [name, h, m] of [
+      ["get_task", hops, mcpOverSidecar],
+      ["list_tasks", listHops, listMcpOverSidecar],
+    ] as const) {
+      if (!h || !m) continue;
       console.log(
-        `  get_task split: sidecar hops p50 +${hops.p50} ms, p99 +${hops.p99} ms; MCP (client, mcp-server) p50 +${mcpOverSidecar.p50} ms, p99 +${mcpOverSidecar.p99} ms`,
+        `  ${name} split: sidecar hops p50 +${h.p50} ms, p99 +${h.p99} ms; MCP (client, mcp-server) p50 +${m.p50} ms, p99 +${m.p99} ms`,
       );
     }
 
@@ -370,7 +391,7 @@ async function main(): Promise<void> {
     );
     await writeFile(
       file,
-      `${JSON.stringify({ rate: RATE, seconds: SECONDS, rounds: ROUNDS, tasks: TASKS, priority: PRIORITY ?? null, cores, loadBefore: load1, loadAfter: loadavg()[0], results, overheads: { ...overheads, sidecarHops: hops, mcpOverSidecar } }, null, 2)}\n`,
+      `${JSON.stringify({ rate: RATE, seconds: SECONDS, rounds: ROUNDS, tasks: TASKS, priority: PRIORITY ?? null, cores, loadBefore: load1, loadAfter: loadavg()[0], results, overheads: { ...overheads, sidecarHops: hops, mcpOverSidecar, listSidecarHops: listHops, listMcpOverSidecar } }, null, 2)}\n`,
     );
     console.log(`\nwritten ${path.relative(root, file)}`);
   } finally {
