@@ -198,3 +198,18 @@ export interface Task {
   remindAt: string | null;
   version: number;
 }
+
+/**
+ * What a tool test starts with: a harness, one signed-up user, and an MCP client on that user's
+ * personal access token ("read" or "read-write") or an OAuth JWT for this server ("oauth").
+ */
+export async function startAgent(
+  token: "read" | "read-write" | "oauth",
+  signUp: { timeZone?: string } = {},
+): Promise<{ h: McpHarness; user: TestUser; client: Client }> {
+  const h = await startMcpHarness();
+  const user = await h.signUp(signUp);
+  const secret =
+    token === "oauth" ? await h.resourceToken(user) : (await h.personalAccessToken(user, token)).token;
+  return { h, user, client: await h.client(secret) };
+}

@@ -1,16 +1,11 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startMcpHarness, textOf, type McpHarness } from "../harness.ts";
+import { call, ok, startAgent, textOf, type McpHarness } from "../harness.ts";
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("add_list", () => {
   it("when an agent adds a list, then it exists with no tasks, and a retry with the key creates no second one", async () => {

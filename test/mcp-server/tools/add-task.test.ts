@@ -1,19 +1,13 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestUser } from "../../support/task-api.ts";
-import { call, failed, ok, startMcpHarness, textOf, type McpHarness, type Task } from "../harness.ts";
+import { call, failed, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
 
 let h: McpHarness;
 let user: TestUser;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  user = await h.signUp({ timeZone: "Europe/Berlin" });
-  client = await h.client((await h.personalAccessToken(user, "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, user, client } = await startAgent("read-write", { timeZone: "Europe/Berlin" })));
+afterAll(() => h.close());
 
 describe("add_task", () => {
   it("when an agent adds a task with every field, then task-api has it as the user's and the result carries it", async () => {

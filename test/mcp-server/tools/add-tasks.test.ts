@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startMcpHarness, textOf, type McpHarness, type Task } from "../harness.ts";
+import { call, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
 
 interface BatchResult {
   succeeded: number;
@@ -15,13 +15,8 @@ interface BatchResult {
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("add_tasks", () => {
   it("when some items are invalid, then the others are created and every item is reported by index", async () => {

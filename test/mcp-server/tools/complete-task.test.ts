@@ -1,17 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, failed, ok, startMcpHarness, textOf, type McpHarness, type Task } from "../harness.ts";
+import { call, failed, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("complete_task", () => {
   it("when an agent completes a task, then it is completed and the summary says so", async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startMcpHarness, textOf, type McpHarness, type Task } from "../harness.ts";
+import { call, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
 
 interface BatchResult {
   succeeded: number;
@@ -11,13 +11,8 @@ interface BatchResult {
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("complete_tasks", () => {
   it("when an agent completes several tasks, then each is reported, a missing one with its hint", async () => {

@@ -1,19 +1,13 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestUser } from "../../support/task-api.ts";
-import { failed, ok, startMcpHarness, type McpHarness, type Task } from "../harness.ts";
+import { failed, ok, startAgent, type McpHarness, type Task } from "../harness.ts";
 
 let h: McpHarness;
 let user: TestUser;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  user = await h.signUp();
-  client = await h.client((await h.personalAccessToken(user, "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, user, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("delete_task", () => {
   it("when an agent deletes a task, then it is gone and a second delete is not-found", async () => {

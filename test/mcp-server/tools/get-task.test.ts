@@ -2,19 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestUser } from "../../support/task-api.ts";
-import { call, failed, ok, startMcpHarness, textOf, type McpHarness, type Task } from "../harness.ts";
+import { call, failed, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
 
 let h: McpHarness;
 let user: TestUser;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  user = await h.signUp();
-  client = await h.client((await h.personalAccessToken(user, "read")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, user, client } = await startAgent("read")));
+afterAll(() => h.close());
 
 describe("get_task", () => {
   it("when the task exists, then every field comes back, user text only inside the data block", async () => {

@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startMcpHarness, textOf, type McpHarness } from "../harness.ts";
+import { call, ok, startAgent, textOf, type McpHarness } from "../harness.ts";
 
 interface Lists {
   lists: { id: string; name: string; openTaskCount: number; version: number }[];
@@ -9,13 +9,8 @@ interface Lists {
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("list_lists", () => {
   it("when the user has lists, then each comes with its open task count, paged with a cursor", async () => {

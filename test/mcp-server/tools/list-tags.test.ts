@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startMcpHarness, textOf, type McpHarness } from "../harness.ts";
+import { call, ok, startAgent, textOf, type McpHarness } from "../harness.ts";
 
 interface Tags {
   tags: { id: string; name: string; openTaskCount: number }[];
@@ -9,13 +9,8 @@ interface Tags {
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("list_tags", () => {
   it("when tasks carry tags, then each tag comes with its open task count, paged with a cursor", async () => {

@@ -1,17 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failed, ok, startMcpHarness, type McpHarness, type Task } from "../harness.ts";
+import { failed, ok, startAgent, type McpHarness, type Task } from "../harness.ts";
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("reopen_task", () => {
   it("when an agent reopens a completed task, then it is open again", async () => {

@@ -1,20 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestUser } from "../../support/task-api.ts";
-import { failed, ok, startMcpHarness, type McpHarness, type Task } from "../harness.ts";
+import { failed, ok, startAgent, type McpHarness, type Task } from "../harness.ts";
 
 let h: McpHarness;
-let user: TestUser;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  user = await h.signUp();
-  client = await h.client(await h.resourceToken(user));
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("oauth")));
+afterAll(() => h.close());
 
 async function newTask(fields: Record<string, unknown> = {}): Promise<Task> {
   return (await ok<{ task: Task }>(client, "add_task", { title: "to change", ...fields })).task;

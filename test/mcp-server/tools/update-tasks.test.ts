@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ok, startMcpHarness, type McpHarness, type Task } from "../harness.ts";
+import { ok, startAgent, type McpHarness, type Task } from "../harness.ts";
 
 interface BatchResult {
   succeeded: number;
@@ -11,13 +11,8 @@ interface BatchResult {
 
 let h: McpHarness;
 let client: Client;
-beforeAll(async () => {
-  h = await startMcpHarness();
-  client = await h.client((await h.personalAccessToken(await h.signUp(), "read-write")).token);
-});
-afterAll(async () => {
-  await h.close();
-});
+beforeAll(async () => ({ h, client } = await startAgent("read-write")));
+afterAll(() => h.close());
 
 describe("update_tasks", () => {
   it("when an agent changes several tasks, then each item reports its task or why it failed", async () => {
