@@ -17,11 +17,10 @@ RUN groupadd --system --gid 10001 taskmesh \
       --shell /usr/sbin/nologin taskmesh
 
 # ---------------------------------------------------------------------------------------------
-# build: every dependency, the Prisma client, and the bundles (services/<name>/dist/*.js).
-FROM base AS build
+# manifests: the lockfile and every workspace's package.json (npm ci needs them all to match the
+# lockfile). The build installs everything from here; each service's install below, only its own.
+FROM base AS manifests
 WORKDIR /app
-# Manifests first, so the install layer is reused until a dependency changes. npm ci needs
-# every workspace's package.json to match the lockfile.
 COPY package.json package-lock.json ./
 COPY packages/auth/package.json packages/auth/
 COPY packages/contracts/package.json packages/contracts/
@@ -34,6 +33,11 @@ COPY services/mcp-server/package.json services/mcp-server/
 COPY services/notifications/package.json services/notifications/
 COPY services/recurring-tasks/package.json services/recurring-tasks/
 COPY services/task-api/package.json services/task-api/
+
+# ---------------------------------------------------------------------------------------------
+# build: every dependency, the Prisma client, and the bundles (services/<name>/dist/*.js).
+FROM manifests AS build
+# The manifests first (stage above), so the install layer is reused until a dependency changes.
 # The root postinstall generates the Prisma client (scripts/prisma-generate.mjs).
 COPY prisma.config.ts ./
 COPY prisma/ prisma/
@@ -55,21 +59,7 @@ RUN npm run db:generate \
 # "devOptional", which --omit=dev alone keeps (measured: 504 MB for task-api); --omit=optional
 # drops them, and with them only embedded-postgres' binaries (local runs without DATABASE_URL)
 # and pg-cloudflare (Workers). No install scripts: nothing the services load needs one.
-FROM base AS manifests
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY packages/auth/package.json packages/auth/
-COPY packages/contracts/package.json packages/contracts/
-COPY packages/core/package.json packages/core/
-COPY packages/dapr/package.json packages/dapr/
-COPY packages/db/package.json packages/db/
-COPY packages/recurrence/package.json packages/recurrence/
-COPY services/audit-log/package.json services/audit-log/
-COPY services/mcp-server/package.json services/mcp-server/
-COPY services/notifications/package.json services/notifications/
-COPY services/recurring-tasks/package.json services/recurring-tasks/
-COPY services/task-api/package.json services/task-api/
-
+#
 # The workspace links (node_modules/@taskmesh/*) are removed: the bundles inline that code.
 # services/<name>/node_modules holds what npm could not hoist (it may stay empty).
 FROM manifests AS task-api-deps
