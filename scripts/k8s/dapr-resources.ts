@@ -180,8 +180,8 @@ function kubernetesConfiguration(doc: Doc): void {
     "accessControl",
     ` Service invocation: who may call whom. The called app's sidecar checks these rules against
  the caller's mTLS identity, spiffe://<trust domain>/ns/${NAMESPACE}/<app-id>, issued by Dapr
- Sentry. "public" is the control plane's default trust domain: change trustDomain here if the
- daprsystem Configuration sets another. One Configuration for all apps and a policy names
+ Sentry. An app's trust domain is spec.accessControl.trustDomain of its own Configuration
+ (this one: "public", also Dapr's default), not the control plane's (cluster.local). One Configuration for all apps and a policy names
  only the caller, so the callee is told apart by path: /v1/** and /api/auth/jwks are
  task-api's, /internal/** is audit-log's (the only app that serves internal routes to other apps).`,
   );

@@ -14,10 +14,10 @@
 import { spawn } from "node:child_process";
 import { access, readdir } from "node:fs/promises";
 import path from "node:path";
-import readline from "node:readline";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { parseAllDocuments } from "yaml";
+import { runProvisioningScript, type ProgressLog } from "../stack/binaries.ts";
 import {
   gvkKey,
   K8S_SCHEMA_ID,
@@ -33,7 +33,7 @@ import {
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const OVERLAYS_DIR = path.join(REPO_ROOT, "k8s", "overlays");
 
-export type ProgressLog = (line: string) => void;
+export type { ProgressLog } from "../stack/binaries.ts";
 
 export interface ValidationResult {
   /** "Kind/name" (with the namespace, when it has one: "Kind/namespace/name"). */
@@ -42,40 +42,14 @@ export interface ValidationResult {
   errors: string[];
 }
 
-/**
- * Runs one of the provisioning scripts next to this file: progress (stderr) goes to `log`, the
- * last stdout line is the answer (a path). Both scripts are instant once cached.
- */
-function runScript(script: string, log: ProgressLog): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [path.join(import.meta.dirname, script)], {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const out: string[] = [];
-    const err: string[] = [];
-    readline.createInterface({ input: child.stdout }).on("line", (l) => out.push(l));
-    readline.createInterface({ input: child.stderr }).on("line", (l) => {
-      err.push(l);
-      log(l);
-    });
-    child.once("error", reject);
-    child.once("close", (code) => {
-      const answer = out.at(-1)?.trim();
-      if (code === 0 && answer) resolve(answer);
-      else reject(new Error(`scripts/k8s/${script} failed (exit ${code}):\n${err.slice(-30).join("\n")}`));
-    });
-  });
-}
-
 /** Path of the pinned kustomize (built from the Go module proxy and cached on first use). */
 export function ensureKustomize(log: ProgressLog = () => undefined): Promise<string> {
-  return runScript("kustomize.sh", log);
+  return runProvisioningScript("scripts/k8s/kustomize.sh", [], log);
 }
 
 /** Directory of the Kubernetes OpenAPI and Dapr CRD schemas (downloaded and cached on first use). */
 export function ensureSchemas(log: ProgressLog = () => undefined): Promise<string> {
-  return runScript("schemas.sh", log);
+  return runProvisioningScript("scripts/k8s/schemas.sh", [], log);
 }
 
 /** Names of the overlays under k8s/overlays/ (directories with a kustomization file). */

@@ -6,11 +6,12 @@ import { REPO_ROOT } from "./paths.ts";
 export type ProgressLog = (message: string) => void;
 
 /**
- * Runs one of the provisioning scripts (scripts/daprd/build.sh, scripts/kafka/kafka.sh):
- * their progress lines (stderr) go to `log`, the last stdout line is the answer (a path).
- * Both scripts are instant when their cache is warm and lock against concurrent runs.
+ * Runs one of the provisioning scripts (scripts/daprd/build.sh, scripts/kafka/kafka.sh,
+ * scripts/k8s/kustomize.sh, scripts/k8s/schemas.sh): their progress lines (stderr) go to `log`,
+ * the last stdout line is the answer (a path). Each is instant when its cache is warm and locks
+ * against concurrent runs.
  */
-function runProvisioningScript(script: string, args: string[], log: ProgressLog): Promise<string> {
+export function runProvisioningScript(script: string, args: string[], log: ProgressLog): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn("bash", [path.join(REPO_ROOT, script), ...args], {
       cwd: REPO_ROOT,

@@ -363,7 +363,7 @@ describe("docs/deploy.md and the smoke script agree with the manifests", () => {
         if (o.kind === "Ingress")
           for (const rule of (o.spec as { rules: { http: { paths: IngressPath[] } }[] }).rules)
             rule.http.paths.push({
-              path: "/oauth",
+              path: "/status",
               pathType: "Prefix",
               backend: { service: { name: "task-api" } },
             });
@@ -373,7 +373,7 @@ describe("docs/deploy.md and the smoke script agree with the manifests", () => {
     const errors = checkDeployDoc(DOC, factsOf(changed));
     expect(errors).toContainEqual(expect.stringMatching(/the HPAs say task-api \d+-20/));
     expect(errors).toContain("docs/deploy.md names taskmesh-topics, which no overlay renders or references");
-    expect(errors).toContainEqual(expect.stringMatching(/the Ingresses route .*\/oauth/));
+    expect(errors).toContainEqual(expect.stringMatching(/the Ingresses route .*\/status/));
   });
 
   it("when the Ingress sends /mcp or the stream elsewhere, then the smoke defaults are reported as wrong", () => {
