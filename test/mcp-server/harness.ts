@@ -9,7 +9,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar } from "@taskmesh/auth";
 import { createLogger } from "@taskmesh/core";
 import type { SidecarClient } from "@taskmesh/dapr";
@@ -18,6 +17,8 @@ import { createApp, type McpServerDeps } from "../../services/mcp-server/src/app
 import { sidecarTransport } from "../../services/mcp-server/src/data/task-api.client.ts";
 import type { TaskApiDeps } from "../../services/task-api/src/app.ts";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+
+export { call, failed, ok, textOf, type BatchResult, type Task } from "./tool-calls.ts";
 
 /** task-api's APP_API_TOKEN in these tests: what its sidecar sends with every delivered call. */
 export const TASK_API_APP_TOKEN = "task-api-app-token-for-mcp-tests";
@@ -148,55 +149,6 @@ export async function startMcpHarness(
       await api.close();
     },
   };
-}
-
-/** Calls a tool; protocol errors reject. */
-export async function call(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-export function textOf(result: CallToolResult): string {
-  return result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
-}
-
-/** The structured content of a successful call; fails the test with the text otherwise. */
-export async function ok<T = Record<string, unknown>>(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<T> {
-  const result = await call(client, name, args);
-  expect(result.isError ?? false, textOf(result)).toBe(false);
-  return result.structuredContent as T;
-}
-
-/** An isError result's text, failing the test if the call succeeded. */
-export async function failed(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
-  const result = await call(client, name, args);
-  expect(result.isError, textOf(result)).toBe(true);
-  return textOf(result);
-}
-
-/** The fields of a task that tools return. */
-export interface Task {
-  id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  priority: string;
-  tags: string[];
-  listId: string | null;
-  parentId: string | null;
-  dueAt: string | null;
-  allDay: boolean;
-  dueDate: string | null;
-  recurrence: string | null;
-  remindAt: string | null;
-  version: number;
 }
 
 /**

@@ -8,9 +8,10 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { expect } from "vitest";
 import type { TestStack } from "../support/stack.ts";
+
+export { call, ok, textOf } from "./tool-calls.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -138,30 +139,6 @@ export async function stdioClient(
     }),
   );
   return client;
-}
-
-/** Calls a tool and returns its result (protocol errors reject). */
-export async function call(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-/** The structured content of a successful call, failing the test with the text otherwise. */
-export async function ok<T = Record<string, unknown>>(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<T> {
-  const result = await call(client, name, args);
-  expect(result.isError ?? false, textOf(result)).toBe(false);
-  return result.structuredContent as T;
-}
-
-export function textOf(result: CallToolResult): string {
-  return result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
 }
 
 /** A raw JSON-RPC POST to /mcp (for HTTP-level checks). */

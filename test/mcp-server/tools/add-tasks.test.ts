@@ -1,17 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
-
-interface BatchResult {
-  succeeded: number;
-  failed: number;
-  items: {
-    index: number;
-    ok: boolean;
-    result?: Task;
-    error?: { code: string; message: string; hint: string };
-  }[];
-}
+import { call, ok, startAgent, textOf, type BatchResult, type McpHarness } from "../harness.ts";
 
 let h: McpHarness;
 let client: Client;

@@ -1,13 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ok, startAgent, type McpHarness, type Task } from "../harness.ts";
-
-interface BatchResult {
-  succeeded: number;
-  failed: number;
-  items: { index: number; ok: boolean; result?: Task; error?: { code: string; hint: string } }[];
-}
+import { ok, startAgent, type BatchResult, type McpHarness, type Task } from "../harness.ts";
 
 let h: McpHarness;
 let client: Client;
