@@ -14,8 +14,8 @@ import type {
   SchemaEngine,
   SchemaFilter,
 } from "@prisma/schema-engine-wasm/schema_engine_bg";
-import pg from "pg";
 import { readMigrationsDirectory } from "@taskmesh/db";
+import { testPool } from "../support/postgres.ts";
 
 // Prisma's own schema engine (the Wasm build of the code behind `prisma migrate`), driven through
 // @prisma/adapter-pg, so tests can ask Prisma itself: is there drift, would `migrate deploy`
@@ -83,7 +83,7 @@ export async function openPrismaSchemaEngine(options: {
   };
   registry.PRISMA_WASM_PANIC_REGISTRY = { set_message: (message) => panics.push(message) };
 
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: 2 });
+  const pool = testPool(options.connectionString, 2);
   const adapters: SqlDriverAdapter[] = [];
   const factory = new PrismaPg(pool);
   const shimmed: SqlMigrationAwareDriverAdapterFactory = {

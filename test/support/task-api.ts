@@ -9,7 +9,7 @@ import { createApp, type TaskApiDeps } from "../../services/task-api/src/app.ts"
 import { createAuth } from "../../services/task-api/src/auth/auth.ts";
 import { createAccessTokenVerifier } from "@taskmesh/auth";
 import { createDatabase, type Database } from "../../services/task-api/src/data/database.ts";
-import { createTestDatabase } from "./postgres.ts";
+import { createTestDatabase, testPool } from "./postgres.ts";
 
 export const TEST_PUBLIC_URL = "http://task-api.test";
 
@@ -46,7 +46,9 @@ export async function startTaskApi(
   options: { protectedResources?: string[] } = {},
 ): Promise<TestTaskApi> {
   const database = await createTestDatabase();
-  const pool = new pg.Pool({ connectionString: database.connectionString, max: 5 });
+  // Errors on any connection are handled (testPool): pool.end() resolves before the last
+  // connections have closed, and the drop's WITH (FORCE) can still reach one of them.
+  const pool = testPool(database.connectionString, 5);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const db = createDatabase(prisma, pool);
   const auth = createAuth({
