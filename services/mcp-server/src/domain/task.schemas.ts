@@ -116,6 +116,20 @@ export const listEntryOutput = compactTaskOutput.extend(
 
 export const itemErrorOutput = z.object({ code: z.string(), message: z.string(), hint: z.string() });
 
+/** What the batch tools return: every item by its index, with its task or its error. */
+export const batchOutput = z.object({
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  items: z.array(
+    z.object({
+      index: z.number().int(),
+      ok: z.boolean(),
+      result: taskOutput.optional(),
+      error: itemErrorOutput.optional(),
+    }),
+  ),
+});
+
 export const listOutput = z.object({
   id: z.string(),
   name: z.string(),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
-import { itemErrorOutput, newTaskInput, taskOutput } from "../domain/task.schemas.ts";
+import { batchOutput, newTaskInput } from "../domain/task.schemas.ts";
 import { fullTask, toTaskBody } from "../domain/task.view.ts";
 import { defineTool } from "./tool.ts";
 
@@ -12,18 +12,7 @@ export const addTasksTool = defineTool({
     tasks: z.array(newTaskInput).min(1).max(MAX_BATCH),
     idempotencyKey: z.string().min(1).max(180).optional(),
   }),
-  output: z.object({
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    items: z.array(
-      z.object({
-        index: z.number().int(),
-        ok: z.boolean(),
-        result: taskOutput.optional(),
-        error: itemErrorOutput.optional(),
-      }),
-    ),
-  }),
+  output: batchOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async run({ tasks, idempotencyKey }, { taskApi }) {
     const indexed = tasks.map((task, index) => ({ task, index }));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
-import { expectedVersion, id, itemErrorOutput, taskOutput } from "../domain/task.schemas.ts";
+import { batchOutput, expectedVersion, id } from "../domain/task.schemas.ts";
 import { fullTask } from "../domain/task.view.ts";
 import { defineTool } from "./tool.ts";
 
@@ -9,18 +9,7 @@ export const completeTasksTool = defineTool({
   title: "Complete many tasks",
   description: `Marks up to ${MAX_BATCH} tasks completed in one call. Each item is reported by its index: the completed task or an error.`,
   input: z.object({ tasks: z.array(z.object({ id, expectedVersion })).min(1).max(MAX_BATCH) }),
-  output: z.object({
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    items: z.array(
-      z.object({
-        index: z.number().int(),
-        ok: z.boolean(),
-        result: taskOutput.optional(),
-        error: itemErrorOutput.optional(),
-      }),
-    ),
-  }),
+  output: batchOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run({ tasks }, { taskApi }) {
     const outcomes = await runBatch(tasks, async (item) =>

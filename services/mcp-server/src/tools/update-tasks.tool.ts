@@ -1,7 +1,7 @@
 import { InvalidError } from "@taskmesh/core";
 import { z } from "zod";
 import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
-import { expectedVersion, id, itemErrorOutput, taskChanges, taskOutput } from "../domain/task.schemas.ts";
+import { batchOutput, expectedVersion, id, taskChanges } from "../domain/task.schemas.ts";
 import { fullTask, toTaskBody } from "../domain/task.view.ts";
 import { defineTool } from "./tool.ts";
 
@@ -15,18 +15,7 @@ export const updateTasksTool = defineTool({
       .min(1)
       .max(MAX_BATCH),
   }),
-  output: z.object({
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    items: z.array(
-      z.object({
-        index: z.number().int(),
-        ok: z.boolean(),
-        result: taskOutput.optional(),
-        error: itemErrorOutput.optional(),
-      }),
-    ),
-  }),
+  output: batchOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run({ updates }, { taskApi }) {
     const outcomes = await runBatch(updates, async (item) => {
