@@ -87,6 +87,9 @@ export interface RunningServer {
   shutdown: (reason: string) => Promise<void>;
 }
 
+/** How often a draining server closes the connections that have gone idle since. */
+const IDLE_SWEEP_MS = 50;
+
 /** Listens and installs SIGTERM/SIGINT handling: 503 readiness, stop accepting, drain, close clients. */
 export async function serve(app: Express, options: ServeOptions): Promise<RunningServer> {
   const { logger, lifecycle } = options;
@@ -112,7 +115,15 @@ export async function serve(app: Express, options: ServeOptions): Promise<Runnin
       force.unref();
       if (options.drainDelayMs) await new Promise((r) => setTimeout(r, options.drainDelayMs));
       await new Promise<void>((resolve) => {
+        // close() ends the connections that are idle now. One busy with a request stays
+        // keep-alive after its response (Node does not close it), and a caller that keeps
+        // using it (daprd's app channel and health checks) holds the close open until the
+        // shutdown timeout: sweep the idle ones until none is left.
+        const sweep = setInterval(() => {
+          server.closeIdleConnections();
+        }, IDLE_SWEEP_MS);
         server.close(() => {
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();
