@@ -58,6 +58,7 @@ import {
   type LatencySummary,
 } from "./event-load.ts";
 import { setAutogroupNice, startSampler, type MachineWindow, type WindowStats } from "./process-stats.ts";
+import { BENCH_TASK_API_ENV } from "./task-api-env.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -614,11 +615,7 @@ async function main(): Promise<void> {
       daprdLogLevel: "warn",
       env: {
         "task-api": {
-          NODE_ENV: "production",
-          BETTER_AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123",
-          RATE_LIMIT_IP_PER_MINUTE: "0",
-          RATE_LIMIT_USER_PER_MINUTE: "0",
-          MIGRATE_ON_START: "false",
+          ...BENCH_TASK_API_ENV,
           OUTBOX_BULK_PUBLISH: String(mode === "bulk"),
           OUTBOX_POLL_INTERVAL_MS: String(POLL_MS),
           ...taskApiExtra,

@@ -35,6 +35,7 @@ import { applyMigrations, startEmbeddedPostgres } from "@taskmesh/db";
 import pg from "pg";
 import { buildServices } from "../build.ts";
 import { launchStack } from "../stack/index.ts";
+import { BENCH_TASK_API_ENV } from "./task-api-env.ts";
 import { cpuSeconds, setAutogroupNice } from "./process-stats.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -181,11 +182,7 @@ async function main(): Promise<void> {
       daprdLogLevel: "warn",
       env: {
         "task-api": {
-          NODE_ENV: "production",
-          BETTER_AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123",
-          RATE_LIMIT_IP_PER_MINUTE: "0",
-          RATE_LIMIT_USER_PER_MINUTE: "0",
-          MIGRATE_ON_START: "false",
+          ...BENCH_TASK_API_ENV,
           PROTECTED_RESOURCES: "http://127.0.0.1:{port:mcp-server}/mcp",
         },
         "mcp-server": {
