@@ -16,6 +16,7 @@ import {
 } from "@taskmesh/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import type { MetadataItem, Resource } from "../support/dapr-resource.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const componentsDir = path.join(root, "dapr-components");
@@ -28,22 +29,6 @@ const APP_PORTS = {
   "recurring-tasks": 3004,
 } as const;
 const APP_IDS = Object.keys(APP_PORTS);
-
-interface MetadataItem {
-  name: string;
-  value?: unknown;
-  envRef?: string;
-  secretKeyRef?: { name: string; key?: string };
-}
-
-interface Resource {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec: Record<string, unknown>;
-  auth?: { secretStore?: string };
-  scopes?: string[];
-}
 
 interface Component extends Resource {
   spec: { type: string; version: string; metadata?: MetadataItem[] };

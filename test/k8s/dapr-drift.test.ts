@@ -19,22 +19,7 @@ import {
   renderKubernetesResources,
   toKubernetes,
 } from "../../scripts/k8s/dapr-resources.ts";
-
-interface MetadataItem {
-  name: string;
-  value?: unknown;
-  envRef?: string;
-  secretKeyRef?: { name: string; key?: string };
-}
-
-interface Resource {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec: Record<string, unknown> & { metadata?: MetadataItem[] };
-  auth?: { secretStore?: string };
-  scopes?: string[];
-}
+import type { Resource } from "../support/dapr-resource.ts";
 
 const id = (r: Resource): string => `${r.kind}/${r.metadata.name}`;
 
