@@ -26,6 +26,7 @@ export type ErrorCode =
   | "idempotency-key-reused"
   | "idempotency-key-in-use"
   | "rate-limited"
+  | "quota-exceeded"
   | "unavailable"
   | "internal";
 
@@ -93,6 +94,21 @@ export class UnauthenticatedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message: string, options?: AppErrorOptions) {
     super("forbidden", message, options);
+  }
+}
+
+/**
+ * A per-user quota is full: the request itself is fine, but the account holds as many of `quota`
+ * as it may. Retrying does not help until the user deletes some; the problem names the quota
+ * and its limit.
+ */
+export class QuotaExceededError extends AppError {
+  readonly quota: string;
+  readonly limit: number;
+  constructor(quota: string, limit: number, message: string, options?: AppErrorOptions) {
+    super("quota-exceeded", message, { ...options, extensions: { quota, limit, ...options?.extensions } });
+    this.quota = quota;
+    this.limit = limit;
   }
 }
 

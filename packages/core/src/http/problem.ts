@@ -27,6 +27,8 @@ const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   "idempotency-key-reused": { status: 422, title: "Idempotency key reused with another request" },
   "idempotency-key-in-use": { status: 409, title: "Idempotency key in use" },
   "rate-limited": { status: 429, title: "Too many requests" },
+  // 422, not 409: a full quota is no race a retry could win (clients and recurring-tasks retry 409).
+  "quota-exceeded": { status: 422, title: "Quota exceeded" },
   unavailable: { status: 503, title: "Service unavailable" },
   internal: { status: 500, title: "Internal server error" },
 };
