@@ -131,16 +131,23 @@ describe("webhook registration API", () => {
     expect(await countWebhooks(user)).toBe(0);
   });
 
-  it("when a user reaches the cap, then the next registration is 409 and others still can register", async () => {
+  it("when a user reaches the cap, then concurrent registrations past it are 422 quota-exceeded and others still can register", async () => {
     const user = await h.signUp();
     const results = await Promise.all(
       [1, 2, 3, 4, 5].map((i) =>
         register(user, { url: `http://127.0.0.1:4100/${i}`, eventTypes: TASK_TYPES }),
       ),
     );
-    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 409, 409]);
-    const refused = results.find((r) => r.status === 409);
-    expect(refused?.body).toMatchObject({ code: "conflict", limit: 3 });
+    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 422, 422]);
+    const refused = results.find((r) => r.status === 422);
+    expect(refused?.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(refused?.body).toMatchObject({
+      type: "https://taskmesh.dev/problems/quota-exceeded",
+      code: "quota-exceeded",
+      quota: "webhooks",
+      limit: 3,
+    });
+    expect((refused?.body as { detail: string }).detail).toMatch(/limit of 3 webhooks.*delete one/);
     expect(await countWebhooks(user)).toBe(3);
   });
 

@@ -141,15 +141,20 @@ describe("creating a token", () => {
       .expect(422);
   });
 
-  it("when a user already has 100 tokens, then the 101st is 422 until one is revoked", async () => {
+  it("when a user already has 50 tokens (the default quota), then the 51st is 422 quota-exceeded until one is revoked", async () => {
     const user = await api.signUp();
     await api.pool.query(
       `INSERT INTO personal_access_tokens (id, user_id, name, scope, token_hash, prefix, expires_at)
        SELECT gen_random_uuid(), $1, 'bulk ' || i, 'read', md5(i::text || $1) || md5($1 || i::text), 'tmpat_bulk00', now() + interval '1 day'
-         FROM generate_series(1, 100) AS i`,
+         FROM generate_series(1, 50) AS i`,
       [user.id],
     );
-    await api.request.post("/v1/tokens").set(user.auth).send({ name: "one more", scope: "read" }).expect(422);
+    const refused = await api.request
+      .post("/v1/tokens")
+      .set(user.auth)
+      .send({ name: "one more", scope: "read" })
+      .expect(422);
+    expect(refused.body).toMatchObject({ code: "quota-exceeded", quota: "tokens", limit: 50 });
 
     const page = await api.request.get("/v1/tokens?limit=1").set(user.auth).expect(200);
     const id = (page.body as { data: { id: string }[] }).data[0]?.id;

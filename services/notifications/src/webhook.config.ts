@@ -17,7 +17,8 @@ export const webhookEnv = {
     }),
   /** Lets webhooks target private, loopback and link-local addresses: tests and local development only. */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: env.bool(false),
-  WEBHOOK_MAX_PER_USER: env.int(20),
+  /** Per-user quota (GitHub's is 20 per event per repository): a 21st is 422 quota-exceeded. */
+  WEBHOOK_MAX_PER_USER: z.coerce.number().int().min(1).default(20),
   /** Attempts per delivery before it is marked failed (8 with the default base: about a day). */
   WEBHOOK_MAX_ATTEMPTS: env.int(8),
   /** Delay after the first failed attempt; each later delay is 5x the previous (±20% jitter). */

@@ -31,6 +31,7 @@ import { createListUseCases } from "./domain/list.use-cases.ts";
 import { createMeUseCases } from "./domain/me.use-cases.ts";
 import { createReadTaskHistory } from "./domain/task-history.use-case.ts";
 import { createTaskUseCases } from "./domain/task.use-cases.ts";
+import { DEFAULT_QUOTAS, type Quotas } from "./domain/quotas.ts";
 import { accessTokenRoutes } from "./http/access-token.routes.ts";
 import { docsRoutes } from "./http/docs.routes.ts";
 import { introspectionRoutes } from "./http/introspection.routes.ts";
@@ -54,6 +55,8 @@ export interface TaskApiDeps {
   corsOrigins: string[];
   rateLimit: { ipPerMinute: number; userPerMinute: number };
   trustProxyHops: number;
+  /** Per-user quotas (QUOTA_* in config.ts); absent = DEFAULT_QUOTAS. */
+  quotas?: Quotas;
   metrics?: HttpMetrics;
   clock?: () => Date;
   /**
@@ -142,7 +145,8 @@ export function createApp(deps: TaskApiDeps): Express {
   });
 
   const clock = deps.clock ?? (() => new Date());
-  const accessTokens = createAccessTokenUseCases(db, clock);
+  const quotas = deps.quotas ?? DEFAULT_QUOTAS;
+  const accessTokens = createAccessTokenUseCases(db, clock, quotas);
   // Only this app's sidecar reaches it (app token); not limited per IP, since every call comes from the sidecar.
   if (deps.trustedCallers) {
     app.use(
@@ -185,8 +189,8 @@ export function createApp(deps: TaskApiDeps): Express {
   v1.use(jsonBody({ limit: "64kb" }));
   v1.use(accessTokenRoutes(accessTokens));
   v1.use(meRoutes(createMeUseCases(db, clock)));
-  v1.use(listRoutes(db, createListUseCases(db, clock), clock));
-  v1.use(taskRoutes(db, createTaskUseCases(db, clock), clock));
+  v1.use(listRoutes(db, createListUseCases(db, clock, quotas), clock));
+  v1.use(taskRoutes(db, createTaskUseCases(db, clock, quotas), clock));
   v1.use(taskHistoryRoutes(createReadTaskHistory(db, deps.taskHistory ?? NO_TASK_HISTORY)));
   v1.use(tagRoutes(db));
   app.use("/v1", v1);

@@ -23,6 +23,11 @@ const schema = z
     /** Requests per minute; 0 turns a limit off. */
     RATE_LIMIT_USER_PER_MINUTE: env.int(600),
     RATE_LIMIT_IP_PER_MINUTE: env.int(1200),
+    /** Per-user quotas (what one account may hold at once; domain/quotas.ts says why these defaults). */
+    QUOTA_TASKS_PER_USER: z.coerce.number().int().min(1).default(10_000),
+    QUOTA_LISTS_PER_USER: z.coerce.number().int().min(1).default(200),
+    QUOTA_TAGS_PER_USER: z.coerce.number().int().min(1).default(500),
+    QUOTA_TOKENS_PER_USER: z.coerce.number().int().min(1).default(50),
     /** Express "trust proxy" hop count, so per-IP limits see the client behind an ingress. */
     TRUST_PROXY_HOPS: env.int(0),
     SHUTDOWN_DRAIN_DELAY_MS: env.int(0),

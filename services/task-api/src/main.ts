@@ -105,6 +105,12 @@ async function main(): Promise<void> {
       userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
     },
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    quotas: {
+      tasks: config.QUOTA_TASKS_PER_USER,
+      lists: config.QUOTA_LISTS_PER_USER,
+      tags: config.QUOTA_TAGS_PER_USER,
+      tokens: config.QUOTA_TOKENS_PER_USER,
+    },
     metrics,
     ...(config.APP_API_TOKEN
       ? { trustedCallers: { appApiToken: config.APP_API_TOKEN, appIds: config.TRUSTED_CALLER_APP_IDS } }

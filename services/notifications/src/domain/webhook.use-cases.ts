@@ -1,4 +1,4 @@
-import { ConflictError, InvalidError, NotFoundError } from "@taskmesh/core";
+import { InvalidError, NotFoundError, QuotaExceededError } from "@taskmesh/core";
 import { v7 as uuidv7 } from "uuid";
 import type {
   Page,
@@ -81,9 +81,11 @@ export function createWebhookUseCases(deps: WebhookUseCaseDeps): WebhookUseCases
         deps.maxPerUser,
       );
       if (!webhook) {
-        throw new ConflictError(
-          `A user can have at most ${deps.maxPerUser} webhooks; delete one before registering another.`,
-          { extensions: { limit: deps.maxPerUser } },
+        // The same answer as task-api's quotas (422 quota-exceeded, naming quota and limit).
+        throw new QuotaExceededError(
+          "webhooks",
+          deps.maxPerUser,
+          `You have reached the limit of ${deps.maxPerUser} webhooks per user; delete one you no longer need (DELETE /v1/webhooks/:id), then try again.`,
         );
       }
       return { webhook, secret };

@@ -58,10 +58,6 @@ function toView(row: {
   };
 }
 
-export async function countAccessTokens(tx: Tx, userId: string): Promise<number> {
-  return tx.personalAccessToken.count({ where: { userId } });
-}
-
 export async function insertAccessToken(
   tx: Tx,
   token: {

@@ -3,7 +3,6 @@ import { InvalidError, NotFoundError } from "@taskmesh/core";
 import { PERSONAL_ACCESS_TOKEN_PREFIX, isPersonalAccessToken } from "@taskmesh/auth";
 import type { Database } from "../data/database.ts";
 import {
-  countAccessTokens,
   deleteAccessToken,
   findAccessToken,
   findAccessTokenByHash,
@@ -14,12 +13,11 @@ import {
   type TokenScope,
 } from "../data/access-token.repository.ts";
 import { requireAccount } from "./me.use-cases.ts";
+import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const MAX_TOKEN_DAYS = 365;
 export const DEFAULT_TOKEN_DAYS = 30;
-/** Tokens one user may hold at once (expired ones count until revoked). */
-export const MAX_TOKENS_PER_USER = 100;
 /** last_used_at is written at most this often per token. */
 export const LAST_USED_INTERVAL_MS = 60_000;
 /** Characters of the token kept for display: the "tmpat_" marker plus 6 of the 43 random ones. */
@@ -90,7 +88,11 @@ function expiryOf(input: CreateAccessTokenInput, now: Date): Date {
  * the response that creates it; the database keeps its SHA-256, so a leaked table yields no
  * usable token. Revoking deletes the row, which ends the token at once.
  */
-export function createAccessTokenUseCases(db: Database, clock: () => Date = () => new Date()) {
+export function createAccessTokenUseCases(
+  db: Database,
+  clock: () => Date = () => new Date(),
+  quotas: Quotas = DEFAULT_QUOTAS,
+) {
   return {
     async create(
       userId: string,
@@ -101,11 +103,8 @@ export function createAccessTokenUseCases(db: Database, clock: () => Date = () =
       const token = newSecret();
       const view = await db.transaction(async (tx) => {
         await requireAccount(tx, userId);
-        if ((await countAccessTokens(tx, userId)) >= MAX_TOKENS_PER_USER) {
-          throw new InvalidError(`You already have ${MAX_TOKENS_PER_USER} tokens; revoke one first.`, [
-            { pointer: "", in: "body", detail: `at most ${MAX_TOKENS_PER_USER} tokens per user` },
-          ]);
-        }
+        // Expired tokens count until revoked.
+        await reserveQuota(tx, quotas, userId, "tokens");
         return insertAccessToken(tx, {
           userId,
           name: input.name,

@@ -3,6 +3,7 @@ import { txSql, type Database, type Tx } from "../data/database.ts";
 import { findTaskIds } from "../data/task.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
+import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 import {
   deleteList,
   findListPage,
@@ -13,7 +14,11 @@ import {
   type ListView,
 } from "../data/list.repository.ts";
 
-export function createListUseCases(db: Database, clock: () => Date = () => new Date()) {
+export function createListUseCases(
+  db: Database,
+  clock: () => Date = () => new Date(),
+  quotas: Quotas = DEFAULT_QUOTAS,
+) {
   async function locked(
     tx: Tx,
     userId: string,
@@ -44,6 +49,7 @@ export function createListUseCases(db: Database, clock: () => Date = () => new D
       return findListPage(db.read, userId, afterId, limit);
     },
     async create(tx: Tx, userId: string, name: string): Promise<ListView> {
+      await reserveQuota(tx, quotas, userId, "lists");
       return viewAfterWrite(tx, userId, await insertList(tx, userId, name));
     },
     async rename(

@@ -24,6 +24,7 @@ import {
 } from "../data/task.repository.ts";
 import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
 import { userTimeZone } from "../data/user.repository.ts";
+import { DEFAULT_QUOTAS, reserveQuota, reserveTagQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
 
@@ -187,7 +188,11 @@ async function reopenParent(tx: Tx, userId: string, parentId: string): Promise<v
   if (parent?.completed) await updateTask(tx, userId, parent.id, { completed: false, completedAt: null });
 }
 
-export function createTaskUseCases(db: Database, clock: () => Date = () => new Date()) {
+export function createTaskUseCases(
+  db: Database,
+  clock: () => Date = () => new Date(),
+  quotas: Quotas = DEFAULT_QUOTAS,
+) {
   async function locked(
     tx: Tx,
     userId: string,
@@ -226,6 +231,14 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
     ): Promise<{ task: TaskView; created: boolean }> {
       const fields = await prepareFields(tx, userId, input, undefined);
       const { occurrenceKey } = options;
+      // A recurring series' next task counts like any other: at the quota it is refused (422),
+      // and recurring-tasks drops that event (logged); an occurrence that exists already is
+      // answered as before, quota or not.
+      const exists =
+        occurrenceKey !== undefined &&
+        (await findTaskIdByOccurrenceKey(tx, userId, occurrenceKey)) !== undefined;
+      if (!exists) await reserveQuota(tx, quotas, userId, "tasks");
+      if (input.tags?.length) await reserveTagQuota(tx, quotas, userId, input.tags);
       let id: string | undefined;
       const tasks = await recordTaskChanges(
         tx,
@@ -265,6 +278,7 @@ export function createTaskUseCases(db: Database, clock: () => Date = () => new D
       const fields = await prepareFields(tx, userId, input, current);
       const changed = Object.keys(fields).length > 0 || input.tags !== undefined;
       if (!changed) return viewAfterWrite(tx, userId, id);
+      if (input.tags?.length) await reserveTagQuota(tx, quotas, userId, input.tags);
       // Subtasks change only when the list moves (they follow their parent).
       const listMoves = fields.listId !== undefined && fields.listId !== current.listId;
       const watched = [

@@ -1,0 +1,87 @@
+import { QuotaExceededError } from "@taskmesh/core";
+import type { Tx } from "../data/database.ts";
+import {
+  countMissingTags,
+  countOwned,
+  deleteUnusedTags,
+  lockQuota,
+  type QuotaKind,
+} from "../data/quota.repository.ts";
+import { normalizeTagName } from "../data/tag.repository.ts";
+
+/** Per-user quotas: how many of each a user may hold at once (QUOTA_* in config.ts). */
+export type Quotas = Record<QuotaKind, number>;
+
+/**
+ * Defaults, each far above what one person's task manager holds (Todoist's paid plan: 300
+ * projects; GitHub: 20 webhooks per event per repository) and low enough that one account cannot
+ * fill the database or make its own pages slow: 10,000 tasks (completed ones count until deleted),
+ * 200 lists, 500 tags, 50 personal access tokens (one per script or agent, expired ones count
+ * until revoked).
+ */
+export const DEFAULT_QUOTAS: Quotas = { tasks: 10_000, lists: 200, tags: 500, tokens: 50 };
+
+const NAMES: Record<QuotaKind, string> = {
+  tasks: "tasks",
+  lists: "lists",
+  tags: "tags",
+  tokens: "personal access tokens",
+};
+
+const REMEDY: Record<QuotaKind, string> = {
+  tasks: "delete tasks you no longer need (completed tasks count until deleted)",
+  lists: "delete a list you no longer need (its tasks go with it)",
+  tags: "remove tags from tasks: a tag no task carries is deleted to make room",
+  tokens: "revoke a token you no longer use (DELETE /v1/tokens/:id; expired tokens count until revoked)",
+};
+
+function exceeded(kind: QuotaKind, limit: number, adding: number): QuotaExceededError {
+  const what = adding === 1 ? "" : ` (this request adds ${adding})`;
+  return new QuotaExceededError(
+    kind,
+    limit,
+    `You have reached the limit of ${limit} ${NAMES[kind]} per user${what}; ${REMEDY[kind]}, then try again.`,
+  );
+}
+
+/**
+ * Makes sure the user has room for `adding` more rows of `kind`, and keeps that room until the
+ * transaction ends (lockQuota): call it before inserting. Throws QuotaExceededError when full;
+ * the transaction then rolls back, so the request changes nothing.
+ */
+export async function reserveQuota(
+  tx: Tx,
+  quotas: Quotas,
+  userId: string,
+  kind: QuotaKind,
+  adding = 1,
+): Promise<void> {
+  await lockQuota(tx, userId, kind);
+  if ((await countOwned(tx, userId, kind)) + adding <= quotas[kind]) return;
+  throw exceeded(kind, quotas[kind], adding);
+}
+
+/**
+ * Room for the tags among `names` the user does not have yet. Names of existing tags cost
+ * nothing and take no lock (the common case: tagging with known tags never waits). When full,
+ * the user's unused tags are deleted first; only if that is not enough is the request refused.
+ */
+export async function reserveTagQuota(
+  tx: Tx,
+  quotas: Quotas,
+  userId: string,
+  names: readonly string[],
+): Promise<void> {
+  const normalized = [...new Set(names.map(normalizeTagName))];
+  if ((await countMissingTags(tx, userId, normalized)) === 0) return;
+  await lockQuota(tx, userId, "tags");
+  // Counted under the lock: a concurrent request may have created some of them meanwhile, and
+  // pruning may delete unused tags this request names (they are then missing again).
+  const shortfall = async (): Promise<{ missing: number; over: boolean }> => {
+    const missing = await countMissingTags(tx, userId, normalized);
+    return { missing, over: (await countOwned(tx, userId, "tags")) + missing > quotas.tags };
+  };
+  let need = await shortfall();
+  if (need.over && (await deleteUnusedTags(tx, userId)) > 0) need = await shortfall();
+  if (need.over) throw exceeded("tags", quotas.tags, need.missing);
+}
