@@ -1,7 +1,8 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.ts";
+import { timeoutSettings, type DatabaseTimeouts } from "./pool.ts";
 
-export interface CreatePrismaClientOptions {
+export interface CreatePrismaClientOptions extends DatabaseTimeouts {
   /** postgresql:// URL. */
   connectionString: string;
   /** Upper bound of the pg pool (node-postgres defaults to 10). */
@@ -11,13 +12,15 @@ export interface CreatePrismaClientOptions {
 }
 
 /**
- * A Prisma client over node-postgres through Prisma 7's driver adapter (no Rust engine). Build one
- * per process in main.ts and pass it down; call `$disconnect()` on shutdown to close the pool.
+ * A Prisma client over node-postgres through Prisma 7's driver adapter (no Rust engine), with
+ * the same statement and idle-in-transaction timeouts as createPool. Build one per process in
+ * main.ts and pass it down; call `$disconnect()` on shutdown to close the pool.
  */
 export function createPrismaClient(options: CreatePrismaClientOptions): PrismaClient {
   const adapter = new PrismaPg(
     {
       connectionString: options.connectionString,
+      ...timeoutSettings(options),
       ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
     },
     options.onPoolError ? { onPoolError: options.onPoolError } : {},

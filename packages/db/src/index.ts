@@ -1,5 +1,11 @@
 export { createPrismaClient, type CreatePrismaClientOptions } from "./client.ts";
-export { createPool, type CreatePoolOptions } from "./pool.ts";
+export {
+  createPool,
+  DATABASE_TIMEOUT_DEFAULTS,
+  timeoutSettings,
+  type CreatePoolOptions,
+  type DatabaseTimeouts,
+} from "./pool.ts";
 export { PrismaClient, Prisma, Priority } from "./generated/prisma/client.ts";
 export type {
   Account,

@@ -4,6 +4,8 @@ import { ConflictError, UnavailableError } from "../errors.ts";
 /** SQLSTATEs a client can fix by retrying the same request. */
 const CONFLICT_STATES = new Set(["40001", "40P01"]); // serialization failure, deadlock
 const UNAVAILABLE_STATES = new Set(["53300", "57P01", "57P03", "08006", "08001"]); // too many connections, shutting down, connection lost
+/** The pool's statement_timeout cancelled the statement, or idle_in_transaction_session_timeout closed the session. */
+const TIMEOUT_STATES = new Set(["57014", "25P03"]);
 /** Prisma's codes for a lost or unreachable database and for a transaction that timed out. */
 const PRISMA_UNAVAILABLE = new Set(["P2028", "P1001", "P1017"]);
 const PRISMA_CONFLICT = new Set(["P2002", "P2034"]);
@@ -58,9 +60,10 @@ export function databaseSqlState(err: unknown): string | undefined {
 /**
  * Database failures that are not faults of the caller or of this service: "unavailable" (overload,
  * a lost or refused connection; retry later) and "conflict" (a concurrent write won a race;
- * retry now). Anything else is undefined.
+ * retry now), "timeout" (the statement or transaction exceeded the pool's time limits; retry
+ * later or ask for less). Anything else is undefined.
  */
-export function databaseFailure(err: unknown): "unavailable" | "conflict" | undefined {
+export function databaseFailure(err: unknown): "unavailable" | "timeout" | "conflict" | undefined {
   if (isPrismaError(err)) {
     const code = typeof err.code === "string" ? err.code : undefined;
     const kind = adapterCause(err)?.kind;
@@ -71,6 +74,7 @@ export function databaseFailure(err: unknown): "unavailable" | "conflict" | unde
   }
   const state = databaseSqlState(err);
   if (state !== undefined && CONFLICT_STATES.has(state)) return "conflict";
+  if (state !== undefined && TIMEOUT_STATES.has(state)) return "timeout";
   if (
     (state !== undefined && UNAVAILABLE_STATES.has(state)) ||
     (err instanceof Error &&
@@ -91,6 +95,15 @@ export const translateDatabaseErrors: ErrorRequestHandler = (err: unknown, _req,
   switch (databaseFailure(err)) {
     case "unavailable":
       next(new UnavailableError("The database is unavailable; retry shortly.", 1, { cause: err }));
+      return;
+    case "timeout":
+      next(
+        new UnavailableError(
+          "The database did not answer within its time limit; retry shortly, or narrow the request.",
+          1,
+          { cause: err },
+        ),
+      );
       return;
     case "conflict":
       next(
