@@ -5,7 +5,10 @@
  *  1. PostgreSQL: embedded in a temp dir (or BENCH_DATABASE_URL), migrated.
  *  2. Seed: 10 users x 10,000 tasks (tags, due dates, priorities, some completed).
  *  3. For each scenario: peak throughput (50 connections), then latency at 80 % of that peak.
- *  4. Print a table and write bench-results/api-<time>.json.
+ *  4. Print a table and write bench-results/api-<time>.json (or --out <file>).
+ *
+ * Smoke mode (--smoke or BENCH_SMOKE=1, scripts/bench/options.ts): 2 users x 200 tasks, 4
+ * connections, 1 s per run: proves the benchmark runs end to end, the figures mean nothing.
  */
 import { freePort } from "@taskmesh/core";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -18,12 +21,15 @@ import pg from "pg";
 import { applyMigrations, startEmbeddedPostgres } from "@taskmesh/db";
 import { buildServices } from "../build.ts";
 import { SERVICE_NODE_OPTIONS } from "../service-runtime.ts";
+import { announceSmoke, knob, outputFile, SMOKE } from "./options.ts";
+import { BENCH_STANDALONE_TASK_API_ENV } from "./task-api-env.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const USERS = Number(process.env.BENCH_USERS ?? 10);
-const TASKS_PER_USER = Number(process.env.BENCH_TASKS_PER_USER ?? 10_000);
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const USERS = knob("BENCH_USERS", 10, 2);
+const TASKS_PER_USER = knob("BENCH_TASKS_PER_USER", 10_000, 200);
+const DURATION_S = knob("BENCH_DURATION", 10, 1);
+const CONNECTIONS = knob("BENCH_CONNECTIONS", 50, 4);
+const WARMUP_S = knob("BENCH_WARMUP_SECONDS", 3, 1);
 const children: ChildProcess[] = [];
 /** Stops the temporary PostgreSQL (and removes its directory) on success and on failure alike. */
 let stopPostgres = (): Promise<void> => Promise.resolve();
@@ -32,9 +38,14 @@ function step(message: string): void {
   console.log(`» ${message}`);
 }
 
-async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
+/** Waits for `url` to answer; fails at once when the process that should serve it exits. */
+async function waitFor(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `${url}: its process exited (${child.exitCode ?? child.signalCode}) before it answered`,
+      );
     try {
       if ((await fetch(url)).status < 500) return;
     } catch {
@@ -73,6 +84,8 @@ async function rssMiB(pid: number): Promise<{ rss: number; peak: number }> {
 }
 
 interface Result {
+  /** Responses received in the run (any status). */
+  requests: number;
   reqPerSec: number;
   p50: number;
   p95: number;
@@ -85,6 +98,7 @@ async function load(options: autocannon.Options): Promise<Result> {
   const r = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...options });
   const latency = r.latency as unknown as Record<string, number>;
   return {
+    requests: r.requests.total,
     reqPerSec: Math.round(r.requests.average),
     p50: latency.p50 ?? 0,
     p95: latency.p97_5 ?? latency.p95 ?? 0,
@@ -129,6 +143,8 @@ async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const file = outputFile("api");
+  announceSmoke();
 
   let dataDir: string | undefined;
   let databaseUrl = process.env.BENCH_DATABASE_URL;
@@ -155,14 +171,14 @@ async function main(): Promise<void> {
   await buildServices(["task-api"]);
   const apiPort = await freePort();
   const api = launch("task-api", ["services/task-api/dist/main.js"], {
+    ...BENCH_STANDALONE_TASK_API_ENV,
     DATABASE_URL: databaseUrl,
     PORT: String(apiPort),
+    // Free ports for the sidecar and operations listeners too: the defaults may be npm start's.
+    APP_PORT: String(await freePort()),
+    OPS_PORT: String(await freePort()),
     HOST: "127.0.0.1",
-    NODE_ENV: "production",
-    BETTER_AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123",
     PUBLIC_URL: `http://localhost:${apiPort}`,
-    RATE_LIMIT_IP_PER_MINUTE: "0",
-    RATE_LIMIT_USER_PER_MINUTE: "0",
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
     NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? SERVICE_NODE_OPTIONS,
   });
@@ -173,8 +189,7 @@ async function main(): Promise<void> {
   });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const baseUrl = `http://127.0.0.1:${basePort}`;
-  await waitFor(`${apiUrl}/readyz`);
-  await waitFor(`${baseUrl}/healthz`);
+  await Promise.all([waitFor(`${apiUrl}/readyz`, api), waitFor(`${baseUrl}/healthz`, baseline)]);
 
   step(`signing up ${USERS} users and seeding ${USERS} x ${TASKS_PER_USER} tasks`);
   const users: { id: string; token: string }[] = [];
@@ -272,8 +287,8 @@ async function main(): Promise<void> {
   };
 
   step("warming up");
-  await load({ ...apiById, duration: 3 });
-  await load({ ...baselineById, duration: 3 });
+  await load({ ...apiById, duration: WARMUP_S });
+  await load({ ...baselineById, duration: WARMUP_S });
 
   const results: Record<string, { peak: Result; at80: Result; rate: number }> = {};
   for (const [name, options] of Object.entries(scenarios)) {
@@ -331,14 +346,14 @@ async function main(): Promise<void> {
   );
   for (const c of checks) console.log(`  ${c.ok ? "meets " : "MISSES"}  ${c.target}: ${c.value}`);
 
-  await mkdir(path.join(root, "bench-results"), { recursive: true });
-  const file = path.join(root, "bench-results", `api-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  await mkdir(path.dirname(file), { recursive: true });
   await writeFile(
     file,
     JSON.stringify(
       {
         date: new Date().toISOString(),
         node: process.version,
+        smoke: SMOKE,
         users: USERS,
         tasksPerUser: TASKS_PER_USER,
         connections: CONNECTIONS,
@@ -347,6 +362,7 @@ async function main(): Promise<void> {
         ratioGetByIdVsBaseline: ratio,
         ratioGetByIdVsPreparedBaseline: preparedRatio,
         memoryMiB: { taskApi: apiMemory, baseline: baseMemory },
+        serviceErrorLines: Object.fromEntries(serviceErrors),
         checks,
       },
       null,

@@ -16,7 +16,7 @@
  *       b. latency at half the peak: recorded_at - occurredAt (both the Postgres clock);
  *       c. (Dapr only) the REST-driven run: POST /v1/tasks through task-api, as fast as it goes.
  *  3. Each daprd's RSS (/proc VmRSS: peak over the stack's life, steady = median at half peak)
- *     and CPU per 1,000 events; a table; bench-results/events-<time>.json.
+ *     and CPU per 1,000 events; a table; bench-results/events-<time>.json (or --out <file>).
  *
  * Knobs (env): BENCH_STEP_SECONDS (3), BENCH_HALF_SECONDS (6), BENCH_REST_SECONDS (6),
  * BENCH_START_RATE (1000), BENCH_MAX_STEPS (7), BENCH_PARTITIONS (6), BENCH_TASKS (5000),
@@ -25,6 +25,10 @@
  * BENCH_PG_FLAGS (extra postgres arguments, diagnostics only: "-c synchronous_commit=off"),
  * BENCH_DAPRD_ENV ("GOGC=400"), BENCH_DAPR_TRACING (samplingRate), BENCH_DAPR_METRICS ("false"),
  * BENCH_PRIORITY (e.g. -10 on a machine shared with other work: autogroup nice of every process it runs).
+ *
+ * Smoke mode (--smoke or BENCH_SMOKE=1, scripts/bench/options.ts): one 1 s ramp step at 100
+ * events/s, 1 s at half peak, a 1 s REST run, 2 partitions, both modes: proves the benchmark runs
+ * end to end (a REST run that fails fails the run); the figures mean nothing.
  */
 import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -58,21 +62,21 @@ import {
   type LatencySummary,
 } from "./event-load.ts";
 import { setAutogroupNice, startSampler, type MachineWindow, type WindowStats } from "./process-stats.ts";
+import { announceSmoke, knob, outputFile, SMOKE } from "./options.ts";
 import { BENCH_TASK_API_ENV } from "./task-api-env.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
-const STEP_S = num("BENCH_STEP_SECONDS", 3);
-const HALF_S = num("BENCH_HALF_SECONDS", 6);
-const REST_S = num("BENCH_REST_SECONDS", 6);
-const START_RATE = num("BENCH_START_RATE", 1000);
-const MAX_STEPS = num("BENCH_MAX_STEPS", 7);
-const PARTITIONS = num("BENCH_PARTITIONS", 6);
-const TASKS = num("BENCH_TASKS", 5000);
-const BULK_MAX_MESSAGES = num("BENCH_BULK_MAX_MESSAGES", 100);
-const BULK_AWAIT_MS = num("BENCH_BULK_AWAIT_MS", 20);
+const STEP_S = knob("BENCH_STEP_SECONDS", 3, 1);
+const HALF_S = knob("BENCH_HALF_SECONDS", 6, 1);
+const REST_S = knob("BENCH_REST_SECONDS", 6, 1);
+const START_RATE = knob("BENCH_START_RATE", 1000, 100);
+const MAX_STEPS = knob("BENCH_MAX_STEPS", 7, 1);
+const PARTITIONS = knob("BENCH_PARTITIONS", 6, 2);
+const TASKS = knob("BENCH_TASKS", 5000, 100);
+const BULK_MAX_MESSAGES = knob("BENCH_BULK_MAX_MESSAGES", 100);
+const BULK_AWAIT_MS = knob("BENCH_BULK_AWAIT_MS", 20);
 /** The relay's poll interval: rows inserted by the benchmark do not wake it as task-api's own commits do. */
-const POLL_MS = num("BENCH_OUTBOX_POLL_INTERVAL_MS", 10);
+const POLL_MS = knob("BENCH_OUTBOX_POLL_INTERVAL_MS", 10);
 type Mode = "per-event" | "bulk";
 const MODES = (process.env.BENCH_MODES ?? "per-event,bulk").split(",").map((m) => m.trim()) as Mode[];
 
@@ -385,7 +389,7 @@ async function signUp(apiUrl: string, origin: string, count: number): Promise<st
 async function restRun(stack: RunningStack, pool: pg.Pool, label: string): Promise<RestResult> {
   const apiUrl = stack.urls["task-api"] ?? "";
   const origin = apiUrl.replace("127.0.0.1", "localhost");
-  const tokens = await signUp(apiUrl, origin, 8);
+  const tokens = await signUp(apiUrl, origin, SMOKE ? 2 : 8);
   await reset(pool);
   const since = new Date((await databaseNow(pool)).getTime() + 1000);
   let n = 0;
@@ -524,6 +528,8 @@ interface ModeResult {
 const DAPRD = { taskApi: "task-api daprd", auditLog: "audit-log daprd" } as const;
 
 async function main(): Promise<void> {
+  const file = outputFile("events");
+  announceSmoke();
   await checkPieces();
   const [load1] = loadavg();
   if ((load1 ?? 0) > cores * 0.5)
@@ -651,6 +657,8 @@ async function main(): Promise<void> {
       dapr = await measurePipeline(`${label} Dapr`, pool, source, sampler);
       step(`${label}: REST-driven run (POST /v1/tasks, ${REST_S} s)`);
       rest = await restRun(stack, pool, `${label} REST`).catch((error: unknown) => {
+        // A smoke run exists to notice what stopped working: there a failed REST run fails it.
+        if (SMOKE) throw error;
         console.log(`  REST run failed: ${(error as Error).message}`);
         return undefined;
       });
@@ -714,12 +722,14 @@ async function main(): Promise<void> {
 
   step("record sizes on the broker");
   const lastMode = MODES.at(-1) ?? "per-event";
-  const sizes = await recordSizes(kafka.brokers, ["task-events", `bench-direct-${lastMode}`]).catch(
-    (): Record<string, number> => ({}),
-  );
+  const sizes = await recordSizes(
+    kafka.brokers,
+    ["task-events", `bench-direct-${lastMode}`],
+    SMOKE ? 10 : 200,
+  ).catch((): Record<string, number> => ({}));
 
   const checks = report(results, sizes, lastMode);
-  await writeResults(results, sizes, checks);
+  await writeResults(file, results, sizes, checks);
   await cleanup();
 }
 
@@ -843,16 +853,12 @@ function report(results: ModeResult[], sizes: Record<string, number>, lastMode: 
 }
 
 async function writeResults(
+  file: string,
   results: ModeResult[],
   sizes: Record<string, number>,
   checks: unknown[],
 ): Promise<void> {
-  await mkdir(path.join(root, "bench-results"), { recursive: true });
-  const file = path.join(
-    root,
-    "bench-results",
-    `events-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
-  );
+  await mkdir(path.dirname(file), { recursive: true });
   const plain = (p: PipelineResult) => ({
     ...p,
     half: { ...p.half, stats: Object.fromEntries(p.half.stats) },
@@ -863,6 +869,7 @@ async function writeResults(
       {
         date: new Date().toISOString(),
         node: process.version,
+        smoke: SMOKE,
         settings: {
           STEP_S,
           HALF_S,

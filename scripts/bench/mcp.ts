@@ -17,12 +17,16 @@
  *  4. p50/p90/p99/max per scenario, achieved calls/s, errors, CPU per call of each process
  *     (from /proc: the apps, their sidecars and this client), and the MCP overhead (mcp - rest)
  *     at p50 and p99 against the targets (< 5 ms, < 15 ms), split into the sidecar hops and
- *     the mcp-server; bench-results/mcp-<time>.json.
+ *     the mcp-server; bench-results/mcp-<time>.json (or --out <file>).
  *
  * On a shared, loaded machine latency follows CPU: a path that needs more CPU per call queues
  * first. The CPU figures say where the time goes even when the latencies are noise.
  * BENCH_PRIORITY (e.g. -10, as bench:events): autogroup nice of every process of the run (the
  * stack, PostgreSQL and this client), so other sessions on the machine disturb both paths less.
+ *
+ * Smoke mode (--smoke or BENCH_SMOKE=1, scripts/bench/options.ts): 20 tasks, 5 warm-up calls, one
+ * round of 1 s per scenario at 20 calls/s: proves the benchmark runs end to end; the figures mean
+ * nothing.
  */
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -35,16 +39,16 @@ import { applyMigrations, startEmbeddedPostgres } from "@taskmesh/db";
 import pg from "pg";
 import { buildServices } from "../build.ts";
 import { launchStack } from "../stack/index.ts";
+import { announceSmoke, knob, outputFile, SMOKE } from "./options.ts";
 import { BENCH_TASK_API_ENV } from "./task-api-env.ts";
 import { cpuSeconds, setAutogroupNice } from "./process-stats.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
-const RATE = num("BENCH_RATE", 100);
-const SECONDS = num("BENCH_SECONDS", 10);
-const ROUNDS = num("BENCH_ROUNDS", 2);
-const TASKS = num("BENCH_TASKS", 1000);
-const WARMUP_CALLS = num("BENCH_WARMUP", 300);
+const RATE = knob("BENCH_RATE", 100, 20);
+const SECONDS = knob("BENCH_SECONDS", 10, 1);
+const ROUNDS = knob("BENCH_ROUNDS", 2, 1);
+const TASKS = knob("BENCH_TASKS", 1000, 20);
+const WARMUP_CALLS = knob("BENCH_WARMUP", 300, 5);
 const MAX_IN_FLIGHT = 200;
 const PRIORITY = process.env.BENCH_PRIORITY === undefined ? undefined : Number(process.env.BENCH_PRIORITY);
 
@@ -144,6 +148,8 @@ function summarise(runs: Run[]): Summary {
 }
 
 async function main(): Promise<void> {
+  const file = outputFile("mcp");
+  announceSmoke();
   const cores = availableParallelism();
   const [load1] = loadavg();
   if ((load1 ?? 0) > cores * 0.5)
@@ -380,15 +386,10 @@ async function main(): Promise<void> {
       );
     }
 
-    await mkdir(path.join(root, "bench-results"), { recursive: true });
-    const file = path.join(
-      root,
-      "bench-results",
-      `mcp-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
-    );
+    await mkdir(path.dirname(file), { recursive: true });
     await writeFile(
       file,
-      `${JSON.stringify({ rate: RATE, seconds: SECONDS, rounds: ROUNDS, tasks: TASKS, priority: PRIORITY ?? null, cores, loadBefore: load1, loadAfter: loadavg()[0], results, overheads: { ...overheads, sidecarHops: hops, mcpOverSidecar, listSidecarHops: listHops, listMcpOverSidecar } }, null, 2)}\n`,
+      `${JSON.stringify({ smoke: SMOKE, rate: RATE, seconds: SECONDS, rounds: ROUNDS, tasks: TASKS, priority: PRIORITY ?? null, cores, loadBefore: load1, loadAfter: loadavg()[0], results, overheads: { ...overheads, sidecarHops: hops, mcpOverSidecar, listSidecarHops: listHops, listMcpOverSidecar } }, null, 2)}\n`,
     );
     console.log(`\nwritten ${path.relative(root, file)}`);
   } finally {

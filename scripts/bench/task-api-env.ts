@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+
 /**
  * task-api's environment in the benchmarks: production mode, no rate limits (the load is the
  * point), migrations applied by the benchmark itself.
@@ -8,4 +10,14 @@ export const BENCH_TASK_API_ENV = {
   RATE_LIMIT_IP_PER_MINUTE: "0",
   RATE_LIMIT_USER_PER_MINUTE: "0",
   MIGRATE_ON_START: "false",
+} as const;
+
+/**
+ * task-api started on its own, without a sidecar (bench:api). Production mode requires the token
+ * daprd would present (APP_API_TOKEN) even when no daprd calls; launchStack sets its own for the
+ * benchmarks that run sidecars, so this one is only for a standalone task-api.
+ */
+export const BENCH_STANDALONE_TASK_API_ENV = {
+  ...BENCH_TASK_API_ENV,
+  APP_API_TOKEN: randomBytes(24).toString("base64url"),
 } as const;
