@@ -101,6 +101,8 @@ export async function startMcpHarness(
     allowedOrigins: ["http://localhost:6274"],
     toolCallsPerMinute: 10_000,
     toolCallBurst: 1000,
+    ipRequestsPerMinute: 0,
+    trustProxyHops: 0,
     maxBodyBytes: 64 * 1024,
     ...overrides,
   });

@@ -86,7 +86,7 @@ describe("tool-call limits", () => {
       .post("/mcp")
       .send([1, 2, 3, 4].map((id) => toolCall("get_task", id)))
       .expect(400);
-    expect((tooBig.body as { detail: string }).detail).toMatch(/at most 3 tool calls/);
+    expect((tooBig.body as { detail: string }).detail).toMatch(/at most 3 task-api calls.*this one makes 4/);
   });
 
   it("when a read-only token calls a writing tool, alone or in a batch, then 403 insufficient_scope naming tasks:write", async () => {

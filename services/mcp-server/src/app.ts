@@ -15,6 +15,8 @@ import type { TaskApiTransport } from "./data/task-api.client.ts";
 import { hostOriginGuard } from "./http/host-origin.guard.ts";
 import { mcpRoutes } from "./http/mcp.routes.ts";
 import { metadataRoutes, resourceMetadataUrl } from "./http/metadata.routes.ts";
+import { perIpLimit } from "./http/ip-limit.ts";
+import { taskApiCallsOf } from "./http/request-cost.ts";
 import { toolCallLimits } from "./http/tool-call-limits.ts";
 import { WRITING_TOOLS } from "./tools/index.ts";
 
@@ -33,8 +35,13 @@ export interface McpServerDeps {
   authorizationServer: string;
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
+  /** Per user, counted in task-api calls (http/request-cost.ts). */
   toolCallsPerMinute: number;
   toolCallBurst: number;
+  /** Requests per minute per client IP before the bearer token is looked at; 0 = off. */
+  ipRequestsPerMinute: number;
+  /** Express "trust proxy" hops in front (ingress): which address is the client's. */
+  trustProxyHops: number;
   maxBodyBytes: number;
   metrics?: HttpMetrics;
 }
@@ -46,6 +53,7 @@ export function createApp(deps: McpServerDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.set("trust proxy", deps.trustProxyHops);
 
   app.use(requestContext(deps.logger));
   app.use(metrics.middleware);
@@ -59,6 +67,9 @@ export function createApp(deps: McpServerDeps): Express {
     allowedHosts: [deps.resource.host, ...deps.allowedHosts],
     allowedOrigins: [deps.resource.origin, ...deps.allowedOrigins],
   });
+  // Before anything that costs work for a caller nobody knows yet: bearer verification (an
+  // introspection and a database query for every tmpat_ token) and the metadata.
+  app.use(["/mcp", "/.well-known"], perIpLimit({ perMinute: deps.ipRequestsPerMinute }));
   app.use("/.well-known", guard);
   app.use(metadataRoutes({ resource: deps.resource, authorizationServer: deps.authorizationServer }));
   app.use(
@@ -74,6 +85,7 @@ export function createApp(deps: McpServerDeps): Express {
       perMinute: deps.toolCallsPerMinute,
       burst: deps.toolCallBurst,
       resourceMetadataUrl: metadataUrl,
+      cost: taskApiCallsOf,
     }),
     mcpRoutes({ taskApiFor: deps.taskApiFor }),
   );

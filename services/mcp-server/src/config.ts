@@ -30,6 +30,13 @@ const schema = z.object({
   TOOL_CALLS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Burst on top of the steady rate. */
   TOOL_CALL_BURST: z.coerce.number().int().min(1).default(60),
+  /**
+   * Requests per minute per client IP to /mcp and the metadata documents, checked before the
+   * bearer token (burst a quarter of it); 0 = off. Many users behind one NAT share it.
+   */
+  RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** Express "trust proxy" hop count, so the per-IP limit sees the client behind an ingress. */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).default(0),
   /** Largest JSON-RPC request body. */
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -38,6 +45,8 @@ const schema = z.object({
     .default(256 * 1024),
   /** How long a personal access token's introspection result is reused (revocation delay). */
   TOKEN_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
+  /** How long an unknown, revoked or expired personal access token is remembered as such (one introspection per token per period). */
+  TOKEN_NEGATIVE_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
   SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
 });
 

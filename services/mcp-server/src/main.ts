@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     allowedOrigins: config.ALLOWED_ORIGINS,
     toolCallsPerMinute: config.TOOL_CALLS_PER_MINUTE,
     toolCallBurst: config.TOOL_CALL_BURST,
+    ipRequestsPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     maxBodyBytes: config.MAX_BODY_BYTES,
   });
 

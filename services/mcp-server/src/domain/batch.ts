@@ -9,6 +9,18 @@ export type ItemOutcome<T> =
   | { index: number; ok: true; result: T }
   | { index: number; ok: false; error: { code: string; message: string; hint: string } };
 
+/**
+ * The task-api calls of a batch tool: one per item of `field`. Arguments that are no valid batch
+ * are refused before any call, so they cost what a single call does.
+ */
+export function callsPerItem(field: string): (args: unknown) => number {
+  return (args) => {
+    const items =
+      typeof args === "object" && args !== null ? (args as Record<string, unknown>)[field] : undefined;
+    return Array.isArray(items) && items.length >= 1 && items.length <= MAX_BATCH ? items.length : 1;
+  };
+}
+
 /** Runs `work` for every item, a few at a time, and reports each item's outcome in input order. */
 export async function runBatch<I, T>(
   items: readonly I[],

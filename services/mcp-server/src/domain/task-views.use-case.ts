@@ -29,6 +29,11 @@ export interface TaskView {
   truncated: boolean;
 }
 
+/** The task-api calls readView makes for a view: the date-based ones ask for the user's time zone first. */
+export function viewCalls(view: ViewName): number {
+  return view === "today" || view === "due-this-week" ? 2 : 1;
+}
+
 /** Named, fixed queries over the user's tasks (resources and prompts). */
 export async function readView(taskApi: TaskApi, view: ViewName, now: Date = new Date()): Promise<TaskView> {
   const query = new URLSearchParams({ limit: String(VIEW_LIMIT) });

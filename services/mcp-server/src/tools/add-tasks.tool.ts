@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
+import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../domain/batch.ts";
 import { batchOutput, newTaskInput } from "../domain/task.schemas.ts";
 import { fullTask, toTaskBody } from "../domain/task.view.ts";
 import { defineTool } from "./tool.ts";
@@ -13,6 +13,7 @@ export const addTasksTool = defineTool({
     idempotencyKey: z.string().min(1).max(180).optional(),
   }),
   output: batchOutput,
+  taskApiCalls: callsPerItem("tasks"),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async run({ tasks, idempotencyKey }, { taskApi }) {
     const indexed = tasks.map((task, index) => ({ task, index }));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
+import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../domain/batch.ts";
 import { batchOutput, expectedVersion, id } from "../domain/task.schemas.ts";
 import { fullTask } from "../domain/task.view.ts";
 import { defineTool } from "./tool.ts";
@@ -10,6 +10,7 @@ export const completeTasksTool = defineTool({
   description: `Marks up to ${MAX_BATCH} tasks completed in one call. Each item is reported by its index: the completed task or an error.`,
   input: z.object({ tasks: z.array(z.object({ id, expectedVersion })).min(1).max(MAX_BATCH) }),
   output: batchOutput,
+  taskApiCalls: callsPerItem("tasks"),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run({ tasks }, { taskApi }) {
     const outcomes = await runBatch(tasks, async (item) =>

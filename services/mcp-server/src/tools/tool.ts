@@ -18,6 +18,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   input: I;
   output: O;
   annotations: ToolAnnotations & { readOnlyHint: boolean };
+  /**
+   * The task-api calls one call of this tool makes, from its raw arguments: what it costs
+   * against the user's limit (http/request-cost.ts). Absent = one.
+   */
+  taskApiCalls?: (args: unknown) => number;
   run(args: z.infer<I>, ctx: ToolContext): Promise<CallToolResult>;
 }
 

@@ -1,6 +1,6 @@
 import { InvalidError } from "@taskmesh/core";
 import { z } from "zod";
-import { batchResult, MAX_BATCH, runBatch } from "../domain/batch.ts";
+import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../domain/batch.ts";
 import { batchOutput, expectedVersion, id, taskChanges } from "../domain/task.schemas.ts";
 import { fullTask, toTaskBody } from "../domain/task.view.ts";
 import { defineTool } from "./tool.ts";
@@ -16,6 +16,7 @@ export const updateTasksTool = defineTool({
       .max(MAX_BATCH),
   }),
   output: batchOutput,
+  taskApiCalls: callsPerItem("updates"),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run({ updates }, { taskApi }) {
     const outcomes = await runBatch(updates, async (item) => {
