@@ -24,7 +24,8 @@ export interface LaunchStackOptions {
   apps: readonly string[];
   /**
    * Apps the caller runs itself (already listening on `port`, e.g. a test's in-process
-   * server): the stack starts only their sidecars, with these app ids.
+   * server): the stack starts only their sidecars, with these app ids. `port` is the app port
+   * daprd calls: a taskmesh app's sidecar listener (createListenerServer(app, "sidecar")).
    */
   externalApps?: Readonly<Record<string, { port: number }>>;
   /** A directory of this stack's own: config copy, name-resolution db, app data, and the broker and CA unless placed elsewhere. */
@@ -45,13 +46,18 @@ export interface LaunchStackOptions {
    * without identities every invocation is denied). Default on, CA in <workDir>/sentry.
    */
   mtls?: false | { credentialsDir?: string; port?: number };
-  /** Fixed ports per app (npm start); anything not given is a free port. */
-  ports?: Readonly<Record<string, { app?: number; daprHttp?: number } | undefined>>;
+  /**
+   * Fixed ports per app (npm start): `app` the public listener, `sidecar` the Dapr app port,
+   * `ops` probes and /metrics; anything not given is a free port.
+   */
+  ports?: Readonly<
+    Record<string, { app?: number; sidecar?: number; ops?: number; daprHttp?: number } | undefined>
+  >;
   /** Environment every app starts from (default: PATH, HOME, TMPDIR, LANG, TZ of this process). */
   baseEnv?: Readonly<Record<string, string>>;
   /**
    * Extra environment per app, applied last. Values may name other apps' addresses:
-   * `{url:task-api}`, `{port:task-api}`, `{dapr-port:task-api}`.
+   * `{url:task-api}`, `{port:task-api}`, `{dapr-port:task-api}` (public URL and port, daprd's HTTP port).
    */
   env?: Readonly<Record<string, Readonly<Record<string, string>> | undefined>>;
   /** Extra environment of every daprd (e.g. more TASKMESH_SECRET_* for the secret store). */
@@ -89,7 +95,7 @@ export interface RunningStack {
   apps: readonly string[];
   /** The apps whose sidecar the stack runs for an app the caller runs. */
   externalApps: readonly string[];
-  /** App base URLs, "http://127.0.0.1:<port>". */
+  /** App base URLs of the public listeners, "http://127.0.0.1:<port>". */
   urls: Readonly<Record<string, string>>;
   /** Each app's daprd HTTP API. */
   daprUrls: Readonly<Record<string, string>>;
@@ -98,6 +104,10 @@ export interface RunningStack {
   daprApiToken: string;
   /** What each sidecar sends to its app (dapr-api-token). */
   appApiTokens: Readonly<Record<string, string>>;
+  /** The sidecar listeners (Dapr app ports, what daprd calls); external apps: their given port. */
+  sidecarUrls: Readonly<Record<string, string>>;
+  /** The operations listeners: /healthz, /readyz, /metrics (not for external apps). */
+  opsUrls: Readonly<Record<string, string>>;
   /** What each app sends to its sidecar (dapr-api-token). */
   daprApiTokens: Readonly<Record<string, string>>;
   kafkaBrokers: string;
@@ -228,12 +238,17 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const sidecarPorts: Record<string, SidecarPorts> = {};
     for (const app of allApps) {
       const fixed = options.ports?.[app];
-      appPorts[app] = options.externalApps?.[app]?.port ?? fixed?.app ?? (await freePort());
+      const externalPort = options.externalApps?.[app]?.port;
+      appPorts[app] = externalPort ?? fixed?.app ?? (await freePort());
+      appSidecarPorts[app] = externalPort ?? fixed?.sidecar ?? (await freePort());
+      opsPorts[app] = externalPort ?? fixed?.ops ?? (await freePort());
       sidecarPorts[app] = {
         http: fixed?.daprHttp ?? (await freePort()),
         grpc: await freePort(),
         internalGrpc: await freePort(),
         metrics: await freePort(),
+    const appSidecarPorts: Record<string, number> = {};
+    const opsPorts: Record<string, number> = {};
       };
     }
     const urls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${appPorts[a]}`]));
@@ -246,6 +261,8 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const startOwnKafka = !("brokers" in kafkaOption);
     // daprd and Sentry share build.sh's lock: one after the other.
     const [[daprd, sentryBinary]] = await Promise.all([
+    const sidecarUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${appSidecarPorts[a]}`]));
+    const opsUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${opsPorts[a]}`]));
       ensureDaprd(log).then(async (d) => [d, options.mtls === false ? "" : await ensureSentry(log)] as const),
       startOwnKafka ? ensureKafka(log) : Promise.resolve(""),
       writeStackConfiguration(configFile, path.join(options.workDir, "dapr-nameresolution.db")),
@@ -316,7 +333,14 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     };
     const launchApp = (app: string): ManagedProcess => {
       const proc = watch(
-        startApp({ name: app, port: appPorts[app] ?? 0, env: appEnv(app), ...(onLine ? { onLine } : {}) }),
+        startApp({
+          name: app,
+          port: appPorts[app] ?? 0,
+          sidecarPort: appSidecarPorts[app] ?? 0,
+          opsPort: opsPorts[app] ?? 0,
+          env: appEnv(app),
+          ...(onLine ? { onLine } : {}),
+        }),
       );
       running.set(app, proc);
       return proc;
@@ -326,7 +350,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const diedMessage = (proc: ManagedProcess | undefined) => (): string | undefined =>
       proc && !proc.isRunning() ? `${proc.source} exited` : undefined;
     const appReady = (app: string): Promise<void> =>
-      waitAppReady({ url: urls[app] ?? "", timeoutMs, abortIf: diedMessage(running.get(app)) });
+      waitAppReady({ url: opsUrls[app] ?? "", timeoutMs, abortIf: diedMessage(running.get(app)) });
     const withLogs = async (what: string, sources: string[], work: Promise<void>): Promise<void> => {
       try {
         await work;

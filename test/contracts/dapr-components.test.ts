@@ -270,20 +270,32 @@ describe("dapr-components/", () => {
 });
 
 describe("dapr.yaml", () => {
-  it("when read, then it runs every app with its port, the shared resources and configuration", async () => {
+  it("when read, then daprd calls every app on its sidecar listener (APP_PORT), and each app gets its public and operations ports, the shared resources and configuration", async () => {
     const [doc] = parseAllDocuments(await readFile(path.join(root, "dapr.yaml"), "utf8"));
     const run = doc?.toJS() as {
       version: number;
       common: { resourcesPath: string; configFilePath: string };
-      apps: { appID: string; appDirPath: string; appPort: number; command: string[] }[];
+      apps: {
+        appID: keyof typeof APP_PORTS;
+        appDirPath: string;
+        appPort: number;
+        command: string[];
+        env: Record<string, string>;
+      }[];
     };
     expect(run.version).toBe(1);
     expect(existsSync(path.join(root, run.common.resourcesPath))).toBe(true);
     expect(existsSync(path.join(root, run.common.configFilePath))).toBe(true);
-    expect(Object.fromEntries(run.apps.map((a) => [a.appID, a.appPort]))).toEqual(APP_PORTS);
+    expect(Object.fromEntries(run.apps.map((a) => [a.appID, a.env.PORT]))).toEqual(
+      Object.fromEntries(Object.entries(APP_PORTS).map(([id, port]) => [id, String(port)])),
+    );
     for (const app of run.apps) {
       expect(app.appDirPath).toBe(`./services/${app.appID}/`);
       expect(app.command).toEqual(["node", "dist/main.js"]);
+      // The sidecar listener and the operations one: public port + 100 and + 200, as npm start.
+      expect(app.appPort).toBe(APP_PORTS[app.appID] + 100);
+      expect(app.env.APP_PORT).toBe(String(app.appPort));
+      expect(app.env.OPS_PORT).toBe(String(APP_PORTS[app.appID] + 200));
     }
   });
 });

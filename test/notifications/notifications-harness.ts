@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -13,7 +12,7 @@ import {
   type TaskEventType,
   type TaskSnapshot,
 } from "@taskmesh/contracts";
-import { UnavailableError } from "@taskmesh/core";
+import { listenOn, UnavailableError } from "@taskmesh/core";
 import type { ProcessedEvents, SidecarClient } from "@taskmesh/dapr";
 import { PrismaClient } from "@taskmesh/db";
 import pg from "pg";
@@ -79,7 +78,10 @@ const noFastPath: ProcessedEvents = {
 };
 
 export interface NotificationsHarness {
+  /** The sidecar listener (the Dapr app port). */
   request: ReturnType<typeof supertest>;
+  /** The operations listener: /healthz, /readyz, /metrics. */
+  opsRequest: ReturnType<typeof supertest>;
   baseUrl: string;
   pool: pg.Pool;
   sidecar: RecordingSidecar;
@@ -159,16 +161,15 @@ export async function startNotifications(
     ...(options.reminderBatchSize ? { reminderBatchSize: options.reminderBatchSize } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => {
-      resolve(s);
-    });
-  });
+  // The sidecar listener (what daprd calls) and the operations one (/metrics), as serve() opens them.
+  const server = await listenOn(app, "sidecar", 0, "127.0.0.1");
+  const opsServer = await listenOn(app, "operations", 0, "127.0.0.1");
   const request = supertest(server);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     request,
     baseUrl,
+    opsRequest: supertest(opsServer),
     pool,
     sidecar,
     liveStream,
@@ -189,12 +190,17 @@ export async function startNotifications(
     },
     async close() {
       liveStream.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        [server, opsServer].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => {
+                resolve();
+              });
+              s.closeAllConnections();
+            }),
+        ),
+      );
       await listener.stop();
       await prisma.$disconnect();
       await pool.end();

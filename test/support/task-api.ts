@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { createLogger } from "@taskmesh/core";
+import { createLogger, listenOn } from "@taskmesh/core";
 import { PrismaClient } from "@taskmesh/db";
 import pg from "pg";
 import supertest from "supertest";
@@ -25,8 +25,17 @@ export interface TestUser {
 }
 
 export interface TestTaskApi {
+  /**
+   * The sidecar listener (the Dapr app port): everything the public one serves plus the
+   * sidecar-only routes and the trusted-caller identity, as daprd reaches the app.
+   */
   request: ReturnType<typeof supertest>;
   server: Server;
+  /** The public listener (what the Ingress exposes): no sidecar routes, no trusted callers. */
+  publicRequest: ReturnType<typeof supertest>;
+  publicServer: Server;
+  /** The operations listener: /healthz, /readyz, /metrics. */
+  opsRequest: ReturnType<typeof supertest>;
   db: Database;
   prisma: PrismaClient;
   pool: pg.Pool;
@@ -78,11 +87,10 @@ export async function startTaskApi(
     ...(options.protectedResources ? { protectedResources: options.protectedResources } : {}),
     ...overrides,
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => {
-      resolve(s);
-    });
-  });
+  // The three listeners main.ts opens (serve()), each on port 0.
+  const server = await listenOn(app, "sidecar", 0, "127.0.0.1");
+  const publicServer = await listenOn(app, "public", 0, "127.0.0.1");
+  const opsServer = await listenOn(app, "operations", 0, "127.0.0.1");
   const request = supertest(server);
 
   return {
@@ -91,6 +99,9 @@ export async function startTaskApi(
     db,
     prisma,
     pool,
+    publicRequest: supertest(publicServer),
+    publicServer,
+    opsRequest: supertest(opsServer),
     auth,
     async signUp(options = {}) {
       const email = `user-${randomUUID()}@example.com`;
@@ -120,10 +131,15 @@ export async function startTaskApi(
       };
     },
     async close() {
-      await new Promise<void>((resolve) =>
-        server.close(() => {
-          resolve();
-        }),
+      await Promise.all(
+        [server, publicServer, opsServer].map(
+          (s) =>
+            new Promise<void>((resolve) =>
+              s.close(() => {
+                resolve();
+              }),
+            ),
+        ),
       );
       await prisma.$disconnect();
       await pool.end();

@@ -3,6 +3,7 @@ import {
   healthRoutes,
   jsonBody,
   notFoundHandler,
+  onlyOn,
   problemHandler,
   requestContext,
   translateDatabaseErrors,
@@ -57,9 +58,12 @@ export function createApp(deps: AuditLogDeps): Express {
       },
     }),
   );
-  app.get("/metrics", metrics.handler);
+  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
+  // /metrics, and the operations port serves nothing but the probes and /metrics.
+  app.get("/metrics", onlyOn("operations"), metrics.handler);
+  app.use(onlyOn("public", "sidecar"));
   // Subscriptions are declarative (dapr-components/subscriptions.yaml); daprd still asks.
-  app.get("/dapr/subscribe", (_req, res) => {
+  app.get("/dapr/subscribe", onlyOn("sidecar"), (_req, res) => {
     res.json([]);
   });
 

@@ -4,6 +4,14 @@ import { z } from "zod";
 // No DAPR_HTTP_PORT / DAPR_API_TOKEN: audit-log never calls its sidecar, the sidecar only calls it.
 const schema = z.object({
   PORT: env.port(3003),
+  /**
+   * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
+   * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
+   * invocation with the trusted-caller identity are served here and nowhere else.
+   */
+  APP_PORT: env.port(3103),
+  /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
+  OPS_PORT: env.port(3203),
   HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: env.logLevel(),
   /** The database with audit_entries (schema: prisma/; migrations are task-api's or the deploy job's). */

@@ -23,12 +23,14 @@ async function main(): Promise<void> {
     host: config.HOST,
     logger,
     lifecycle,
+    sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
+    operations: { port: config.OPS_PORT, host: config.HOST },
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     onClose: async () => {
       await pool.end();
     },
   });
-  logger.info({ url: `http://localhost:${running.port}` }, "audit-log ready");
+  logger.info({ url: `http://localhost:${running.port}`, ports: running.ports }, "audit-log ready");
 }
 
 main().catch((err: unknown) => {

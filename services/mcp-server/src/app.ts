@@ -3,13 +3,14 @@ import {
   healthRoutes,
   jsonBody,
   notFoundHandler,
+  onlyOn,
   problemHandler,
   requestContext,
   type HttpMetrics,
   type Lifecycle,
   type Logger,
 } from "@taskmesh/core";
-import { OAUTH_SCOPES, requireBearer, type BearerVerifier } from "@taskmesh/auth";
+import { OAUTH_SCOPES, requireBearer, type BearerVerifier, type TokenScope } from "@taskmesh/auth";
 import express, { type Express } from "express";
 import type { TaskApiTransport } from "./data/task-api.client.ts";
 import { hostOriginGuard } from "./http/host-origin.guard.ts";
@@ -28,7 +29,7 @@ export interface McpServerDeps {
    * How task-api is reached for a user: in main.ts through this app's own daprd
    * (sidecarTransport; task-api trusts the user id because the call came from app mcp-server).
    */
-  taskApiFor: (userId: string) => TaskApiTransport;
+  taskApiFor: (userId: string, scope: TokenScope) => TaskApiTransport;
   /** The MCP endpoint's URL as clients know it: the OAuth resource identifier. */
   resource: URL;
   /** task-api's public URL: the authorization server. */
@@ -60,7 +61,10 @@ export function createApp(deps: McpServerDeps): Express {
   // Readiness is only draining: the sidecar and task-api are not this app's to probe; an
   // unreachable one shows per call (isError "unavailable", 503 for token checks).
   app.use(healthRoutes(deps.lifecycle, {}));
-  app.get("/metrics", metrics.handler);
+  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
+  // /metrics, and the operations port serves nothing but the probes and /metrics.
+  app.get("/metrics", onlyOn("operations"), metrics.handler);
+  app.use(onlyOn("public", "sidecar"));
 
   // Everything a client reaches checks Host (and Origin) first: DNS-rebinding protection.
   const guard = hostOriginGuard({

@@ -5,6 +5,14 @@ import { z } from "zod";
 // by service invocation through this app's own sidecar.
 const schema = z.object({
   PORT: env.port(3001),
+  /**
+   * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
+   * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
+   * invocation with the trusted-caller identity are served here and nowhere else.
+   */
+  APP_PORT: env.port(3101),
+  /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
+  OPS_PORT: env.port(3201),
   HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: env.logLevel(),
   /** daprd's HTTP API on 127.0.0.1: service invocation of task-api. */

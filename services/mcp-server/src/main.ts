@@ -26,7 +26,7 @@ async function main(): Promise<void> {
       introspect: introspectionFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }),
       introspectionCacheMs: config.TOKEN_CACHE_SECONDS * 1000,
     }),
-    taskApiFor: (userId) => sidecarTransport(sidecar, config.TASK_API_APP_ID, userId),
+    taskApiFor: (userId, scope) => sidecarTransport(sidecar, config.TASK_API_APP_ID, userId, scope),
     resource,
     authorizationServer: config.AUTH_ISSUER,
     allowedHosts: config.ALLOWED_HOSTS,
@@ -42,12 +42,14 @@ async function main(): Promise<void> {
     port: config.PORT,
     host: config.HOST,
     logger,
+    sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
+    operations: { port: config.OPS_PORT, host: config.HOST },
     lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     // Nothing to close: every call goes to the sidecar over plain fetch; no sessions to end.
     onClose: () => Promise.resolve(),
   });
-  logger.info({ url: `http://localhost:${running.port}/mcp` }, "mcp-server ready");
+  logger.info({ url: `http://localhost:${running.port}/mcp`, ports: running.ports }, "mcp-server ready");
 }
 
 main().catch((err: unknown) => {

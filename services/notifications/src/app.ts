@@ -5,6 +5,7 @@ import {
   healthRoutes,
   jsonBody,
   notFoundHandler,
+  onlyOn,
   problemHandler,
   requestContext,
   type HttpMetrics,
@@ -106,9 +107,12 @@ export function createApp(deps: NotificationsDeps): Express {
       ...deps.readiness,
     }),
   );
-  app.get("/metrics", metrics.handler);
+  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
+  // /metrics, and the operations port serves nothing but the probes and /metrics.
+  app.get("/metrics", onlyOn("operations"), metrics.handler);
+  app.use(onlyOn("public", "sidecar"));
   // The sidecar asks for programmatic subscriptions; ours are declarative (subscriptions.yaml).
-  app.get("/dapr/subscribe", (_req, res) => {
+  app.get("/dapr/subscribe", onlyOn("sidecar"), (_req, res) => {
     res.json([]);
   });
 

@@ -6,6 +6,14 @@ const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: env.port(3002),
+    /**
+     * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
+     * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
+     * invocation with the trusted-caller identity are served here and nowhere else.
+     */
+    APP_PORT: env.port(3102),
+    /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
+    OPS_PORT: env.port(3202),
     HOST: z.string().default("0.0.0.0"),
     LOG_LEVEL: env.logLevel(),
     /** The database Prisma migrates (reminders, webhooks, stream_events); migrations are task-api's job. */

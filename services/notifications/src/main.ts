@@ -118,12 +118,18 @@ async function main(): Promise<void> {
   });
   webhooks.worker.start();
   logger.info(
-    { url: `http://localhost:${running.port}`, stream: `http://localhost:${running.port}/v1/stream` },
+    {
+      url: `http://localhost:${running.port}`,
+      stream: `http://localhost:${running.port}/v1/stream`,
+      ports: running.ports,
+    },
     "notifications ready",
   );
 }
 
 main().catch((err: unknown) => {
+    sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
+    operations: { port: config.OPS_PORT, host: config.HOST },
   // The logger may not exist yet (bad configuration), so this is the one place that writes to stderr directly.
   process.stderr.write(
     `notifications failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

@@ -5,6 +5,14 @@ import { z } from "zod";
 // is in its sidecar's state store, and the occurrence itself is task-api's.
 const schema = z.object({
   PORT: env.port(3004),
+  /**
+   * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
+   * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
+   * invocation with the trusted-caller identity are served here and nowhere else.
+   */
+  APP_PORT: env.port(3104),
+  /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
+  OPS_PORT: env.port(3204),
   HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: env.logLevel(),
   /** daprd's HTTP API on 127.0.0.1: state store and service invocation of task-api. */

@@ -25,13 +25,15 @@ async function main(): Promise<void> {
   const running = await serve(app, {
     port: config.PORT,
     host: config.HOST,
+    sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
+    operations: { port: config.OPS_PORT, host: config.HOST },
     logger,
     lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     // Nothing to close: every call goes to the sidecar over plain fetch.
     onClose: () => Promise.resolve(),
   });
-  logger.info({ url: `http://localhost:${running.port}` }, "recurring-tasks ready");
+  logger.info({ url: `http://localhost:${running.port}`, ports: running.ports }, "recurring-tasks ready");
 }
 
 main().catch((err: unknown) => {

@@ -3,6 +3,7 @@ import {
   healthRoutes,
   jsonBody,
   notFoundHandler,
+  onlyOn,
   problemHandler,
   requestContext,
   type HttpMetrics,
@@ -132,7 +133,10 @@ export function createApp(deps: TaskApiDeps): Express {
       },
     }),
   );
-  app.get("/metrics", metrics.handler);
+  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
+  // /metrics, and the operations port serves nothing but the probes and /metrics.
+  app.get("/metrics", onlyOn("operations"), metrics.handler);
+  app.use(onlyOn("public", "sidecar"));
   app.use(docsRoutes(createOpenApiDocument(deps.publicUrl)));
   app.get("/", (_req, res) => {
     res.json({

@@ -5,6 +5,14 @@ const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: env.port(3000),
+    /**
+     * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
+     * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
+     * invocation with the trusted-caller identity are served here and nowhere else.
+     */
+    APP_PORT: env.port(3100),
+    /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
+    OPS_PORT: env.port(3200),
     HOST: z.string().default("0.0.0.0"),
     /** Public origin of this service, used by auth for callbacks and as the JWT issuer. */
     PUBLIC_URL: z.url().optional(),
