@@ -18,6 +18,8 @@ import { applyMigrations } from "@taskmesh/db";
 import { buildServices } from "./build.ts";
 import {
   DEFAULT_APP_PORTS,
+  OPS_PORT_OFFSET,
+  SIDECAR_PORT_OFFSET,
   ensureDaprd,
   ensureKafka,
   ensureSentry,
@@ -206,15 +208,22 @@ try {
 
   const publicUrl = process.env.PUBLIC_URL;
   const taskApiPort = Number(process.env.PORT ?? DEFAULT_APP_PORTS["task-api"]);
-  const ports: Record<string, { app: number; daprHttp: number }> = {};
+  const ports: Record<string, { app: number; sidecar: number; ops: number; daprHttp: number }> = {};
   let next = 3005;
   for (const name of services) {
     const app = name === "task-api" ? taskApiPort : (DEFAULT_APP_PORTS[name] ?? next++);
-    ports[name] = { app, daprHttp: 3500 + (app - 3000) };
+    ports[name] = {
+      app,
+      sidecar: app + SIDECAR_PORT_OFFSET,
+      ops: app + OPS_PORT_OFFSET,
+      daprHttp: 3500 + (app - 3000),
+    };
   }
   // The services get the user's environment, minus what the launcher decides.
   const launcherOwned = new Set([
     "PORT",
+    "APP_PORT",
+    "OPS_PORT",
     "HOST",
     "DATABASE_URL",
     "DAPR_HTTP_PORT",
@@ -300,7 +309,7 @@ if (stack && !state.stopping) {
   const api = stack.urls["task-api"]?.replace("127.0.0.1", "localhost") ?? "http://localhost:3000";
   const rows = stack.apps.map(
     (name) =>
-      `  ${name.padEnd(16)} ${(stack.urls[name] ?? "").replace("127.0.0.1", "localhost").padEnd(24)} sidecar ${stack.daprUrls[name] ?? ""}`,
+      `  ${name.padEnd(16)} ${(stack.urls[name] ?? "").replace("127.0.0.1", "localhost").padEnd(24)} app port ${new URL(stack.sidecarUrls[name] ?? "http://x").port}, ops ${(stack.opsUrls[name] ?? "").replace("127.0.0.1", "localhost")}, sidecar ${stack.daprUrls[name] ?? ""}`,
   );
   console.log(`
 ${color(1, `taskmesh is running`)} (ready in ${seconds()}: ${phases(stack.timings)})

@@ -333,7 +333,7 @@ export async function runFaultRun(options: FaultRunOptions = {}): Promise<FaultR
     const probeUser = await ApiUser.signUp(taskApi, { name: "Fault Probe" });
     const acknowledgements = new Acknowledgements();
     writer = new Writer({ users, acknowledgements, rate });
-    scraper = new CounterScraper(running.urls);
+    scraper = new CounterScraper(running.opsUrls);
     scraper.start();
 
     const backlog = async (): Promise<{ outbox: number; unapplied: number }> => {

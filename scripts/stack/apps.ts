@@ -6,7 +6,7 @@ import { REPO_ROOT } from "./paths.ts";
 import { startProcess, type LogLine, type ManagedProcess } from "./process.ts";
 import { httpGet, waitUntil } from "./wait.ts";
 
-/** The agreed default ports (the brief's conventions); a new service gets the next free one. */
+/** The agreed default public ports (the brief's conventions); a new service gets the next free one. */
 export const DEFAULT_APP_PORTS: Readonly<Record<string, number>> = {
   "task-api": 3000,
   "mcp-server": 3001,
@@ -14,6 +14,11 @@ export const DEFAULT_APP_PORTS: Readonly<Record<string, number>> = {
   "audit-log": 3003,
   "recurring-tasks": 3004,
 };
+
+/** A service's Dapr app port (APP_PORT, on 127.0.0.1) is its public port + 100. */
+export const SIDECAR_PORT_OFFSET = 100;
+/** Its operations port (OPS_PORT: /healthz, /readyz, /metrics) is its public port + 200. */
+export const OPS_PORT_OFFSET = 200;
 
 /** Every service in services/* that has a src/main.ts, task-api first, then by name. */
 export async function listServices(): Promise<string[]> {
@@ -31,7 +36,12 @@ export function serviceBundle(name: string): string {
 
 export interface AppSpec {
   name: string;
+  /** The public listener (PORT). */
   port: number;
+  /** The Dapr app port daprd calls (APP_PORT, 127.0.0.1). */
+  sidecarPort: number;
+  /** Probes and /metrics (OPS_PORT). */
+  opsPort: number;
   /** The whole environment of the process (see stack.ts for what it holds). */
   env: Record<string, string>;
   onLine?: (line: LogLine) => void;
@@ -44,7 +54,13 @@ export function startApp(spec: AppSpec): ManagedProcess {
     command: process.execPath,
     args: ["--enable-source-maps", serviceBundle(spec.name)],
     cwd: REPO_ROOT,
-    env: { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...spec.env, PORT: String(spec.port) },
+    env: {
+      NODE_OPTIONS: SERVICE_NODE_OPTIONS,
+      ...spec.env,
+      PORT: String(spec.port),
+      APP_PORT: String(spec.sidecarPort),
+      OPS_PORT: String(spec.opsPort),
+    },
     ...(spec.onLine ? { onLine: spec.onLine } : {}),
   });
 }

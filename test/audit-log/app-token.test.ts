@@ -55,7 +55,7 @@ describe("routes for everyone", () => {
       status: "ready",
       checks: { database: "ok" },
     });
-    const metrics = await audit.request.get("/metrics").expect(200);
+    const metrics = await audit.opsRequest.get("/metrics").expect(200);
     expect(metrics.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/healthz"/);
   });
 

@@ -1,6 +1,5 @@
-import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
-import { createHttpMetrics, createLogger, type HttpMetrics } from "@taskmesh/core";
+import { createHttpMetrics, createLogger, listenOn, type HttpMetrics } from "@taskmesh/core";
 import {
   EVENT_TYPES,
   newEvent,
@@ -17,7 +16,10 @@ import { createTestDatabase, testPool, type TestDatabase } from "../support/post
 export const APP_TOKEN = "audit-log-test-app-token";
 
 export interface TestAuditLog {
+  /** The sidecar listener (the Dapr app port). */
   request: ReturnType<typeof supertest>;
+  /** The operations listener: /healthz, /readyz, /metrics. */
+  opsRequest: ReturnType<typeof supertest>;
   /** For the tests' own reads; the app has a node-postgres pool of its own, as in main.ts. */
   prisma: PrismaClient;
   metrics: HttpMetrics;
@@ -65,14 +67,13 @@ export async function startAuditLog(
     metrics,
     ...deps,
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => {
-      resolve(s);
-    });
-  });
+  // The sidecar listener (what daprd calls) and the operations one (/metrics), as serve() opens them.
+  const server = await listenOn(app, "sidecar", 0, "127.0.0.1");
+  const opsServer = await listenOn(app, "operations", 0, "127.0.0.1");
   const request = supertest(server);
   return {
     request,
+    opsRequest: supertest(opsServer),
     prisma,
     metrics,
     async deliver(event) {
@@ -120,10 +121,15 @@ export async function startAuditLog(
       return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
     },
     async close() {
-      await new Promise<void>((resolve) =>
-        server.close(() => {
-          resolve();
-        }),
+      await Promise.all(
+        [server, opsServer].map(
+          (s) =>
+            new Promise<void>((resolve) =>
+              s.close(() => {
+                resolve();
+              }),
+            ),
+        ),
       );
       await pool.end();
       await prisma.$disconnect();

@@ -12,7 +12,15 @@ const root = path.resolve(import.meta.dirname, "../..");
 function run(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; lines: string[] } {
   const child = spawn(process.execPath, [path.join(root, "services/audit-log/dist/main.js")], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: "0",
+      APP_PORT: "0",
+      OPS_PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      ...env,
+    },
   });
   const lines: string[] = [];
   readline.createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
@@ -20,16 +28,22 @@ function run(env: Record<string, string>): { child: ChildProcessWithoutNullStrea
   return { child, lines };
 }
 
-async function readyPort(child: ChildProcessWithoutNullStreams, lines: string[]): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+interface Ports {
+  public: number;
+  sidecar: number;
+  operations: number;
+}
+
+async function readyPorts(child: ChildProcessWithoutNullStreams, lines: string[]): Promise<Ports> {
+  return new Promise<Ports>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`no ready line:\n${lines.join("\n")}`));
     }, 30_000);
     readline.createInterface({ input: child.stdout }).on("line", (line) => {
-      const parsed = JSON.parse(line) as { msg?: string; url?: string };
-      if (parsed.msg === "audit-log ready" && parsed.url) {
+      const parsed = JSON.parse(line) as { msg?: string; ports?: Ports };
+      if (parsed.msg === "audit-log ready" && parsed.ports) {
         clearTimeout(timer);
-        resolve(Number(new URL(parsed.url).port));
+        resolve(parsed.ports);
       }
     });
     child.once("exit", (code) => {
@@ -49,17 +63,26 @@ describe("audit-log process (dist/main.js)", () => {
     await database.drop();
   });
 
-  it("when started, then it is ready; when SIGTERM arrives, then readiness turns 503 and it exits 0", async () => {
+  it("when started, then it is ready on three listeners; when SIGTERM arrives, then readiness turns 503 and it exits 0", async () => {
     const { child, lines } = run({
       DATABASE_URL: database.connectionString,
       APP_API_TOKEN: "process-test-token",
       SHUTDOWN_DRAIN_DELAY_MS: "3000",
     });
-    const port = await readyPort(child, lines);
+    const ports = await readyPorts(child, lines);
+    const port = ports.operations;
     try {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-      const unauthenticated = await fetch(`http://127.0.0.1:${port}/events/task-events`, { method: "POST" });
-      expect(unauthenticated.status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+      // The sidecar-only routes: 401 without the app token on the Dapr app port, absent elsewhere.
+      const events = (p: number): Promise<Response> =>
+        fetch(`http://127.0.0.1:${p}/events/task-events`, {
+          method: "POST",
+          headers: { "dapr-api-token": "wrong" },
+        });
+      expect((await events(ports.sidecar)).status).toBe(401);
+      expect((await events(ports.public)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${ports.public}/metrics`)).status).toBe(404);
 
       const exited = once(child, "exit");
       child.kill("SIGTERM");

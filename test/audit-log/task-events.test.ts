@@ -181,7 +181,7 @@ describe("POST /events/task-events", () => {
   it("when entries are recorded, then they are counted by type in /metrics", async () => {
     const { events } = lifeOfATask();
     await audit.deliverBulk(events);
-    const res = await audit.request.get("/metrics").expect(200);
+    const res = await audit.opsRequest.get("/metrics").expect(200);
     expect(res.text).toMatch(
       /audit_log_entries_recorded_total\{type="dev\.taskmesh\.task\.reopened\.v1",service="audit-log"\} \d+/,
     );

@@ -3,7 +3,7 @@
  * and health checks hold connections to the app.
  */
 import http from "node:http";
-import { createLogger, serve, type RunningServer } from "@taskmesh/core";
+import { createLogger, listenerOf, notFoundHandler, onlyOn, serve, type RunningServer } from "@taskmesh/core";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -62,4 +62,87 @@ describe("serve() shutdown", () => {
     expect(r.server.listening).toBe(false);
     agent.destroy();
   }, 10_000);
+});
+
+describe("serve() listeners", () => {
+  it("when serve() opens public, sidecar and operations listeners, then each request knows its listener, the sidecar one is on 127.0.0.1 only, and shutdown drains and closes all three", async () => {
+    const app = express();
+    app.get("/which", (req, res) => {
+      setTimeout(() => res.json({ listener: listenerOf(req) }), Number(req.query.delay ?? 0));
+    });
+    app.get("/sidecar-only", onlyOn("sidecar"), (_req, res) => res.send("sidecar"));
+    app.use(notFoundHandler);
+    const r = await serve(app, {
+      port: 0,
+      host: "127.0.0.1",
+      sidecar: { port: 0 },
+      operations: { port: 0, host: "127.0.0.1" },
+      logger: createLogger({ service: "lifecycle-test", level: "silent" }),
+      lifecycle: { draining: false },
+      onClose: () => Promise.resolve(),
+      shutdownTimeoutMs: 600_000,
+    });
+    running.push(r);
+    const { public: pub = 0, sidecar = 0, operations = 0 } = r.ports;
+    expect(new Set([pub, sidecar, operations]).size).toBe(3);
+    expect(r.servers.sidecar?.address()).toMatchObject({ address: "127.0.0.1" });
+
+    const which = async (port: number): Promise<unknown> =>
+      ((await (await fetch(`http://127.0.0.1:${port}/which`)).json()) as { listener: string }).listener;
+    expect(await which(pub)).toBe("public");
+    expect(await which(sidecar)).toBe("sidecar");
+    expect(await which(operations)).toBe("operations");
+    // Elsewhere a sidecar-only route is answered like an unknown route.
+    expect((await fetch(`http://127.0.0.1:${pub}/sidecar-only`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${operations}/sidecar-only`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${sidecar}/sidecar-only`)).status).toBe(200);
+
+    // A keep-alive request in flight on the sidecar listener completes; then everything closes.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const inFlight = new Promise<number>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port: sidecar, path: "/which?delay=300", agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        })
+        .on("error", reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await r.shutdown("test");
+    expect(await inFlight).toBe(200);
+    expect(performance.now() - started).toBeLessThan(3_000);
+    for (const s of Object.values(r.servers)) expect(s.listening).toBe(false);
+    agent.destroy();
+  }, 10_000);
+
+  it("when a request reaches the app through a bare server (app.listen), then it counts as public", async () => {
+    const app = express();
+    app.get("/which", (req, res) => res.json({ listener: listenerOf(req) }));
+    const server = await new Promise<http.Server>((resolve) => {
+      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    const port = (server.address() as { port: number }).port;
+    expect(await (await fetch(`http://127.0.0.1:${port}/which`)).json()).toEqual({ listener: "public" });
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("when one of the ports is taken, then serve() fails and releases the ports it had opened", async () => {
+    const blocker = http.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const taken = (blocker.address() as { port: number }).port;
+    const app = express();
+    await expect(
+      serve(app, {
+        port: 0,
+        host: "127.0.0.1",
+        sidecar: { port: taken },
+        logger: createLogger({ service: "lifecycle-test", level: "silent" }),
+        lifecycle: { draining: false },
+        onClose: () => Promise.resolve(),
+      }),
+    ).rejects.toThrow(/EADDRINUSE/);
+    await new Promise((resolve) => blocker.close(resolve));
+  });
 });

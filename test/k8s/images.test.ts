@@ -433,7 +433,9 @@ async function simulate(
           env: {
             PATH: process.env.PATH ?? "",
             HOME: process.env.HOME ?? "",
-            // From the npm cache the repository's own `npm ci` filled; the registry otherwise.
+            // From the npm cache the repository's own `npm ci` filled (.ci/run's own, empty at
+            // its start, when npm_config_cache is set); the registry otherwise.
+            ...(process.env.npm_config_cache ? { npm_config_cache: process.env.npm_config_cache } : {}),
             npm_config_prefer_offline: "true",
             npm_config_audit: "false",
             npm_config_fund: "false",
@@ -690,7 +692,15 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
       const running = await startService(
         cwd,
         cmd,
-        { ...image.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...serviceEnv()[name] },
+        {
+          ...image.env,
+          PORT: "0",
+          APP_PORT: "0",
+          OPS_PORT: "0",
+          HOST: "127.0.0.1",
+          LOG_LEVEL: "info",
+          ...serviceEnv()[name],
+        },
         `${name} ready`,
       );
       try {

@@ -193,9 +193,11 @@ export function resolveEnv(
 
 /**
  * Every Dapr-enabled Deployment is a service of services/, its app-id is its name, and its
- * app-port is the port its configuration listens on (PORT parsed by its config.ts), the
- * container's `http` port and its Service's target; its environment parses with that config.ts
- * and names only variables the schema knows.
+ * app-port is its sidecar listener (APP_PORT parsed by its config.ts, 127.0.0.1 in the pod, no
+ * container port); the container's `http` port is its public listener (PORT) and the only port
+ * its Service exposes; its `ops` port is its operations listener (OPS_PORT), where Prometheus
+ * scrapes, never a Service port. Its environment parses with that config.ts and names only
+ * variables the schema knows.
  */
 export function checkServiceConfig(
   objects: readonly K8sObject[],
@@ -239,12 +241,25 @@ export function checkServiceConfig(
     if (resolved.env.NODE_OPTIONS !== nodeOptions)
       errors.push(`${where(d, app)}: NODE_OPTIONS is not SERVICE_NODE_OPTIONS (${nodeOptions})`);
     const appPort = Number(annotations["dapr.io/app-port"]);
-    if (config.PORT !== appPort)
-      errors.push(`${where(d)}: dapr.io/app-port ${appPort} but the app listens on ${String(config.PORT)}`);
-    const http = app.ports?.find((p) => p.name === "http");
-    if (http?.containerPort !== appPort)
+    if (config.APP_PORT !== appPort)
       errors.push(
-        `${where(d, app)}: port "http" is ${String(http?.containerPort)}, not the app port ${appPort}`,
+        `${where(d)}: dapr.io/app-port ${appPort} but the app's sidecar listener is on ${String(config.APP_PORT)}`,
+      );
+    const http = app.ports?.find((p) => p.name === "http");
+    if (http?.containerPort !== config.PORT)
+      errors.push(
+        `${where(d, app)}: port "http" is ${String(http?.containerPort)}, not the public listener ${String(config.PORT)}`,
+      );
+    const ops = app.ports?.find((p) => p.name === "ops");
+    if (ops?.containerPort !== config.OPS_PORT)
+      errors.push(
+        `${where(d, app)}: port "ops" is ${String(ops?.containerPort)}, not the operations listener ${String(config.OPS_PORT)}`,
+      );
+    if (app.ports?.some((p) => p.containerPort === config.APP_PORT))
+      errors.push(`${where(d, app)}: the sidecar listener ${String(config.APP_PORT)} is a container port`);
+    if (annotations["prometheus.io/port"] !== String(config.OPS_PORT))
+      errors.push(
+        `${where(d)}: prometheus.io/port ${String(annotations["prometheus.io/port"])} is not the operations listener ${String(config.OPS_PORT)}`,
       );
     const service = objects.find((o) => o.kind === "Service" && o.metadata.name === appId) as
       | (K8sObject & {
@@ -257,8 +272,13 @@ export function checkServiceConfig(
     if (!service) errors.push(`${where(d)}: no Service ${appId}`);
     else {
       const port = service.spec.ports.find((p) => p.name === "http");
-      if (!port || (port.targetPort !== "http" && port.targetPort !== appPort))
-        errors.push(`Service/${appId}: port "http" does not target the app port`);
+      if (!port || (port.targetPort !== "http" && port.targetPort !== config.PORT))
+        errors.push(`Service/${appId}: port "http" does not target the public listener`);
+      for (const p of service.spec.ports)
+        if (p !== port)
+          errors.push(
+            `Service/${appId}: exposes port ${p.name ?? String(p.port)} (only the public listener "http" may be)`,
+          );
       const labels = d.spec.template.metadata.labels ?? {};
       for (const [k, v] of Object.entries(service.spec.selector ?? {}))
         if (labels[k] !== v) errors.push(`Service/${appId}: selector ${k}=${v} does not select ${where(d)}`);
@@ -450,8 +470,8 @@ export function checkProbes(objects: readonly K8sObject[]): string[] {
       if (!p) continue;
       if (!served.includes(p.path))
         errors.push(`${where(d, app)}: probes ${p.path}, which healthRoutes does not serve`);
-      if (p.port !== "http")
-        errors.push(`${where(d, app)}: probes port ${String(p.port)}, not the app's "http"`);
+      if (p.port !== "ops")
+        errors.push(`${where(d, app)}: probes port ${String(p.port)}, not the operations listener "ops"`);
     }
     if (
       !existsSync(path.join(REPO_ROOT, "services", appId, "src/app.ts")) ||
@@ -782,6 +802,9 @@ export function checkServiceIngress(objects: readonly K8sObject[]): string[] {
   const policies = ofKind<NetworkPolicy>(objects, "NetworkPolicy");
   const selects = (policy: NetworkPolicy, labels: Record<string, string>) =>
     Object.entries(policy.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const fromMonitoring = (peer: PolicyPeer) =>
+    peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "monitoring" &&
+    peer.ipBlock === undefined;
   const fromIngressController = (peer: PolicyPeer) =>
     peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "ingress-nginx" &&
     peer.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "ingress-nginx";
@@ -811,6 +834,9 @@ export function checkServiceIngress(objects: readonly K8sObject[]): string[] {
           } else if (port.port === "http") {
             if (!(rule.from ?? []).every(fromIngressController))
               errors.push(`${at}: the app port open to more than the ingress controller`);
+          } else if (port.port === "ops") {
+            if (!(rule.from ?? []).every(fromMonitoring))
+              errors.push(`${at}: the operations port open to more than the monitoring namespace`);
           } else errors.push(`${at}: opens port ${String(port.port)}`);
         }
       }
@@ -856,5 +882,55 @@ export function checkPrivatePathsHidden(objects: readonly K8sObject[]): string[]
             `Ingress/${ingress.metadata.name}: ${route.path} (${route.pathType}) publishes ${hidden} of ${route.backend.service.name}`,
           );
       }
+  return errors;
+}
+
+/** The ConfigMap ingress-nginx's `proxy-set-headers` names (k8s/base/ingress-proxy-headers.yaml). */
+export const INGRESS_PROXY_HEADERS = "taskmesh-ingress-proxy-headers";
+
+/**
+ * Every header name the services and packages use that only daprd or a taskmesh service may
+ * send (string literals "dapr-..." and "x-taskmesh-..." in services/*\/src and packages/*\/src).
+ */
+export function internalHeaderNames(): string[] {
+  const names = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith(".ts"))
+        for (const m of readFileSync(file, "utf8").matchAll(/["'`](dapr-[a-z-]+|x-taskmesh-[a-z-]+)["'`]/g))
+          if (m[1]) names.add(m[1]);
+    }
+  };
+  for (const root of ["services", "packages"])
+    for (const entry of readdirSync(path.join(REPO_ROOT, root), { withFileTypes: true })) {
+      const src = path.join(REPO_ROOT, root, entry.name, "src");
+      if (entry.isDirectory() && existsSync(src)) walk(src);
+    }
+  return [...names].sort();
+}
+
+/**
+ * The Ingress controller clears every internal header before proxying: the proxy-set-headers
+ * ConfigMap is rendered, sets each of `headers` to "" (nginx then drops it), and sets nothing
+ * else (a non-empty value would be sent to every backend).
+ */
+export function checkIngressClearsHeaders(
+  objects: readonly K8sObject[],
+  headers: readonly string[],
+): string[] {
+  const map = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === INGRESS_PROXY_HEADERS) as
+    (K8sObject & { data?: Record<string, string> }) | undefined;
+  if (!map) return [`no ConfigMap ${INGRESS_PROXY_HEADERS} (ingress-nginx proxy-set-headers)`];
+  const data = map.data ?? {};
+  const errors: string[] = [];
+  for (const header of headers)
+    if (!(header in data)) errors.push(`ConfigMap/${INGRESS_PROXY_HEADERS}: does not clear ${header}`);
+  for (const [name, value] of Object.entries(data))
+    if (value !== "")
+      errors.push(
+        `ConfigMap/${INGRESS_PROXY_HEADERS}: sets ${name} to ${JSON.stringify(value)} instead of clearing it`,
+      );
   return errors;
 }

@@ -14,6 +14,7 @@ import {
   checkComponentScopes,
   checkDaprAnnotations,
   checkImages,
+  checkIngressClearsHeaders,
   checkNetworkLabels,
   checkPrivatePathsHidden,
   checkProbes,
@@ -26,6 +27,8 @@ import {
   clone,
   committedSecretValues,
   configLoaders,
+  INGRESS_PROXY_HEADERS,
+  internalHeaderNames,
   named,
   PRIVATE_PATHS,
   REPO_ROOT,
@@ -76,7 +79,7 @@ describe.each(OVERLAYS)("k8s/overlays/%s rendered", (overlay) => {
     expect(all.filter((o) => o.kind === "Subscription").length).toBeGreaterThan(0);
   });
 
-  it("when a Deployment's app-id and app-port are read, then they match its service's config.ts", () => {
+  it("when a Deployment's app-id, app-port and ports are read, then daprd calls the sidecar listener, the Service exposes only the public one, probes and Prometheus use the operations one", () => {
     expect(checkServiceConfig(objects(overlay), loaders, SERVICE_NODE_OPTIONS)).toEqual([]);
   });
 
@@ -100,7 +103,7 @@ describe.each(OVERLAYS)("k8s/overlays/%s rendered", (overlay) => {
     expect(checkSecrets(objects(overlay))).toEqual([]);
   });
 
-  it("when probes are read, then readiness is /readyz and liveness /healthz, which the apps serve", () => {
+  it("when probes are read, then readiness is /readyz and liveness /healthz on the operations port, which the apps serve", () => {
     expect(checkProbes(objects(overlay))).toEqual([]);
   });
 
@@ -122,6 +125,10 @@ describe.each(OVERLAYS)("k8s/overlays/%s rendered", (overlay) => {
 
   it("when the Ingresses are read, then none publishes /metrics, health or sidecar-only routes", () => {
     expect(checkPrivatePathsHidden(objects(overlay))).toEqual([]);
+  });
+
+  it("when the ingress controller's proxy headers are read, then every dapr-* and x-taskmesh-* header the code uses is cleared", () => {
+    expect(checkIngressClearsHeaders(objects(overlay), internalHeaderNames())).toEqual([]);
   });
 
   it("when the stream's Ingress is read, then it is unbuffered with a long read timeout", () => {
@@ -258,7 +265,48 @@ describe("the checks reject broken manifests", () => {
       if (a) a["dapr.io/app-port"] = "3999";
     });
     expect(checkServiceConfig(all, loaders, SERVICE_NODE_OPTIONS)).toContain(
-      "Deployment/audit-log: dapr.io/app-port 3999 but the app listens on 3003",
+      "Deployment/audit-log: dapr.io/app-port 3999 but the app's sidecar listener is on 3103",
+    );
+  });
+
+  it("when daprd is pointed at the public port, or the Service or a container port exposes the other listeners, then each is named", () => {
+    const all = edit<Workload>(local(), "Deployment", "task-api", (d) => {
+      const a = d.spec.template.metadata.annotations;
+      if (a) a["dapr.io/app-port"] = "3000";
+      appContainer(d)?.ports?.push({ name: "dapr-app", containerPort: 3100 });
+    });
+    const service = named<
+      K8sObject & { spec: { ports: { name?: string; port: number; targetPort?: unknown }[] } }
+    >(all, "Service", "task-api");
+    service.spec.ports.push({ name: "ops", port: 3200, targetPort: "ops" });
+    expect(checkServiceConfig(all, loaders, SERVICE_NODE_OPTIONS)).toEqual([
+      "Deployment/task-api: dapr.io/app-port 3000 but the app's sidecar listener is on 3100",
+      "Deployment/task-api container task-api: the sidecar listener 3100 is a container port",
+      'Service/task-api: exposes port ops (only the public listener "http" may be)',
+    ]);
+  });
+
+  it("when the proxy-headers ConfigMap misses a header the code uses or sets one, then both are named", () => {
+    const all = edit<K8sObject & { data: Record<string, string> }>(
+      local(),
+      "ConfigMap",
+      INGRESS_PROXY_HEADERS,
+      (c) => {
+        delete c.data["x-taskmesh-user-id"];
+        c.data["dapr-api-token"] = "x";
+      },
+    );
+    expect(checkIngressClearsHeaders(all, internalHeaderNames())).toEqual([
+      `ConfigMap/${INGRESS_PROXY_HEADERS}: does not clear x-taskmesh-user-id`,
+      `ConfigMap/${INGRESS_PROXY_HEADERS}: sets dapr-api-token to "x" instead of clearing it`,
+    ]);
+    expect(internalHeaderNames()).toEqual(
+      expect.arrayContaining([
+        "dapr-api-token",
+        "dapr-caller-app-id",
+        "x-taskmesh-user-id",
+        "x-taskmesh-scope",
+      ]),
     );
   });
 

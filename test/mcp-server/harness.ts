@@ -94,7 +94,7 @@ export async function startMcpHarness(
       audience: mcpUrl,
       introspect: introspectionFromSidecar(sidecar),
     }),
-    taskApiFor: (userId) => sidecarTransport(sidecar, "task-api", userId),
+    taskApiFor: (userId, scope) => sidecarTransport(sidecar, "task-api", userId, scope),
     resource: new URL(mcpUrl),
     authorizationServer: TEST_PUBLIC_URL,
     allowedHosts: [],

@@ -161,13 +161,14 @@ describe("the rest of the surface", () => {
     expect((await rpc("hello", { ...auth, "content-type": "text/plain" })).status).toBe(415);
   });
 
-  it("when probes and unknown paths are asked, then health answers and the rest is 404", async () => {
+  it("when probes and unknown paths are asked on the public listener, then health answers and /metrics and the rest are 404", async () => {
     expect((await fetch(`${h.baseUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${h.baseUrl}/readyz`)).status).toBe(200);
     lifecycle.draining = true;
     expect((await fetch(`${h.baseUrl}/readyz`)).status).toBe(503);
     lifecycle.draining = false;
-    expect((await fetch(`${h.baseUrl}/metrics`)).status).toBe(200);
+    // /metrics is on the operations listener only (test/core/listeners.test.ts).
+    expect((await fetch(`${h.baseUrl}/metrics`)).status).toBe(404);
     expect((await fetch(`${h.baseUrl}/nothing`)).status).toBe(404);
   });
 });

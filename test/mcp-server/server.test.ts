@@ -34,7 +34,7 @@ let taskApi: TaskApi;
 beforeAll(async () => {
   h = await startMcpHarness();
   user = await h.signUp({ timeZone: "Pacific/Auckland" });
-  taskApi = createTaskApi(sidecarTransport(taskApiSidecar(h.apiUrl), "task-api", user.id));
+  taskApi = createTaskApi(sidecarTransport(taskApiSidecar(h.apiUrl), "task-api", user.id, "read-write"));
 });
 afterAll(async () => {
   await h.close();

@@ -126,7 +126,7 @@ describe("task-api answers mapped to domain failures", () => {
 });
 
 describe("transports", () => {
-  it("when the mcp-server calls task-api through its sidecar, then only the user id travels with the call", async () => {
+  it("when the mcp-server calls task-api through its sidecar, then only the user id and the token's scope travel with the call", async () => {
     const invoked: unknown[] = [];
     const send = sidecarTransport(
       {
@@ -137,6 +137,7 @@ describe("transports", () => {
       },
       "task-api",
       "user-1",
+      "read",
     );
     await send({ path: "v1/tasks", query: new URLSearchParams({ limit: "5" }) });
     await send({
@@ -150,21 +151,25 @@ describe("transports", () => {
       {
         appId: "task-api",
         method: "v1/tasks",
-        request: { method: "GET", headers: { "x-taskmesh-user-id": "user-1" }, query: "limit=5" },
+        request: {
+          method: "GET",
+          headers: { "x-taskmesh-user-id": "user-1", "x-taskmesh-scope": "read" },
+          query: "limit=5",
+        },
       },
       {
         appId: "task-api",
         method: "v1/tasks",
         request: {
           method: "POST",
-          headers: { "idempotency-key": "k", "x-taskmesh-user-id": "user-1" },
+          headers: { "idempotency-key": "k", "x-taskmesh-user-id": "user-1", "x-taskmesh-scope": "read" },
           body: { title: "x" },
         },
       },
       {
         appId: "task-api",
         method: "v1/me",
-        request: { method: "GET", headers: { "x-taskmesh-user-id": "user-1" } },
+        request: { method: "GET", headers: { "x-taskmesh-user-id": "user-1", "x-taskmesh-scope": "read" } },
       },
     ]);
   });

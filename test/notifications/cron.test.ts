@@ -56,7 +56,7 @@ describe("the reminders cron tick", () => {
       dueAt: null,
     });
     expect(h.sidecar.published.some((p) => p.partitionKey === future)).toBe(false);
-    const metrics = await h.request.get("/metrics").expect(200);
+    const metrics = await h.opsRequest.get("/metrics").expect(200);
     expect(metrics.text).toMatch(/^notifications_reminders_fired_total\{[^}]*\} [1-9]/m);
     expect(metrics.text).toMatch(/^notifications_stream_connections\{[^}]*\} 0/m);
   });

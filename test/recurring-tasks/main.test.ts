@@ -10,7 +10,15 @@ const root = path.resolve(import.meta.dirname, "../..");
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, [path.join(root, "services/recurring-tasks/dist/main.js")], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: "0",
+      APP_PORT: "0",
+      OPS_PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      ...env,
+    },
   });
   const lines: string[] = [];
   readline.createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));

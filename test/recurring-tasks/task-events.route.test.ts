@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { createLogger, freePort } from "@taskmesh/core";
+import { createLogger, freePort, listenOn } from "@taskmesh/core";
 import { EVENT_TYPES, exampleEvents } from "@taskmesh/contracts";
 import { createSidecarClient } from "@taskmesh/dapr";
 import supertest from "supertest";
@@ -9,6 +9,8 @@ import { createApp } from "../../services/recurring-tasks/src/app.ts";
 const APP_TOKEN = "recurring-tasks-app-token";
 
 let server: Server;
+let opsServer: Server;
+/** The sidecar listener (the Dapr app port), where daprd delivers. */
 let request: ReturnType<typeof supertest>;
 
 beforeAll(async () => {
@@ -23,20 +25,22 @@ beforeAll(async () => {
     stateStore: "recurring-tasks-state",
     processedEventTtlSeconds: 3600,
   });
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => {
-      resolve(s);
-    });
-  });
+  server = await listenOn(app, "sidecar", 0, "127.0.0.1");
+  opsServer = await listenOn(app, "operations", 0, "127.0.0.1");
   request = supertest(server);
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
+  await Promise.all(
+    [server, opsServer].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.close(() => {
+            resolve();
+          });
+        }),
+    ),
+  );
 });
 
 const examples = exampleEvents();
@@ -118,7 +122,7 @@ describe("operations", () => {
   it("when events were handled, then /metrics counts them by outcome", async () => {
     await deliver({ ...examples[EVENT_TYPES.taskCreated], id: "metrics-created" }).expect(200);
     await deliver({ ...completedRecurring, id: "metrics-completed" }).expect(200);
-    const metrics = await request.get("/metrics").expect(200);
+    const metrics = await supertest(opsServer).get("/metrics").expect(200);
     expect(metrics.text).toMatch(/recurring_tasks_events_total\{outcome="not-recurring"[^}]*\} [1-9]/);
     expect(metrics.text).toMatch(/recurring_tasks_events_total\{outcome="retry"[^}]*\} [1-9]/);
   });

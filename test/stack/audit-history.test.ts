@@ -26,7 +26,7 @@ interface HistoryItem {
 
 /** A counter's value from audit-log's /metrics (summed over labels). */
 async function metric(s: TestStack, name: string, labels = ""): Promise<number> {
-  const text = await (await fetch(`${s.urls["audit-log"]}/metrics`)).text();
+  const text = await (await fetch(`${s.opsUrls["audit-log"]}/metrics`)).text();
   return text
     .split("\n")
     .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))

@@ -70,7 +70,7 @@ async function createTask(s: TestStack, user: User, body: Record<string, unknown
 
 /** A counter of recurring-tasks' /metrics by outcome. */
 async function outcomes(s: TestStack, outcome: string): Promise<number> {
-  const text = await (await fetch(`${s.urls["recurring-tasks"]}/metrics`)).text();
+  const text = await (await fetch(`${s.opsUrls["recurring-tasks"]}/metrics`)).text();
   const line = text
     .split("\n")
     .find((l) => l.startsWith("recurring_tasks_events_total{") && l.includes(`outcome="${outcome}"`));

@@ -57,8 +57,12 @@ export interface StartStackOptions {
 
 export interface TestStack {
   apps: readonly AppName[];
-  /** App base URLs, "http://127.0.0.1:<port>". */
+  /** App base URLs of the public listeners, "http://127.0.0.1:<port>". */
   urls: Partial<Record<AppName, string>>;
+  /** The sidecar listeners (the Dapr app ports daprd calls, 127.0.0.1). */
+  sidecarUrls: Partial<Record<AppName, string>>;
+  /** The operations listeners: /healthz, /readyz, /metrics. */
+  opsUrls: Partial<Record<AppName, string>>;
   /** Each app's daprd HTTP API (send `dapr-api-token: daprApiToken`). */
   daprUrls: Partial<Record<AppName, string>>;
   /** What each daprd sends to its app (`dapr-api-token`). */
@@ -172,6 +176,8 @@ export async function startStack(options: StartStackOptions): Promise<TestStack>
     return {
       apps: options.apps,
       urls: running.urls,
+      sidecarUrls: running.sidecarUrls,
+      opsUrls: running.opsUrls,
       daprUrls: running.daprUrls,
       appApiToken: running.appApiToken,
       daprApiToken: running.daprApiToken,

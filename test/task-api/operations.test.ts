@@ -120,7 +120,7 @@ describe("/metrics", () => {
     await api.request.get(`/v1/tasks/${missing}`).set(user.auth).expect(404);
     await api.request.post(`/v1/tasks/${task.id}/complete`).set(user.auth).expect(200);
 
-    const res = await api.request.get("/metrics").expect(200);
+    const res = await api.opsRequest.get("/metrics").expect(200);
 
     expect(res.headers["content-type"]).toMatch(/^text\/plain/);
     expect(res.text).toContain("# TYPE http_request_duration_seconds histogram");
@@ -146,7 +146,7 @@ describe("/metrics", () => {
     const path = `/no-such-route-${crypto.randomUUID()}`;
     await api.request.get(path).expect(404);
 
-    const res = await api.request.get("/metrics").expect(200);
+    const res = await api.opsRequest.get("/metrics").expect(200);
 
     expect(res.text).not.toContain(path);
     expect(
@@ -155,7 +155,7 @@ describe("/metrics", () => {
   });
 
   it("when /metrics is scraped, then the process's default metrics are there too", async () => {
-    const res = await api.request.get("/metrics").expect(200);
+    const res = await api.opsRequest.get("/metrics").expect(200);
 
     expect(res.text).toMatch(/^process_cpu_user_seconds_total\{service="task-api"\} /m);
     expect(res.text).toContain("nodejs_eventloop_lag_seconds");

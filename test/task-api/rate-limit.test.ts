@@ -157,7 +157,7 @@ describe("per-IP limit", () => {
 
     await api.request.get("/healthz").set("X-Forwarded-For", ip).expect(200);
     await api.request.get("/readyz").set("X-Forwarded-For", ip).expect(200);
-    await api.request.get("/metrics").set("X-Forwarded-For", ip).expect(200);
+    await api.opsRequest.get("/metrics").set("X-Forwarded-For", ip).expect(200);
   });
 
   it("when IPv6 clients share a /56, then they share a budget", async () => {

@@ -17,7 +17,15 @@ async function startService(
 ): Promise<{ child: ChildProcessWithoutNullStreams; port: number; lines: string[] }> {
   const child = spawn(process.execPath, [path.join(root, "services/task-api/dist/main.js")], {
     cwd: root,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    env: {
+      ...process.env,
+      PORT: "0",
+      APP_PORT: "0",
+      OPS_PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      ...env,
+    },
   });
   const lines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {

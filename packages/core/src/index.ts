@@ -5,6 +5,7 @@ export * from "./http/problem.ts";
 export * from "./http/request-context.ts";
 export * from "./http/metrics.ts";
 export * from "./http/lifecycle.ts";
+export * from "./http/listener.ts";
 export * from "./http/json-body.ts";
 export * from "./http/parse.ts";
 export * from "./http/database-errors.ts";

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { Express, Router } from "express";
 import express from "express";
 import type { Logger } from "pino";
+import { boundPort, listenOn, type ListenerName } from "./listener.ts";
 import { sendProblem } from "./problem.ts";
 
 /** Shared between the readiness probe and the shutdown sequence. */
@@ -62,9 +63,22 @@ export function healthRoutes(lifecycle: Lifecycle, checks: Record<string, Readin
   return router;
 }
 
-export interface ServeOptions {
+export interface ListenerAddress {
   port: number;
   host?: string;
+}
+
+export interface ServeOptions {
+  /** The public listener (Service port, Ingress). */
+  port: number;
+  host?: string;
+  /**
+   * The Dapr app port (daprd's --app-port): sidecar routes and trusted-caller identity.
+   * Bound to 127.0.0.1 unless a host is given; absent = no sidecar listener.
+   */
+  sidecar?: ListenerAddress;
+  /** /healthz, /readyz and /metrics for probes and Prometheus (host default 0.0.0.0). */
+  operations?: ListenerAddress;
   logger: Logger;
   lifecycle: Lifecycle;
   /** Closes clients (database pools...) after in-flight requests have drained. */
@@ -81,8 +95,12 @@ export interface ServeOptions {
 }
 
 export interface RunningServer {
+  /** The public listener. */
   server: Server;
   port: number;
+  /** Every listener, by name (the ones configured). */
+  servers: Partial<Record<ListenerName, Server>>;
+  ports: Partial<Record<ListenerName, number>>;
   /** Runs the same graceful sequence as SIGTERM. */
   shutdown: (reason: string) => Promise<void>;
 }
@@ -90,17 +108,30 @@ export interface RunningServer {
 /** How often a draining server closes the connections that have gone idle since. */
 const IDLE_SWEEP_MS = 50;
 
-/** Listens and installs SIGTERM/SIGINT handling: 503 readiness, stop accepting, drain, close clients. */
+/**
+ * Listens on the public port and, when configured, the sidecar and operations ports (one app,
+ * each connection recorded with its listener: see onlyOn), and installs SIGTERM/SIGINT
+ * handling: 503 readiness, stop accepting on every listener, drain, close clients.
+ */
 export async function serve(app: Express, options: ServeOptions): Promise<RunningServer> {
   const { logger, lifecycle } = options;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port, options.host ?? "0.0.0.0", (err?: Error) => {
-      if (err) reject(err);
-      else resolve(s);
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
+  const wanted: [ListenerName, string, number][] = [["public", options.host ?? "0.0.0.0", options.port]];
+  if (options.sidecar) wanted.push(["sidecar", options.sidecar.host ?? "127.0.0.1", options.sidecar.port]);
+  if (options.operations)
+    wanted.push(["operations", options.operations.host ?? "0.0.0.0", options.operations.port]);
+  const servers: Partial<Record<ListenerName, Server>> = {};
+  try {
+    for (const [name, host, port] of wanted) servers[name] = await listenOn(app, name, port, host);
+  } catch (err) {
+    // One port taken: release the others, or the process could not exit cleanly.
+    await Promise.all(Object.values(servers).map((s) => new Promise((resolve) => s.close(resolve))));
+    throw err;
+  }
+  const ports = Object.fromEntries(
+    Object.entries(servers).map(([name, s]) => [name, boundPort(s)]),
+  ) as Partial<Record<ListenerName, number>>;
+  const server = servers.public as Server;
+  const port = ports.public ?? options.port;
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -114,20 +145,25 @@ export async function serve(app: Express, options: ServeOptions): Promise<Runnin
       }, options.shutdownTimeoutMs ?? 10_000);
       force.unref();
       if (options.drainDelayMs) await new Promise((r) => setTimeout(r, options.drainDelayMs));
-      await new Promise<void>((resolve) => {
-        // close() ends the connections that are idle now. One busy with a request stays
-        // keep-alive after its response (Node does not close it), and a caller that keeps
-        // using it (daprd's app channel and health checks) holds the close open until the
-        // shutdown timeout: sweep the idle ones until none is left.
-        const sweep = setInterval(() => {
-          server.closeIdleConnections();
-        }, IDLE_SWEEP_MS);
-        server.close(() => {
-          clearInterval(sweep);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      // close() ends the connections that are idle now. One busy with a request stays
+      // keep-alive after its response (Node does not close it), and a caller that keeps
+      // using it (daprd's app channel and health checks) holds the close open until the
+      // shutdown timeout: sweep the idle ones until none is left, on every listener.
+      await Promise.all(
+        Object.values(servers).map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              const sweep = setInterval(() => {
+                s.closeIdleConnections();
+              }, IDLE_SWEEP_MS);
+              s.close(() => {
+                clearInterval(sweep);
+                resolve();
+              });
+              s.closeIdleConnections();
+            }),
+        ),
+      );
       await options.onClose();
       logger.info("stopped");
     })();
@@ -144,5 +180,5 @@ export async function serve(app: Express, options: ServeOptions): Promise<Runnin
       );
     });
   }
-  return { server, port, shutdown };
+  return { server, port, servers, ports, shutdown };
 }

@@ -9,10 +9,13 @@ import {
   problemSchema,
   type FieldIssue,
 } from "@taskmesh/core";
+import type { TokenScope } from "@taskmesh/auth";
 import type { SidecarClient } from "@taskmesh/dapr";
 
 /** task-api's header naming the user a trusted app acts for (the trusted-caller contract). */
 export const USER_ID_HEADER = "x-taskmesh-user-id";
+/** The scope of the user's token the call is made with; task-api refuses writes for "read". */
+export const SCOPE_HEADER = "x-taskmesh-scope";
 
 /** One call of task-api's REST API, `path` relative to its root (e.g. "v1/tasks/123"). */
 export interface TaskApiCall {
@@ -28,18 +31,21 @@ export type TaskApiTransport = (call: TaskApiCall) => Promise<Response>;
 
 /**
  * Through this app's own sidecar (service invocation, mTLS): task-api trusts the call because
- * its sidecar delivers it with task-api's app token and the caller id "mcp-server". The
- * client's bearer token never leaves the mcp-server; only the user id it proved travels.
+ * its sidecar delivers it on task-api's sidecar listener with task-api's app token and the
+ * caller id "mcp-server". The client's bearer token never leaves the mcp-server; only the user
+ * id it proved and its scope travel, so task-api itself refuses a read-only token's writes.
  */
 export function sidecarTransport(
   sidecar: Pick<SidecarClient, "invoke">,
   appId: string,
   userId: string,
+  scope: TokenScope,
 ): TaskApiTransport {
   return (call) =>
     sidecar.invoke(appId, call.path, {
       method: call.method ?? "GET",
-      headers: { ...call.headers, [USER_ID_HEADER]: userId },
+      // Last, so no call's own headers can widen the scope or change the user.
+      headers: { ...call.headers, [USER_ID_HEADER]: userId, [SCOPE_HEADER]: scope },
       ...(call.body === undefined ? {} : { body: call.body }),
       ...(call.query && call.query.size > 0 ? { query: call.query.toString() } : {}),
     });

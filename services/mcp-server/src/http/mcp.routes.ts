@@ -1,4 +1,4 @@
-import { currentBearer } from "@taskmesh/auth";
+import { currentBearer, type TokenScope } from "@taskmesh/auth";
 import express, { type Router } from "express";
 import { createTaskApi, type TaskApiTransport } from "../data/task-api.client.ts";
 import { buildMcpServer } from "../server.ts";
@@ -27,12 +27,14 @@ export function toolsCalledOnly(body: unknown): ReadonlySet<string> | undefined 
  * Hence no GET stream (405): server-initiated messages such as resource updates have no
  * channel here (see README: subscriptions are offered over stdio only).
  */
-export function mcpRoutes(deps: { taskApiFor: (userId: string) => TaskApiTransport }): Router {
+export function mcpRoutes(deps: {
+  taskApiFor: (userId: string, scope: TokenScope) => TaskApiTransport;
+}): Router {
   const router = express.Router();
   router.post("/", async (req, res) => {
     const identity = currentBearer(res);
     const server = buildMcpServer({
-      taskApi: createTaskApi(deps.taskApiFor(identity.userId)),
+      taskApi: createTaskApi(deps.taskApiFor(identity.userId, identity.scope)),
       canWrite: identity.scope === "read-write",
       onlyTools: toolsCalledOnly(req.body),
     });

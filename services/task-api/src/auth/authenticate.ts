@@ -6,7 +6,13 @@ import {
   type TokenScope,
   type VerifiedAccessToken,
 } from "@taskmesh/auth";
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
+import {
+  BadRequestError,
+  ForbiddenError,
+  listenerOf,
+  NotFoundError,
+  UnauthenticatedError,
+} from "@taskmesh/core";
 import { fromNodeHeaders } from "better-auth/node";
 import type { Request, RequestHandler, Response } from "express";
 import { userActor, type Actor } from "../domain/task-events.ts";
@@ -23,8 +29,11 @@ export type Credential =
    */
   | { kind: "access-token"; scope: TokenScope; delegated: boolean }
   | { kind: "personal-access-token"; tokenId: string; scope: TokenScope }
-  /** A trusted service (recurring-tasks, mcp-server) acting for the user. */
-  | { kind: "service"; appId: string };
+  /**
+   * A trusted service (recurring-tasks, mcp-server) acting for the user, within the scope of
+   * the user's token it was shown (x-taskmesh-scope; absent = the service's own read-write).
+   */
+  | { kind: "service"; appId: string; scope: TokenScope };
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -40,6 +49,11 @@ declare global {
 
 /** The user a trusted service acts for (only read from trusted callers). */
 export const ON_BEHALF_OF_HEADER = "x-taskmesh-user-id";
+/**
+ * The scope of the user's token a trusted service acts with ("read" or "read-write"), so a
+ * read-only token stays read-only through mcp-server (only read from trusted callers).
+ */
+export const ON_BEHALF_SCOPE_HEADER = "x-taskmesh-scope";
 /** What daprd puts on every call it delivers: the token it was given, and the calling app's id. */
 const APP_TOKEN_HEADER = "dapr-api-token";
 const CALLER_APP_HEADER = "dapr-caller-app-id";
@@ -80,23 +94,33 @@ export interface TrustedCallers {
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
 
 /**
- * Whether a request came through this app's own sidecar (it carries this app's APP_API_TOKEN).
- * Such requests all come from the sidecar's address, so a per-IP limit means nothing for them.
+ * Whether a request came through this app's own sidecar: on the sidecar listener (the Dapr
+ * app port on 127.0.0.1) with this app's APP_API_TOKEN. Such requests all come from the
+ * sidecar's address, so a per-IP limit means nothing for them. On the public listener the
+ * token proves nothing (it may have leaked): never.
  */
 export function cameThroughSidecar(appApiToken: string): (req: Request) => boolean {
   const expected = digest(appApiToken);
   return (req) => {
+    if (listenerOf(req) !== "sidecar") return false;
     const token = req.headers[APP_TOKEN_HEADER];
     return typeof token === "string" && timingSafeEqual(digest(token), expected);
   };
 }
 
-/** The trusted app that sent the request and the user it acts for, or undefined for anyone else. */
+const SCOPES: Readonly<Record<string, TokenScope>> = { read: "read", "read-write": "read-write" };
+
+/**
+ * The trusted app that sent the request, the user it acts for and with what scope, or
+ * undefined for anyone else. Only on the sidecar listener: on the public one these headers
+ * are the client's own words, whatever token comes with them.
+ */
 function trustedCaller(
   req: Request,
   trusted: TrustedCallers,
   expectedToken: Buffer,
-): { appId: string; userId: string } | undefined {
+): { appId: string; userId: string; scope: TokenScope } | undefined {
+  if (listenerOf(req) !== "sidecar") return undefined;
   const userId = req.headers[ON_BEHALF_OF_HEADER];
   const token = req.headers[APP_TOKEN_HEADER];
   const appId = req.headers[CALLER_APP_HEADER];
@@ -105,7 +129,18 @@ function trustedCaller(
   if (!timingSafeEqual(digest(token), expectedToken)) return undefined;
   if (!trusted.appIds.includes(appId)) return undefined;
   const id = userId.trim();
-  return id.length > 0 && id.length <= 200 ? { appId, userId: id } : undefined;
+  if (id.length === 0 || id.length > 200) return undefined;
+  const given = req.headers[ON_BEHALF_SCOPE_HEADER];
+  if (given === undefined) return { appId, userId: id, scope: "read-write" };
+  const scope = typeof given === "string" ? SCOPES[given.trim()] : undefined;
+  if (scope === undefined) {
+    throw new BadRequestError(`${ON_BEHALF_SCOPE_HEADER} must be "read" or "read-write".`, {
+      issues: [
+        { pointer: `/${ON_BEHALF_SCOPE_HEADER}`, in: "header", detail: 'expected "read" or "read-write"' },
+      ],
+    });
+  }
+  return { appId, userId: id, scope };
 }
 
 /** Looks up a personal access token: the live token, or undefined (unknown, revoked, expired). */
@@ -139,7 +174,7 @@ export function authenticate(
       if (!(await trusted.userExists(caller.userId))) throw new NotFoundError("User");
       res.locals.userId = caller.userId;
       res.locals.actor = { kind: "service", id: caller.appId };
-      res.locals.credential = { kind: "service", appId: caller.appId };
+      res.locals.credential = { kind: "service", appId: caller.appId, scope: caller.scope };
       next();
       return;
     }
