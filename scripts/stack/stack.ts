@@ -97,6 +97,10 @@ export interface RunningStack {
   externalApps: readonly string[];
   /** App base URLs of the public listeners, "http://127.0.0.1:<port>". */
   urls: Readonly<Record<string, string>>;
+  /** The sidecar listeners (Dapr app ports, what daprd calls); external apps: their given port. */
+  sidecarUrls: Readonly<Record<string, string>>;
+  /** The operations listeners: /healthz, /readyz, /metrics (not for external apps). */
+  opsUrls: Readonly<Record<string, string>>;
   /** Each app's daprd HTTP API. */
   daprUrls: Readonly<Record<string, string>>;
   /** The shared tokens ("" with tokens: "per-app"; then see appApiTokens / daprApiTokens). */
@@ -104,10 +108,6 @@ export interface RunningStack {
   daprApiToken: string;
   /** What each sidecar sends to its app (dapr-api-token). */
   appApiTokens: Readonly<Record<string, string>>;
-  /** The sidecar listeners (Dapr app ports, what daprd calls); external apps: their given port. */
-  sidecarUrls: Readonly<Record<string, string>>;
-  /** The operations listeners: /healthz, /readyz, /metrics (not for external apps). */
-  opsUrls: Readonly<Record<string, string>>;
   /** What each app sends to its sidecar (dapr-api-token). */
   daprApiTokens: Readonly<Record<string, string>>;
   kafkaBrokers: string;
@@ -235,6 +235,8 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
   try {
     // --- ports -------------------------------------------------------------------------
     const appPorts: Record<string, number> = {};
+    const appSidecarPorts: Record<string, number> = {};
+    const opsPorts: Record<string, number> = {};
     const sidecarPorts: Record<string, SidecarPorts> = {};
     for (const app of allApps) {
       const fixed = options.ports?.[app];
@@ -247,11 +249,11 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         grpc: await freePort(),
         internalGrpc: await freePort(),
         metrics: await freePort(),
-    const appSidecarPorts: Record<string, number> = {};
-    const opsPorts: Record<string, number> = {};
       };
     }
     const urls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${appPorts[a]}`]));
+    const sidecarUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${appSidecarPorts[a]}`]));
+    const opsUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${opsPorts[a]}`]));
     const daprUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${sidecarPorts[a]?.http}`]));
 
     // --- binaries, broker, CA, configuration (in parallel) ---------------------------------
@@ -261,8 +263,6 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const startOwnKafka = !("brokers" in kafkaOption);
     // daprd and Sentry share build.sh's lock: one after the other.
     const [[daprd, sentryBinary]] = await Promise.all([
-    const sidecarUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${appSidecarPorts[a]}`]));
-    const opsUrls = Object.fromEntries(allApps.map((a) => [a, `http://127.0.0.1:${opsPorts[a]}`]));
       ensureDaprd(log).then(async (d) => [d, options.mtls === false ? "" : await ensureSentry(log)] as const),
       startOwnKafka ? ensureKafka(log) : Promise.resolve(""),
       writeStackConfiguration(configFile, path.join(options.workDir, "dapr-nameresolution.db")),
@@ -383,7 +383,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
     const sidecarSpec = (app: string): SidecarSpec => ({
       binary: daprd,
       appId: app,
-      appPort: appPorts[app] ?? 0,
+      appPort: appSidecarPorts[app] ?? 0,
       ports: sidecarPorts[app] ?? { http: 0, grpc: 0, internalGrpc: 0, metrics: 0 },
       configFile,
       ...(options.resourcesPath ? { resourcesPath: options.resourcesPath } : {}),
@@ -472,6 +472,8 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       apps: options.apps,
       externalApps: external,
       urls,
+      sidecarUrls,
+      opsUrls,
       daprUrls,
       appApiToken,
       daprApiToken,

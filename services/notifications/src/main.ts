@@ -101,6 +101,8 @@ async function main(): Promise<void> {
   const running = await serve(app, {
     port: config.PORT,
     host: config.HOST,
+    sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
+    operations: { port: config.OPS_PORT, host: config.HOST },
     logger,
     lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
@@ -128,8 +130,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-    sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
-    operations: { port: config.OPS_PORT, host: config.HOST },
   // The logger may not exist yet (bad configuration), so this is the one place that writes to stderr directly.
   process.stderr.write(
     `notifications failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

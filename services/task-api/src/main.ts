@@ -140,6 +140,8 @@ async function main(): Promise<void> {
   const running = await serve(app, {
     port: config.PORT,
     host: config.HOST,
+    sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
+    operations: { port: config.OPS_PORT, host: config.HOST },
     logger,
     lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
@@ -153,7 +155,10 @@ async function main(): Promise<void> {
   });
   relay?.start();
   const base = `http://localhost:${running.port}`;
-  logger.info({ url: base, docs: `${base}/docs`, openapi: `${base}/openapi.json` }, "task-api ready");
+  logger.info(
+    { url: base, docs: `${base}/docs`, openapi: `${base}/openapi.json`, ports: running.ports },
+    "task-api ready",
+  );
 }
 
 main().catch((err: unknown) => {
