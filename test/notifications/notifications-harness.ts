@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { createAccessTokenVerifier, jwksFromUrl } from "@taskmesh/auth";
 import {
   EVENT_TYPES,
   newEvent,
@@ -26,7 +25,8 @@ import {
 } from "../../services/notifications/src/data/stream-listener.ts";
 import { createLiveStream, type LiveStream } from "../../services/notifications/src/http/live-stream.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
-import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import type { TestTaskApi, TestUser } from "../support/task-api.ts";
+import { notificationsVerifier, startTaskApiForNotifications } from "./bearer-verifier.ts";
 
 export const APP_TOKEN = "notifications-test-app-token";
 
@@ -88,6 +88,8 @@ export interface NotificationsHarness {
   liveStream: LiveStream;
   /** Every log line the app wrote. */
   logs: string[];
+  /** The real task-api whose tokens (sessions, JWTs, PATs) authenticate the users. */
+  taskApi: TestTaskApi;
   signUp(): Promise<TestUser>;
   /** Delivers an event as the sidecar does; returns the answered status. */
   deliver(route: "task-events" | "reminders", event: unknown): Promise<string>;
@@ -106,9 +108,11 @@ export async function startNotifications(
     reminderBatchSize?: number;
     heartbeatMs?: number;
     corsOrigins?: string[];
+    rateLimit?: { ipPerMinute: number; userPerMinute: number };
+    streamTicketTtlMs?: number;
   } = {},
 ): Promise<NotificationsHarness> {
-  const taskApi: TestTaskApi = await startTaskApi();
+  const taskApi: TestTaskApi = await startTaskApiForNotifications();
   const database: TestDatabase = await createTestDatabase();
   const pool = testPool(database.connectionString, 10);
   // pool.end() resolves before its connections have closed, so dropping the database (FORCE)
@@ -143,18 +147,15 @@ export async function startNotifications(
     },
   });
   await listener.start();
-  const address = taskApi.server.address() as AddressInfo;
   const app = createApp({
     logger: appLogger,
     lifecycle: { draining: false },
     prisma,
     pool,
     sidecar,
-    verifyAccessToken: createAccessTokenVerifier({
-      loadJwks: jwksFromUrl(`http://127.0.0.1:${address.port}/api/auth/jwks`),
-      issuer: TEST_PUBLIC_URL,
-      audience: "taskmesh",
-    }),
+    verifyBearer: notificationsVerifier(taskApi),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.streamTicketTtlMs ? { streamTicketTtlMs: options.streamTicketTtlMs } : {}),
     appApiToken: APP_TOKEN,
     liveStream,
     processedEvents: noFastPath,
@@ -168,12 +169,13 @@ export async function startNotifications(
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     request,
-    baseUrl,
     opsRequest: supertest(opsServer),
+    baseUrl,
     pool,
     sidecar,
     liveStream,
     logs,
+    taskApi,
     signUp: () => taskApi.signUp(),
     async deliver(route, event) {
       const res = await request

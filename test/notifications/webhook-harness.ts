@@ -1,8 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { createAccessTokenVerifier, jwksFromUrl } from "@taskmesh/auth";
 import { EVENT_TYPES, exampleEvents, newEvent, type TaskmeshEvent } from "@taskmesh/contracts";
 import { createLogger } from "@taskmesh/core";
 import { createSidecarClient } from "@taskmesh/dapr";
@@ -14,7 +12,8 @@ import type { HostResolver } from "../../services/notifications/src/domain/webho
 import type { WebhookSettings } from "../../services/notifications/src/webhook.config.ts";
 import { createWebhookModule, type WebhookModule } from "../../services/notifications/src/webhook.module.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
-import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import type { TestTaskApi, TestUser } from "../support/task-api.ts";
+import { notificationsVerifier, startTaskApiForNotifications } from "./bearer-verifier.ts";
 
 /** Fast retries so a test sees several attempts; real code uses the config defaults. */
 export function testSettings(overrides: Partial<WebhookSettings> = {}): WebhookSettings {
@@ -22,6 +21,7 @@ export function testSettings(overrides: Partial<WebhookSettings> = {}): WebhookS
     secretKey: randomBytes(32),
     developmentKey: false,
     allowPrivateTargets: true,
+    allowedPorts: [80, 443],
     maxPerUser: 20,
     maxAttempts: 4,
     retryBaseMs: 100,
@@ -51,7 +51,7 @@ export interface WebhookHarness {
 export async function startWebhookHarness(
   options: { settings?: Partial<WebhookSettings>; resolve?: HostResolver } = {},
 ): Promise<WebhookHarness> {
-  const taskApi: TestTaskApi = await startTaskApi();
+  const taskApi: TestTaskApi = await startTaskApiForNotifications();
   const database: TestDatabase = await createTestDatabase();
   const pool = testPool(database.connectionString, 8);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
@@ -64,7 +64,6 @@ export async function startWebhookHarness(
     return m;
   };
   const webhooks = build(settings, options.resolve);
-  const address = taskApi.server.address() as AddressInfo;
   const liveStream = createLiveStream({ pool, logger, heartbeatMs: 60_000, maxPerUser: 5 });
   const app = createApp({
     logger,
@@ -73,11 +72,7 @@ export async function startWebhookHarness(
     pool,
     // Never called by the webhook routes.
     sidecar: createSidecarClient({ baseUrl: "http://127.0.0.1:9" }),
-    verifyAccessToken: createAccessTokenVerifier({
-      loadJwks: jwksFromUrl(`http://127.0.0.1:${address.port}/api/auth/jwks`),
-      issuer: TEST_PUBLIC_URL,
-      audience: "taskmesh",
-    }),
+    verifyBearer: notificationsVerifier(taskApi),
     appApiToken: "test-app-token-0123456789",
     liveStream,
     webhooks: webhooks.plugin,

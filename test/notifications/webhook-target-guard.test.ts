@@ -125,6 +125,8 @@ describe("the SSRF guard", () => {
   it("when every address is public, then the first one is the address to connect to", async () => {
     const guard = createWebhookTargetGuard({
       allowPrivateTargets: false,
+      // An explicit allowed-ports setting (WEBHOOK_ALLOWED_PORTS) admits another port.
+      allowedPorts: [443, 8443],
       resolve: () =>
         Promise.resolve([
           { address: "2606:4700:4700::1111", family: 6 },
@@ -147,5 +149,24 @@ describe("the SSRF guard", () => {
     const target = await open.check("http://[::1]:3000/hook");
     expect(target).toMatchObject({ hostname: "::1", address: { address: "::1", family: 6 } });
     await expect(open.check("ftp://127.0.0.1/")).rejects.toThrow(/http or https/);
+  });
+
+  it("when a public target uses a port other than 80 or 443, then it is refused unless the port is allowed or private targets are", async () => {
+    const strict = createWebhookTargetGuard({ allowPrivateTargets: false });
+    for (const url of ["https://1.1.1.1:8443/hook", "http://1.1.1.1:25/", "http://1.1.1.1:6379/"]) {
+      const error = await strict.check(url).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, url).toBeInstanceOf(WebhookTargetRefused);
+      expect((error as WebhookTargetRefused).reason).toBe("port");
+      expect((error as Error).message).toMatch(/port 80 or 443 only/);
+    }
+    await expect(strict.check("https://1.1.1.1/hook")).resolves.toMatchObject({ hostname: "1.1.1.1" });
+    await expect(strict.check("http://1.1.1.1:80/hook")).resolves.toMatchObject({ hostname: "1.1.1.1" });
+    await expect(strict.check("http://1.1.1.1:443/hook")).resolves.toMatchObject({ hostname: "1.1.1.1" });
+    const configured = createWebhookTargetGuard({ allowPrivateTargets: false, allowedPorts: [8443] });
+    await expect(configured.check("https://1.1.1.1:8443/hook")).resolves.toBeDefined();
+    await expect(configured.check("https://1.1.1.1/hook")).rejects.toThrow(/port 8443 only/);
   });
 });

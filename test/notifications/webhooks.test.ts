@@ -204,6 +204,8 @@ describe("webhook registration with the SSRF guard on", () => {
     ["http://[::1]:8080/hook", "is ::1, a loopback address"],
     ["http://localhost:8080/hook", "host localhost resolves to"],
     ["https://no-such-host.invalid/hook", "host no-such-host.invalid does not resolve"],
+    // A public host, but not on HTTP's or HTTPS's port (WEBHOOK_ALLOWED_PORTS, default 80,443).
+    ["https://1.1.1.1:8443/hook", "uses port 8443; webhook targets may use port 80 or 443 only"],
   ])("when the URL is %s, then 422 says why and nothing is stored", async (url, detail) => {
     const res = await h.request
       .post("/v1/webhooks")

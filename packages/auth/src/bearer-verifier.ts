@@ -3,7 +3,7 @@ import type { SidecarClient } from "@taskmesh/dapr";
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
 import { createAccessTokenVerifier, type VerifiedAccessToken } from "./access-token-verifier.ts";
-import { TASK_API_APP_ID } from "./jwks-loader.ts";
+import { KEYS_UNAVAILABLE_DETAIL, TASK_API_APP_ID } from "./jwks-loader.ts";
 
 /**
  * What a token allows: "read" only safe calls (GET/HEAD on the REST API, read-only MCP tools),
@@ -26,8 +26,11 @@ export function isPersonalAccessToken(token: string): boolean {
 export interface BearerIdentity {
   userId: string;
   scope: TokenScope;
-  /** "jwt": an access token signed by task-api; "pat": a personal access token. */
-  kind: "jwt" | "pat";
+  /**
+   * "jwt": an access token signed by task-api; "pat": a personal access token; "session": a
+   * session token (sign-up's and sign-in's `set-auth-token`), checked by task-api.
+   */
+  kind: "jwt" | "pat" | "session";
   /** The personal access token's id (kind "pat"): for logs, never secret. */
   tokenId?: string;
   /** The OAuth client the token was issued to (`azp`/`client_id`), when one was. */
@@ -56,10 +59,13 @@ export const tokenIntrospectionSchema = z.object({
 });
 export type TokenIntrospection = z.infer<typeof tokenIntrospectionSchema>;
 
-/** Asks task-api about a personal access token; `{ active: false }` for anything not usable. */
+/**
+ * Asks task-api about a personal access token or a session token; `{ active: false }` for
+ * anything not usable.
+ */
 export type Introspect = (token: string) => Promise<TokenIntrospection>;
 
-/** Path of task-api's introspection route (only the trusted caller mcp-server may call it). */
+/** Path of task-api's introspection route (only INTROSPECTION_CALLER_APP_IDS may call it). */
 export const TASK_API_INTROSPECT_PATH = "internal/tokens/introspect";
 
 /**
@@ -75,13 +81,23 @@ export function introspectionFromSidecar(
   const appId = target.appId ?? TASK_API_APP_ID;
   const path = target.path ?? TASK_API_INTROSPECT_PATH;
   return async (token) => {
-    const response = await sidecar.invoke(appId, path, { method: "POST", body: { token } });
+    // The client reads what to do; the logs (cause) read where it failed.
+    const unavailable = (why: string, cause?: unknown) =>
+      new UnavailableError(KEYS_UNAVAILABLE_DETAIL, 2, {
+        cause: new Error(why, cause === undefined ? undefined : { cause }),
+      });
+    let response: Response;
+    try {
+      response = await sidecar.invoke(appId, path, { method: "POST", body: { token } });
+    } catch (error) {
+      throw unavailable(`token introspection at app ${appId} failed`, error);
+    }
     if (!response.ok) {
       await response.body?.cancel();
-      throw new UnavailableError(`token introspection at app ${appId} failed: HTTP ${response.status}`, 5);
+      throw unavailable(`token introspection at app ${appId} failed: HTTP ${response.status}`);
     }
     const parsed = tokenIntrospectionSchema.safeParse(await response.json().catch(() => undefined));
-    if (!parsed.success) throw new UnavailableError(`app ${appId} answered an invalid introspection`, 5);
+    if (!parsed.success) throw unavailable(`app ${appId} answered an invalid introspection`);
     return parsed.data;
   };
 }
@@ -97,10 +113,26 @@ export interface BearerVerifierOptions {
    * ("taskmesh") are refused, and tokens for this audience are refused by task-api.
    */
   audience: string;
-  /** How personal access tokens are checked; absent = PATs are refused. */
+  /** How personal access tokens (and, with acceptSessionTokens, session tokens) are checked; absent = refused. */
   introspect?: Introspect;
-  /** Remember an active PAT's introspection this long (default 0: ask on every request, revocation is immediate). */
+  /**
+   * Also accept task-api's session tokens (anything neither a JWT nor a PAT), checked by
+   * introspection: for services a user calls with the token sign-up gave them (the live
+   * stream). Default false (the MCP server accepts only tokens meant for it and PATs).
+   */
+  acceptSessionTokens?: boolean;
+  /** Remember an active token's introspection this long (default 0: ask on every request, revocation is immediate). */
   introspectionCacheMs?: number;
+  /**
+   * Remember that a token is not active this long (default 5 s): a client retrying with a bad
+   * token, or one guessing tokens, costs one introspection per token per period.
+   */
+  negativeCacheMs?: number;
+  /**
+   * Most tokens remembered as not active (default 10,000): the oldest go first, so a flood of
+   * made-up tokens costs bounded memory.
+   */
+  negativeCacheMaxEntries?: number;
   now?: () => number;
 }
 
@@ -127,7 +159,8 @@ export function scopeFromClaim(scope: unknown): TokenScope | undefined {
  *   TokenScope (absent = read-write; `tasks:write` = read-write; `tasks:read` = read; anything
  *   else is refused);
  * - a personal access token (`tmpat_...`) is introspected at task-api (options.introspect);
- *   inactive = InvalidTokenError;
+ *   inactive = InvalidTokenError (remembered for negativeCacheMs);
+ * - with acceptSessionTokens, any other token is introspected as a session token;
  * - anything else is an InvalidTokenError.
  * The token itself is never forwarded anywhere but to introspection.
  */
@@ -140,29 +173,62 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     now,
   });
   const cacheMs = options.introspectionCacheMs ?? 0;
+  const negativeCacheMs = options.negativeCacheMs ?? 5000;
   const introspected = new Map<string, { identity: BearerIdentity; until: number }>();
+  const refused = new Map<string, number>();
+  const MAX_CACHED = 10_000;
+  const maxRefused = Math.max(1, options.negativeCacheMaxEntries ?? MAX_CACHED);
+  // Introspections in flight: concurrent requests with one token share one call.
+  const pending = new Map<string, Promise<BearerIdentity>>();
 
-  async function verifyPat(token: string): Promise<BearerIdentity> {
-    if (!options.introspect) throw new InvalidTokenError("personal access tokens are not accepted here");
+  function refuse(token: string, message: string): never {
+    if (negativeCacheMs > 0) {
+      // Its own bound, so a flood of made-up tokens never pushes out the valid ones; an LRU
+      // (Map order is insertion order), so the flood pushes out only its own oldest entries.
+      refused.delete(token);
+      for (const oldest of refused.keys()) {
+        if (refused.size < maxRefused) break;
+        refused.delete(oldest);
+      }
+      refused.set(token, now() + negativeCacheMs);
+    }
+    throw new InvalidTokenError(message);
+  }
+
+  function introspectOnce(token: string, kind: "pat" | "session"): Promise<BearerIdentity> {
+    const inFlight = pending.get(token);
+    if (inFlight) return inFlight;
+    const started = introspectToken(token, kind).finally(() => pending.delete(token));
+    pending.set(token, started);
+    return started;
+  }
+
+  async function introspectToken(token: string, kind: "pat" | "session"): Promise<BearerIdentity> {
+    if (!options.introspect) throw new InvalidTokenError(`${kind} tokens are not accepted here`);
     const cached = introspected.get(token);
     if (cached && cached.until > now()) return cached.identity;
     introspected.delete(token);
+    const refusedUntil = refused.get(token);
+    if (refusedUntil !== undefined) {
+      if (refusedUntil > now()) throw new InvalidTokenError("the token is not active");
+      refused.delete(token);
+    }
     const result = await options.introspect(token);
     if (!result.active || result.sub === undefined || result.scope === undefined) {
-      throw new InvalidTokenError("the personal access token is not active");
+      refuse(token, "the token is not active");
     }
     if (result.exp !== undefined && result.exp * 1000 <= now()) {
-      throw new InvalidTokenError("the personal access token has expired");
+      refuse(token, "the token has expired");
     }
     const identity: BearerIdentity = {
       userId: result.sub,
       scope: result.scope,
-      kind: "pat",
+      kind,
       ...(result.tokenId === undefined ? {} : { tokenId: result.tokenId }),
       ...(result.exp === undefined ? {} : { expiresAt: new Date(result.exp * 1000) }),
     };
     if (cacheMs > 0) {
-      if (introspected.size >= 10_000) introspected.clear();
+      if (introspected.size >= MAX_CACHED) introspected.clear();
       const until = Math.min(now() + cacheMs, identity.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
       introspected.set(token, { identity, until });
     }
@@ -192,8 +258,11 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   }
 
   return async (token) => {
-    if (isPersonalAccessToken(token)) return verifyPat(token);
+    if (isPersonalAccessToken(token)) return introspectOnce(token, "pat");
     if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return verifyAccessToken(token);
+    // Session tokens are opaque (Better Auth's signed `<id>.<signature>`); bounded, printable.
+    if (options.acceptSessionTokens === true && /^[\x21-\x7e]{16,512}$/.test(token))
+      return introspectOnce(token, "session");
     throw new InvalidTokenError("the bearer token is neither an access token nor a personal access token");
   };
 }

@@ -1,4 +1,4 @@
-import { requireAccessToken, type AccessTokenVerifier } from "@taskmesh/auth";
+import { requireBearer, requireScope, type BearerVerifier } from "@taskmesh/auth";
 import type { TaskmeshEvent } from "@taskmesh/contracts";
 import {
   createHttpMetrics,
@@ -22,6 +22,7 @@ import {
 import type { PrismaClient } from "@taskmesh/db";
 import cors from "cors";
 import express, { type Express, type Router } from "express";
+import helmet from "helmet";
 import type pg from "pg";
 
 import { createFireReminders } from "./domain/fire-reminders.use-case.ts";
@@ -31,6 +32,7 @@ import { cronRoutes } from "./http/cron.routes.ts";
 import { notificationMetrics } from "./http/notifications-metrics.ts";
 import type { LiveStream } from "./http/live-stream.ts";
 import { queryAccessToken } from "./http/query-token.ts";
+import { rateLimits } from "./http/rate-limit.ts";
 import { streamRoutes } from "./http/stream.routes.ts";
 
 /**
@@ -60,7 +62,11 @@ export interface NotificationsDeps {
   /** The pool Prisma uses; raw SQL (claims, stream replay) goes through it too. */
   pool: pg.Pool;
   sidecar: SidecarClient;
-  verifyAccessToken: AccessTokenVerifier;
+  /**
+   * Checks the bearer tokens users send (session token, JWT, personal access token), as the REST
+   * API takes them: createBearerVerifier with acceptSessionTokens and task-api's introspection.
+   */
+  verifyBearer: BearerVerifier;
   /** APP_API_TOKEN: what the sidecar sends on /events/* and /cron/*. */
   appApiToken: string;
   /** The live streams of this process (fed by the stream listener in main.ts); without it, no /v1/stream. */
@@ -75,6 +81,12 @@ export interface NotificationsDeps {
   /** Browser origins allowed to call /v1 (e.g. an EventSource on another origin); empty = CORS off. */
   corsOrigins?: string[];
   metrics?: HttpMetrics;
+  /** Requests per minute per client IP and per user on /v1 (0 = off). Default 1200 / 600, as task-api. */
+  rateLimit?: { ipPerMinute: number; userPerMinute: number };
+  /** Express "trust proxy" hop count (TRUST_PROXY_HOPS), so per-IP limits see the client behind an ingress. */
+  trustProxyHops?: number;
+  /** Lifetime of a stream ticket (POST /v1/stream/tickets); default 60 s. */
+  streamTicketTtlMs?: number;
 }
 
 /** The notifications Express app, without listening: main.ts and the tests build the same app. */
@@ -86,16 +98,24 @@ export function createApp(deps: NotificationsDeps): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
+  app.set("trust proxy", deps.trustProxyHops ?? 0);
+  const limits = rateLimits(deps.rateLimit ?? { ipPerMinute: 1200, userPerMinute: 600 });
 
   // Before the request logger: ?access_token= (EventSource cannot send headers) becomes the
   // Authorization header and leaves the URL, so it is never logged.
   app.use(queryAccessToken("/v1/stream"));
   app.use(requestContext(logger));
   app.use(metrics.middleware);
+  // An API with no pages: nothing may be framed, sniffed or loaded from elsewhere.
+  app.use(helmet({ contentSecurityPolicy: { directives: { "default-src": ["'none'"] } } }));
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     app.use(
       "/v1",
-      cors({ origin: deps.corsOrigins, exposedHeaders: ["X-Request-Id", "Retry-After"], maxAge: 600 }),
+      cors({
+        origin: deps.corsOrigins,
+        exposedHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
+        maxAge: 600,
+      }),
     );
   }
 
@@ -148,8 +168,24 @@ export function createApp(deps: NotificationsDeps): Express {
   );
 
   const v1 = express.Router();
-  v1.use(requireAccessToken(deps.verifyAccessToken));
-  if (deps.liveStream) v1.use(streamRoutes(deps.liveStream));
+  v1.use(limits.perIp);
+  // The stream authenticates itself (a bearer token, or a single-use ticket in the URL).
+  if (deps.liveStream)
+    v1.use(
+      streamRoutes({
+        liveStream: deps.liveStream,
+        pool,
+        verifyBearer: deps.verifyBearer,
+        afterAuthentication: limits.perUser,
+        ...(deps.streamTicketTtlMs === undefined ? {} : { ticketTtlMs: deps.streamTicketTtlMs }),
+      }),
+    );
+  v1.use(requireBearer(deps.verifyBearer), limits.perUser);
+  // Read-only tokens (personal or OAuth-scoped) may only read, as on the REST API.
+  v1.use((req, res, next) => {
+    if (req.method !== "GET" && req.method !== "HEAD") requireScope(res, "read-write");
+    next();
+  });
   v1.use(jsonBody({ limit: "64kb" }));
   if (deps.webhooks?.router) v1.use(deps.webhooks.router);
   app.use("/v1", v1);

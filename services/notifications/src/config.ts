@@ -28,8 +28,20 @@ const schema = z
     /** task-api's public URL: the `iss` of the access tokens users present. */
     AUTH_ISSUER: z.url(),
     AUTH_AUDIENCE: z.string().default("taskmesh"),
-    /** Where the JWKS comes from: the app id of task-api, reached through this app's sidecar. */
+    /**
+     * Where the JWKS comes from, and where session tokens and personal access tokens are
+     * introspected: the app id of task-api, reached through this app's sidecar.
+     */
     AUTH_JWKS_APP_ID: z.string().default("task-api"),
+    /** How long an introspected session or personal access token is reused (revocation delay). */
+    TOKEN_CACHE_SECONDS: env.int(30),
+    /** Requests per minute on /v1 per user and per client IP (0 turns a limit off), as task-api. */
+    RATE_LIMIT_USER_PER_MINUTE: env.int(600),
+    RATE_LIMIT_IP_PER_MINUTE: env.int(1200),
+    /** Proxies in front (the ingress), so per-IP limits see the client's address. */
+    TRUST_PROXY_HOPS: env.int(0),
+    /** Lifetime of a single-use stream ticket (POST /v1/stream/tickets). */
+    STREAM_TICKET_TTL_SECONDS: env.int(60),
     /** The state store for processed event ids. */
     STATE_STORE: z.string().default("notifications-state"),
     /** How long an event id is remembered as processed (the database keeps it idempotent beyond that). */

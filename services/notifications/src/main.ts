@@ -1,5 +1,5 @@
 import { PrismaPg } from "@prisma/adapter-pg";
-import { createAccessTokenVerifier, jwksFromSidecar } from "@taskmesh/auth";
+import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar, preloadJwks } from "@taskmesh/auth";
 import { createLogger, serve, type Lifecycle } from "@taskmesh/core";
 import { createProcessedEvents, createSidecarClient } from "@taskmesh/dapr";
 import { createPool, PrismaClient } from "@taskmesh/db";
@@ -7,6 +7,7 @@ import { createApp } from "./app.ts";
 import { loadNotificationsConfig } from "./config.ts";
 
 import { deleteStreamEventsBefore } from "./data/stream-event.repository.ts";
+import { deleteExpiredStreamTickets } from "./data/stream-ticket.repository.ts";
 import { createStreamListener } from "./data/stream-listener.ts";
 import { createLiveStream } from "./http/live-stream.ts";
 import { webhookSettings } from "./webhook.config.ts";
@@ -30,10 +31,17 @@ async function main(): Promise<void> {
     baseUrl: `http://127.0.0.1:${config.DAPR_HTTP_PORT}`,
     apiToken: config.DAPR_API_TOKEN,
   });
-  const verifyAccessToken = createAccessTokenVerifier({
-    loadJwks: jwksFromSidecar(sidecar, { appId: config.AUTH_JWKS_APP_ID }),
+  // Loaded at start and retried until task-api and the sidecars answer: /readyz is 503 until then.
+  const jwks = preloadJwks(jwksFromSidecar(sidecar, { appId: config.AUTH_JWKS_APP_ID }), { logger });
+  jwks.start();
+  const verifyBearer = createBearerVerifier({
+    jwks,
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
+    // The tokens the REST API takes: sessions and PATs are checked by task-api.
+    acceptSessionTokens: true,
+    introspect: introspectionFromSidecar(sidecar, { appId: config.AUTH_JWKS_APP_ID }),
+    introspectionCacheMs: config.TOKEN_CACHE_SECONDS * 1000,
   });
 
   const liveStream = createLiveStream({
@@ -67,7 +75,7 @@ async function main(): Promise<void> {
     prisma,
     pool,
     sidecar,
-    verifyAccessToken,
+    verifyBearer,
     appApiToken: config.APP_API_TOKEN,
     liveStream,
     webhooks: webhooks.plugin,
@@ -79,7 +87,14 @@ async function main(): Promise<void> {
     }),
     reminderBatchSize: config.REMINDER_BATCH_SIZE,
     corsOrigins: config.CORS_ORIGINS,
+    rateLimit: {
+      ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+      userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    },
+    trustProxyHops: config.TRUST_PROXY_HOPS,
+    streamTicketTtlMs: config.STREAM_TICKET_TTL_SECONDS * 1000,
     readiness: {
+      signingKeys: () => jwks.check(),
       streamListener: () =>
         listener.listening ? Promise.resolve() : Promise.reject(new Error("not listening")),
     },
@@ -87,6 +102,9 @@ async function main(): Promise<void> {
 
   const sweep = setInterval(() => {
     const before = new Date(Date.now() - config.STREAM_RETENTION_HOURS * 3600 * 1000);
+    deleteExpiredStreamTickets(pool, new Date()).catch((err: unknown) => {
+      logger.warn({ err }, "stream ticket sweep failed");
+    });
     deleteStreamEventsBefore(pool, before).then(
       (count) => {
         if (count > 0) logger.info({ count }, "old stream events deleted");
@@ -112,6 +130,7 @@ async function main(): Promise<void> {
     },
     onClose: async () => {
       clearInterval(sweep);
+      jwks.stop();
       await webhooks.worker.stop();
       await listener.stop();
       await prisma.$disconnect();

@@ -17,6 +17,20 @@ export const webhookEnv = {
     }),
   /** Lets webhooks target private, loopback and link-local addresses: tests and local development only. */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: env.bool(false),
+  /** Ports webhook targets may use (comma-separated); any other is 422. Default 80 and 443. */
+  WEBHOOK_ALLOWED_PORTS: z
+    .string()
+    .default("80,443")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map(Number),
+    )
+    .refine((ports) => ports.length > 0 && ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535), {
+      message: "must be a comma-separated list of ports (1-65535)",
+    }),
   /** Per-user quota (GitHub's is 20 per event per repository): a 21st is 422 quota-exceeded. */
   WEBHOOK_MAX_PER_USER: z.coerce.number().int().min(1).default(20),
   /** Attempts per delivery before it is marked failed (8 with the default base: about a day). */
@@ -56,6 +70,8 @@ export interface WebhookSettings {
   /** true when secretKey is the derived development key (main.ts warns). */
   developmentKey: boolean;
   allowPrivateTargets: boolean;
+  /** Ports a target may use (any, when private targets are allowed). */
+  allowedPorts: readonly number[];
   maxPerUser: number;
   maxAttempts: number;
   retryBaseMs: number;
@@ -74,6 +90,7 @@ export function webhookSettings(config: WebhookEnv): WebhookSettings {
         : Buffer.from(config.WEBHOOK_SECRET_KEY, "base64"),
     developmentKey: config.WEBHOOK_SECRET_KEY === undefined,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    allowedPorts: config.WEBHOOK_ALLOWED_PORTS,
     maxPerUser: config.WEBHOOK_MAX_PER_USER,
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
     retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,

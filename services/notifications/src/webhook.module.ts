@@ -34,6 +34,7 @@ export function createWebhookModule(deps: WebhookModuleDeps): WebhookModule {
   const { settings } = deps;
   const guard = createWebhookTargetGuard({
     allowPrivateTargets: settings.allowPrivateTargets,
+    allowedPorts: settings.allowedPorts,
     ...(deps.resolve ? { resolve: deps.resolve } : {}),
   });
   const secretBox = createSecretBox(settings.secretKey);

@@ -156,7 +156,13 @@ export function createApp(deps: TaskApiDeps): Express {
     app.use(
       introspectionRoutes(accessTokens, {
         appApiToken: deps.trustedCallers.appApiToken,
-        callerAppIds: deps.introspectionCallerAppIds ?? ["mcp-server"],
+        callerAppIds: deps.introspectionCallerAppIds ?? ["mcp-server", "notifications"],
+        sessions: async (token) => {
+          const session = await auth.api.getSession({
+            headers: new Headers({ authorization: `Bearer ${token}` }),
+          });
+          return session ? { userId: session.user.id, expiresAt: session.session.expiresAt } : undefined;
+        },
       }),
     );
   }

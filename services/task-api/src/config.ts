@@ -51,8 +51,11 @@ const schema = z
     APP_API_TOKEN: z.string().min(1).optional(),
     /** Apps (dapr-caller-app-id) that may act for a user with x-taskmesh-user-id. */
     TRUSTED_CALLER_APP_IDS: env.list().default(["recurring-tasks", "mcp-server"]),
-    /** Apps (dapr-caller-app-id) that may introspect personal access tokens at /internal/tokens/introspect. */
-    INTROSPECTION_CALLER_APP_IDS: env.list().default(["mcp-server"]),
+    /**
+     * Apps (dapr-caller-app-id) that may introspect personal access tokens and session tokens at
+     * /internal/tokens/introspect: the services users call directly with those tokens.
+     */
+    INTROSPECTION_CALLER_APP_IDS: env.list().default(["mcp-server", "notifications"]),
     /**
      * Protected resources (RFC 8707 resource identifiers) this server issues access tokens for,
      * with their own audience: the MCP server's canonical URL (its MCP_RESOURCE_URL).

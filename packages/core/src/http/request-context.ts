@@ -2,8 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { RequestHandler } from "express";
 import { pinoHttp } from "pino-http";
 import type { Logger } from "pino";
+import { redactUrl } from "../logger.ts";
 
 const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /**
@@ -40,7 +42,8 @@ export function requestContext(
       req: (req: { id: unknown; method: string; url: string }) => ({
         id: req.id,
         method: req.method,
-        url: req.url,
+        // Tokens in URLs (an EventSource's ?access_token=, an OAuth ?code=) never reach the logs.
+        url: redactUrl(req.url),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },

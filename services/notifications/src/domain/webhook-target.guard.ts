@@ -17,7 +17,7 @@ export const systemResolver: HostResolver = async (hostname) => {
 
 /** Why a webhook target is refused; `reason` is a sentence for the API client and the delivery log. */
 export class WebhookTargetRefused extends Error {
-  readonly reason: "invalid-url" | "private-address" | "unresolvable";
+  readonly reason: "invalid-url" | "private-address" | "port" | "unresolvable";
   constructor(reason: WebhookTargetRefused["reason"], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WebhookTargetRefused";
@@ -159,9 +159,23 @@ export function parseWebhookUrl(raw: string): URL {
   return url;
 }
 
+/** The ports a webhook may target unless configured otherwise: HTTP's and HTTPS's own. */
+export const DEFAULT_WEBHOOK_PORTS: readonly number[] = [80, 443];
+
+/** The port a URL connects to (its explicit port, or the scheme's default). */
+export function portOf(url: URL): number {
+  if (url.port !== "") return Number(url.port);
+  return url.protocol === "https:" ? 443 : 80;
+}
+
 export interface WebhookTargetGuardOptions {
-  /** true in tests and local development: private and loopback targets are allowed. */
+  /** true in tests and local development: private and loopback targets (on any port) are allowed. */
   allowPrivateTargets: boolean;
+  /**
+   * Ports a target may use (default 80 and 443): a webhook must not become a way to reach
+   * mail, database or admin ports of public hosts. Ignored when allowPrivateTargets is set.
+   */
+  allowedPorts?: readonly number[];
   resolve?: HostResolver;
 }
 
@@ -176,6 +190,7 @@ export interface WebhookTargetGuard {
 /** The SSRF guard, used at registration and again at every delivery attempt. */
 export function createWebhookTargetGuard(options: WebhookTargetGuardOptions): WebhookTargetGuard {
   const resolve = options.resolve ?? systemResolver;
+  const allowedPorts = options.allowedPorts ?? DEFAULT_WEBHOOK_PORTS;
   return {
     async check(rawUrl) {
       const url = parseWebhookUrl(rawUrl);
@@ -205,6 +220,12 @@ export function createWebhookTargetGuard(options: WebhookTargetGuardOptions): We
             );
           }
         }
+      }
+      if (!options.allowPrivateTargets && !allowedPorts.includes(portOf(url))) {
+        throw new WebhookTargetRefused(
+          "port",
+          `uses port ${portOf(url)}; webhook targets may use port ${allowedPorts.join(" or ")} only`,
+        );
       }
       const [first] = addresses as [ResolvedAddress, ...ResolvedAddress[]];
       return { url, hostname, address: first };

@@ -1,3 +1,4 @@
+import { PERSONAL_ACCESS_TOKEN_PREFIX } from "@taskmesh/auth";
 import { ForbiddenError, jsonBody } from "@taskmesh/core";
 import { requireAppToken } from "@taskmesh/dapr";
 import express, { type RequestHandler, type Router } from "express";
@@ -23,13 +24,19 @@ function requireCallerApp(appIds: readonly string[]): RequestHandler {
 export interface IntrospectionOptions {
   /** This app's APP_API_TOKEN: proves the call came through task-api's own sidecar. */
   appApiToken: string;
-  /** Apps that may introspect (default in config: mcp-server). */
+  /** Apps that may introspect (default in config: mcp-server, notifications). */
   callerAppIds: readonly string[];
+  /**
+   * Looks up a session token (what sign-up and sign-in hand out as `set-auth-token`): its user
+   * and expiry, or undefined. Absent = session tokens are `{active:false}`.
+   */
+  sessions?: (token: string) => Promise<{ userId: string; expiresAt: Date } | undefined>;
 }
 
 /**
  * POST /internal/tokens/introspect (RFC 7662 semantics, JSON body {token}): lets a resource server
- * (mcp-server) check a personal access token without ever reading the token table. Answers
+ * (mcp-server, notifications) check a personal access token, or a session token, without ever
+ * reading the token or session tables. A session is the user in person: scope read-write. Answers
  * {active:false} for anything unusable, {active, sub, scope, exp, tokenId, token_type} otherwise.
  * Only through this app's sidecar (app token: 401 otherwise) from an allowed app (403 otherwise).
  */
@@ -43,7 +50,22 @@ export function introspectionRoutes(tokens: AccessTokenUseCases, options: Intros
     async (req, res) => {
       const { token } = parseBody(introspectBody, req);
       res.setHeader("Cache-Control", "no-store");
-      res.json(await tokens.introspect(token));
+      if (token.startsWith(PERSONAL_ACCESS_TOKEN_PREFIX) || !options.sessions) {
+        res.json(await tokens.introspect(token));
+        return;
+      }
+      const session = await options.sessions(token);
+      res.json(
+        session
+          ? {
+              active: true,
+              sub: session.userId,
+              scope: "read-write",
+              exp: Math.floor(session.expiresAt.getTime() / 1000),
+              token_type: "session",
+            }
+          : { active: false },
+      );
     },
   );
   return router;
