@@ -21,8 +21,12 @@ const PROMPT_CALLS = new Map(
  */
 export function taskApiCallsOf(message: unknown): number {
   if (typeof message !== "object" || message === null) return 0;
-  const m = message as { method?: unknown; params?: { name?: unknown; uri?: unknown; arguments?: unknown } };
-  const params = typeof m.params === "object" && m.params !== null ? m.params : {};
+  const m = message as { method?: unknown; params?: unknown };
+  const params = (typeof m.params === "object" && m.params !== null ? m.params : {}) as {
+    name?: unknown;
+    uri?: unknown;
+    arguments?: unknown;
+  };
   switch (m.method) {
     case "tools/call":
       return typeof params.name === "string" ? (TOOL_CALLS.get(params.name)?.(params.arguments) ?? 1) : 1;

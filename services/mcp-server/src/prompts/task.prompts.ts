@@ -13,7 +13,7 @@ export const PROMPT_VIEWS = {
   weekly_review: ["recently-completed", "due-this-week", "overdue"],
 } as const satisfies Record<string, readonly ViewName[]>;
 
-const readViews = <V extends readonly ViewName[]>(taskApi: TaskApi, views: V) =>
+const readViews = (taskApi: TaskApi, views: readonly ViewName[]) =>
   Promise.all(views.map((view) => readView(taskApi, view)));
 
 // Built once: zod schemas are costly to construct, and the server is built for every request.
