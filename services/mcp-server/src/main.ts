@@ -25,6 +25,7 @@ async function main(): Promise<void> {
       audience: resource.href,
       introspect: introspectionFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }),
       introspectionCacheMs: config.TOKEN_CACHE_SECONDS * 1000,
+      negativeCacheMs: config.TOKEN_NEGATIVE_CACHE_SECONDS * 1000,
     }),
     taskApiFor: (userId, scope) => sidecarTransport(sidecar, config.TASK_API_APP_ID, userId, scope),
     resource,
