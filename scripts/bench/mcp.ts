@@ -196,6 +196,8 @@ async function main(): Promise<void> {
           MCP_RESOURCE_URL: "http://127.0.0.1:{port:mcp-server}/mcp",
           TOOL_CALLS_PER_MINUTE: "1000000",
           TOOL_CALL_BURST: "100000",
+          // Every benchmark client comes from 127.0.0.1: the per-IP limit would measure itself.
+          RATE_LIMIT_IP_PER_MINUTE: "0",
         },
       },
       log: (line) => {
