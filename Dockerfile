@@ -151,8 +151,8 @@ CMD ["node", "dist/main.js"]
 # ---------------------------------------------------------------------------------------------
 # migrate: the Prisma CLI with its native schema engine, prisma/ and prisma.config.ts (which
 # reads DATABASE_URL from the environment). Default command: `prisma migrate deploy` (the
-# taskmesh-migrate Job); the services' initContainer runs
-# `node scripts/migrate/wait-for-migrations.mjs` from the same image.
+# taskmesh-migrate Job, which then runs `node scripts/migrate/provision-roles.mjs`); the
+# services' initContainer runs `node scripts/migrate/wait-for-migrations.mjs` from the same image.
 FROM base AS migrate
 # The schema engine links OpenSSL 3 (libssl3; Prisma picks its engine build by the OpenSSL it
 # finds, so this comes before the install) and verifies TLS to managed databases with the CA store.
@@ -172,7 +172,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && rm -rf /root/.cache /root/.npm
 COPY prisma.config.ts ./
 COPY prisma/ prisma/
-COPY scripts/migrate/wait-for-migrations.mjs scripts/migrate/
+COPY scripts/migrate/wait-for-migrations.mjs scripts/migrate/provision-roles.mjs scripts/migrate/
 # No update checks or telemetry from a Job (and no writes to a cache directory for them).
 ENV NODE_ENV=production \
     CHECKPOINT_DISABLE=1 \

@@ -10,8 +10,10 @@
  *   npm start -- --verbose    # daprd and Sentry info logs too
  *
  * Environment: DATABASE_URL, TASKMESH_SECRET_STATE_DB_URL (state stores' database; default the
- * `taskmesh_dapr` database on the same server), KAFKA_BROKERS, PORT (task-api), LOG_LEVEL,
- * TASKMESH_KAFKA_PORT (default 9092); anything else is passed on to the services.
+ * `taskmesh_dapr` database on the same server; both as roles that may CREATE ROLE: every app and
+ * state store gets a login of its own, see scripts/stack/postgres.ts), KAFKA_BROKERS, PORT
+ * (task-api), LOG_LEVEL, TASKMESH_KAFKA_PORT (default 9092); anything else is passed on to the
+ * services.
  */
 import path from "node:path";
 import { applyMigrations } from "@taskmesh/db";
@@ -239,9 +241,11 @@ try {
         e[1] !== undefined && !launcherOwned.has(e[0]) && !e[0].startsWith("TASKMESH_SECRET_"),
     ),
   );
+  // Not the state database's owner: each daprd gets only its own store's login (launchStack).
   const secrets = Object.fromEntries(
     Object.entries(process.env).filter(
-      (e): e is [string, string] => e[1] !== undefined && e[0].startsWith("TASKMESH_SECRET_"),
+      (e): e is [string, string] =>
+        e[1] !== undefined && e[0].startsWith("TASKMESH_SECRET_") && e[0] !== "TASKMESH_SECRET_STATE_DB_URL",
     ),
   );
 

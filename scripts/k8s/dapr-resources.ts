@@ -13,7 +13,8 @@
  *   (the Configuration denies the `kubernetes` store, and the Deployments disable it).
  * - pubsub brokers: from the Secret `taskmesh-kafka` (key `brokers`) instead of daprd's
  *   environment; the production overlay adds SASL/TLS from the same Secret.
- * - state stores: the connection string from the Secret `taskmesh-dapr-state` (key STATE_DB_URL).
+ * - state stores: each its own login's connection string from its own Secret
+ *   (`taskmesh-<app>-state`, key <APP>_STATE_DB_URL).
  * - Configuration: Kubernetes name resolution, SPIFFE ids in namespace `taskmesh`, no `mtls` block
  *   (in Kubernetes mTLS is set in the control plane's own Configuration, daprsystem).
  * - Components no app uses are left out (OMITTED below, each with its reason).
@@ -34,7 +35,10 @@ export const KUBERNETES_SECRET_STORE = "kubernetes";
 /** The local secret store (dapr-components/secretstore.yaml), replaced by the built-in one. */
 export const LOCAL_SECRET_STORE = "taskmesh-secrets";
 /** Local secretKeyRef name -> Kubernetes Secret name (the key stays the same). */
-export const SECRET_NAMES: Readonly<Record<string, string>> = { STATE_DB_URL: "taskmesh-dapr-state" };
+export const SECRET_NAMES: Readonly<Record<string, string>> = {
+  RECURRING_TASKS_STATE_DB_URL: "taskmesh-recurring-tasks-state",
+  NOTIFICATIONS_STATE_DB_URL: "taskmesh-notifications-state",
+};
 /** Local `envRef` metadata -> a key of a Kubernetes Secret. */
 export const ENV_REF_SECRETS: Readonly<Record<string, { name: string; key: string }>> = {
   KAFKA_BROKERS: { name: "taskmesh-kafka", key: "brokers" },

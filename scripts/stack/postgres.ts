@@ -4,9 +4,11 @@
  * process of its own (so a terminal's Ctrl-C does not shut the server down under services
  * that are still draining): it prints one JSON line when ready and stops the server on SIGTERM.
  */
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { resolveDatabase } from "@taskmesh/db";
 import pg from "pg";
+import { provisionServiceLogins, provisionStateLogins, SERVICE_GROUPS } from "../migrate/provision-roles.mjs";
 import { REPO_ROOT } from "./paths.ts";
 import { startProcess, type LogLine, type ManagedProcess } from "./process.ts";
 
@@ -25,6 +27,80 @@ export async function ensureDatabase(url: string, name: string): Promise<string>
   const target = new URL(url);
   target.pathname = `/${encodeURIComponent(name)}`;
   return target.toString();
+}
+
+/** The state component each app's sidecar loads (dapr-components/statestore.yaml), by app. */
+export const STATE_COMPONENTS: Readonly<Record<string, "recurring-tasks-state" | "notifications-state">> = {
+  "recurring-tasks": "recurring-tasks-state",
+  notifications: "notifications-state",
+};
+
+/** The secret of the local secret store that holds a state component's connection string. */
+export function stateSecretName(component: string): string {
+  return `${component
+    .replace(/-state$/, "")
+    .replaceAll("-", "_")
+    .toUpperCase()}_STATE_DB_URL`;
+}
+
+export interface StackLogins {
+  /** DATABASE_URL per app that uses the application database (task-api, audit-log, notifications). */
+  databaseUrls: Record<string, string>;
+  /** The state store's connection string per app that has one (recurring-tasks, notifications). */
+  stateDatabaseUrls: Record<string, string>;
+}
+
+function withCredentials(url: string, user: string, password: string): string {
+  const out = new URL(url);
+  out.username = encodeURIComponent(user);
+  out.password = encodeURIComponent(password);
+  return out.toString();
+}
+
+/**
+ * A LOGIN role for each app (and each Dapr state store) of a stack, with a password made for
+ * this run, so no app connects with the migration role's credential (scripts/migrate/provision-roles.mjs).
+ * The role names end in the application database's name: stacks on one server (parallel test
+ * files) each have their own, and `npm start` reuses its roles with fresh passwords. Two stacks
+ * on the same application database would change each other's passwords.
+ */
+export async function provisionStackLogins(options: {
+  databaseUrl: string;
+  stateDatabaseUrl: string;
+  apps: readonly string[];
+  log?: (message: string) => void;
+}): Promise<StackLogins> {
+  const log = (_level: string, msg: string, fields: Record<string, unknown> = {}): void => {
+    options.log?.(`${msg} ${JSON.stringify(fields)}`);
+  };
+  const database = decodeURIComponent(new URL(options.databaseUrl).pathname.slice(1));
+  const suffix = database
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
+    .slice(0, 24);
+  const password = (): string => randomBytes(18).toString("base64url");
+  const databaseUrls: Record<string, string> = {};
+  for (const app of options.apps) {
+    const group = SERVICE_GROUPS[app as keyof typeof SERVICE_GROUPS];
+    if (group) databaseUrls[app] = withCredentials(options.databaseUrl, `${group}_${suffix}`, password());
+  }
+  const stateDatabaseUrls: Record<string, string> = {};
+  const stateLogins: Partial<Record<"recurring-tasks-state" | "notifications-state", string>> = {};
+  for (const app of options.apps) {
+    const component = STATE_COMPONENTS[app];
+    if (!component) continue;
+    const url = withCredentials(
+      options.stateDatabaseUrl,
+      `taskmesh_${component.replaceAll("-", "_")}_${suffix}`,
+      password(),
+    );
+    stateDatabaseUrls[app] = url;
+    stateLogins[component] = url;
+  }
+  await provisionServiceLogins({ ownerUrl: options.databaseUrl, logins: databaseUrls, log });
+  if (Object.keys(stateLogins).length > 0)
+    await provisionStateLogins({ ownerUrl: options.stateDatabaseUrl, logins: stateLogins, log });
+  return { databaseUrls, stateDatabaseUrls };
 }
 
 export interface LocalDatabases {

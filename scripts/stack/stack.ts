@@ -14,6 +14,7 @@ import {
 } from "./components.ts";
 import { startDaprd, waitSidecarReady, type SidecarPorts, type SidecarSpec } from "./daprd.ts";
 import { createTopics, groupMembers, startKafka, waitForConsumerGroups, type RunningKafka } from "./kafka.ts";
+import { provisionStackLogins, STATE_COMPONENTS, stateSecretName } from "./postgres.ts";
 import { killAllNow, type LogLine, type ManagedProcess } from "./process.ts";
 import { startSentry, type RunningSentry } from "./sentry.ts";
 
@@ -30,9 +31,15 @@ export interface LaunchStackOptions {
   externalApps?: Readonly<Record<string, { port: number }>>;
   /** A directory of this stack's own: config copy, name-resolution db, app data, and the broker and CA unless placed elsewhere. */
   workDir: string;
-  /** Migrated application database (given to every app as DATABASE_URL). */
+  /**
+   * Migrated application database, as its owner (the migration role). Each app gets a login
+   * role of its own instead (provisionStackLogins): its DATABASE_URL names that role.
+   */
   databaseUrl: string;
-  /** An existing database for the Dapr state stores (TASKMESH_SECRET_STATE_DB_URL of each daprd). */
+  /**
+   * An existing database for the Dapr state stores, as a role that may create roles: each state
+   * store gets a login and a schema of its own there (TASKMESH_SECRET_<APP>_STATE_DB_URL of its daprd).
+   */
   stateDatabaseUrl: string;
   /**
    * `{ brokers }`: use that Kafka-protocol broker (topics are still created if missing).
@@ -113,6 +120,8 @@ export interface RunningStack {
   kafkaBrokers: string;
   databaseUrl: string;
   stateDatabaseUrl: string;
+  /** Each app's own DATABASE_URL (its login role; see provisionStackLogins). */
+  databaseUrls: Readonly<Record<string, string>>;
   /** "127.0.0.1:<port>" of Sentry, when mTLS is on. */
   sentryAddress: string | undefined;
   /** Milliseconds spent in each start-up phase. */
@@ -320,7 +329,10 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         ...(options.baseEnv ?? defaultBaseEnv()),
         HOST: "127.0.0.1",
         LOG_LEVEL: options.appLogLevel ?? "info",
-        DATABASE_URL: options.databaseUrl,
+        // The app's own login role; the stack's caller migrated the database (as its owner).
+        ...(logins.databaseUrls[app]
+          ? { DATABASE_URL: logins.databaseUrls[app], MIGRATE_ON_START: "false" }
+          : {}),
         DAPR_HTTP_PORT: String(sidecarPorts[app]?.http),
         DAPR_GRPC_PORT: String(sidecarPorts[app]?.grpc),
         APP_API_TOKEN: appApiTokens[app] ?? "",
@@ -345,6 +357,12 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       running.set(app, proc);
       return proc;
     };
+    const logins = await provisionStackLogins({
+      databaseUrl: options.databaseUrl,
+      stateDatabaseUrl: options.stateDatabaseUrl,
+      apps: allApps,
+      log,
+    });
     const tApps = performance.now();
     for (const app of options.apps) launchApp(app);
     const diedMessage = (proc: ManagedProcess | undefined) => (): string | undefined =>
@@ -393,7 +411,10 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         KAFKA_BROKERS: brokers,
         APP_API_TOKEN: appApiTokens[app] ?? "",
         DAPR_API_TOKEN: daprApiTokens[app] ?? "",
-        TASKMESH_SECRET_STATE_DB_URL: options.stateDatabaseUrl,
+        // Only this app's own state store's credential.
+        ...(logins.stateDatabaseUrls[app] && STATE_COMPONENTS[app]
+          ? { [`TASKMESH_SECRET_${stateSecretName(STATE_COMPONENTS[app])}`]: logins.stateDatabaseUrls[app] }
+          : {}),
         ...options.daprdEnv,
       },
       ...(onLine ? { onLine } : {}),
@@ -482,6 +503,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
       kafkaBrokers: brokers,
       databaseUrl: options.databaseUrl,
       stateDatabaseUrl: options.stateDatabaseUrl,
+      databaseUrls: logins.databaseUrls,
       sentryAddress: ca?.address,
       timings,
       async kill(app, part, signal = "SIGKILL") {

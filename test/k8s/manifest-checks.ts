@@ -518,19 +518,35 @@ export function checkImages(
         errors.push(`${where(d, wait)}: image must be taskmesh/migrate`);
       if (wait.command?.join(" ") !== "node scripts/migrate/wait-for-migrations.mjs")
         errors.push(`${where(d, wait)}: must run node scripts/migrate/wait-for-migrations.mjs`);
-      if (wait.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef?.name !== "taskmesh-db")
-        errors.push(`${where(d, wait)}: DATABASE_URL must come from the Secret taskmesh-db`);
+      // The service's own login (a role per service), the same as its app container's, never the
+      // migration role's taskmesh-db.
+      if (
+        wait.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef?.name !==
+        `taskmesh-${appId}-db`
+      )
+        errors.push(`${where(d, wait)}: DATABASE_URL must come from the Secret taskmesh-${appId}-db`);
     }
+    const appDb = (app?.env ?? []).find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef?.name;
+    if (usesDatabase && appDb !== `taskmesh-${appId}-db`)
+      errors.push(
+        `${where(d, app)}: DATABASE_URL must come from the Secret taskmesh-${appId}-db, not ${appDb}`,
+      );
   }
   const migrate = objects.find((o) => o.kind === "Job" && o.metadata.name === "taskmesh-migrate") as
     Workload | undefined;
-  const job = migrate?.spec.template.spec.containers[0];
-  if (!migrate || !job) errors.push("no Job taskmesh-migrate");
+  // First `prisma migrate deploy` (the image's default command), then the services' logins.
+  const job = migrate?.spec.template.spec.initContainers?.find((c) => c.name === "migrate");
+  const provision = migrate?.spec.template.spec.containers.find((c) => c.name === "provision-roles");
+  if (!migrate || !job) errors.push("no Job taskmesh-migrate with the initContainer migrate");
   else {
     if (imageRepository(job.image).repository !== "taskmesh/migrate")
       errors.push("Job/taskmesh-migrate: image must be taskmesh/migrate");
     if (job.command || job.args)
       errors.push("Job/taskmesh-migrate: must run the image's default command (prisma migrate deploy)");
+    if (!provision || imageRepository(provision.image).repository !== "taskmesh/migrate")
+      errors.push("Job/taskmesh-migrate: needs the container provision-roles (image taskmesh/migrate)");
+    else if (provision.command?.join(" ") !== "node scripts/migrate/provision-roles.mjs")
+      errors.push("Job/taskmesh-migrate: provision-roles must run node scripts/migrate/provision-roles.mjs");
   }
   return errors;
 }

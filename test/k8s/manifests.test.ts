@@ -408,6 +408,27 @@ describe("the checks reject broken manifests", () => {
     expect(checkImages(local(), TARGETS, "1.2.3")[0]).toMatch(/is not tagged 1\.2\.3$/);
   });
 
+  it("when a service connects with the migration role's Secret, or the migrate Job skips provision-roles, then each is named", () => {
+    const shared = edit<Workload>(local(), "Deployment", "notifications", (d) => {
+      for (const c of [...d.spec.template.spec.containers, ...(d.spec.template.spec.initContainers ?? [])])
+        for (const e of c.env ?? [])
+          if (e.name === "DATABASE_URL" && e.valueFrom?.secretKeyRef)
+            e.valueFrom.secretKeyRef.name = "taskmesh-db";
+    });
+    expect(checkImages(shared, TARGETS, "dev")).toEqual([
+      "Deployment/notifications container wait-for-migrations: DATABASE_URL must come from the Secret taskmesh-notifications-db",
+      "Deployment/notifications container notifications: DATABASE_URL must come from the Secret taskmesh-notifications-db, not taskmesh-db",
+    ]);
+    const noProvision = edit<Workload>(local(), "Job", "taskmesh-migrate", (j) => {
+      j.spec.template.spec.containers = j.spec.template.spec.containers.filter(
+        (c) => c.name !== "provision-roles",
+      );
+    });
+    expect(checkImages(noProvision, TARGETS, "dev")).toEqual([
+      "Job/taskmesh-migrate: needs the container provision-roles (image taskmesh/migrate)",
+    ]);
+  });
+
   it("when an autoscaled Deployment sets replicas or loses its PDB, then it is named", () => {
     const all = edit<Workload>(local(), "Deployment", "task-api", (d) => {
       d.spec.replicas = 2;

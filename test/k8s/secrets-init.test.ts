@@ -12,9 +12,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { loadNotificationsConfig } from "../../services/notifications/src/config.ts";
 import { loadTaskApiConfig } from "../../services/task-api/src/config.ts";
+import { createTestDatabase } from "../support/postgres.ts";
 import { REPO_ROOT } from "./manifest-checks.ts";
 
 type Source =
@@ -126,11 +129,16 @@ describe("taskmesh-secrets-init", () => {
   it("when production's operator has not created its Secrets, then each missing key is reported and nothing is created until they exist", () => {
     const plan = init.planSecrets(productionSpec, nothing(productionSpec));
     expect(plan.missing.map((m) => `${m.secret}/${m.key}`).sort()).toEqual([
+      "taskmesh-audit-log-db/DATABASE_URL",
       "taskmesh-dapr-state/STATE_DB_URL",
       "taskmesh-db/DATABASE_URL",
       "taskmesh-kafka/brokers",
       "taskmesh-kafka/password",
       "taskmesh-kafka/username",
+      "taskmesh-notifications-db/DATABASE_URL",
+      "taskmesh-notifications-state/NOTIFICATIONS_STATE_DB_URL",
+      "taskmesh-recurring-tasks-state/RECURRING_TASKS_STATE_DB_URL",
+      "taskmesh-task-api-db/DATABASE_URL",
     ]);
     expect(plan.missing.find((m) => m.key === "DATABASE_URL")?.expected).toMatch(/^postgres:\/\//);
     // Not even the tokens: the pods wait for them, so none starts without the operator's Secrets.
@@ -139,7 +147,12 @@ describe("taskmesh-secrets-init", () => {
     const provided: Existing = {
       ...nothing(productionSpec),
       "taskmesh-db": { DATABASE_URL: "postgres://u:p@db/taskmesh" },
+      "taskmesh-task-api-db": { DATABASE_URL: "postgres://t:p@db/taskmesh" },
+      "taskmesh-audit-log-db": { DATABASE_URL: "postgres://a:p@db/taskmesh" },
+      "taskmesh-notifications-db": { DATABASE_URL: "postgres://n:p@db/taskmesh" },
       "taskmesh-dapr-state": { STATE_DB_URL: "postgres://u:p@db/taskmesh_dapr" },
+      "taskmesh-recurring-tasks-state": { RECURRING_TASKS_STATE_DB_URL: "postgres://r:p@db/taskmesh_dapr" },
+      "taskmesh-notifications-state": { NOTIFICATIONS_STATE_DB_URL: "postgres://s:p@db/taskmesh_dapr" },
       "taskmesh-kafka": { brokers: "b:9092", username: "u", password: "p" },
     };
     const ready = init.planSecrets(productionSpec, provided);
@@ -354,11 +367,176 @@ describe("taskmesh-secrets-init against an API server", () => {
         .map((l) => `${l.secret ?? ""}/${l.key ?? ""}`)
         .sort(),
     ).toEqual([
+      "taskmesh-audit-log-db/DATABASE_URL",
       "taskmesh-dapr-state/STATE_DB_URL",
       "taskmesh-db/DATABASE_URL",
       "taskmesh-kafka/brokers",
       "taskmesh-kafka/password",
       "taskmesh-kafka/username",
+      "taskmesh-notifications-db/DATABASE_URL",
+      "taskmesh-notifications-state/NOTIFICATIONS_STATE_DB_URL",
+      "taskmesh-recurring-tasks-state/RECURRING_TASKS_STATE_DB_URL",
+      "taskmesh-task-api-db/DATABASE_URL",
     ]);
+  });
+});
+
+/**
+ * Database roles in Kubernetes: the secrets-init spec hands each service and state store a login
+ * of its own, the migrate Job's provision-roles step (as the Job runs it) creates those logins,
+ * and no service is given the migration role's credential.
+ */
+describe("database logins in Kubernetes", () => {
+  const yamlDocs = (file: string): Record<string, unknown>[] =>
+    parseAllDocuments(readFileSync(path.join(REPO_ROOT, "k8s", file), "utf8")).map(
+      (d) => d.toJS() as Record<string, unknown>,
+    );
+  interface EnvVar {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string } };
+  }
+  interface Container {
+    name: string;
+    command?: string[];
+    env?: EnvVar[];
+  }
+  const podOf = (doc: Record<string, unknown>) =>
+    (doc as { spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } } }).spec
+      .template.spec;
+  const secretRefs = (containers: Container[]): string[] =>
+    containers.flatMap((c) =>
+      (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name] : [])),
+    );
+
+  it("when the Deployments are read, then each service has its own database Secret and none the migration role's or the state owner's", () => {
+    for (const app of ["task-api", "audit-log", "notifications", "recurring-tasks", "mcp-server"]) {
+      const deployment = yamlDocs(`base/services/${app}.yaml`).find((d) => d.kind === "Deployment");
+      expect(deployment, app).toBeDefined();
+      const pod = podOf(deployment ?? {});
+      const refs = secretRefs([...pod.containers, ...(pod.initContainers ?? [])]);
+      expect(refs, app).not.toContain("taskmesh-db");
+      expect(refs, app).not.toContain("taskmesh-dapr-state");
+      const dbRefs = refs.filter((r) => r.endsWith("-db"));
+      expect(dbRefs, app).toEqual(
+        ["task-api", "audit-log", "notifications"].includes(app)
+          ? [`taskmesh-${app}-db`, `taskmesh-${app}-db`]
+          : [],
+      );
+    }
+  });
+
+  it("when the local overlay's Secrets are generated, then every login is a different role with its own password, none the owner", () => {
+    const plan = init.planSecrets(localSpec, nothing(localSpec));
+    const urls = [
+      "taskmesh-task-api-db/DATABASE_URL",
+      "taskmesh-audit-log-db/DATABASE_URL",
+      "taskmesh-notifications-db/DATABASE_URL",
+      "taskmesh-recurring-tasks-state/RECURRING_TASKS_STATE_DB_URL",
+      "taskmesh-notifications-state/NOTIFICATIONS_STATE_DB_URL",
+    ].map((ref) => {
+      const [name, key] = ref.split("/") as [string, string];
+      return new URL(dataOf(plan, name)?.[key] ?? "");
+    });
+    const owner = new URL(dataOf(plan, "taskmesh-db")?.DATABASE_URL ?? "");
+    expect(new Set(urls.map((u) => u.username)).size).toBe(5);
+    expect(new Set(urls.map((u) => u.password)).size).toBe(5);
+    for (const u of urls) {
+      expect(u.username).not.toBe(owner.username);
+      expect(u.password).toMatch(/^[0-9a-f]{48}$/);
+      expect(u.password).not.toBe(owner.password);
+    }
+    // Production: the operator provides each login; the Job fails naming any that is missing.
+    const missing = init.planSecrets(productionSpec, nothing(productionSpec)).missing.map((m) => m.secret);
+    for (const name of [
+      "taskmesh-task-api-db",
+      "taskmesh-audit-log-db",
+      "taskmesh-notifications-db",
+      "taskmesh-recurring-tasks-state",
+      "taskmesh-notifications-state",
+    ])
+      expect(missing).toContain(name);
+  });
+
+  it("when the migrate Job's provision-roles step runs as the Job defines it, then each service connects as its own role, notifications cannot read sessions, and a second run changes nothing", async () => {
+    const job = yamlDocs("base/migrate/job.yaml").find((d) => d.kind === "Job") ?? {};
+    const pod = podOf(job);
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(["migrate"]);
+    const step = pod.containers.find((c) => c.name === "provision-roles");
+    expect(step?.command).toEqual(["node", "scripts/migrate/provision-roles.mjs"]);
+
+    const [app, state] = await Promise.all([createTestDatabase(), createTestDatabase({ migrated: false })]);
+    try {
+      // The local overlay's Secrets, pointed at this test's server and databases; the owners are
+      // the server's administrator (the in-cluster database's POSTGRES_USER).
+      const plan = init.planSecrets(localSpec, nothing(localSpec));
+      const retarget = (value: string, target: string): string => {
+        const url = new URL(value);
+        const to = new URL(target);
+        url.host = to.host;
+        url.pathname = to.pathname;
+        url.search = "";
+        return url.toString();
+      };
+      const secrets: Record<string, Record<string, string>> = {};
+      for (const { name, data } of plan.create) secrets[name] = { ...data };
+      secrets["taskmesh-db"] = { DATABASE_URL: app.connectionString };
+      secrets["taskmesh-dapr-state"] = { STATE_DB_URL: state.connectionString };
+      for (const name of ["taskmesh-task-api-db", "taskmesh-audit-log-db", "taskmesh-notifications-db"]) {
+        const s = secrets[name] ?? {};
+        s.DATABASE_URL = retarget(s.DATABASE_URL ?? "", app.connectionString);
+      }
+      for (const [name, key] of [
+        ["taskmesh-recurring-tasks-state", "RECURRING_TASKS_STATE_DB_URL"],
+        ["taskmesh-notifications-state", "NOTIFICATIONS_STATE_DB_URL"],
+      ] as const) {
+        const s = secrets[name] ?? {};
+        s[key] = retarget(s[key] ?? "", state.connectionString);
+      }
+      const env: Record<string, string> = { PATH: process.env.PATH ?? "" };
+      for (const e of step?.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        const value = ref ? secrets[ref.name]?.[ref.key] : e.value;
+        expect(value, e.name).toBeDefined();
+        env[e.name] = value ?? "";
+      }
+      const run = (): string =>
+        execFileSync(process.execPath, (step?.command ?? []).slice(1), {
+          cwd: REPO_ROOT,
+          env,
+          encoding: "utf8",
+        });
+      expect(run()).toContain("service logins provisioned");
+      expect(run()).toContain("state store logins provisioned");
+
+      const query = async (url: string, sql: string): Promise<string> => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query(sql);
+          return "ok";
+        } catch (error) {
+          return (error as { code?: string }).code ?? String(error);
+        } finally {
+          await client.end();
+        }
+      };
+      const notifications = secrets["taskmesh-notifications-db"]?.DATABASE_URL ?? "";
+      const taskApi = secrets["taskmesh-task-api-db"]?.DATABASE_URL ?? "";
+      expect(await query(notifications, "SELECT count(*) FROM webhooks")).toBe("ok");
+      expect(await query(notifications, "SELECT count(*) FROM sessions")).toBe("42501");
+      expect(await query(taskApi, "SELECT count(*) FROM sessions")).toBe("ok");
+      expect(await query(taskApi, "CREATE TABLE evil (id int)")).toBe("42501");
+      const recurring = secrets["taskmesh-recurring-tasks-state"]?.RECURRING_TASKS_STATE_DB_URL ?? "";
+      expect(await query(recurring, "CREATE TABLE recurring_tasks_state (key text PRIMARY KEY)")).toBe("ok");
+      expect(
+        await query(
+          secrets["taskmesh-notifications-state"]?.NOTIFICATIONS_STATE_DB_URL ?? "",
+          "SELECT * FROM recurring_tasks_state.recurring_tasks_state",
+        ),
+      ).toBe("42501");
+    } finally {
+      await Promise.all([app.drop(), state.drop()]);
+    }
   });
 });

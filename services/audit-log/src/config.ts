@@ -17,6 +17,10 @@ const schema = z.object({
   /** The database with audit_entries (schema: prisma/; migrations are task-api's or the deploy job's). */
   DATABASE_URL: z.string().min(1),
   DATABASE_POOL_MAX: env.int(10),
+  /** PostgreSQL statement_timeout of every connection of the pool (ms; 0 = none). */
+  DATABASE_STATEMENT_TIMEOUT_MS: env.int(5_000),
+  /** PostgreSQL idle_in_transaction_session_timeout of every connection (ms; 0 = none). */
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(30_000),
   /** What daprd sends as dapr-api-token; every /events/* and /internal/* route requires it. */
   APP_API_TOKEN: z.string().min(1),
   SHUTDOWN_DRAIN_DELAY_MS: env.int(0),

@@ -19,6 +19,10 @@ const schema = z
     /** The database Prisma migrates (reminders, webhooks, stream_events); migrations are task-api's job. */
     DATABASE_URL: z.string().min(1),
     DATABASE_POOL_MAX: env.int(10),
+    /** PostgreSQL statement_timeout of every connection of the pool (ms; 0 = none). */
+    DATABASE_STATEMENT_TIMEOUT_MS: env.int(5_000),
+    /** PostgreSQL idle_in_transaction_session_timeout of every connection (ms; 0 = none). */
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(30_000),
     /** daprd's HTTP API on 127.0.0.1. */
     DAPR_HTTP_PORT: env.port(3500),
     /** Sent to daprd as dapr-api-token when set. */

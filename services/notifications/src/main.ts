@@ -22,6 +22,8 @@ async function main(): Promise<void> {
   const pool = createPool({
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_MAX,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
     onConnectionError: (err) => {
       logger.warn({ err }, "database connection lost");
     },

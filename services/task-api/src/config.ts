@@ -24,6 +24,10 @@ const schema = z
     MIGRATE_ON_START: env.bool(true),
     EMBEDDED_PG_PORT: env.port(54329),
     DATABASE_POOL_MAX: env.int(10),
+    /** PostgreSQL statement_timeout of every connection of the pool (ms; 0 = none). */
+    DATABASE_STATEMENT_TIMEOUT_MS: env.int(5_000),
+    /** PostgreSQL idle_in_transaction_session_timeout of every connection (ms; 0 = none). */
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(30_000),
     /** Signs sessions and encrypts the JWT private keys; at least 32 characters. */
     BETTER_AUTH_SECRET: z.string().min(32).optional(),
     JWT_AUDIENCE: z.string().default("taskmesh"),
