@@ -9,7 +9,7 @@
 import { EVENT_TYPES } from "@taskmesh/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import { reminderEventId } from "../../services/notifications/src/domain/reminder-due.ts";
-import { openStream, type SseClient } from "../notifications/notifications-harness.ts";
+import { openStream, poll, type SseClient } from "../notifications/notifications-harness.ts";
 import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack } from "../support/stack.ts";
 
@@ -96,6 +96,40 @@ describe("reminders and the live stream (task-api -> Kafka -> notifications -> S
     ]);
     expect(resumed.messages.every((m) => m.data.data.taskId === task.id)).toBe(true);
   }, 180_000);
+
+  it("when notifications starts before task-api is up, then it is not ready until it has the keys, becomes ready by itself and serves the stream with sign-up's session token", async () => {
+    const s = stack();
+    const user = await signUpThroughTaskApi(s.urls["task-api"] ?? "");
+    const ops = s.opsUrls.notifications ?? "";
+    await s.kill("task-api", "app");
+    // notifications starts while task-api is down: its keys cannot be loaded.
+    const notificationsBack = s.restart("notifications", "app");
+    notificationsBack.catch(() => undefined);
+    let sawNotReady = false;
+    const until = Date.now() + 60_000;
+    while (!sawNotReady && Date.now() < until) {
+      const ready = await fetch(`${ops}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (ready === 503) sawNotReady = true;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(sawNotReady).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await fetch(`${ops}/readyz`)).status).toBe(503);
+
+    await s.restart("task-api", "app");
+    // No restart of notifications: it retries on its own and becomes ready.
+    await notificationsBack;
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+    const stream = await openStream(`${s.urls.notifications ?? ""}/v1/stream`, {
+      authorization: `Bearer ${user.sessionToken}`,
+    });
+    streams.push(stream);
+    expect(stream.status).toBe(200);
+    await poll("the connected comment", () => stream.comments.includes("connected"), 10_000);
+  }, 240_000);
 
   it("when notifications gets SIGTERM while a stream is open, then the stream ends and the drain does not wait for it", async () => {
     const s = stack();
