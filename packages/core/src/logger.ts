@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
 
@@ -60,8 +60,13 @@ export function redactUrl(url: string): string {
 }
 
 /** JSON logs, one line per event, tagged with the service name. */
-export function createLogger(options: { service: string; level?: string }): Logger {
-  return pino({
+export function createLogger(options: {
+  service: string;
+  level?: string;
+  /** Where the lines go (default stdout); tests capture them. */
+  destination?: DestinationStream;
+}): Logger {
+  const settings: LoggerOptions = {
     level: options.level ?? "info",
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -78,5 +83,6 @@ export function createLogger(options: { service: string; level?: string }): Logg
       ],
       censor: "[redacted]",
     },
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
