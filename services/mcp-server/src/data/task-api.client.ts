@@ -5,6 +5,7 @@ import {
   InvalidError,
   NotFoundError,
   PreconditionFailedError,
+  QuotaExceededError,
   UnavailableError,
   problemSchema,
   type FieldIssue,
@@ -167,11 +168,15 @@ async function errorFrom(response: Response, what: string): Promise<AppError> {
   const text = await response.text().catch(() => "");
   let detail: string | undefined;
   let issues: FieldIssue[] = [];
+  let quota: { quota: string; limit: number } | undefined;
   try {
     const problem = problemSchema.safeParse(JSON.parse(text));
     if (problem.success) {
       detail = problem.data.detail;
       issues = problem.data.errors ?? [];
+      const { code, quota: name, limit } = problem.data as { code: string; quota?: unknown; limit?: unknown };
+      if (code === "quota-exceeded" && typeof name === "string" && typeof limit === "number")
+        quota = { quota: name, limit };
     }
   } catch {
     detail = undefined;
@@ -179,6 +184,9 @@ async function errorFrom(response: Response, what: string): Promise<AppError> {
   const status = response.status;
   const retryAfter = Number(response.headers.get("retry-after") ?? "1") || 1;
   if (status === 404) return new NotFoundError(what);
+  // Not a fault of the input: the account is full, and retrying will not help.
+  if (status === 422 && quota)
+    return new QuotaExceededError(quota.quota, quota.limit, detail ?? `the ${quota.quota} quota is full`);
   if (status === 400 || status === 422)
     return new InvalidError(detail ?? `task-api refused the ${what} input`, issues);
   if (status === 409) return new ConflictError(detail ?? `${what} conflicts with its current state`);

@@ -35,6 +35,8 @@ function hintFor(error: AppError): string {
       return "This token may not do that (read-only tokens cannot change tasks). Ask the user for a read-write token.";
     case "rate-limited":
       return "Too many calls: wait a few seconds and call again.";
+    case "quota-exceeded":
+      return "The user's account holds as many of these as it may (see the message). Do not retry: tell the user, and offer to delete items they no longer need (e.g. completed tasks) if they agree.";
     case "unavailable":
       return "taskmesh is briefly unavailable: call again in a few seconds.";
     default:
