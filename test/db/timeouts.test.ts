@@ -4,6 +4,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
+import { startWebhookHarness, type WebhookHarness } from "../notifications/webhook-harness.ts";
 
 let db: TestDatabase;
 const pools: pg.Pool[] = [];
@@ -132,6 +133,51 @@ describe("a request whose statement hits the timeout", () => {
     } finally {
       await holder.query("ROLLBACK");
       holder.release();
+    }
+  });
+});
+
+describe("a notifications request whose statement hits the timeout", () => {
+  let h: WebhookHarness;
+
+  beforeAll(async () => {
+    h = await startWebhookHarness();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("when the webhooks table is locked beyond the statement timeout, then GET /v1/webhooks answers 503 problem+json", async () => {
+    const user = await h.signUp();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked: () => void = () => undefined;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    // Another session holds the table (an interactive transaction through the same database).
+    const holder = h.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRawUnsafe("LOCK TABLE webhooks IN ACCESS EXCLUSIVE MODE");
+        locked();
+        await held;
+      },
+      { timeout: 20_000 },
+    );
+    try {
+      await isLocked;
+      const started = performance.now();
+      const res = await h.request.get("/v1/webhooks").set(user.auth);
+      expect(res.status).toBe(503);
+      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(res.body.detail).toMatch(/time limit/);
+      expect(performance.now() - started).toBeLessThan(9_000);
+    } finally {
+      release();
+      await holder;
     }
   });
 });

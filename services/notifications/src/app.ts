@@ -8,6 +8,7 @@ import {
   onlyOn,
   problemHandler,
   requestContext,
+  translateDatabaseErrors,
   type HttpMetrics,
   type Lifecycle,
   type Logger,
@@ -191,6 +192,8 @@ export function createApp(deps: NotificationsDeps): Express {
   app.use("/v1", v1);
 
   app.use(notFoundHandler);
+  // A statement cancelled by the pool's statement_timeout, or a lost database: 503, not 500.
+  app.use(translateDatabaseErrors);
   app.use(problemHandler(logger));
   return app;
 }
