@@ -212,6 +212,25 @@ describe("scheduleNextOccurrence", () => {
     expect(await schedule(completed({ recurrence: "FREQ=NEVER" }))).toMatchObject({ status: "refused" });
   });
 
+  it("when the rule is fine in UTC but has no next task in the owner's zone, then refused promptly, nothing created and the event not marked", async () => {
+    // Accepted while the owner lived in UTC (18:00 matches BYHOUR=18); in Berlin the series runs
+    // 19:00, 21:00, ... and never meets 18:00 again. rrule 2.8.1 looped forever here.
+    const { api, calls } = fakeTaskApi({ timeZone: "Europe/Berlin" });
+    const processed = memoryProcessed();
+    const schedule = createScheduleNextOccurrence({ taskApi: api, processed });
+    const started = performance.now();
+    const outcome = await schedule(
+      completed({ dueAt: "2026-12-01T18:00:00.000Z", recurrence: "FREQ=HOURLY;INTERVAL=2;BYHOUR=18" }),
+    );
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(outcome).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/no occurrence within 10 years/) as unknown,
+    });
+    expect(calls).toEqual([]);
+    expect(processed.ids.size).toBe(0);
+  });
+
   it("when the occurrence key is made, then it is the task id and its dueAt in canonical ISO form", () => {
     expect(occurrenceKeyOf({ id: "abc", dueAt: "2027-01-01T09:00:00Z" })).toBe(
       "abc/2027-01-01T09:00:00.000Z",

@@ -137,6 +137,39 @@ describe("recurring-tasks through real sidecars and Kafka", () => {
     expect(await tasksTitled(s, user, title)).toHaveLength(2);
   });
 
+  it("when a completed task's rule has no next task in the owner's zone (fine in UTC), then recurring-tasks drops it at once and goes on handling other events", async () => {
+    const s = stack();
+    const user = await stackUser(s, "UTC");
+    const title = `Every other hour ${randomUUID()}`;
+    // Accepted in UTC (18:00 matches BYHOUR=18, and again every 24 hours); then the owner moves
+    // to Berlin, where the series runs 19:00, 21:00, ... and never meets 18:00. rrule 2.8.1
+    // spun forever on this, in every replica in turn on redelivery.
+    const stuck = await createTask(s, user, {
+      title,
+      dueAt: "2026-12-01T18:00:00Z",
+      recurrence: "FREQ=HOURLY;INTERVAL=2;BYHOUR=18",
+    });
+    expect((await call(s, user, "PATCH", "/v1/me", { timeZone: "Europe/Berlin" })).status).toBe(200);
+    const refusedBefore = await outcomes(s, "refused");
+    expect((await call(s, user, "POST", `/v1/tasks/${stuck.id}/complete`)).status).toBe(200);
+    await waitForOutcome(s, "refused", refusedBefore + 1);
+    expect(await tasksTitled(s, user, title)).toHaveLength(1);
+
+    // The service is not blocked: it answers at once and creates the next task of another series.
+    const started = performance.now();
+    expect((await fetch(`${s.opsUrls["recurring-tasks"] ?? ""}/healthz`)).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(1000);
+    const daily = await createTask(s, user, {
+      title: `${title} daily`,
+      dueAt: "2026-12-01T09:00:00+01:00",
+      recurrence: "FREQ=DAILY",
+    });
+    expect((await call(s, user, "POST", `/v1/tasks/${daily.id}/complete`)).status).toBe(200);
+    expect(await waitForNext(s, user, `${title} daily`, daily.id)).toMatchObject({
+      dueAt: "2026-12-02T08:00:00.000Z",
+    });
+  });
+
   it("when the same completed event is delivered twice, or the task is completed, reopened and completed again, then there is still exactly one next task", async () => {
     const s = stack();
     const user = await stackUser(s, "America/New_York");

@@ -1,9 +1,13 @@
 import { DateTime } from "luxon";
-import rrule from "rrule";
-import { joinRuleParts, parseRecurrence, ruleParts, ruleWithout } from "./recurrence.ts";
+import {
+  joinRuleParts,
+  parseRecurrence,
+  ruleParts,
+  ruleWithout,
+  type RecurrenceResult,
+} from "./recurrence.ts";
+import { firstInstance, type Search } from "./search.ts";
 import { startOfDate } from "./time.ts";
-
-const { RRule } = rrule;
 
 /** One task of a recurring series: what the next task is computed from, and what it gets. */
 export interface Occurrence {
@@ -20,7 +24,12 @@ export type NextOccurrence =
   /** The series has no task after this one (COUNT used up, UNTIL passed, no later date). */
   | { kind: "ended"; reason: string }
   /** The rule is not one task-api accepts; nothing can be computed from it. */
-  | { kind: "invalid"; reason: string };
+  | { kind: "invalid"; reason: string }
+  /**
+   * The rule is valid, but its next task is not found within the search's bounds (see
+   * search.ts): e.g. INTERVAL and BYHOUR that never meet in the owner's zone.
+   */
+  | { kind: "unevaluable"; reason: string };
 
 /**
  * The task after `current` in its series, in the owner's time zone, as RFC 5545 reads the
@@ -51,24 +60,24 @@ export function nextOccurrence(current: Occurrence, zone: string): NextOccurrenc
   if (count !== undefined && Number(count) <= 1)
     return { kind: "ended", reason: "COUNT is used up: this was the last task of the series" };
 
-  const local = DateTime.fromJSDate(current.dueAt, { zone });
-  if (!local.isValid) return { kind: "invalid", reason: `the time zone ${zone} or dueAt is not valid` };
-  // All-day tasks: only the date counts (its start is 01:00 where a DST change skips midnight).
-  const dtstart = current.allDay
-    ? midnightOf(isoDate(floating(local)))
-    : floating(local.set({ millisecond: 0 }));
+  const frame = seriesFrame(current.dueAt, current.allDay, zone);
+  if (frame === undefined) return { kind: "invalid", reason: `the time zone ${zone} or dueAt is not valid` };
+  const { local, dtstart } = frame;
   const until = parts.get("UNTIL");
-  const generator = new RRule({
-    ...RRule.parseString(ruleWithout(parts, ["COUNT", "UNTIL"])),
-    dtstart,
-    // A bound for the search only (a day past UNTIL in any reading); UNTIL is applied exactly below.
-    ...(until === undefined ? {} : { until: new Date(floatingUntil(until).getTime() + 2 * DAY_MS) }),
-  });
   const after = current.allDay ? new Date(dtstart.getTime() + DAY_MS - 1000) : dtstart;
-  const found = generator.after(after, false);
-  if (found === null) return { kind: "ended", reason: "the rule has no instance after this task" };
-  // rrule works in whole seconds; the series keeps the milliseconds dueAt was given with.
-  const wallClock = new Date(found.getTime() + (current.allDay ? 0 : local.millisecond));
+  const search = firstInstance(
+    ruleWithout(parts, ["COUNT", "UNTIL"]),
+    dtstart,
+    after,
+    false,
+    untilSearchStop(until),
+  );
+  if (search.kind === "unevaluable")
+    return { kind: "unevaluable", reason: `the recurrence ${search.reason}` };
+  if (search.kind === "none")
+    return { kind: "ended", reason: "UNTIL has passed: this was the last task of the series" };
+  // The search works in whole seconds; the series keeps the milliseconds dueAt was given with.
+  const wallClock = new Date(search.at.getTime() + (current.allDay ? 0 : local.millisecond));
 
   const dueAt = current.allDay ? startOfDate(isoDate(wallClock), zone) : fromWallClock(wallClock, zone);
   if (until !== undefined && pastUntil(until, wallClock, dueAt))
@@ -102,7 +111,83 @@ export function nextOccurrence(current: Occurrence, zone: string): NextOccurrenc
 
 const DAY_MS = 86_400_000;
 
-/** A local time as a Date whose UTC fields are its wall-clock fields (how rrule computes). */
+/** The series' DTSTART as floating wall-clock time: for all-day tasks only the local date counts. */
+function seriesFrame(
+  dueAt: Date,
+  allDay: boolean,
+  zone: string,
+): { local: DateTime; dtstart: Date } | undefined {
+  const local = DateTime.fromJSDate(dueAt, { zone });
+  if (!local.isValid) return undefined;
+  // All-day tasks: only the date counts (its start is 01:00 where a DST change skips midnight).
+  const dtstart = allDay ? midnightOf(isoDate(floating(local))) : floating(local.set({ millisecond: 0 }));
+  return { local, dtstart };
+}
+
+/** Where a search may stop for UNTIL: a day past it in any reading; UNTIL is applied exactly after. */
+function untilSearchStop(until: string | undefined): Date | undefined {
+  return until === undefined ? undefined : new Date(floatingUntil(until).getTime() + 2 * DAY_MS);
+}
+
+/** The series a rule is validated for: the task's dueAt, read in its owner's zone. */
+export interface SeriesStart {
+  dueAt: Date;
+  allDay: boolean;
+  /** The owner's IANA time zone: BYDAY, BYHOUR, UNTIL and the rest mean local time there. */
+  timeZone: string;
+}
+
+export type RecurrenceValidation = RecurrenceResult | { ok: false; reason: string; kind: "series" };
+
+/**
+ * What task-api checks before it stores a recurrence: the grammar (parseRecurrence), then
+ * that the series exists where its owner lives: an occurrence from dueAt on (the task
+ * itself, or a later one before UNTIL), and a next task that can be computed within the
+ * search's bounds (10 years, see search.ts), exactly as recurring-tasks will compute it on
+ * completion. A refusal for the series (not the grammar) has kind "series".
+ */
+export function validateRecurrence(input: string, series: SeriesStart): RecurrenceValidation {
+  const parsed = parseRecurrence(input);
+  if (!parsed.ok) return parsed;
+  const frame = seriesFrame(series.dueAt, series.allDay, series.timeZone);
+  if (frame === undefined)
+    return { ok: false, kind: "series", reason: `cannot be read in the time zone ${series.timeZone}` };
+  const parts = ruleParts(parsed.value);
+  const until = parts.get("UNTIL");
+  const first: Search = firstInstance(
+    ruleWithout(parts, ["COUNT", "UNTIL"]),
+    frame.dtstart,
+    frame.dtstart,
+    true,
+    untilSearchStop(until),
+  );
+  const where = series.timeZone === "UTC" ? "in UTC" : `in the owner's time zone (${series.timeZone})`;
+  if (first.kind === "unevaluable") return { ok: false, kind: "series", reason: `${first.reason} ${where}` };
+  if (
+    first.kind === "none" ||
+    (until !== undefined && pastUntil(until, first.at, dueOf(first.at, series, frame)))
+  )
+    return { ok: false, kind: "series", reason: "yields no occurrence from dueAt on: UNTIL is before it" };
+  const next = nextOccurrence(
+    { dueAt: series.dueAt, allDay: series.allDay, recurrence: parsed.value, remindAt: null },
+    series.timeZone,
+  );
+  if (next.kind === "unevaluable" || next.kind === "invalid")
+    return {
+      ok: false,
+      kind: "series",
+      reason: `${next.reason.replace(/^the recurrence /, "")} ${where}, so no next task could follow this one`,
+    };
+  return parsed;
+}
+
+/** The due instant of a found wall-clock instance (all-day: the start of its local date). */
+function dueOf(wallClock: Date, series: SeriesStart, frame: { local: DateTime }): Date {
+  if (series.allDay) return startOfDate(isoDate(wallClock), series.timeZone);
+  return fromWallClock(new Date(wallClock.getTime() + frame.local.millisecond), series.timeZone);
+}
+
+/** A local time as a Date whose UTC fields are its wall-clock fields (what the search computes in). */
 function floating(local: DateTime): Date {
   return DateTime.fromObject(
     {

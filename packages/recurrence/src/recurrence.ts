@@ -1,14 +1,13 @@
-import rrule from "rrule";
-
-const { RRule } = rrule;
-
 /**
- * Strict RFC 5545 (section 3.3.10) RRULE validation. The `rrule` package alone is too
- * lenient (it accepts FREQ=SOMETIMES, INTERVAL=-1, BYDAY=XX), so the grammar is checked
- * here first and the package is only used to prove the rule yields an occurrence.
+ * Strict RFC 5545 (section 3.3.10) RRULE validation. rrule-temporal alone is too lenient
+ * (it accepts BYDAY=1MO with FREQ=DAILY, among others), so the grammar is checked here;
+ * whether the rule yields a series from a task's dueAt is validateRecurrence's question.
  */
 
 export type RecurrenceResult = { ok: true; value: string } | { ok: false; reason: string };
+
+/** The most times of day a rule may name (BYHOUR x BYMINUTE x BYSECOND): one a minute. */
+export const MAX_TIMES_OF_DAY = 1440;
 
 const FREQS = ["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"] as const;
 const TOO_FREQUENT = new Set(["SECONDLY", "MINUTELY"]);
@@ -63,7 +62,7 @@ const PARTS: Record<string, (value: string) => boolean> = {
  * Validates an RRULE (with or without the "RRULE:" prefix, no DTSTART: a task's series
  * starts at its dueAt) and returns it normalised: upper case, no prefix.
  */
-export function parseRecurrence(input: string, dtstart?: Date): RecurrenceResult {
+export function parseRecurrence(input: string): RecurrenceResult {
   const body = input
     .trim()
     .replace(/^RRULE:/i, "")
@@ -103,21 +102,18 @@ export function parseRecurrence(input: string, dtstart?: Date): RecurrenceResult
     return { ok: false, reason: "BYMONTHDAY cannot be used with FREQ=WEEKLY" };
   if (freq !== "MONTHLY" && freq !== "YEARLY" && /\d/.test(seen.get("BYDAY") ?? ""))
     return { ok: false, reason: `numbered BYDAY (like 1MO) needs FREQ=MONTHLY or YEARLY` };
+  // Every candidate time of a day costs the evaluation (rrule-temporal expands a day's times
+  // before it filters); a task per minute is already far past "HOURLY at most".
+  const distinct = (name: string, otherwise: number) =>
+    seen.has(name) ? new Set(seen.get(name)?.split(",").map(Number)).size : otherwise;
+  const timesOfDay =
+    distinct("BYHOUR", freq === "HOURLY" ? 24 : 1) * distinct("BYMINUTE", 1) * distinct("BYSECOND", 1);
+  if (timesOfDay > MAX_TIMES_OF_DAY)
+    return {
+      ok: false,
+      reason: `names ${timesOfDay} times of day with BYHOUR, BYMINUTE and BYSECOND (at most ${MAX_TIMES_OF_DAY})`,
+    };
 
-  if (dtstart !== undefined) {
-    // The zone is not known here, so UNTIL is read as late as any zone could mean it: the
-    // check may accept a series that ends after its first task (nextOccurrence then says so),
-    // never refuse one that nextOccurrence would continue. COUNT >= 1 cannot end it early:
-    // the task at dueAt is the first occurrence itself (RFC 5545 counts DTSTART).
-    const until = seen.get("UNTIL");
-    const rule = new RRule({
-      ...RRule.parseString(ruleWithout(ruleParts(body), ["COUNT", "UNTIL"])),
-      dtstart,
-      ...(until === undefined ? {} : { until: new Date(latestInstantOfUntil(until)) }),
-    });
-    if (rule.after(dtstart, true) === null)
-      return { ok: false, reason: "yields no occurrence from dueAt on" };
-  }
   return { ok: true, value: body };
 }
 
@@ -141,27 +137,4 @@ export function ruleWithout(parts: Map<string, string>, names: readonly string[]
   const kept = new Map(parts);
   for (const name of names) kept.delete(name);
   return joinRuleParts(kept);
-}
-
-const HOUR_MS = 3_600_000;
-
-/**
- * The latest instant an UNTIL value can stand for in any time zone: a UTC date-time is
- * itself; a local date-time is at most 12 hours behind UTC (UTC-12:00); a date lasts until
- * its end there.
- */
-function latestInstantOfUntil(until: string): number {
-  const [year, month, day, hour, minute, second] = [
-    until.slice(0, 4),
-    until.slice(4, 6),
-    until.slice(6, 8),
-    until.slice(9, 11),
-    until.slice(11, 13),
-    until.slice(13, 15),
-  ].map((part) => Number(part || 0)) as [number, number, number, number, number, number];
-  const wallClock = new Date(0);
-  wallClock.setUTCFullYear(year, month - 1, day);
-  wallClock.setUTCHours(hour, minute, second, 0);
-  if (until.endsWith("Z")) return wallClock.getTime();
-  return wallClock.getTime() + (until.length === 8 ? 24 * HOUR_MS : 0) + 12 * HOUR_MS;
 }

@@ -95,7 +95,12 @@ export function createScheduleNextOccurrence(deps: { taskApi: TaskApi; processed
       },
       zone.value,
     );
-    if (next.kind === "invalid") return { status: "refused", taskId: task.id, reason: next.reason };
+    // A rule that cannot be computed (not one task-api accepts, or no next task within the
+    // search's bounds, e.g. fine in UTC but not in the owner's zone) can never succeed: every
+    // redelivery would compute the same. The search is bounded (milliseconds), so no replica
+    // ever blocks on it; the event is refused, which the route answers DROP.
+    if (next.kind === "invalid" || next.kind === "unevaluable")
+      return { status: "refused", taskId: task.id, reason: next.reason };
     if (next.kind === "ended") {
       await processed.remember(event.id);
       return { status: "series-ended", taskId: task.id, reason: next.reason };
