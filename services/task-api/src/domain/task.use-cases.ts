@@ -1,6 +1,6 @@
 import { InvalidError, NotFoundError, PreconditionFailedError, type FieldIssue } from "@taskmesh/core";
 import type { Priority } from "@taskmesh/db";
-import { allDayAnchor, isDateOnly, parseRecurrence, startOfDate } from "@taskmesh/recurrence";
+import { allDayAnchor, isDateOnly, startOfDate, validateRecurrence } from "@taskmesh/recurrence";
 import { txSql, type Database, type Tx } from "../data/database.ts";
 import { listExists } from "../data/list.repository.ts";
 import { replaceTaskTags } from "../data/tag.repository.ts";
@@ -106,9 +106,15 @@ async function prepareFields(
   if (input.priority !== undefined) fields.priority = input.priority;
   if (input.remindAt !== undefined)
     fields.remindAt = input.remindAt === null ? null : new Date(input.remindAt);
-  // The owner's zone matters only for all-day dates.
+  // The owner's zone matters for all-day dates, and for a recurrence to be validated: its
+  // series is the one recurring-tasks computes there.
+  const validatesRecurrence =
+    (input.recurrence !== undefined && input.recurrence !== null) ||
+    (input.dueAt !== undefined && input.recurrence === undefined && (current?.recurrence ?? null) !== null);
   const needsZone =
-    (input.dueAt !== undefined && input.dueAt !== null && isDateOnly(input.dueAt)) || input.allDay === true;
+    (input.dueAt !== undefined && input.dueAt !== null && isDateOnly(input.dueAt)) ||
+    input.allDay === true ||
+    validatesRecurrence;
   const timeZone = needsZone ? ((await userTimeZone(tx, userId)) ?? "UTC") : "UTC";
   Object.assign(fields, resolveDue(input, current ?? { dueAt: null, allDay: false }, timeZone, issues));
 
@@ -151,8 +157,10 @@ async function prepareFields(
         issue(input.recurrence !== undefined ? "recurrence" : "dueAt", "a recurring task needs a dueAt"),
       );
     } else {
-      const parsed = parseRecurrence(recurrence, dueAt);
+      const allDay = fields.allDay ?? current?.allDay ?? false;
+      const parsed = validateRecurrence(recurrence, { dueAt, allDay, timeZone });
       if (parsed.ok) fields.recurrence = parsed.value;
+      else if ("kind" in parsed) issues.push(issue("recurrence", `is refused: it ${parsed.reason}`));
       else issues.push(issue("recurrence", `is not a valid RFC 5545 RRULE: it ${parsed.reason}`));
     }
   } else if (input.recurrence === null) {
