@@ -62,12 +62,14 @@ describe("docs/asyncapi.json", () => {
 });
 
 describe("the document's content", () => {
-  it("when channels are listed, then they are the two topics and their dead-letter topics", () => {
+  it("when channels are listed, then they are the three topics and their dead-letter topics", () => {
     expect(Object.values(document.channels).map((c) => c.address)).toEqual([
       TOPICS.taskEvents,
       DEAD_LETTER_TOPICS[TOPICS.taskEvents],
       TOPICS.reminders,
       DEAD_LETTER_TOPICS[TOPICS.reminders],
+      TOPICS.userEvents,
+      DEAD_LETTER_TOPICS[TOPICS.userEvents],
     ]);
   });
 
@@ -82,6 +84,9 @@ describe("the document's content", () => {
       "notifications receive #/channels/task-events",
       "notifications send #/channels/reminders",
       "notifications receive #/channels/reminders",
+      "task-api send #/channels/user-events",
+      "audit-log receive #/channels/user-events",
+      "notifications receive #/channels/user-events",
     ]);
   });
 

@@ -89,6 +89,8 @@ describe("dapr-components/", () => {
       "subscriptions.yaml: Subscription recurring-tasks-task-events",
       "subscriptions.yaml: Subscription notifications-task-events",
       "subscriptions.yaml: Subscription notifications-reminders",
+      "subscriptions.yaml: Subscription audit-log-user-events",
+      "subscriptions.yaml: Subscription notifications-user-events",
     ]);
     // daprd refuses duplicate names even when scopes do not overlap.
     const names = resources.map((r) => `${r.kind}/${r.metadata.name}`);
@@ -290,12 +292,12 @@ describe("dapr.yaml", () => {
       Object.fromEntries(Object.entries(APP_PORTS).map(([id, port]) => [id, String(port)])),
     );
     for (const app of run.apps) {
-      expect(app.appDirPath).toBe(`./services/${app.appID}/`);
-      expect(app.command).toEqual(["node", "dist/main.js"]);
       // The sidecar listener and the operations one: public port + 100 and + 200, as npm start.
       expect(app.appPort).toBe(APP_PORTS[app.appID] + 100);
       expect(app.env.APP_PORT).toBe(String(app.appPort));
       expect(app.env.OPS_PORT).toBe(String(APP_PORTS[app.appID] + 200));
+      expect(app.appDirPath).toBe(`./services/${app.appID}/`);
+      expect(app.command).toEqual(["node", "dist/main.js"]);
     }
   });
 });

@@ -5,6 +5,7 @@ import {
   EVENT_TYPES,
   REMINDER_EVENT_TYPES,
   TASK_EVENT_TYPES,
+  USER_EVENT_TYPES,
   type EventType,
 } from "./event-catalog.ts";
 import { exampleEvents } from "./examples.ts";
@@ -15,6 +16,7 @@ import {
   taskEventDataSchema,
   taskSnapshotSchema,
 } from "./task-event.schema.ts";
+import { userDeletedDataSchema } from "./user-event.schema.ts";
 import { DEAD_LETTER_TOPICS, PARTITION_KEY_METADATA, PUBSUB_NAME, TOPICS, type Topic } from "./topics.ts";
 
 export type JsonSchema = Record<string, unknown>;
@@ -58,11 +60,28 @@ const MESSAGE_NAMES = {
   [EVENT_TYPES.taskReopened]: "TaskReopened",
   [EVENT_TYPES.taskDeleted]: "TaskDeleted",
   [EVENT_TYPES.reminderDue]: "ReminderDue",
+  [EVENT_TYPES.userDeleted]: "UserDeleted",
 } as const satisfies Record<EventType, string>;
 
 const TOPIC_EVENT_TYPES: Record<Topic, readonly EventType[]> = {
   [TOPICS.taskEvents]: TASK_EVENT_TYPES,
   [TOPICS.reminders]: REMINDER_EVENT_TYPES,
+  [TOPICS.userEvents]: USER_EVENT_TYPES,
+};
+
+/** The Kafka record key of each topic's messages. */
+const TOPIC_KEYS: Record<Topic, { format?: string; description: string }> = {
+  [TOPICS.taskEvents]: {
+    format: "uuid",
+    description: `The task id (data.taskId): Dapr publish metadata \`${PARTITION_KEY_METADATA}\`, so each task's events stay in order.`,
+  },
+  [TOPICS.reminders]: {
+    format: "uuid",
+    description: `The task id (data.taskId): Dapr publish metadata \`${PARTITION_KEY_METADATA}\`, so each task's events stay in order.`,
+  },
+  [TOPICS.userEvents]: {
+    description: `The user id (data.userId): Dapr publish metadata \`${PARTITION_KEY_METADATA}\`, so each account's events stay in order.`,
+  },
 };
 
 /** Payload schemas in JSON Schema draft-07 (AsyncAPI 3.0's default schema format), generated from zod. */
@@ -73,6 +92,7 @@ function payloadSchemas(): Record<string, JsonSchema> {
   registry.add(fieldChangeSchema, { id: "FieldChange" });
   registry.add(taskEventDataSchema, { id: "TaskEventData" });
   registry.add(reminderDueDataSchema, { id: "ReminderDueData" });
+  registry.add(userDeletedDataSchema, { id: "UserDeletedData" });
   for (const [type, name] of Object.entries(MESSAGE_NAMES) as [EventType, string][]) {
     registry.add(EVENT_CATALOG[type].schema, { id: `${name}Event` });
   }
@@ -105,11 +125,7 @@ function messages(): Record<string, JsonSchema> {
       payload: { $ref: `#/components/schemas/${name}Event` },
       bindings: {
         kafka: {
-          key: {
-            type: "string",
-            format: "uuid",
-            description: `The task id (data.taskId): Dapr publish metadata \`${PARTITION_KEY_METADATA}\`, so each task's events stay in order.`,
-          },
+          key: { type: "string", ...TOPIC_KEYS[entry.topic] },
           bindingVersion: "0.5.0",
         },
       },
@@ -162,6 +178,16 @@ against Apache Kafka and Redpanda alike.
   with backoff, see dapr-components/resiliency.yaml) and DROP for a message that can never succeed (not a
   CloudEvent, unknown type, invalid data). Dropped messages, and messages still failing when the retries
   run out, go to the topic's dead-letter topic.
+- \`${TOPICS.userEvents}\` carries account events (user.deleted), keyed by user id. It is a topic of its own, not
+  part of \`${TOPICS.taskEvents}\`: task-events is keyed by task, and a user's tasks are spread over all of
+  its partitions, so a user.deleted event there (on one partition) would still overtake, or be overtaken by,
+  the user's task events on the others. No topic orders it after all of them, so consumers do not rely on
+  order: each keeps a tombstone of deleted user ids, purges the user's data once (idempotently) and records nothing for a
+  tombstoned user afterwards, whatever task event arrives late or is redelivered. Its own topic also keeps
+  \`${TOPICS.taskEvents}\` one shape (every message a task.* event with a task snapshot), so a consumer of task
+  events is not handed account events. Every service that keeps data per user (audit-log, notifications)
+  subscribes to it; recurring-tasks keeps nothing per user (its state store holds processed event ids only,
+  and task-api refuses a next occurrence for a deleted account), so it does not.
 
 Generated from packages/contracts (zod schemas) by \`npm run asyncapi\`; do not edit by hand.`;
 
@@ -216,6 +242,20 @@ export function buildAsyncApiDocument(): AsyncApiDocument {
           "Messages from reminders that a consumer dropped or could not process within its retries, as they were received.",
         messages: channelMessages(TOPICS.reminders),
       },
+      [TOPICS.userEvents]: {
+        address: TOPICS.userEvents,
+        title: "User events",
+        description:
+          "Account events (user.deleted), published by task-api's outbox relay after the transaction that deleted the account and its tasks, keyed by user id.",
+        messages: channelMessages(TOPICS.userEvents),
+      },
+      [DEAD_LETTER_TOPICS[TOPICS.userEvents]]: {
+        address: DEAD_LETTER_TOPICS[TOPICS.userEvents],
+        title: "User events: dead letters",
+        description:
+          "Messages from user-events that a consumer dropped or could not process within its retries, as they were received.",
+        messages: channelMessages(TOPICS.userEvents),
+      },
     },
     operations: {
       "task-api.send-task-events": operation(
@@ -260,6 +300,27 @@ export function buildAsyncApiDocument(): AsyncApiDocument {
         TOPICS.reminders,
         REMINDER_EVENT_TYPES,
         "Deliver due reminders to the owner's webhooks and live stream.",
+      ),
+      "task-api.send-user-events": operation(
+        "task-api",
+        "send",
+        TOPICS.userEvents,
+        USER_EVENT_TYPES,
+        "Publish user.deleted in the transaction that deletes the account (transactional outbox + relay).",
+      ),
+      "audit-log.receive-user-events": operation(
+        "audit-log",
+        "receive",
+        TOPICS.userEvents,
+        USER_EVENT_TYPES,
+        "Delete the user's history and keep a tombstone, so late task events record nothing.",
+      ),
+      "notifications.receive-user-events": operation(
+        "notifications",
+        "receive",
+        TOPICS.userEvents,
+        USER_EVENT_TYPES,
+        "Delete the user's webhooks, deliveries, reminders and stream events, end their live streams, and keep a tombstone.",
       ),
     },
     components: {

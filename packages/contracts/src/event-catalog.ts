@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EVENT_DATA_CONTENT_TYPE, typedCloudEventSchema } from "./cloud-event.schema.ts";
 import { reminderDueDataSchema } from "./reminder-event.schema.ts";
 import { taskEventDataSchema, type TaskEventData } from "./task-event.schema.ts";
+import { userDeletedDataSchema } from "./user-event.schema.ts";
 import { EVENT_SOURCES, TOPICS, type Topic } from "./topics.ts";
 
 /**
@@ -15,6 +16,7 @@ export const EVENT_TYPES = {
   taskReopened: "dev.taskmesh.task.reopened.v1",
   taskDeleted: "dev.taskmesh.task.deleted.v1",
   reminderDue: "dev.taskmesh.reminder.due.v1",
+  userDeleted: "dev.taskmesh.user.deleted.v1",
 } as const;
 
 export const TASK_EVENT_TYPES = [
@@ -29,8 +31,15 @@ export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
 export const REMINDER_EVENT_TYPES = [EVENT_TYPES.reminderDue] as const;
 export type ReminderEventType = (typeof REMINDER_EVENT_TYPES)[number];
 
-export type EventType = TaskEventType | ReminderEventType;
-export const ALL_EVENT_TYPES: readonly EventType[] = [...TASK_EVENT_TYPES, ...REMINDER_EVENT_TYPES];
+export const USER_EVENT_TYPES = [EVENT_TYPES.userDeleted] as const;
+export type UserEventType = (typeof USER_EVENT_TYPES)[number];
+
+export type EventType = TaskEventType | ReminderEventType | UserEventType;
+export const ALL_EVENT_TYPES: readonly EventType[] = [
+  ...TASK_EVENT_TYPES,
+  ...REMINDER_EVENT_TYPES,
+  ...USER_EVENT_TYPES,
+];
 
 /** Rules across fields that JSON Schema cannot say; checked on parse, by producer and consumer alike. */
 function taskEventRules(type: TaskEventType) {
@@ -76,6 +85,11 @@ export const reminderDueEventSchema = typedCloudEventSchema(
   EVENT_SOURCES.notifications,
   reminderDueDataSchema,
 );
+export const userDeletedEventSchema = typedCloudEventSchema(
+  EVENT_TYPES.userDeleted,
+  EVENT_SOURCES.taskApi,
+  userDeletedDataSchema,
+);
 
 /** Per event type: its envelope schema, topic, CloudEvents source and a one-line summary. */
 export const EVENT_CATALOG = {
@@ -115,16 +129,27 @@ export const EVENT_CATALOG = {
     source: EVENT_SOURCES.notifications,
     summary: "A task's reminder came due.",
   },
+  [EVENT_TYPES.userDeleted]: {
+    schema: userDeletedEventSchema,
+    topic: TOPICS.userEvents,
+    source: EVENT_SOURCES.taskApi,
+    summary: "An account was deleted with everything it owned: every consumer purges the user's data.",
+  },
 } as const satisfies Record<EventType, { schema: z.ZodType; topic: Topic; source: string; summary: string }>;
 
 export type EventOf<T extends EventType> = z.infer<(typeof EVENT_CATALOG)[T]["schema"]>;
 export type TaskEvent = EventOf<TaskEventType>;
 export type ReminderDueEvent = EventOf<typeof EVENT_TYPES.reminderDue>;
+export type UserDeletedEvent = EventOf<typeof EVENT_TYPES.userDeleted>;
 export type TaskmeshEvent = EventOf<EventType>;
 export type EventDataOf<T extends EventType> = EventOf<T>["data"];
 
 export function isTaskEventType(type: string): type is TaskEventType {
   return (TASK_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+export function isUserEventType(type: string): type is UserEventType {
+  return (USER_EVENT_TYPES as readonly string[]).includes(type);
 }
 
 export function isEventType(type: string): type is EventType {

@@ -135,5 +135,10 @@ export function exampleEvents(): { [T in EventType]: EventOf<T> } {
       },
       { id: "01936f4e-8a3b-7000-8000-000000000006", time: "2026-11-21T16:30:12.000Z" },
     ),
+    [EVENT_TYPES.userDeleted]: newEvent(
+      EVENT_TYPES.userDeleted,
+      { userId: USER_ID, occurredAt: "2026-11-23T12:00:00.000Z", actor: user },
+      { id: "01936f4e-8a3b-7000-8000-000000000007", time: "2026-11-23T12:00:00.000Z" },
+    ),
   };
 }

@@ -11,6 +11,12 @@ export const TOPICS = {
   taskEvents: "task-events",
   /** Reminders that came due, written by notifications. */
   reminders: "reminders",
+  /**
+   * Changes to accounts that every service keeping user data must act on (user.deleted),
+   * keyed by user id, written by task-api's outbox relay. A topic of its own rather than
+   * task-events: see the AsyncAPI document's description (README "Events").
+   */
+  userEvents: "user-events",
 } as const;
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
@@ -19,6 +25,7 @@ export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 export const DEAD_LETTER_TOPICS = {
   [TOPICS.taskEvents]: "task-events.dead-letter",
   [TOPICS.reminders]: "reminders.dead-letter",
+  [TOPICS.userEvents]: "user-events.dead-letter",
 } as const satisfies Record<Topic, string>;
 
 export type DeadLetterTopic = (typeof DEAD_LETTER_TOPICS)[Topic];
@@ -34,6 +41,11 @@ export const EVENT_SOURCES = {
  * same key go to the same partition and so stay in order.
  */
 export const PARTITION_KEY_METADATA = "partitionKey";
+
+/** user-events are keyed by user id, so one account's events stay in order. */
+export function userPartitionKeyFor(event: { data: { userId: string } } | { userId: string }): string {
+  return "data" in event ? event.data.userId : event.userId;
+}
 
 /**
  * The partition key rule, in one place: a task's events (and its reminders) are keyed by the
