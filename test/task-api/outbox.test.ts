@@ -1,4 +1,4 @@
-import { newEvent, type TaskEventType } from "@taskmesh/contracts";
+import { EVENT_TYPES, newEvent, TOPICS, type TaskEventType } from "@taskmesh/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
@@ -140,9 +140,42 @@ describe("transactional outbox", () => {
     });
 
     await api.request.delete("/v1/me").set(user.auth).expect(204);
-    expect(kinds((await events(user)).slice(5)).sort()).toEqual(
+    const taskEvents = (await events(user)).filter((r) => r.topic === TOPICS.taskEvents);
+    expect(kinds(taskEvents.slice(5)).sort()).toEqual(
       [`deleted:${allDay.id}:3`, `deleted:${timed.id}:2`].sort(),
     );
+  });
+
+  it("when the account is deleted, then user.deleted is written with its tasks' events, on user-events keyed by the user, and valid by the contract", async () => {
+    const user = await api.signUp();
+    const task = await create(user, { title: "Goes with the account" });
+    await api.request.delete("/v1/me").set(user.auth).expect(204);
+
+    const rows = await events(user);
+    const userEvents = rows.filter((r) => r.topic === TOPICS.userEvents);
+    expect(userEvents).toHaveLength(1);
+    const [row] = userEvents;
+    expect(row?.type).toBe(EVENT_TYPES.userDeleted);
+    expect(row?.partitionKey).toBe(user.id);
+    // Ids only: the event outlives the account, so no name or email travels with it.
+    expect(Object.keys(row?.data ?? {}).sort()).toEqual(["actor", "occurredAt", "userId"]);
+    expect(row?.data.actor).toEqual({ kind: "user", id: user.id });
+    // Committed together with the task's task.deleted, at the same instant.
+    const taskDeleted = rows.find((r) => r.type === EVENT_TYPES.taskDeleted && r.data.taskId === task.id);
+    expect(row?.data.occurredAt).toBe(taskDeleted?.data.occurredAt);
+    expect(() => newEvent(EVENT_TYPES.userDeleted, row?.data as never, { id: "outbox-row" })).not.toThrow();
+  });
+
+  it("when the account is deleted twice at once, or again with a token that outlived it, then one user.deleted is written", async () => {
+    const user = await api.signUp();
+    await create(user, { title: "Only one deletion" });
+    const answers = await Promise.all([
+      api.request.delete("/v1/me").set(user.auth),
+      api.request.delete("/v1/me").set(user.auth),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([204, 401]);
+    await api.request.delete("/v1/me").set(user.auth).expect(401);
+    expect((await events(user)).filter((r) => r.topic === TOPICS.userEvents)).toHaveLength(1);
   });
 
   it("when a request is rejected, or replayed with its Idempotency-Key, or changes nothing, then no event is written", async () => {

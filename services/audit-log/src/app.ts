@@ -17,7 +17,9 @@ import type pg from "pg";
 import { createAuditEntryRepository } from "./data/audit-entry.repository.ts";
 import { createReadHistory } from "./domain/read-history.use-case.ts";
 import { createRecordTaskEvents } from "./domain/record-task-events.use-case.ts";
+import { createPurgeUser } from "./domain/purge-user.use-case.ts";
 import { taskEventsRoute } from "./events/task-events.subscription.ts";
+import { userEventsRoute } from "./events/user-events.subscription.ts";
 import { historyRoutes } from "./http/history.routes.ts";
 
 export interface AuditLogDeps {
@@ -73,6 +75,11 @@ export function createApp(deps: AuditLogDeps): Express {
     "/events/task-events",
     jsonBody({ limit: EVENT_BODY_LIMIT }),
     taskEventsRoute({ record: createRecordTaskEvents(store), logger, registry: metrics.registry }),
+  );
+  app.post(
+    "/events/user-events",
+    jsonBody({ limit: EVENT_BODY_LIMIT }),
+    userEventsRoute({ purge: createPurgeUser(store), logger, registry: metrics.registry }),
   );
   app.use(historyRoutes(createReadHistory(store)));
 

@@ -61,6 +61,9 @@ async function main(): Promise<void> {
     onReconnect: () => {
       liveStream.catchUpAll();
     },
+    onUserDeleted: (userId) => {
+      liveStream.endUser(userId);
+    },
   });
   await listener.start();
 

@@ -6,6 +6,7 @@ import type {
   AuditEntryStore,
   HistoryEntry,
   HistoryPage,
+  PurgeOutcome,
 } from "../domain/audit-entry.ts";
 
 /**
@@ -18,9 +19,28 @@ INSERT INTO audit_entries (event_id, task_id, user_id, sequence, type, actor, ch
 SELECT * FROM unnest(
   $1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::varchar[],
   $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::timestamptz[]
-)
+) AS e(event_id, task_id, user_id, sequence, type, actor, changes, task, occurred_at)
+WHERE NOT EXISTS (SELECT 1 FROM audit_deleted_users d WHERE d.user_id = e.user_id)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id`;
+
+/** Which of the given users are tombstoned (asked only when some entries were not inserted). */
+const PURGED_SQL = `SELECT user_id FROM audit_deleted_users WHERE user_id = ANY($1::text[])`;
+
+/**
+ * A purge waits for appends in flight and holds new ones back until it commits (SHARE ROW
+ * EXCLUSIVE conflicts with the ROW EXCLUSIVE lock every INSERT takes, and with itself, so two
+ * purges do not deadlock). An INSERT that waited takes its snapshot after the lock is granted,
+ * so it sees the tombstone; one that ran before is committed and so deleted here. Without the
+ * lock, an append racing the purge could commit an entry the DELETE never saw. History reads
+ * (ACCESS SHARE) are not blocked. Deletions are rare; the hold is one DELETE long.
+ */
+const PURGE_SQL = {
+  lock: `LOCK TABLE audit_entries IN SHARE ROW EXCLUSIVE MODE`,
+  tombstone: `INSERT INTO audit_deleted_users (user_id, deleted_at) VALUES ($1, $2)
+              ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+  delete: `DELETE FROM audit_entries WHERE user_id = $1`,
+};
 
 /** A page plus one row (tells whether there is a next page), in (sequence, event_id) order. */
 const HISTORY_SQL = `
@@ -70,10 +90,21 @@ export function createAuditEntryRepository(pool: pg.Pool): AuditEntryStore {
     return new Set(rows.map((r) => r.event_id));
   }
 
+  /** Users of the entries not inserted that are tombstoned (none asked when all went in). */
+  async function purgedUsers(entries: readonly AuditEntry[], inserted: Set<string>): Promise<Set<string>> {
+    const missing = [...new Set(entries.filter((e) => !inserted.has(e.eventId)).map((e) => e.userId))];
+    if (missing.length === 0) return new Set();
+    const { rows } = await pool.query<{ user_id: string }>(PURGED_SQL, [missing]);
+    return new Set(rows.map((r) => r.user_id));
+  }
+
   async function append(entries: readonly AuditEntry[]): Promise<AppendOutcome[]> {
     try {
       const inserted = await insert(entries);
-      return entries.map((e) => ({ status: inserted.has(e.eventId) ? "recorded" : "duplicate" }));
+      const purged = await purgedUsers(entries, inserted);
+      return entries.map((e) => ({
+        status: inserted.has(e.eventId) ? "recorded" : purged.has(e.userId) ? "purged" : "duplicate",
+      }));
     } catch (err) {
       if (!rowRejected(err)) throw err;
       if (entries.length === 1) {
@@ -87,8 +118,34 @@ export function createAuditEntryRepository(pool: pg.Pool): AuditEntryStore {
     return outcomes;
   }
 
+  async function purgeUser(userId: string, deletedAt: Date): Promise<PurgeOutcome> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      await client.query(PURGE_SQL.lock);
+      const tombstone = await client.query(PURGE_SQL.tombstone, [userId, deletedAt.toISOString()]);
+      const deleted = await client.query(PURGE_SQL.delete, [userId]);
+      await client.query("COMMIT");
+      return {
+        status: tombstone.rowCount === 0 ? "already-purged" : "purged",
+        deleted: deleted.rowCount ?? 0,
+      };
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      if (rowRejected(err))
+        return { status: "rejected", reason: err instanceof Error ? err.message : String(err) };
+      broken = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      // A connection that failed mid-transaction is not given back to the pool.
+      client.release(broken);
+    }
+  }
+
   return {
     append,
+    purgeUser,
 
     async history({ userId, taskId, after, limit }): Promise<HistoryPage> {
       const { rows } = await pool.query<HistoryRow>(HISTORY_SQL, [

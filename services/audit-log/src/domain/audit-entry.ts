@@ -24,7 +24,15 @@ export type AppendOutcome =
   | { status: "recorded" }
   /** An entry with this event id was already recorded (a redelivered event). */
   | { status: "duplicate" }
+  /** The entry's user was deleted (a tombstone): nothing is recorded for them any more. */
+  | { status: "purged" }
   /** The database refuses the entry's data; it never will take it. */
+  | { status: "rejected"; reason: string };
+
+/** What a purge did: entries deleted now (0 when the user was tombstoned before), or why it never can. */
+export type PurgeOutcome =
+  | { status: "purged" | "already-purged"; deleted: number }
+  /** The database refuses the user id (a NUL byte...): retrying cannot help. */
   | { status: "rejected"; reason: string };
 
 /** A page of history as the owner reads it. */
@@ -53,6 +61,12 @@ export interface HistoryPage {
 export interface AuditEntryStore {
   /** Appends entries (ids unique within the call), one outcome per entry in the same order. */
   append(entries: readonly AuditEntry[]): Promise<AppendOutcome[]>;
+  /**
+   * Deletes every entry of the user and keeps a tombstone, so entries of that user offered
+   * later are not recorded (append answers "purged" for them). Idempotent: a second call
+   * deletes nothing and keeps the first tombstone.
+   */
+  purgeUser(userId: string, deletedAt: Date): Promise<PurgeOutcome>;
   history(query: {
     userId: string;
     taskId: string;

@@ -11,6 +11,7 @@ import type { RecordTaskEvents } from "../domain/record-task-events.use-case.ts"
  * envelope when the subscription has bulkSubscribe enabled; each batch is one INSERT.
  *
  * - recorded now, or recorded before (a redelivery; counted, logged at debug): SUCCESS
+ * - of a deleted account (a tombstone; see user-events.subscription.ts): SUCCESS, nothing recorded
  * - not a task event, breaks the contract, or data the database refuses: DROP (logged; daprd
  *   puts it on task-events.dead-letter)
  * - the database is unreachable or fails otherwise: RETRY (the handler throws; nothing is acknowledged)
@@ -30,6 +31,11 @@ export function taskEventsRoute(deps: {
   const duplicates = new Counter({
     name: "audit_log_duplicate_events_suppressed_total",
     help: "Redelivered task events that were already in the history and were not recorded again.",
+    registers: [deps.registry],
+  });
+  const purgedUser = new Counter({
+    name: "audit_log_events_of_deleted_users_total",
+    help: "Task events of deleted accounts (late or redelivered) that were acknowledged without recording.",
     registers: [deps.registry],
   });
   const rejected = new Counter({
@@ -54,6 +60,14 @@ export function taskEventsRoute(deps: {
             logger.debug(
               { eventId: event?.id, type: event?.type, taskId: event?.data.taskId },
               "duplicate event: already recorded",
+            );
+            return "SUCCESS";
+          case "purged":
+            // The owner's account was deleted: late or redelivered events record nothing.
+            purgedUser.inc();
+            logger.debug(
+              { eventId: event?.id, type: event?.type, taskId: event?.data.taskId },
+              "event of a deleted account: not recorded",
             );
             return "SUCCESS";
           case "rejected":

@@ -1,5 +1,6 @@
 import type { Logger } from "@taskmesh/core";
 import pg from "pg";
+import { USER_DELETED_CHANNEL } from "./deleted-user.repository.ts";
 import { STREAM_CHANNEL } from "./stream-event.repository.ts";
 
 export interface StreamListener {
@@ -22,6 +23,8 @@ export function createStreamListener(options: {
   logger: Logger;
   onNotice: (userId: string) => void;
   onReconnect: () => void;
+  /** An account was deleted (its data purged, by any replica): end its open streams. */
+  onUserDeleted?: (userId: string) => void;
 }): StreamListener {
   const { logger } = options;
   let client: pg.Client | undefined;
@@ -33,7 +36,9 @@ export function createStreamListener(options: {
   async function connect(): Promise<void> {
     const c = new pg.Client({ connectionString: options.connectionString });
     c.on("notification", (message) => {
-      if (message.channel === STREAM_CHANNEL && message.payload) options.onNotice(message.payload);
+      if (!message.payload) return;
+      if (message.channel === STREAM_CHANNEL) options.onNotice(message.payload);
+      else if (message.channel === USER_DELETED_CHANNEL) options.onUserDeleted?.(message.payload);
     });
     c.on("error", (err) => {
       logger.warn({ err }, "stream listener connection error");
@@ -48,6 +53,7 @@ export function createStreamListener(options: {
     try {
       await c.connect();
       await c.query(`LISTEN ${STREAM_CHANNEL}`);
+      await c.query(`LISTEN ${USER_DELETED_CHANNEL}`);
     } catch (err) {
       client = undefined;
       await c.end().catch(() => undefined);

@@ -1,6 +1,7 @@
-import { AppError, InvalidError, UnavailableError, type Logger } from "@taskmesh/core";
+import { AppError, InvalidError, UnauthenticatedError, UnavailableError, type Logger } from "@taskmesh/core";
 import type { Request, Response } from "express";
 import type pg from "pg";
+import { isDeletedUser } from "../data/deleted-user.repository.ts";
 import { latestStreamPosition, streamEventsAfter } from "../data/stream-event.repository.ts";
 
 export interface LiveStreamOptions {
@@ -22,6 +23,8 @@ export interface LiveStream {
   notify(userId: string): void;
   /** Every stream re-reads the table (after the listener lost notifications). */
   catchUpAll(): void;
+  /** The user's account was deleted: ends their open streams in this process. */
+  endUser(userId: string): void;
   /** Ends every stream and refuses new ones (shutdown). */
   close(): void;
   /** Open streams. */
@@ -138,6 +141,13 @@ export function createLiveStream(options: LiveStreamOptions): LiveStream {
           `At most ${options.maxPerUser} streams per user are open at once; close one first.`,
         );
       }
+      // An access token (a JWT) can outlive its account: a deleted account streams nothing.
+      if (await isDeletedUser(pool, userId)) {
+        throw new UnauthenticatedError(
+          "This account no longer exists.",
+          'Bearer realm="taskmesh", error="invalid_token"',
+        );
+      }
       const header = req.get("last-event-id")?.trim();
       if (header !== undefined && !LAST_EVENT_ID.test(header)) {
         throw new InvalidError("Last-Event-ID is not an id this stream sent.", [
@@ -196,6 +206,12 @@ export function createLiveStream(options: LiveStreamOptions): LiveStream {
     },
     catchUpAll() {
       for (const userId of users.keys()) pump(userId);
+    },
+    endUser(userId) {
+      const entry = users.get(userId);
+      if (!entry) return;
+      logger.info({ userId, streams: entry.connections.size }, "account deleted; ending its streams");
+      for (const connection of [...entry.connections]) end(connection);
     },
     close() {
       closing = true;

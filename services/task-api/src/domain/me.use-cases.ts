@@ -1,6 +1,8 @@
+import { EVENT_TYPES, TOPICS, userPartitionKeyFor, type UserDeletedData } from "@taskmesh/contracts";
 import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
 import { canonicalTimeZone } from "@taskmesh/recurrence";
 import type { Database, Tx } from "../data/database.ts";
+import { appendToOutbox, type OutboxMessage } from "../data/outbox.repository.ts";
 import { findTaskIds, reanchorAllDayTasks } from "../data/task.repository.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
@@ -19,6 +21,21 @@ function accountGone(): UnauthenticatedError {
     "This account no longer exists.",
     'Bearer realm="taskmesh", error="invalid_token"',
   );
+}
+
+/** user.deleted: every service that keeps data for the user purges it (README "Account deletion"). */
+function userDeletedMessage(userId: string, actor: Actor, occurredAt: Date): OutboxMessage {
+  const data: UserDeletedData = {
+    userId,
+    occurredAt: occurredAt.toISOString(),
+    actor: { kind: actor.kind, id: actor.id },
+  };
+  return {
+    topic: TOPICS.userEvents,
+    type: EVENT_TYPES.userDeleted,
+    partitionKey: userPartitionKeyFor(data),
+    data,
+  };
 }
 
 /** Writes need the account to exist for their whole transaction (an access token outlives a deleted account). */
@@ -84,12 +101,17 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
       });
     },
 
-    /** Deletes the account and everything it owns. */
+    /**
+     * Deletes the account and everything it owns. Every task goes with it, each with its
+     * task.deleted event, and user.deleted goes into the outbox in the same transaction, so the
+     * other services purge what they keep for the user exactly when the deletion commits.
+     */
     async remove(userId: string, actor: Actor = userActor(userId)): Promise<void> {
-      // Every task goes with the account, each with its task.deleted event.
       const deleted = await db.transaction(async (tx) => {
-        let gone = false;
+        // Set inside the change below (a closure: TypeScript cannot see the assignment).
+        let gone = false as boolean;
         const tasks = await findTaskIds(tx, { userId });
+        const occurredAt = clock();
         await recordTaskChanges(
           tx,
           userId,
@@ -99,8 +121,9 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
             gone = await deleteUser(tx, userId);
             return undefined;
           },
-          clock(),
+          occurredAt,
         );
+        if (gone) await appendToOutbox(tx, [userDeletedMessage(userId, actor, occurredAt)]);
         return gone;
       });
       if (!deleted) throw accountGone();
