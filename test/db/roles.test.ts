@@ -30,6 +30,12 @@ function pool(url: string): pg.Pool {
   return p;
 }
 
+function role(service: Service): pg.Pool {
+  const p = as[service];
+  if (!p) throw new Error(`no pool for ${service}`);
+  return p;
+}
+
 /** The SQLSTATE a statement fails with (undefined when it succeeds). */
 async function failsWith(p: pg.Pool, sql: string, params: unknown[] = []): Promise<string | undefined> {
   try {
@@ -54,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end()));
-  await Promise.all([db?.drop(), stateDb?.drop()]);
+  await Promise.all([db.drop(), stateDb.drop()]);
 });
 
 const PRIVATE_TABLES: Record<Service, string[]> = {
@@ -65,7 +71,7 @@ const PRIVATE_TABLES: Record<Service, string[]> = {
 
 describe("database roles: one per service, its own tables only, no DDL", () => {
   it("when task-api's role signs a user up, writes a task and its outbox row, then each statement succeeds", async () => {
-    const p = as["task-api"] as pg.Pool;
+    const p = role("task-api");
     const userId = randomUUID();
     await p.query(
       `INSERT INTO users (id, name, email, email_verified, created_at, updated_at) VALUES ($1, 'u', $2, false, now(), now())`,
@@ -87,7 +93,7 @@ describe("database roles: one per service, its own tables only, no DDL", () => {
   });
 
   it("when audit-log's role records and reads history, then it can", async () => {
-    const p = as["audit-log"] as pg.Pool;
+    const p = role("audit-log");
     const columns = await p.query<{ column_name: string }>(
       `SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_entries'`,
     );
@@ -96,7 +102,7 @@ describe("database roles: one per service, its own tables only, no DDL", () => {
   });
 
   it("when notifications' role stores a stream event (sequence) and a webhook and notifies, then it can", async () => {
-    const p = as.notifications as pg.Pool;
+    const p = role("notifications");
     expect(
       await failsWith(
         p,
@@ -110,7 +116,7 @@ describe("database roles: one per service, its own tables only, no DDL", () => {
   });
 
   it("when notifications' role reads sessions, tokens, users or tasks, then permission is denied", async () => {
-    const p = as.notifications as pg.Pool;
+    const p = role("notifications");
     for (const table of [
       "sessions",
       "accounts",

@@ -16,7 +16,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...pools.map((p) => p.end()), ...clients.map((c) => c.$disconnect())]);
-  await db?.drop();
+  await db.drop();
 });
 
 /** How long a promise took to settle, and its error. */
@@ -107,8 +107,8 @@ describe("a request whose statement hits the timeout", () => {
   });
 
   afterAll(async () => {
-    await locker?.end();
-    await api?.close();
+    await locker.end();
+    await api.close();
   });
 
   it("when task-api's query waits on a lock beyond the statement timeout, then the client gets 503 problem+json, not a hang", async () => {
@@ -127,7 +127,7 @@ describe("a request whose statement hits the timeout", () => {
       expect(res.status).toBe(503);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
       expect(res.headers["retry-after"]).toBeDefined();
-      expect(res.body.detail).toMatch(/time limit/);
+      expect((res.body as { detail: string }).detail).toMatch(/time limit/);
       expect(JSON.stringify(res.body)).not.toMatch(/pg_sleep|canceling statement|127\.0\.0\.1/);
       expect(ms).toBeLessThan(9_000);
     } finally {
@@ -145,7 +145,7 @@ describe("a notifications request whose statement hits the timeout", () => {
   });
 
   afterAll(async () => {
-    await h?.close();
+    await h.close();
   });
 
   it("when the webhooks table is locked beyond the statement timeout, then GET /v1/webhooks answers 503 problem+json", async () => {
@@ -173,7 +173,7 @@ describe("a notifications request whose statement hits the timeout", () => {
       const res = await h.request.get("/v1/webhooks").set(user.auth);
       expect(res.status).toBe(503);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-      expect(res.body.detail).toMatch(/time limit/);
+      expect((res.body as { detail: string }).detail).toMatch(/time limit/);
       expect(performance.now() - started).toBeLessThan(9_000);
     } finally {
       release();
