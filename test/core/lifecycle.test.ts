@@ -103,7 +103,9 @@ describe("serve() listeners", () => {
       http
         .get({ host: "127.0.0.1", port: sidecar, path: "/which?delay=300", agent }, (res) => {
           res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
+          res.on("end", () => {
+            resolve(res.statusCode ?? 0);
+          });
         })
         .on("error", reject);
     });
@@ -118,9 +120,13 @@ describe("serve() listeners", () => {
 
   it("when a request reaches the app through a bare server (app.listen), then it counts as public", async () => {
     const app = express();
-    app.get("/which", (req, res) => res.json({ listener: listenerOf(req) }));
+    app.get("/which", (req, res) => {
+      res.json({ listener: listenerOf(req) });
+    });
     const server = await new Promise<http.Server>((resolve) => {
-      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+      const s = app.listen(0, "127.0.0.1", () => {
+        resolve(s);
+      });
     });
     const port = (server.address() as { port: number }).port;
     expect(await (await fetch(`http://127.0.0.1:${port}/which`)).json()).toEqual({ listener: "public" });

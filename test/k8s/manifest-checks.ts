@@ -936,8 +936,10 @@ export function checkIngressClearsHeaders(
   objects: readonly K8sObject[],
   headers: readonly string[],
 ): string[] {
-  const map = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === INGRESS_PROXY_HEADERS) as
-    (K8sObject & { data?: Record<string, string> }) | undefined;
+  const map = objects.find(
+    (o): o is K8sObject & { data?: Record<string, string> } =>
+      o.kind === "ConfigMap" && o.metadata.name === INGRESS_PROXY_HEADERS,
+  );
   if (!map) return [`no ConfigMap ${INGRESS_PROXY_HEADERS} (ingress-nginx proxy-set-headers)`];
   const data = map.data ?? {};
   const errors: string[] = [];

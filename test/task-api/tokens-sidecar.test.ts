@@ -209,12 +209,19 @@ describe("who may introspect", () => {
     expect(res.text).toContain("This app may not introspect tokens");
   });
 
-  it("when someone calls task-api's introspection directly (not through its sidecar), then 401", async () => {
+  it("when someone calls task-api's introspection directly (not through its sidecar), then 404 on the public port and 401 on the app port", async () => {
     const res = await json("/internal/tokens/introspect", {
       method: "POST",
       headers: { "dapr-caller-app-id": "mcp-server" },
       body: JSON.stringify({ token: "tmpat_x" }),
     });
-    expect(res.status).toBe(401);
+    // The public listener does not have the route at all.
+    expect(res.status).toBe(404);
+    const direct = await fetch(`${stack.sidecarUrls["task-api"] ?? ""}/internal/tokens/introspect`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "dapr-caller-app-id": "mcp-server" },
+      body: JSON.stringify({ token: "tmpat_x" }),
+    });
+    expect(direct.status).toBe(401);
   });
 });

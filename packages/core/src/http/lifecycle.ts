@@ -130,7 +130,9 @@ export async function serve(app: Express, options: ServeOptions): Promise<Runnin
   const ports = Object.fromEntries(
     Object.entries(servers).map(([name, s]) => [name, boundPort(s)]),
   ) as Partial<Record<ListenerName, number>>;
-  const server = servers.public as Server;
+  const server = servers.public;
+  // Unreachable: it is opened first, and a failure has thrown above.
+  if (!server) throw new Error("the public listener did not open");
   const port = ports.public ?? options.port;
 
   let closing: Promise<void> | undefined;
