@@ -52,7 +52,10 @@ export interface TestTaskApi {
  */
 export async function startTaskApi(
   overrides: Partial<TaskApiDeps> = {},
-  options: { protectedResources?: string[] } = {},
+  options: {
+    protectedResources?: string[];
+    /** Better Auth's own limiter (off by default). */ authRateLimit?: boolean;
+  } = {},
 ): Promise<TestTaskApi> {
   const database = await createTestDatabase();
   // Errors on any connection are handled (testPool): pool.end() resolves before the last
@@ -66,7 +69,7 @@ export async function startTaskApi(
     secret: "test-secret-that-is-long-enough-0123456789",
     audience: "taskmesh",
     trustedOrigins: [],
-    rateLimit: false,
+    rateLimit: options.authRateLimit ?? false,
     ...(options.protectedResources ? { protectedResources: options.protectedResources } : {}),
   });
   const verifyAccessToken = createAccessTokenVerifier({

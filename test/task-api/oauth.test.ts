@@ -154,9 +154,9 @@ describe("discovery", () => {
     const res = await api.request.get("/.well-known/oauth-authorization-server").expect(200);
 
     const meta = res.body as Record<string, unknown>;
-    // The plugin names a non-loopback http issuer as https (production's PUBLIC_URL is https, and
-    // loopback ones such as http://localhost:3000 stay as they are).
-    expect(meta.issuer).toBe(TEST_PUBLIC_URL.replace(/^http:/, "https:"));
+    // Since @better-auth/oauth-provider 1.7.29 the issuer is the base URL as configured (before,
+    // a non-loopback http issuer was rewritten to https), the same value as the JWTs' iss.
+    expect(meta.issuer).toBe(TEST_PUBLIC_URL);
     expect(meta).toMatchObject({
       authorization_endpoint: `${TEST_PUBLIC_URL}/api/auth/oauth2/authorize`,
       token_endpoint: `${TEST_PUBLIC_URL}/api/auth/oauth2/token`,
@@ -183,10 +183,14 @@ describe("discovery", () => {
   });
 
   it("when the login and consent pages are opened, then they load their script and style from task-api only", async () => {
-    for (const path of ["/oauth/login", "/oauth/consent"]) {
+    // The consent page needs the signed authorization query; without one it says the link is invalid.
+    for (const [path, status] of [
+      ["/oauth/login", 200],
+      ["/oauth/consent", 400],
+    ] as const) {
       const page = await api.request
         .get(path)
-        .expect(200)
+        .expect(status)
         .expect("Content-Type", /text\/html/);
       expect(page.text).not.toMatch(/https?:\/\//);
       expect(page.text).not.toMatch(/<script>/);
@@ -290,11 +294,15 @@ describe("authorization code + PKCE for the MCP resource", () => {
     const back = await authorizeInBrowser(user, authorizeQuery(client, challenge));
     const code = back.searchParams.get("code") ?? "";
 
-    // The plugin answers 401 invalid_request ("code verification failed") rather than RFC 6749's
-    // 400 invalid_grant; what matters is that no token comes back, and the code is spent.
+    // The plugin answers 400 invalid_request ("code verification failed") rather than RFC 6749's
+    // invalid_grant; no token comes back. Since 1.7.29 a wrong verifier does not spend the code
+    // (it is consumed only once PKCE verifies), so whoever intercepts a code cannot burn it for
+    // the client that holds the verifier; the right verifier then redeems it exactly once.
     const wrong = await exchange(client, code, pkce().verifier);
     expect([400, 401], wrong.text).toContain(wrong.status);
     expect(wrong.body).not.toHaveProperty("access_token");
+    const right = await exchange(client, code, verifier);
+    expect(right.status, right.text).toBe(200);
     const late = await exchange(client, code, verifier);
     expect(late.body, late.text).not.toHaveProperty("access_token");
 
@@ -415,5 +423,96 @@ describe("authorization code + PKCE for the MCP resource", () => {
         resource: MCP_RESOURCE,
       });
     expect(res.status).toBeGreaterThanOrEqual(400);
+  });
+});
+
+describe("consent phishing", () => {
+  /** A signed-in user's browser up to the consent page: its URL and the session cookie. */
+  async function openConsent(user: TestUser, client: Client): Promise<{ url: URL; cookie: string }> {
+    const start = await api.request
+      .get(`/api/auth/oauth2/authorize?${authorizeQuery(client, pkce().challenge)}`)
+      .set("Accept", "text/html");
+    const login = new URL(start.headers.location ?? "", TEST_PUBLIC_URL);
+    const signIn = await api.request
+      .post("/api/auth/sign-in/email")
+      .set(ORIGIN)
+      .set("Accept", "application/json")
+      .send({ email: user.email, password: PASSWORD, oauth_query: login.search.slice(1) });
+    expect(signIn.status, signIn.text).toBe(200);
+    const cookie = ([] as string[])
+      .concat(signIn.headers["set-cookie"] ?? [])
+      .map((c) => c.split(";")[0])
+      .join("; ");
+    const url = new URL(nextUrl(signIn), TEST_PUBLIC_URL);
+    expect(url.pathname).toBe("/oauth/consent");
+    return { url, cookie };
+  }
+
+  it("when a dynamically registered client asks for consent, then the page shows the redirect host and marks the client unverified", async () => {
+    const user = await api.signUp();
+    const client = await register({ client_name: "taskmesh Official <b>Sync</b>" });
+    const { url, cookie } = await openConsent(user, client);
+
+    const page = await api.request.get(onApi(url.href)).set("Cookie", cookie).expect(200);
+
+    expect(page.text).toContain('<strong id="redirect-host">127.0.0.1:53682</strong>');
+    expect(page.text).toMatch(/<p id="unverified"[^>]*><strong>Unverified application\.<\/strong>/);
+    // The self-chosen name is shown as text, never as markup.
+    expect(page.text).toContain("taskmesh Official &#60;b&#62;Sync&#60;/b&#62;");
+    expect(page.text).not.toContain("<b>Sync</b>");
+    expect(page.text).toContain("Read your tasks, lists and tags");
+  });
+
+  it("when the consent URL's redirect_uri is changed to another host, then the page refuses the link", async () => {
+    const user = await api.signUp();
+    const client = await register();
+    const { url, cookie } = await openConsent(user, client);
+    url.searchParams.set("redirect_uri", "https://tasks.example.com/callback");
+
+    const page = await api.request.get(onApi(url.href)).set("Cookie", cookie).expect(400);
+
+    expect(page.text).toContain("This link is not valid");
+    expect(page.text).not.toContain("tasks.example.com");
+  });
+});
+
+describe("registration limit", () => {
+  let limited: TestTaskApi;
+  beforeAll(async () => {
+    limited = await startTaskApi(
+      {
+        rateLimit: { ipPerMinute: 0, userPerMinute: 0, clientRegistrationsPerIpPerHour: 3 },
+        trustProxyHops: 1,
+      },
+      { protectedResources: [MCP_RESOURCE] },
+    );
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  const registerFrom = (ip: string, name: string) =>
+    limited.request
+      .post("/api/auth/oauth2/register")
+      .set("X-Forwarded-For", ip)
+      .send({
+        client_name: name,
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: "none",
+        application_type: "native",
+      });
+
+  it("when one IP registers more clients than the hourly limit, then 429 problem+json with Retry-After and nothing is registered; another IP still can", async () => {
+    for (let i = 0; i < 3; i++)
+      expect((await registerFrom("198.51.100.7", `client ${String(i)}`)).status).toBe(201);
+
+    const res = await registerFrom("198.51.100.7", "one too many");
+
+    expect(res.status).toBe(429);
+    expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 429, code: "rate-limited" });
+    expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
+    expect(await limited.prisma.oauthClient.count({ where: { name: "one too many" } })).toBe(0);
+    expect((await registerFrom("198.51.100.8", "another ip")).status).toBe(201);
   });
 });

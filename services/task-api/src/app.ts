@@ -11,11 +11,11 @@ import {
   type Logger,
   UnavailableError,
 } from "@taskmesh/core";
-import { toNodeHandler } from "better-auth/node";
 import cors from "cors";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import type { Auth } from "./auth/auth.ts";
+import { authHandler } from "./auth/auth-handler.ts";
 import type { ClaimsAccessTokenVerifier } from "@taskmesh/auth";
 import {
   authenticate,
@@ -54,7 +54,14 @@ export interface TaskApiDeps {
   lifecycle: Lifecycle;
   publicUrl: string;
   corsOrigins: string[];
-  rateLimit: { ipPerMinute: number; userPerMinute: number };
+  /** Per minute unless named otherwise; 0 or absent (the auth limits) = off. */
+  rateLimit: {
+    ipPerMinute: number;
+    userPerMinute: number;
+    signInPerIpPerMinute?: number;
+    signInPerEmailPerMinute?: number;
+    clientRegistrationsPerIpPerHour?: number;
+  };
   trustProxyHops: number;
   /** Per-user quotas (QUOTA_* in config.ts); absent = DEFAULT_QUOTAS. */
   quotas?: Quotas;
@@ -179,8 +186,15 @@ export function createApp(deps: TaskApiDeps): Express {
   });
   app.use(oauthRoutes(auth));
   app.get("/api/auth/token", resourceTokenRoute(auth, deps.protectedResources ?? []));
-  // Better Auth reads the raw body itself, so it is mounted before any JSON parser.
-  app.all("/api/auth/{*rest}", toNodeHandler(auth));
+  // Better Auth behind its guards (auth/auth-handler.ts): trusted client IP, body limit, limits.
+  app.use(
+    "/api/auth",
+    authHandler(auth, {
+      signInPerIpPerMinute: deps.rateLimit.signInPerIpPerMinute ?? 0,
+      signInPerEmailPerMinute: deps.rateLimit.signInPerEmailPerMinute ?? 0,
+      clientRegistrationsPerIpPerHour: deps.rateLimit.clientRegistrationsPerIpPerHour ?? 0,
+    }),
+  );
 
   const v1 = express.Router();
   v1.use(

@@ -35,6 +35,12 @@ const schema = z
     /** Requests per minute; 0 turns a limit off. */
     RATE_LIMIT_USER_PER_MINUTE: env.int(600),
     RATE_LIMIT_IP_PER_MINUTE: env.int(1200),
+    /** Sign-in and sign-up attempts per minute per client IP (as TRUST_PROXY_HOPS resolves it). */
+    RATE_LIMIT_SIGN_IN_IP_PER_MINUTE: env.int(20),
+    /** Sign-in and sign-up attempts per minute per email address, from all IPs together. */
+    RATE_LIMIT_SIGN_IN_EMAIL_PER_MINUTE: env.int(5),
+    /** OAuth dynamic client registrations (POST /api/auth/oauth2/register) per hour per client IP. */
+    RATE_LIMIT_CLIENT_REGISTRATION_IP_PER_HOUR: env.int(20),
     /** Per-user quotas (what one account may hold at once; domain/quotas.ts says why these defaults). */
     QUOTA_TASKS_PER_USER: z.coerce.number().int().min(1).default(10_000),
     QUOTA_LISTS_PER_USER: z.coerce.number().int().min(1).default(200),

@@ -105,6 +105,9 @@ async function main(): Promise<void> {
     rateLimit: {
       ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
       userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+      signInPerIpPerMinute: config.RATE_LIMIT_SIGN_IN_IP_PER_MINUTE,
+      signInPerEmailPerMinute: config.RATE_LIMIT_SIGN_IN_EMAIL_PER_MINUTE,
+      clientRegistrationsPerIpPerHour: config.RATE_LIMIT_CLIENT_REGISTRATION_IP_PER_HOUR,
     },
     trustProxyHops: config.TRUST_PROXY_HOPS,
     quotas: {

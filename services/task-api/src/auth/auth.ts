@@ -19,7 +19,10 @@ export interface AuthOptions {
   /** The `aud` of access tokens. */
   audience: string;
   trustedOrigins: string[];
-  /** Better Auth's own limiter on sign-in/sign-up (per IP). */
+  /**
+   * Better Auth's own limiter (per trusted client IP) on its other endpoints; sign-in, sign-up and
+   * client registration are limited in front of it instead (authHandler), per IP and per email.
+   */
   rateLimit: boolean;
   /**
    * Protected resources (RFC 8707 identifiers) the OAuth authorization server issues tokens for:
@@ -28,7 +31,13 @@ export interface AuthOptions {
   protectedResources?: readonly string[];
 }
 
-/** Pages of task-api that the OAuth authorize endpoint sends a browser to (http/oauth-pages.routes.ts). */
+/**
+ * The client address Express trusts (req.ip), set by authHandler on every request to Better Auth
+ * and overwritten there, so Better Auth keys its limits and records sessions' ipAddress on it.
+ */
+export const CLIENT_IP_HEADER = "x-taskmesh-client-ip";
+
+/** Pages of task-api that the OAuth authorize endpoint sends a browser to (http/oauth.routes.ts). */
 export const OAUTH_LOGIN_PAGE = "/oauth/login";
 export const OAUTH_CONSENT_PAGE = "/oauth/consent";
 
@@ -57,7 +66,20 @@ export function createAuth(options: AuthOptions) {
     database: prismaAdapter(withNullableLists(options.prisma), { provider: "postgresql" }),
     telemetry: { enabled: false },
     trustedOrigins: options.trustedOrigins,
-    rateLimit: { enabled: options.rateLimit, window: 60, max: 30 },
+    rateLimit: {
+      enabled: options.rateLimit,
+      window: 60,
+      max: 30,
+      // authHandler limits these per trusted IP and per email, answering problem+json.
+      customRules: { "/sign-in/email": false, "/sign-up/email": false, "/oauth2/register": false },
+    },
+    // Never X-Forwarded-For (the client writes its leftmost entry): the address Express trusts.
+    advanced: {
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      // Better Auth turns its Origin and CSRF checks off when NODE_ENV=test (create-context's
+      // isTest default); explicit, so tests exercise the checks production runs.
+      disableOriginCheck: false,
+    },
     emailAndPassword: { enabled: true, minPasswordLength: 10, maxPasswordLength: 128, autoSignIn: true },
     hooks: {
       // Sign-up takes the same name rule as PATCH /v1/me (Better Auth accepts any length).
@@ -128,6 +150,8 @@ export function createAuth(options: AuthOptions) {
         clientRegistrationDefaultResources: resources,
         allowDynamicClientRegistration: true,
         allowUnauthenticatedClientRegistration: true,
+        // Limited per trusted IP in front of Better Auth (authHandler), with problem+json.
+        rateLimit: { register: false },
         accessTokenExpiresIn: ACCESS_TOKEN_TTL_SECONDS,
       }),
     ],
