@@ -2,13 +2,15 @@ import { randomBytes } from "node:crypto";
 
 /**
  * task-api's environment in the benchmarks: production mode, no rate limits (the load is the
- * point), migrations applied by the benchmark itself.
+ * point), no task quota (bench:api seeds 10,000 tasks per user, the default quota, before its
+ * POSTs), migrations applied by the benchmark itself.
  */
 export const BENCH_TASK_API_ENV = {
   NODE_ENV: "production",
   BETTER_AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123",
   RATE_LIMIT_IP_PER_MINUTE: "0",
   RATE_LIMIT_USER_PER_MINUTE: "0",
+  QUOTA_TASKS_PER_USER: "10000000",
   MIGRATE_ON_START: "false",
 } as const;
 
