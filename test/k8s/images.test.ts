@@ -5,6 +5,7 @@
  * the target's COPY instructions assemble its filesystem, and the service starts from it with
  * the image's environment and command, so "production dependencies only" is shown to be enough.
  */
+import { randomBytes } from "node:crypto";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -772,7 +773,7 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
     }, 180_000);
   }
 
-  it("when the migrate target's dependencies are installed, then wait-for-migrations and the Prisma config run from it", async () => {
+  it("when the migrate target's dependencies are installed, then wait-for-migrations, provision-roles and the Prisma config run from it", async () => {
     const started = performance.now();
     // Only the install: its scripts download the native schema engine, which needs the internet
     // the image build has and this machine does not.
@@ -790,6 +791,23 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
     });
     expect(wait.status, `${wait.stdout}${wait.stderr}`).toBe(0);
     expect(wait.stdout).toContain("migrations are applied");
+
+    // The Job's second step: each service's login (here one), with nothing but the image's pg.
+    const login = new URL(database.connectionString);
+    login.username = `taskmesh_notifications_image_${randomBytes(4).toString("hex")}`;
+    login.password = randomBytes(12).toString("hex");
+    const provision = spawnSync(process.execPath, ["scripts/migrate/provision-roles.mjs"], {
+      cwd,
+      encoding: "utf8",
+      env: {
+        PATH: "/usr/bin:/bin",
+        ...image.env,
+        DATABASE_URL: database.connectionString,
+        NOTIFICATIONS_DATABASE_URL: login.toString(),
+      },
+    });
+    expect(provision.status, `${provision.stdout}${provision.stderr}`).toBe(0);
+    expect(provision.stdout).toContain("service logins provisioned");
 
     // prisma.config.ts and the schema load with nothing but the image's node_modules. validate
     // needs no engine, but the CLI looks for one first: a placeholder stands in for it here.
