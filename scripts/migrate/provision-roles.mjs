@@ -121,6 +121,14 @@ export async function provisionServiceLogins({ ownerUrl, logins, log: report = l
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
+    const users = Object.entries(logins).map(([service, url]) => [service, credentialsOf(url).user]);
+    for (const [service, user] of users) {
+      const other = users.find(([s, u]) => s !== service && u === user);
+      if (other)
+        throw new Error(
+          `${service} and ${other[0]} share the login ${user}; give each service a role of its own`,
+        );
+    }
     for (const [service, url] of Object.entries(logins)) {
       const group = SERVICE_GROUPS[service];
       if (!group) throw new Error(`no database role for service ${service}`);
@@ -130,6 +138,22 @@ export async function provisionServiceLogins({ ownerUrl, logins, log: report = l
           `role ${group} does not exist: apply the migrations (20261207150000_service_roles) first`,
         );
       const creds = credentialsOf(url);
+      // Checked before anything changes. An owner may ALTER and DROP what it owns: a service login owns nothing.
+      const owned = await client.query(
+        `SELECT c.relname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+         WHERE r.rolname = $1 AND c.relnamespace = 'public'::regnamespace LIMIT 3`,
+        [creds.user],
+      );
+      if (owned.rowCount > 0)
+        throw new Error(
+          `${service}: role ${creds.user} owns ${owned.rows.map((r) => r.relname).join(", ")}; give the service a role that owns nothing`,
+        );
+      // Only its own group: a login that is a member of another service's role would have its rights too.
+      for (const [otherService, otherGroup] of Object.entries(SERVICE_GROUPS))
+        if (otherGroup !== group && (await isMember(client, creds.user, otherGroup)))
+          throw new Error(
+            `${service}: role ${creds.user} is also a member of ${otherGroup} (${otherService})`,
+          );
       await ensureLogin(client, creds, service, report);
       await grantGroup(client, creds.user, group);
     }

@@ -182,7 +182,41 @@ describe("database roles: one per service, its own tables only, no DDL", () => {
         logins: { notifications: db.connectionString },
         log: () => undefined,
       }),
-    ).rejects.toThrow(/administrator|migration role/);
+    ).rejects.toThrow(/administrator|migration role|owns/);
+  });
+
+  it("when two services share one login, or a login owns tables or belongs to another service's role, then provisioning refuses it", async () => {
+    const shared = withUser(db.connectionString, `shared_${suffix}`, "pw-0123456789");
+    await expect(
+      provisionServiceLogins({
+        ownerUrl: db.connectionString,
+        logins: { "task-api": shared, notifications: shared },
+        log: () => undefined,
+      }),
+    ).rejects.toThrow(/share the login/);
+    const owner = pool(db.connectionString);
+    const lurker = `lurker_${suffix}`;
+    await owner.query(`CREATE ROLE ${lurker} LOGIN PASSWORD 'pw-0123456789'`);
+    await owner.query(`CREATE TABLE lurker_table_${suffix} (id int)`);
+    await owner.query(`ALTER TABLE lurker_table_${suffix} OWNER TO ${lurker}`);
+    await expect(
+      provisionServiceLogins({
+        ownerUrl: db.connectionString,
+        logins: { notifications: withUser(db.connectionString, lurker, "pw-0123456789") },
+        log: () => undefined,
+      }),
+    ).rejects.toThrow(/owns lurker_table/);
+    await owner.query(`DROP TABLE lurker_table_${suffix}`);
+    const taskApiLogin = `${SERVICE_GROUPS["task-api"]}_${suffix}`;
+    await expect(
+      provisionServiceLogins({
+        ownerUrl: db.connectionString,
+        logins: { notifications: withUser(db.connectionString, taskApiLogin, "pw-0123456789") },
+        log: () => undefined,
+      }),
+    ).rejects.toThrow(/also a member of taskmesh_task_api/);
+    // Refused before any change: task-api's login still works with its password.
+    expect(await failsWith(role("task-api"), "SELECT count(*) FROM tasks")).toBeUndefined();
   });
 
   it("when the stack provisions its logins, then each app gets its own role and the apps without tables get none", async () => {
