@@ -3,6 +3,8 @@ export declare const SERVICE_GROUPS: Readonly<Record<"task-api" | "audit-log" | 
 export declare const STATE_STORES: Readonly<
   Record<"recurring-tasks-state" | "notifications-state", { schema: string; tables: string[] }>
 >;
+/** The SCRAM-SHA-256 verifier PostgreSQL stores for a password. */
+export declare function scramVerifier(password: string, salt?: Buffer, iterations?: number): string;
 export declare function credentialsOf(connectionString: string): { user: string; password: string };
 /** Progress lines (default: one JSON line on stdout). */
 export type ProvisionLog = (level: string, msg: string, fields?: Record<string, unknown>) => void;

@@ -20,6 +20,7 @@
 //   RECURRING_TASKS_STATE_DB_URL, NOTIFICATIONS_STATE_DB_URL                   the state stores' logins
 // A variable that is not set is skipped (the operator created that login), so a managed
 // database where the migration role cannot create roles works too (see docs/deploy.md).
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 
@@ -66,6 +67,24 @@ export function credentialsOf(connectionString) {
 const ident = (client, name) => client.escapeIdentifier(name);
 
 /**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for a password (RFC 5802/7677, as its own
+ * `scram_build_secret`), so the password itself never appears in a statement (or in a server
+ * log with log_statement = 'ddl'). SASLprep leaves printable ASCII as it is; other passwords are
+ * sent as they are and hashed by the server.
+ */
+export function scramVerifier(password, salt = randomBytes(16), iterations = 4096) {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
+  const storedKey = createHash("sha256")
+    .update(createHmac("sha256", salted).update("Client Key").digest())
+    .digest();
+  const serverKey = createHmac("sha256", salted).update("Server Key").digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
+}
+
+const passwordLiteral = (client, password) =>
+  client.escapeLiteral(/^[\x21-\x7e]+$/.test(password) ? scramVerifier(password) : password);
+
+/**
  * A LOGIN role with this password (created, or its password set), never a superuser, and never
  * one that may create roles or databases: a service credential must not be an administrator's.
  */
@@ -83,7 +102,7 @@ async function ensureLogin(client, { user, password }, what, log) {
   const current = (await client.query("SELECT current_user AS name")).rows[0].name;
   if (user === current)
     throw new Error(`${what}: role ${user} is the migration role; give the service a role of its own`);
-  const secret = client.escapeLiteral(password);
+  const secret = passwordLiteral(client, password);
   if (!role) {
     await client.query(`CREATE ROLE ${ident(client, user)} LOGIN PASSWORD ${secret}`);
     log("info", "login role created", { role: user, for: what });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   provisionServiceLogins,
   provisionStateLogins,
+  scramVerifier,
   SERVICE_GROUPS,
 } from "../../scripts/migrate/provision-roles.mjs";
 import { provisionStackLogins } from "../../scripts/stack/postgres.ts";
@@ -183,6 +184,37 @@ describe("database roles: one per service, its own tables only, no DDL", () => {
         log: () => undefined,
       }),
     ).rejects.toThrow(/administrator|migration role|owns/);
+  });
+
+  it("when a login is provisioned, then only its SCRAM verifier is sent (the one PostgreSQL computes) and the password works", async () => {
+    const owner = pool(db.connectionString);
+    // What the server stores for a password it hashed itself, recomputed with its salt.
+    const probe = `scram_probe_${suffix}`;
+    await owner.query(`SET password_encryption = 'scram-sha-256'`);
+    await owner.query(`CREATE ROLE ${probe} LOGIN PASSWORD 'probe-password-0123'`);
+    const stored = await owner.query<{ rolpassword: string }>(
+      "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+      [probe],
+    );
+    const verifier = stored.rows[0]?.rolpassword ?? "";
+    const [, iterations = "", salt = ""] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(verifier) ?? [];
+    expect(scramVerifier("probe-password-0123", Buffer.from(salt, "base64"), Number(iterations))).toBe(
+      verifier,
+    );
+
+    const password = randomBytes(12).toString("hex");
+    const login = withUser(db.connectionString, `scram_login_${suffix}`, password);
+    await provisionServiceLogins({
+      ownerUrl: db.connectionString,
+      logins: { "audit-log": login },
+      log: () => undefined,
+    });
+    const row = await owner.query<{ rolpassword: string }>(
+      "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+      [`scram_login_${suffix}`],
+    );
+    expect(row.rows[0]?.rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
+    expect(await failsWith(pool(login), "SELECT count(*) FROM audit_entries")).toBeUndefined();
   });
 
   it("when two services share one login, or a login owns tables or belongs to another service's role, then provisioning refuses it", async () => {
