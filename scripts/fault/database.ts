@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS fault_outbox_ledger (
   actor_id   text,
   created_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE OR REPLACE FUNCTION fault_outbox_ledger_record() RETURNS trigger LANGUAGE plpgsql AS $$
+-- SECURITY DEFINER: it runs as the owner, since task-api's own role may not write this table.
+CREATE OR REPLACE FUNCTION fault_outbox_ledger_record() RETURNS trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = public AS $$
 BEGIN
   INSERT INTO fault_outbox_ledger (event_id, type, task_id, user_id, sequence, actor_kind, actor_id)
   VALUES (
