@@ -73,6 +73,14 @@ export async function provisionStackLogins(options: {
   const log = (_level: string, msg: string, fields: Record<string, unknown> = {}): void => {
     options.log?.(`${msg} ${JSON.stringify(fields)}`);
   };
+  for (const [name, url] of [
+    ["the application database", options.databaseUrl],
+    ["the state database (TASKMESH_SECRET_STATE_DB_URL)", options.stateDatabaseUrl],
+  ] as const)
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new Error(
+        `${name} must be a postgres:// URL here (the stack puts each login's name and password in it)`,
+      );
   const database = decodeURIComponent(new URL(options.databaseUrl).pathname.slice(1));
   const suffix = database
     .toLowerCase()

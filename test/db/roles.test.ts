@@ -275,6 +275,16 @@ describe("database roles: one per service, its own tables only, no DDL", () => {
     expect(await failsWith(stale, "SELECT 1")).toBe("28P01");
   });
 
+  it("when the state database is given as a libpq key=value string, then the stack says it needs a URL", async () => {
+    await expect(
+      provisionStackLogins({
+        databaseUrl: db.connectionString,
+        stateDatabaseUrl: "host=127.0.0.1 user=postgres dbname=taskmesh_dapr",
+        apps: ["notifications"],
+      }),
+    ).rejects.toThrow(/TASKMESH_SECRET_STATE_DB_URL\) must be a postgres:\/\/ URL/);
+  });
+
   it("when each Dapr state store connects as its role, then it creates its tables in its own schema and cannot read the other's", async () => {
     const owner = pool(stateDb.connectionString);
     // A table an older release left in public (the state stores shared one credential then).
