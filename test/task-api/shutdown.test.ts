@@ -72,7 +72,8 @@ describe("graceful shutdown", () => {
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     const signUp = await fetch(`http://127.0.0.1:${port}/api/auth/sign-up/email`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin: `http://localhost:${port}` },
+      // A server-side client: no Origin (PORT=0 leaves PUBLIC_URL without the real port anyway).
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: "drain@example.com", password: "correct-horse-battery", name: "Drain" }),
     });
     const token = signUp.headers.get("set-auth-token");
@@ -133,7 +134,8 @@ describe("graceful shutdown", () => {
     try {
       const signUp = await fetch(`http://127.0.0.1:${port}/api/auth/sign-up/email`, {
         method: "POST",
-        headers: { "content-type": "application/json", origin: `http://localhost:${port}` },
+        // A server-side client: no Origin (PORT=0 leaves PUBLIC_URL without the real port anyway).
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({
           email: "restart@example.com",
           password: "correct-horse-battery",
