@@ -170,7 +170,7 @@ function checkDeployDoc(doc: string, facts: Facts): string[] {
   const errors: string[] = [];
 
   // Objects and Secrets named anywhere in the doc.
-  for (const [name] of doc.matchAll(/\btaskmesh-[a-z0-9<>-]*[a-z0-9>]/g)) {
+  for (const [name] of doc.matchAll(/(?<![\w-])taskmesh-[a-z0-9<>-]*[a-z0-9>]/g)) {
     const names = name.includes("<app>") ? APPS.map((a) => name.replace("<app>", a)) : [name];
     for (const n of names)
       if (!facts.objectNames.has(n) && !facts.secrets.has(n))

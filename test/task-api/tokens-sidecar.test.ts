@@ -178,7 +178,7 @@ describe("who may introspect", () => {
     return { status: res.status, text: await res.text() };
   };
 
-  it.each(["notifications", "recurring-tasks"] as const)(
+  it.each(["recurring-tasks"] as const)(
     "when %s's sidecar asks task-api to introspect a token, then task-api's sidecar denies it (403)",
     async (caller) => {
       const user = await signUp();
@@ -191,14 +191,18 @@ describe("who may introspect", () => {
     },
   );
 
-  it("when mcp-server's sidecar asks, then task-api answers", async () => {
-    const user = await signUp();
-    const pat = await createPat(user.session, "read-write");
+  // notifications verifies the session tokens and personal access tokens its stream accepts.
+  it.each(["mcp-server", "notifications"] as const)(
+    "when %s's sidecar asks, then task-api answers",
+    async (caller) => {
+      const user = await signUp();
+      const pat = await createPat(user.session, "read-write");
 
-    const res = await introspectVia("mcp-server", pat.token);
-    expect(res.status, res.text).toBe(200);
-    expect(JSON.parse(res.text)).toMatchObject({ active: true, sub: user.id, scope: "read-write" });
-  });
+      const res = await introspectVia(caller, pat.token);
+      expect(res.status, res.text).toBe(200);
+      expect(JSON.parse(res.text)).toMatchObject({ active: true, sub: user.id, scope: "read-write" });
+    },
+  );
 
   it("when a caller id header is added to mcp-server's call, then task-api no longer sees exactly mcp-server and refuses (fails closed)", async () => {
     const user = await signUp();
