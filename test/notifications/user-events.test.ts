@@ -61,7 +61,7 @@ async function deliverUserEvent(event: unknown): Promise<string> {
 /** Rows naming the user in each of notifications' tables. */
 async function rowsOf(userId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const table of ["reminders", "stream_events", "webhooks", "webhook_deliveries"]) {
+  for (const table of ["reminders", "stream_events", "stream_tickets", "webhooks", "webhook_deliveries"]) {
     const { rows } = await h.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${table} WHERE user_id = $1`,
       [userId],
@@ -71,7 +71,7 @@ async function rowsOf(userId: string): Promise<Record<string, number>> {
   return counts;
 }
 
-/** A user with a reminder, stream events, and a webhook with one delivery (its payload). */
+/** A user with a reminder, stream events, an unused stream ticket, and a webhook with one delivery (its payload). */
 async function userWithData(): Promise<string> {
   const userId = `user-${randomUUID()}`;
   const taskId = randomUUID();
@@ -106,16 +106,22 @@ async function userWithData(): Promise<string> {
       JSON.stringify({ title: "secret" }),
     ],
   );
+  await h.pool.query(
+    `INSERT INTO stream_tickets (ticket_hash, user_id, expires_at, token_expires_at)
+     VALUES ($1, $2, now() + interval '1 minute', now() + interval '15 minutes')`,
+    [randomUUID(), userId],
+  );
   expect(await rowsOf(userId)).toEqual({
     reminders: 1,
     stream_events: 2,
+    stream_tickets: 1,
     webhooks: 1,
     webhook_deliveries: 1,
   });
   return userId;
 }
 
-const NONE = { reminders: 0, stream_events: 0, webhooks: 0, webhook_deliveries: 0 };
+const NONE = { reminders: 0, stream_events: 0, stream_tickets: 0, webhooks: 0, webhook_deliveries: 0 };
 
 describe("POST /events/user-events", () => {
   it("when user.deleted is delivered, then the user's reminders, stream events, webhooks and deliveries are deleted and other users' stay", async () => {
@@ -126,6 +132,7 @@ describe("POST /events/user-events", () => {
     expect(await rowsOf(kept)).toEqual({
       reminders: 1,
       stream_events: 2,
+      stream_tickets: 1,
       webhooks: 1,
       webhook_deliveries: 1,
     });
@@ -224,6 +231,7 @@ describe("POST /events/user-events", () => {
     expect(await rowsOf(kept)).toEqual({
       reminders: 1,
       stream_events: 2,
+      stream_tickets: 1,
       webhooks: 1,
       webhook_deliveries: 1,
     });
@@ -239,6 +247,7 @@ describe("POST /events/user-events", () => {
     expect(await rowsOf(kept)).toEqual({
       reminders: 1,
       stream_events: 2,
+      stream_tickets: 1,
       webhooks: 1,
       webhook_deliveries: 1,
     });

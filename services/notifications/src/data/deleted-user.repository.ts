@@ -36,11 +36,12 @@ export interface PurgedRows {
   webhookDeliveries: number;
   reminders: number;
   streamEvents: number;
+  streamTickets: number;
 }
 
 /**
  * Deletes everything notifications keeps for a deleted account (webhooks and their deliveries
- * with the payloads, reminders, stream events) and keeps a tombstone, in one transaction under
+ * with the payloads, reminders, stream events, unused stream tickets) and keeps a tombstone, in one transaction under
  * the user's exclusive lock; at commit every replica is told (USER_DELETED_CHANNEL) so it ends
  * the user's open streams. Idempotent: a second purge deletes nothing and keeps the first
  * tombstone (and notifies again, which ends nothing more).
@@ -58,6 +59,7 @@ export async function purgeDeletedUser(pool: pg.Pool, userId: string, deletedAt:
     const webhooks = await client.query("DELETE FROM webhooks WHERE user_id = $1", [userId]);
     const reminders = await client.query("DELETE FROM reminders WHERE user_id = $1", [userId]);
     const streamEvents = await client.query("DELETE FROM stream_events WHERE user_id = $1", [userId]);
+    const streamTickets = await client.query("DELETE FROM stream_tickets WHERE user_id = $1", [userId]);
     await client.query("SELECT pg_notify($1, $2)", [USER_DELETED_CHANNEL, userId]);
     return {
       alreadyPurged: tombstone.rowCount === 0,
@@ -65,6 +67,7 @@ export async function purgeDeletedUser(pool: pg.Pool, userId: string, deletedAt:
       webhookDeliveries: deliveries.rowCount ?? 0,
       reminders: reminders.rowCount ?? 0,
       streamEvents: streamEvents.rowCount ?? 0,
+      streamTickets: streamTickets.rowCount ?? 0,
     };
   });
 }
