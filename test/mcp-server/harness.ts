@@ -65,7 +65,8 @@ export interface McpHarness {
 
 /** mcp-server (createApp, as main.ts builds it) on port 0 in front of a fresh in-process task-api. */
 export async function startMcpHarness(
-  overrides: Partial<McpServerDeps> = {},
+  overrides:
+    Partial<McpServerDeps> | ((context: { mcpUrl: string; apiUrl: string }) => Partial<McpServerDeps>) = {},
   options: { taskApi?: Partial<TaskApiDeps> } = {},
 ): Promise<McpHarness> {
   // The resource URL names mcp-server's port, and task-api must know it before it starts.
@@ -104,7 +105,7 @@ export async function startMcpHarness(
     ipRequestsPerMinute: 0,
     trustProxyHops: 0,
     maxBodyBytes: 64 * 1024,
-    ...overrides,
+    ...(typeof overrides === "function" ? overrides({ mcpUrl, apiUrl }) : overrides),
   });
   server.on("request", app);
 

@@ -65,7 +65,17 @@ describe("task-api answers mapped to domain failures", () => {
       [new Response("", { status: 412 }), "precondition-failed", /changed since the version you sent/],
       [new Response("not json", { status: 422 }), "validation-failed", /refused the Task input/],
       [problem(429, "slow down"), "rate-limited", /slow down/],
-      [new Response("", { status: 500 }), "unavailable", /HTTP 500 for the Task/],
+      // What to do, never the upstream status or text (that is in the cause, for the log).
+      [
+        new Response("db at 10.0.0.5 down", { status: 500 }),
+        "unavailable",
+        /^taskmesh is briefly unavailable; try again in a few seconds\.$/,
+      ],
+      [
+        new Response("", { status: 502 }),
+        "unavailable",
+        /^taskmesh is briefly unavailable; try again in a few seconds\.$/,
+      ],
     ];
     for (const [response, code, message] of cases) {
       const error = await rejection(createTaskApi(answering(() => response.clone()).transport).getTask("t1"));
@@ -214,11 +224,12 @@ describe("transports", () => {
       expect((await rejection(client.createTask({ title: "no" }))).code).toBe("forbidden");
     });
 
-    it("when task-api cannot be reached, then unavailable", async () => {
+    it("when task-api cannot be reached, then unavailable, saying what to do; the address only in the cause", async () => {
       const client = createTaskApi(restTransport("http://127.0.0.1:1", "tmpat_x", 2000));
       const error = await rejection(client.me());
       expect(error).toBeInstanceOf(UnavailableError);
-      expect(error.message).toMatch(/task-api at http:\/\/127.0.0.1:1 is unreachable/);
+      expect(error.message).toBe("taskmesh is briefly unavailable; try again in a few seconds.");
+      expect((error.cause as Error).message).toMatch(/task-api at http:\/\/127.0.0.1:1 is unreachable/);
     });
   });
 });

@@ -261,4 +261,48 @@ describe("mcp-server authorization and guards through the real stack", () => {
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe("POST");
   });
+
+  // Last: it restarts task-api and mcp-server.
+  it("when mcp-server starts before task-api is up, then it is not ready until it has the keys, becomes ready by itself and serves tools/list with an OAuth JWT", async () => {
+    const jwt = await resourceToken(s, alice);
+    const ops = s.opsUrls["mcp-server"] ?? "";
+    await s.kill("task-api", "app");
+    // mcp-server starts while task-api is down: task-api's keys cannot be loaded.
+    const mcpBack = s.restart("mcp-server", "app");
+    mcpBack.catch(() => undefined);
+    let notReady: Response | undefined;
+    const until = Date.now() + 60_000;
+    while (notReady === undefined && Date.now() < until) {
+      const probe = await fetch(`${ops}/readyz`).catch(() => undefined);
+      if (probe?.status === 503) notReady = probe;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(notReady?.status).toBe(503);
+    expect(await notReady?.text()).toMatch(/signingKeys.*try again in a few seconds/);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await fetch(`${ops}/readyz`)).status).toBe(503);
+    // A call meanwhile (the public port is open) is a 503 that says what to do, nothing internal.
+    const early = await fetch(mcpResource(s), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${jwt}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+    expect(early.status).toBe(503);
+    expect(early.headers.get("retry-after")).toBeTruthy();
+    const earlyBody = await early.text();
+    expect(earlyBody).toMatch(/try again in a few seconds/);
+    expect(earlyBody).not.toMatch(/127\.0\.0\.1|localhost:\d|task-api|HTTP \d|ERR_|dial tcp/i);
+
+    await s.restart("task-api", "app");
+    // No restart of mcp-server: it retries on its own and becomes ready.
+    await mcpBack;
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+    const client = await httpClient(s, jwt);
+    clients.push(client);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("list_tasks");
+  }, 240_000);
 });

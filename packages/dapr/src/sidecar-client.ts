@@ -6,7 +6,10 @@ import { CLOUDEVENT_CONTENT_TYPE, PARTITION_KEY_METADATA, type CloudEvent } from
  * Apps never call each other's ports: publish, invoke and state all go through here.
  *
  * Every failure to reach the sidecar, or a 5xx from it, is an UnavailableError: callers treat
- * it as transient (RETRY an event, 503 a request, back off a relay).
+ * it as transient (RETRY an event, 503 a request, back off a relay). Its message is
+ * SIDECAR_UNAVAILABLE_DETAIL, safe to show to anyone; what failed where (the operation, daprd's
+ * status and its error text, which name components, app ids and hosts) is in its `cause`, which
+ * only the logs see.
  */
 export interface SidecarClient {
   /** Publishes one CloudEvent (structured mode) with its partition key. */
@@ -87,6 +90,17 @@ export interface SidecarClientOptions {
 
 const RETRY_AFTER_SECONDS = 1;
 
+/** What a client reads when a call through the sidecar failed: what to do, nothing internal. */
+export const SIDECAR_UNAVAILABLE_DETAIL =
+  "A service this request needs is briefly unavailable; try again in a few seconds.";
+
+/** An UnavailableError with the public detail; `why` (and the upstream error) only in its cause. */
+function sidecarUnavailable(why: string, cause?: unknown): UnavailableError {
+  return new UnavailableError(SIDECAR_UNAVAILABLE_DETAIL, RETRY_AFTER_SECONDS, {
+    cause: new Error(why, cause === undefined ? undefined : { cause }),
+  });
+}
+
 /** Builds a SidecarClient for the daprd at `baseUrl`. */
 export function createSidecarClient(options: SidecarClientOptions): SidecarClient {
   const base = options.baseUrl.replace(/\/$/, "");
@@ -104,7 +118,7 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new UnavailableError("the Dapr sidecar is unreachable", RETRY_AFTER_SECONDS, { cause: error });
+      throw sidecarUnavailable("the Dapr sidecar is unreachable", error);
     }
   }
 
@@ -119,10 +133,7 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
       (response.status === 500 && /etag|ERR_STATE_SAVE.*(mismatch|conflict)/i.test(text))
     )
       throw new StateConflictError(`${what}: ${text}`);
-    throw new UnavailableError(
-      `${what} failed: HTTP ${response.status} ${text.slice(0, 500)}`,
-      RETRY_AFTER_SECONDS,
-    );
+    throw sidecarUnavailable(`${what} failed: HTTP ${response.status} ${text.slice(0, 500)}`);
   }
 
   const segment = encodeURIComponent;
@@ -162,9 +173,8 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
       // A partial failure names the entries that did not make it; anything else failed as a whole.
       const failed = parseFailedEntries(text);
       if (failed) return failed;
-      throw new UnavailableError(
+      throw sidecarUnavailable(
         `bulk publish to ${topic} failed: HTTP ${response.status} ${text.slice(0, 500)}`,
-        1,
       );
     },
 

@@ -9,6 +9,7 @@ import {
   type HttpMetrics,
   type Lifecycle,
   type Logger,
+  type ReadinessCheck,
 } from "@taskmesh/core";
 import { OAUTH_SCOPES, requireBearer, type BearerVerifier, type TokenScope } from "@taskmesh/auth";
 import express, { type Express } from "express";
@@ -45,6 +46,11 @@ export interface McpServerDeps {
   trustProxyHops: number;
   maxBodyBytes: number;
   metrics?: HttpMetrics;
+  /**
+   * /readyz checks besides draining; main.ts: `signingKeys` (task-api's keys, preloadJwks), so
+   * the pod takes no traffic until OAuth JWTs can be checked, whatever the start order.
+   */
+  readiness?: Record<string, ReadinessCheck>;
 }
 
 /** The mcp-server Express app, without listening: main.ts and the tests build the same app. */
@@ -58,9 +64,10 @@ export function createApp(deps: McpServerDeps): Express {
 
   app.use(requestContext(deps.logger));
   app.use(metrics.middleware);
-  // Readiness is only draining: the sidecar and task-api are not this app's to probe; an
-  // unreachable one shows per call (isError "unavailable", 503 for token checks).
-  app.use(healthRoutes(deps.lifecycle, {}));
+  // Readiness is draining and task-api's signing keys (loaded at start and retried until they
+  // are there): task-api itself is not this app's to probe; an unreachable one shows per call
+  // (isError "unavailable", 503 for token checks), with a detail that says to try again.
+  app.use(healthRoutes(deps.lifecycle, deps.readiness ?? {}));
   // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
   // /metrics, and the operations port serves nothing but the probes and /metrics.
   app.get("/metrics", onlyOn("operations"), metrics.handler);

@@ -1,5 +1,5 @@
 import { createLogger, serve, type Lifecycle } from "@taskmesh/core";
-import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar } from "@taskmesh/auth";
+import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar, preloadJwks } from "@taskmesh/auth";
 import { createSidecarClient } from "@taskmesh/dapr";
 import { createApp } from "./app.ts";
 import { loadMcpServerConfig } from "./config.ts";
@@ -14,13 +14,17 @@ async function main(): Promise<void> {
   });
   const resource = new URL(config.MCP_RESOURCE_URL);
   const lifecycle: Lifecycle = { draining: false };
+  // task-api's keys (for OAuth JWTs), loaded at start and retried until task-api and the
+  // sidecars answer: /readyz is 503 until then; a failing refresh keeps the last keys.
+  const jwks = preloadJwks(jwksFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }), { logger });
+  jwks.start();
   const app = createApp({
     logger,
     lifecycle,
     // Only tokens for this server: JWTs whose aud is the MCP endpoint's URL, or personal access
     // tokens introspected at task-api. The token itself never goes anywhere else.
     verifyBearer: createBearerVerifier({
-      jwks: jwksFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }),
+      jwks,
       issuer: config.AUTH_ISSUER,
       audience: resource.href,
       introspect: introspectionFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }),
@@ -37,18 +41,22 @@ async function main(): Promise<void> {
     ipRequestsPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
     trustProxyHops: config.TRUST_PROXY_HOPS,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    readiness: { signingKeys: () => jwks.check() },
   });
 
   const running = await serve(app, {
     port: config.PORT,
     host: config.HOST,
-    logger,
     sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
     operations: { port: config.OPS_PORT, host: config.HOST },
+    logger,
     lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
-    // Nothing to close: every call goes to the sidecar over plain fetch; no sessions to end.
-    onClose: () => Promise.resolve(),
+    // Only the key retries to stop: every call goes to the sidecar over plain fetch; no sessions.
+    onClose: () => {
+      jwks.stop();
+      return Promise.resolve();
+    },
   });
   logger.info({ url: `http://localhost:${running.port}/mcp`, ports: running.ports }, "mcp-server ready");
 }

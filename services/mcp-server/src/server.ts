@@ -9,7 +9,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import { ForbiddenError } from "@taskmesh/core";
+import { AppError, ForbiddenError } from "@taskmesh/core";
 import type { TaskApi } from "./data/task-api.client.ts";
 import { failure } from "./domain/tool-result.ts";
 import { registerTaskPrompts } from "./prompts/task.prompts.ts";
@@ -45,6 +45,11 @@ export interface McpServerOptions {
    * "not found" as an isError result, and tools/list is answered from the prepared list.
    */
   onlyTools?: ReadonlySet<string>;
+  /**
+   * Told about a tool call that failed on this side (task-api unavailable, a bug), with the
+   * error and its cause: for the logs. The model only reads a detail that says what to do.
+   */
+  onToolError?: (tool: string, error: unknown) => void;
 }
 
 // Over stateless HTTP a server is built for every request, so everything that is the same for
@@ -123,7 +128,16 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
         }
         return await tool.run(args as never, { taskApi });
       } catch (error) {
-        return failure(error);
+        const ours =
+          !(error instanceof AppError) || error.code === "unavailable" || error.code === "internal";
+        if (ours) options.onToolError?.(tool.name, error);
+        // Anything not a domain failure (a parse error quoting an upstream body, a bug) would reach
+        // the model as its raw message through the SDK: it gets a generic internal error instead.
+        return failure(
+          error instanceof AppError
+            ? error
+            : new AppError("internal", "taskmesh could not complete this call.", { cause: error }),
+        );
       }
     });
   }

@@ -94,12 +94,16 @@ export function databaseFailure(err: unknown): "unavailable" | "timeout" | "conf
 export const translateDatabaseErrors: ErrorRequestHandler = (err: unknown, _req, _res, next) => {
   switch (databaseFailure(err)) {
     case "unavailable":
-      next(new UnavailableError("The database is unavailable; retry shortly.", 1, { cause: err }));
+      next(
+        new UnavailableError("The database is briefly unavailable; try again in a few seconds.", 1, {
+          cause: err,
+        }),
+      );
       return;
     case "timeout":
       next(
         new UnavailableError(
-          "The database did not answer within its time limit; retry shortly, or narrow the request.",
+          "The database did not answer within its time limit; try again in a few seconds, or narrow the request.",
           1,
           { cause: err },
         ),

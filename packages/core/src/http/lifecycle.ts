@@ -34,8 +34,15 @@ export function healthRoutes(lifecycle: Lifecycle, checks: Record<string, Readin
     res.json({ status: "ok" });
   });
   router.get("/readyz", async (req, res) => {
+    // Probes read the status; a person who opens /readyz reads what to do (and never why a check
+    // failed: that is in the log).
     if (lifecycle.draining) {
-      sendProblem(res, "unavailable", "Shutting down.");
+      res.setHeader("Retry-After", "1");
+      sendProblem(
+        res,
+        "unavailable",
+        "Shutting down; try again in a few seconds (another replica will answer).",
+      );
       return;
     }
     const results = await Promise.all(
@@ -53,9 +60,15 @@ export function healthRoutes(lifecycle: Lifecycle, checks: Record<string, Readin
     );
     const failed = results.filter(([, status]) => status !== "ok");
     if (failed.length > 0) {
-      sendProblem(res, "unavailable", `Not ready: ${failed.map(([n]) => n).join(", ")}.`, {
-        extensions: { checks: Object.fromEntries(results) },
-      });
+      res.setHeader("Retry-After", "2");
+      sendProblem(
+        res,
+        "unavailable",
+        `Not ready (${failed.map(([n]) => n).join(", ")}); try again in a few seconds.`,
+        {
+          extensions: { checks: Object.fromEntries(results) },
+        },
+      );
       return;
     }
     res.json({ status: "ready", checks: Object.fromEntries(results) });

@@ -71,7 +71,9 @@ export function restTransport(baseUrl: string, token: string, timeoutMs = 15_000
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new UnavailableError(`task-api at ${base} is unreachable`, 2, { cause: error });
+      throw new UnavailableError(TASK_API_UNAVAILABLE_DETAIL, 2, {
+        cause: new Error(`task-api at ${base} is unreachable`, { cause: error }),
+      });
     }
   };
 }
@@ -161,6 +163,12 @@ const pageQuery = (cursor: string | undefined, limit: number): URLSearchParams =
 };
 
 /**
+ * What a tool result says when task-api cannot be used right now: never its address, status or
+ * error text (those are in the error's cause, for the logs).
+ */
+export const TASK_API_UNAVAILABLE_DETAIL = "taskmesh is briefly unavailable; try again in a few seconds.";
+
+/**
  * Turns a task-api refusal into the AppError the tools report. The problem's detail and field
  * issues are kept: they tell the model how to fix its call.
  */
@@ -199,7 +207,10 @@ async function errorFrom(response: Response, what: string): Promise<AppError> {
       extensions: { retryAfterSeconds: retryAfter },
     });
   }
-  return new UnavailableError(`task-api answered HTTP ${status} for the ${what}`, retryAfter);
+  // The model (and whoever reads its transcript) learns what to do; the logs what failed.
+  return new UnavailableError(TASK_API_UNAVAILABLE_DETAIL, retryAfter, {
+    cause: new Error(`task-api answered HTTP ${status} for the ${what}: ${text.slice(0, 500)}`),
+  });
 }
 
 /** TaskApi over a transport (sidecar for the HTTP server, REST + PAT for stdio). */

@@ -1,4 +1,5 @@
 import { currentBearer, type TokenScope } from "@taskmesh/auth";
+import type { Logger } from "@taskmesh/core";
 import express, { type Router } from "express";
 import { createTaskApi, type TaskApiTransport } from "../data/task-api.client.ts";
 import { buildMcpServer } from "../server.ts";
@@ -37,6 +38,10 @@ export function mcpRoutes(deps: {
       taskApi: createTaskApi(deps.taskApiFor(identity.userId, identity.scope)),
       canWrite: identity.scope === "read-write",
       onlyTools: toolsCalledOnly(req.body),
+      // Where a call failed (task-api's status, daprd's error) goes to the log, never to the model.
+      onToolError: (tool, err) => {
+        (req.log as Logger | undefined)?.warn({ err, tool }, "tool call failed");
+      },
     });
     const transport = new JsonResponseTransport();
     res.on("close", () => {

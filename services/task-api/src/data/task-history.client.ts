@@ -48,9 +48,13 @@ const pageSchema = z.object({
 const RETRY_AFTER_SECONDS = 5;
 
 function unavailable(cause: unknown): UnavailableError {
-  return new UnavailableError("The task history is unavailable; retry shortly.", RETRY_AFTER_SECONDS, {
-    cause,
-  });
+  return new UnavailableError(
+    "The task history is briefly unavailable; try again in a few seconds.",
+    RETRY_AFTER_SECONDS,
+    {
+      cause,
+    },
+  );
 }
 
 /**

@@ -60,8 +60,12 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** The error and its causes (the sidecar client keeps daprd's status and text in `cause`). */
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const parts: string[] = [];
+  for (let e: unknown = error; e instanceof Error && parts.length < 5; e = e.cause) parts.push(e.message);
+  return parts.join(": ");
 }
 
 /** Publishing one group of rows: the ids that made it and the failures (with reasons). */
