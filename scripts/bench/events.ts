@@ -287,7 +287,11 @@ async function runStep(
   };
 }
 
-/** Offers `rate` for `seconds` and reads the latency of what was written after the first second. */
+/**
+ * Offers `rate` for `seconds` and reads the latency of what was written after the warm-up: the
+ * first second, or the first quarter of a shorter run (a 1 s smoke run would otherwise measure
+ * nothing).
+ */
 async function latencyRun(
   pool: pg.Pool,
   source: ReturnType<typeof createEventSource>,
@@ -297,7 +301,8 @@ async function latencyRun(
   label: string,
 ): Promise<RunResult> {
   await reset(pool);
-  const since = new Date((await databaseNow(pool)).getTime() + 1000);
+  const warmUpMs = Math.min(1000, (seconds * 1000) / 4);
+  const since = new Date((await databaseNow(pool)).getTime() + warmUpMs);
   const window = sampler.window();
   const offered = await offerLoad(pool, source, rate, seconds);
   const stats = window.end();

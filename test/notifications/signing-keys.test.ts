@@ -29,7 +29,11 @@ describe("signing keys at start", () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      probe.close(() => {
+        resolve();
+      });
+    });
 
     const jwks = preloadJwks(jwksFromUrl(`http://127.0.0.1:${port}/api/auth/jwks`, 500), {
       minDelayMs: 50,
@@ -71,7 +75,11 @@ describe("signing keys at start", () => {
     await request.get("/v1/me").set(user.auth).expect(200, { userId: user.id });
 
     // Once loaded, an outage of the key owner does not fail requests with known keys.
-    await new Promise<void>((resolve) => keysServer?.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      keysServer?.close(() => {
+        resolve();
+      });
+    });
     keysServer = undefined;
     await request.get("/v1/me").set(user.auth).expect(200);
     await request.get("/readyz").expect(200);

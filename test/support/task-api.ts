@@ -99,12 +99,12 @@ export async function startTaskApi(
   return {
     request,
     server,
-    db,
-    prisma,
-    pool,
     publicRequest: supertest(publicServer),
     publicServer,
     opsRequest: supertest(opsServer),
+    db,
+    prisma,
+    pool,
     auth,
     async signUp(options = {}) {
       const email = `user-${randomUUID()}@example.com`;

@@ -23,10 +23,10 @@ async function main(): Promise<void> {
   const running = await serve(app, {
     port: config.PORT,
     host: config.HOST,
-    logger,
-    lifecycle,
     sidecar: { port: config.APP_PORT, host: "127.0.0.1" },
     operations: { port: config.OPS_PORT, host: config.HOST },
+    logger,
+    lifecycle,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     onClose: async () => {
       await pool.end();
