@@ -1,31 +1,15 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import path from "node:path";
 import readline from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServices } from "../../scripts/build.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
-
-const root = path.resolve(import.meta.dirname, "../..");
+import { collectLines, spawnBuiltService } from "../support/service-process.ts";
 
 /** Runs the built service as production does (node dist/main.js); collects its output lines. */
 function run(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; lines: string[] } {
-  const child = spawn(process.execPath, [path.join(root, "services/audit-log/dist/main.js")], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? "",
-      PORT: "0",
-      APP_PORT: "0",
-      OPS_PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      ...env,
-    },
-  });
-  const lines: string[] = [];
-  readline.createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
-  readline.createInterface({ input: child.stderr }).on("line", (line) => lines.push(line));
-  return { child, lines };
+  const child = spawnBuiltService("audit-log", env);
+  return { child, lines: collectLines(child) };
 }
 
 interface Ports {

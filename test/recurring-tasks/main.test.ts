@@ -1,28 +1,11 @@
-import { spawn } from "node:child_process";
-import path from "node:path";
-import readline from "node:readline";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildServices } from "../../scripts/build.ts";
-
-const root = path.resolve(import.meta.dirname, "../..");
+import { collectLines, spawnBuiltService } from "../support/service-process.ts";
 
 /** The built service as production runs it (node dist/main.js). */
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(root, "services/recurring-tasks/dist/main.js")], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? "",
-      PORT: "0",
-      APP_PORT: "0",
-      OPS_PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      ...env,
-    },
-  });
-  const lines: string[] = [];
-  readline.createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
-  readline.createInterface({ input: child.stderr }).on("line", (line) => lines.push(line));
+  const child = spawnBuiltService("recurring-tasks", env);
+  const lines = collectLines(child);
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code) => {
       resolve(code);

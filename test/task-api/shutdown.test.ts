@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildServices } from "../../scripts/build.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { spawnBuiltService } from "../support/service-process.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 // One secret for every run against the test database: the JWT signing keys are encrypted with it.
@@ -15,18 +16,7 @@ const SECRET = "shutdown-test-secret-0123456789-abcdef";
 async function startService(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcessWithoutNullStreams; port: number; lines: string[] }> {
-  const child = spawn(process.execPath, [path.join(root, "services/task-api/dist/main.js")], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: "0",
-      APP_PORT: "0",
-      OPS_PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      ...env,
-    },
-  });
+  const child = spawnBuiltService("task-api", env, process.env);
   const lines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
