@@ -6,24 +6,11 @@
  * task-api's keys reached over a port that only starts answering later.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar, preloadJwks } from "@taskmesh/auth";
+import { freePort } from "@taskmesh/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_PUBLIC_URL } from "../support/task-api.ts";
 import { startMcpHarness, taskApiSidecar, type McpHarness } from "./harness.ts";
-
-/** A port nothing listens on (yet). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => {
-    probe.close(() => {
-      resolve();
-    });
-  });
-  return port;
-}
 
 /** task-api "coming up" on `port`: every request forwarded to the real task-api at `apiUrl`. */
 async function forwarder(port: number, apiUrl: string): Promise<Server> {
@@ -53,7 +40,7 @@ describe("mcp-server: task-api's signing keys at start", () => {
   let keysServer: Server | undefined;
 
   beforeAll(async () => {
-    keysPort = await freePort();
+    keysPort = await freePort(); // nothing listens on it (yet)
     h = await startMcpHarness(({ mcpUrl, apiUrl }) => {
       // The keys come through a "sidecar" whose task-api is not up yet; PATs through the real one.
       jwks = preloadJwks(jwksFromSidecar(taskApiSidecar(`http://127.0.0.1:${keysPort}`)), {

@@ -5,9 +5,8 @@
  * names no internal host, port, app id or upstream status.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createBearerVerifier, jwksFromUrl, preloadJwks, requireBearer } from "@taskmesh/auth";
-import { createLogger, healthRoutes, problemHandler } from "@taskmesh/core";
+import { createLogger, freePort, healthRoutes, problemHandler } from "@taskmesh/core";
 import express from "express";
 import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,14 +25,7 @@ describe("signing keys at start", () => {
 
   it("when the key owner is not up yet, then readiness is 503 and requests get a safe 503, and once it is up the service becomes ready by itself and serves requests", async () => {
     // A port nothing listens on yet: the key owner starts after this service.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => {
-      probe.close(() => {
-        resolve();
-      });
-    });
+    const port = await freePort();
 
     const jwks = preloadJwks(jwksFromUrl(`http://127.0.0.1:${port}/api/auth/jwks`, 500), {
       minDelayMs: 50,
