@@ -11,6 +11,7 @@ import {
 import { createPrismaClient, type PrismaClient } from "@taskmesh/db";
 import supertest from "supertest";
 import { createApp, type AuditLogDeps } from "../../services/audit-log/src/app.ts";
+import { deliverCloudEvent } from "../support/cloud-events.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 
 export const APP_TOKEN = "audit-log-test-app-token";
@@ -76,15 +77,7 @@ export async function startAuditLog(
     opsRequest: supertest(opsServer),
     prisma,
     metrics,
-    async deliver(event) {
-      const res = await request
-        .post("/events/task-events")
-        .set("dapr-api-token", APP_TOKEN)
-        .set("content-type", "application/cloudevents+json")
-        .send(JSON.stringify(event))
-        .expect(200);
-      return (res.body as { status: string }).status;
-    },
+    deliver: (event) => deliverCloudEvent(request, "/events/task-events", APP_TOKEN, event),
     async deliverBulk(events) {
       // The envelope daprd 1.18 sends (pkg/runtime/pubsub/bulksubscribe_events.go).
       const res = await request

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { EVENT_TYPES, exampleEvents, newEvent, type UserDeletedEvent } from "@taskmesh/contracts";
+import { EVENT_TYPES, exampleEvents } from "@taskmesh/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  deliverCloudEvent,
+  deliverWithoutAppToken,
+  invalidUserDeleted,
+  userDeleted,
+} from "../support/cloud-events.ts";
 import { APP_TOKEN, snapshot, startAuditLog, taskEvent, type TestAuditLog } from "./audit-log.ts";
 
 let audit: TestAuditLog;
@@ -11,24 +17,9 @@ afterAll(async () => {
   await audit.close();
 });
 
-function userDeleted(userId: string, id: string = randomUUID()): UserDeletedEvent {
-  return newEvent(
-    EVENT_TYPES.userDeleted,
-    { userId, occurredAt: "2026-11-23T12:00:00.000Z", actor: { kind: "user", id: userId } },
-    { id },
-  );
-}
-
 /** POSTs one CloudEvent to the user-events route as daprd does; returns the status answered. */
-async function deliverUserEvent(event: unknown, target: TestAuditLog = audit): Promise<string> {
-  const res = await target.request
-    .post("/events/user-events")
-    .set("dapr-api-token", APP_TOKEN)
-    .set("content-type", "application/cloudevents+json")
-    .send(JSON.stringify(event))
-    .expect(200);
-  return (res.body as { status: string }).status;
-}
+const deliverUserEvent = (event: unknown, target: TestAuditLog = audit) =>
+  deliverCloudEvent(target.request, "/events/user-events", APP_TOKEN, event);
 
 /** A user with two tasks, each with a created and an updated entry recorded. */
 async function userWithHistory(): Promise<{ userId: string; taskIds: string[] }> {
@@ -128,20 +119,8 @@ describe("POST /events/user-events", () => {
   it("when a message is not a valid user.deleted, then it is dropped and nothing is purged", async () => {
     const kept = await userWithHistory();
     const valid = userDeleted(kept.userId);
-    const poison: unknown[] = [
-      { hello: "world" },
-      { ...valid, specversion: "0.3" },
-      // A known type this route does not take.
-      exampleEvents()[EVENT_TYPES.taskCreated],
-      { ...valid, type: "dev.taskmesh.user.suspended.v1" },
-      // Breaks the contract.
-      { ...valid, data: { ...valid.data, userId: "" } },
-      { ...valid, data: { occurredAt: valid.data.occurredAt, actor: valid.data.actor } },
-      { ...valid, data: { ...valid.data, occurredAt: "yesterday" } },
-      { ...valid, source: "/somebody/else" },
-      // Valid by the contract, refused by the database (NUL in text): retrying cannot help.
-      { ...valid, data: { ...valid.data, userId: "user\u0000x" } },
-    ];
+    // A known type this route does not take, among the other messages it must drop.
+    const poison = invalidUserDeleted(valid, [exampleEvents()[EVENT_TYPES.taskCreated]]);
     for (const message of poison)
       expect(await deliverUserEvent(message), JSON.stringify(message)).toBe("DROP");
     expect(await entriesOfUser(kept.userId)).toBe(4);
@@ -150,11 +129,7 @@ describe("POST /events/user-events", () => {
 
   it("when user.deleted comes without the sidecar's app token, then 401 and nothing is purged", async () => {
     const kept = await userWithHistory();
-    await audit.request
-      .post("/events/user-events")
-      .set("content-type", "application/cloudevents+json")
-      .send(JSON.stringify(userDeleted(kept.userId)))
-      .expect(401);
+    await deliverWithoutAppToken(audit.request, "/events/user-events", userDeleted(kept.userId));
     expect(await entriesOfUser(kept.userId)).toBe(4);
   });
 });

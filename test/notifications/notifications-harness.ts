@@ -25,6 +25,8 @@ import {
 } from "../../services/notifications/src/data/stream-listener.ts";
 import { createLiveStream, type LiveStream } from "../../services/notifications/src/http/live-stream.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
+import { deliverCloudEvent } from "../support/cloud-events.ts";
+import { closeServers } from "../support/servers.ts";
 import type { TestTaskApi, TestUser } from "../support/task-api.ts";
 import { notificationsVerifier, startTaskApiForNotifications } from "./bearer-verifier.ts";
 
@@ -92,7 +94,7 @@ export interface NotificationsHarness {
   taskApi: TestTaskApi;
   signUp(): Promise<TestUser>;
   /** Delivers an event as the sidecar does; returns the answered status. */
-  deliver(route: "task-events" | "reminders", event: unknown): Promise<string>;
+  deliver(route: "task-events" | "reminders" | "user-events", event: unknown): Promise<string>;
   tick(): Promise<number>;
   close(): Promise<void>;
 }
@@ -177,32 +179,14 @@ export async function startNotifications(
     logs,
     taskApi,
     signUp: () => taskApi.signUp(),
-    async deliver(route, event) {
-      const res = await request
-        .post(`/events/${route}`)
-        .set("dapr-api-token", APP_TOKEN)
-        .set("content-type", "application/cloudevents+json")
-        .send(JSON.stringify(event))
-        .expect(200);
-      return (res.body as { status: string }).status;
-    },
+    deliver: (route, event) => deliverCloudEvent(request, `/events/${route}`, APP_TOKEN, event),
     async tick() {
       const res = await request.post("/cron/reminders").set("dapr-api-token", APP_TOKEN).expect(200);
       return (res.body as { fired: number }).fired;
     },
     async close() {
       liveStream.close();
-      await Promise.all(
-        [server, opsServer].map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => {
-                resolve();
-              });
-              s.closeAllConnections();
-            }),
-        ),
-      );
+      await closeServers([server, opsServer], { dropConnections: true });
       await listener.stop();
       await prisma.$disconnect();
       await pool.end();

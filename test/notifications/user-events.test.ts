@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { EVENT_TYPES, exampleEvents, newEvent, type UserDeletedEvent } from "@taskmesh/contracts";
+import { EVENT_TYPES, exampleEvents } from "@taskmesh/contracts";
 import { createLogger } from "@taskmesh/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createStreamListener,
   type StreamListener,
 } from "../../services/notifications/src/data/stream-listener.ts";
+import { deliverWithoutAppToken, invalidUserDeleted, userDeleted } from "../support/cloud-events.ts";
 import {
-  APP_TOKEN,
   openStream,
   reminderDueEvent,
   startNotifications,
@@ -40,23 +40,7 @@ afterAll(async () => {
   await h.close();
 });
 
-function userDeleted(userId: string, id: string = randomUUID()): UserDeletedEvent {
-  return newEvent(
-    EVENT_TYPES.userDeleted,
-    { userId, occurredAt: "2026-11-23T12:00:00.000Z", actor: { kind: "user", id: userId } },
-    { id },
-  );
-}
-
-async function deliverUserEvent(event: unknown): Promise<string> {
-  const res = await h.request
-    .post("/events/user-events")
-    .set("dapr-api-token", APP_TOKEN)
-    .set("content-type", "application/cloudevents+json")
-    .send(JSON.stringify(event))
-    .expect(200);
-  return (res.body as { status: string }).status;
-}
+const deliverUserEvent = (event: unknown) => h.deliver("user-events", event);
 
 /** Rows naming the user in each of notifications' tables. */
 async function rowsOf(userId: string): Promise<Record<string, number>> {
@@ -70,6 +54,9 @@ async function rowsOf(userId: string): Promise<Record<string, number>> {
   }
   return counts;
 }
+
+/** What userWithData leaves in each table. */
+const WITH_DATA = { reminders: 1, stream_events: 2, stream_tickets: 1, webhooks: 1, webhook_deliveries: 1 };
 
 /** A user with a reminder, stream events, an unused stream ticket, and a webhook with one delivery (its payload). */
 async function userWithData(): Promise<string> {
@@ -111,13 +98,7 @@ async function userWithData(): Promise<string> {
      VALUES ($1, $2, now() + interval '1 minute', now() + interval '15 minutes')`,
     [randomUUID(), userId],
   );
-  expect(await rowsOf(userId)).toEqual({
-    reminders: 1,
-    stream_events: 2,
-    stream_tickets: 1,
-    webhooks: 1,
-    webhook_deliveries: 1,
-  });
+  expect(await rowsOf(userId)).toEqual(WITH_DATA);
   return userId;
 }
 
@@ -129,13 +110,7 @@ describe("POST /events/user-events", () => {
     const kept = await userWithData();
     expect(await deliverUserEvent(userDeleted(gone))).toBe("SUCCESS");
     expect(await rowsOf(gone)).toEqual(NONE);
-    expect(await rowsOf(kept)).toEqual({
-      reminders: 1,
-      stream_events: 2,
-      stream_tickets: 1,
-      webhooks: 1,
-      webhook_deliveries: 1,
-    });
+    expect(await rowsOf(kept)).toEqual(WITH_DATA);
     const { rows } = await h.pool.query(
       "SELECT deleted_at FROM notification_deleted_users WHERE user_id = $1",
       [gone],
@@ -214,42 +189,18 @@ describe("POST /events/user-events", () => {
   it("when a message is not a valid user.deleted, then it is dropped and nothing is purged", async () => {
     const kept = await userWithData();
     const valid = userDeleted(kept);
-    const poison: unknown[] = [
-      { hello: "world" },
-      { ...valid, specversion: "0.3" },
+    const poison = invalidUserDeleted(valid, [
       exampleEvents()[EVENT_TYPES.taskCreated],
       exampleEvents()[EVENT_TYPES.reminderDue],
-      { ...valid, type: "dev.taskmesh.user.suspended.v1" },
-      { ...valid, data: { ...valid.data, userId: "" } },
-      { ...valid, data: { occurredAt: valid.data.occurredAt, actor: valid.data.actor } },
-      { ...valid, data: { ...valid.data, occurredAt: "yesterday" } },
-      { ...valid, source: "/somebody/else" },
-      { ...valid, data: { ...valid.data, userId: "user\u0000x" } },
-    ];
+    ]);
     for (const message of poison)
       expect(await deliverUserEvent(message), JSON.stringify(message)).toBe("DROP");
-    expect(await rowsOf(kept)).toEqual({
-      reminders: 1,
-      stream_events: 2,
-      stream_tickets: 1,
-      webhooks: 1,
-      webhook_deliveries: 1,
-    });
+    expect(await rowsOf(kept)).toEqual(WITH_DATA);
   });
 
   it("when user.deleted comes without the sidecar's app token, then 401 and nothing is purged", async () => {
     const kept = await userWithData();
-    await h.request
-      .post("/events/user-events")
-      .set("content-type", "application/cloudevents+json")
-      .send(JSON.stringify(userDeleted(kept)))
-      .expect(401);
-    expect(await rowsOf(kept)).toEqual({
-      reminders: 1,
-      stream_events: 2,
-      stream_tickets: 1,
-      webhooks: 1,
-      webhook_deliveries: 1,
-    });
+    await deliverWithoutAppToken(h.request, "/events/user-events", userDeleted(kept));
+    expect(await rowsOf(kept)).toEqual(WITH_DATA);
   });
 });

@@ -5,6 +5,7 @@ import { createSidecarClient } from "@taskmesh/dapr";
 import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../services/recurring-tasks/src/app.ts";
+import { closeServers } from "../support/servers.ts";
 
 const APP_TOKEN = "recurring-tasks-app-token";
 
@@ -31,16 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(
-    [server, opsServer].map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.close(() => {
-            resolve();
-          });
-        }),
-    ),
-  );
+  await closeServers([server, opsServer]);
 });
 
 const examples = exampleEvents();
