@@ -80,6 +80,21 @@ function authorizeQuery(client: Client, challenge: string, extra: Record<string,
 const nextUrl = (res: { status: number; headers: Record<string, string>; body: unknown }): string =>
   res.status === 302 ? (res.headers.location ?? "") : ((res.body as { url?: string }).url ?? "");
 
+/** Signs in on the login page `login` (it carries the OAuth query); returns where Better Auth sends the browser next and the session cookie. */
+async function signInOnLoginPage(user: TestUser, login: URL): Promise<{ next: URL; cookie: string }> {
+  const signIn = await api.request
+    .post("/api/auth/sign-in/email")
+    .set(ORIGIN)
+    .set("Accept", "application/json")
+    .send({ email: user.email, password: PASSWORD, oauth_query: login.search.slice(1) });
+  expect(signIn.status, signIn.text).toBe(200);
+  const cookie = ([] as string[])
+    .concat(signIn.headers["set-cookie"] ?? [])
+    .map((c) => c.split(";")[0])
+    .join("; ");
+  return { next: new URL(nextUrl(signIn), TEST_PUBLIC_URL), cookie };
+}
+
 /**
  * A person in a browser: opens the authorize URL signed out, signs in on the login page, allows
  * (or denies) on the consent page. Returns where the browser is sent back to (the redirect_uri).
@@ -96,17 +111,8 @@ async function authorizeInBrowser(
   const page = await api.request.get(onApi(login.href)).expect(200);
   expect(page.text).toContain('<form id="login">');
 
-  const signIn = await api.request
-    .post("/api/auth/sign-in/email")
-    .set(ORIGIN)
-    .set("Accept", "application/json")
-    .send({ email: user.email, password: PASSWORD, oauth_query: login.search.slice(1) });
-  expect(signIn.status, signIn.text).toBe(200);
-  const cookie = ([] as string[])
-    .concat(signIn.headers["set-cookie"] ?? [])
-    .map((c) => c.split(";")[0])
-    .join("; ");
-  let next = new URL(nextUrl(signIn), TEST_PUBLIC_URL);
+  const { next: afterSignIn, cookie } = await signInOnLoginPage(user, login);
+  let next = afterSignIn;
   if (next.pathname === "/oauth/consent") {
     const consentPage = await api.request.get(onApi(next.href)).set("Cookie", cookie).expect(200);
     expect(consentPage.text).toContain('<form id="consent">');
@@ -433,17 +439,7 @@ describe("consent phishing", () => {
       .get(`/api/auth/oauth2/authorize?${authorizeQuery(client, pkce().challenge)}`)
       .set("Accept", "text/html");
     const login = new URL(start.headers.location ?? "", TEST_PUBLIC_URL);
-    const signIn = await api.request
-      .post("/api/auth/sign-in/email")
-      .set(ORIGIN)
-      .set("Accept", "application/json")
-      .send({ email: user.email, password: PASSWORD, oauth_query: login.search.slice(1) });
-    expect(signIn.status, signIn.text).toBe(200);
-    const cookie = ([] as string[])
-      .concat(signIn.headers["set-cookie"] ?? [])
-      .map((c) => c.split(";")[0])
-      .join("; ");
-    const url = new URL(nextUrl(signIn), TEST_PUBLIC_URL);
+    const { next: url, cookie } = await signInOnLoginPage(user, login);
     expect(url.pathname).toBe("/oauth/consent");
     return { url, cookie };
   }
