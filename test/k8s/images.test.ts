@@ -808,15 +808,15 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
     const login = new URL(database.connectionString);
     login.username = `taskmesh_notifications_image_${randomBytes(4).toString("hex")}`;
     login.password = randomBytes(12).toString("hex");
-    const provision = spawnSync(process.execPath, ["scripts/migrate/provision-roles.mjs"], {
-      cwd,
-      encoding: "utf8",
-      env: {
-        PATH: "/usr/bin:/bin",
-        ...image.env,
-        DATABASE_URL: database.connectionString,
-        NOTIFICATIONS_DATABASE_URL: login.toString(),
-      },
+    // A script of the image, run with the image's environment and nothing else from this machine.
+    const runInImage = (args: string[], env: Record<string, string>) =>
+      spawnSync(process.execPath, args, {
+        cwd,
+        encoding: "utf8",
+        env: { PATH: "/usr/bin:/bin", ...image.env, DATABASE_URL: database.connectionString, ...env },
+      });
+    const provision = runInImage(["scripts/migrate/provision-roles.mjs"], {
+      NOTIFICATIONS_DATABASE_URL: login.toString(),
     });
     expect(provision.status, `${provision.stdout}${provision.stderr}`).toBe(0);
     expect(provision.stdout).toContain("service logins provisioned");
@@ -825,15 +825,8 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
     // needs no engine, but the CLI looks for one first: a placeholder stands in for it here.
     const placeholder = path.join(scratch, "schema-engine-placeholder");
     await writeFile(placeholder, "");
-    const validate = spawnSync(process.execPath, ["node_modules/prisma/build/index.js", "validate"], {
-      cwd,
-      encoding: "utf8",
-      env: {
-        PATH: "/usr/bin:/bin",
-        ...image.env,
-        DATABASE_URL: database.connectionString,
-        PRISMA_SCHEMA_ENGINE_BINARY: placeholder,
-      },
+    const validate = runInImage(["node_modules/prisma/build/index.js", "validate"], {
+      PRISMA_SCHEMA_ENGINE_BINARY: placeholder,
     });
     expect(validate.status, `${validate.stdout}${validate.stderr}`).toBe(0);
     expect(`${validate.stdout}${validate.stderr}`).toContain("Loaded Prisma config from prisma.config.ts");
