@@ -30,7 +30,7 @@ import { Kafka, logLevel, type Producer } from "kafkajs";
 import pg from "pg";
 import { createAuditEntryRepository } from "../../services/audit-log/src/data/audit-entry.repository.ts";
 import { createRecordTaskEvents } from "../../services/audit-log/src/domain/record-task-events.use-case.ts";
-import { createOutboxRelay } from "../../services/task-api/src/events/outbox-relay.ts";
+import { createOutboxRelay } from "../../services/task-api/src/workers/outbox-relay.worker.ts";
 
 const role = process.argv[2];
 const env = (name: string, fallback?: string): string => {

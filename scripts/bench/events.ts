@@ -118,7 +118,7 @@ async function checkPieces(): Promise<void> {
   const need = (file: string, why: string): void => {
     if (!existsSync(path.join(root, file))) missing.push(`${file} (${why})`);
   };
-  need("services/task-api/src/events/outbox-relay.ts", "task-api's outbox relay");
+  need("services/task-api/src/workers/outbox-relay.worker.ts", "task-api's outbox relay");
   need("services/audit-log/src/main.ts", "the audit-log service");
   need("services/audit-log/src/data/audit-entry.repository.ts", "audit-log's repository (baseline consumer)");
   need(

@@ -9,7 +9,7 @@ import express, { type Express } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTaskApi } from "../../services/mcp-server/src/data/task-api.client.ts";
 import { JsonResponseTransport } from "../../services/mcp-server/src/http/json-response.transport.ts";
-import { buildMcpServer } from "../../services/mcp-server/src/server.ts";
+import { buildMcpServer } from "../../services/mcp-server/src/mcp/server.ts";
 
 // Nothing here reaches task-api: these are protocol-level requests.
 const taskApi = createTaskApi(() => Promise.reject(new Error("task-api is not part of this test")));

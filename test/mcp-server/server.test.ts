@@ -14,8 +14,12 @@ import {
   sidecarTransport,
   type TaskApi,
 } from "../../services/mcp-server/src/data/task-api.client.ts";
-import { localDate } from "../../services/mcp-server/src/domain/task-views.use-case.ts";
-import { buildMcpServer, listTools, type McpServerOptions } from "../../services/mcp-server/src/server.ts";
+import { localDate } from "../../services/mcp-server/src/mcp/task-views.ts";
+import {
+  buildMcpServer,
+  listTools,
+  type McpServerOptions,
+} from "../../services/mcp-server/src/mcp/server.ts";
 import { TOOLS } from "../../services/mcp-server/src/tools/index.ts";
 import type { TestUser } from "../support/task-api.ts";
 import { ok, startMcpHarness, taskApiSidecar, textOf, type McpHarness } from "./harness.ts";

@@ -8,8 +8,8 @@ import {
   UnavailableError,
 } from "@taskmesh/core";
 import { describe, expect, it } from "vitest";
-import { batchResult, runBatch } from "../../services/mcp-server/src/domain/batch.ts";
-import { failure, itemError, success, userData } from "../../services/mcp-server/src/domain/tool-result.ts";
+import { batchResult, runBatch } from "../../services/mcp-server/src/mcp/batch.ts";
+import { failure, itemError, success, userData } from "../../services/mcp-server/src/mcp/tool-result.ts";
 
 describe("userData", () => {
   it("when user text holds markup or the closing tag, then it is escaped inside one delimited block", () => {

@@ -10,7 +10,7 @@ import {
   backoffDelay,
   createOutboxRelay,
   type OutboxRelay,
-} from "../../services/task-api/src/events/outbox-relay.ts";
+} from "../../services/task-api/src/workers/outbox-relay.worker.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 import {
   readTopic,

@@ -3,7 +3,7 @@
  * TASKMESH_TOKEN (a personal access token) and TASKMESH_API_URL (task-api's public URL); see
  * stdio-server.ts. stdout carries only MCP messages: errors go to stderr.
  */
-import { loadStdioConfig, startStdioServer } from "./stdio-server.ts";
+import { loadStdioConfig, startStdioServer } from "./mcp/stdio-server.ts";
 
 async function main(): Promise<void> {
   const server = await startStdioServer(loadStdioConfig(process.env));

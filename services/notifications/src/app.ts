@@ -28,7 +28,7 @@ import type pg from "pg";
 
 import { createFireReminders } from "./domain/fire-reminders.use-case.ts";
 import { createEventHandler } from "./events/event-handler.ts";
-import { eventRoutes } from "./events/event.routes.ts";
+import { eventRoutes } from "./events/notification-events.subscription.ts";
 import { cronRoutes } from "./http/cron.routes.ts";
 import { notificationMetrics } from "./http/notifications-metrics.ts";
 import type { LiveStream } from "./http/live-stream.ts";

@@ -4,7 +4,10 @@ import type { WebhookPlugin } from "./app.ts";
 import { createWebhookDeliveryRepository } from "./data/webhook-delivery.repository.ts";
 import { sendWebhook, type WebhookSender } from "./data/webhook-sender.ts";
 import { createWebhookRepository } from "./data/webhook.repository.ts";
-import { createWebhookDeliveryWorker, type WebhookDeliveryWorker } from "./domain/webhook-delivery.worker.ts";
+import {
+  createWebhookDeliveryWorker,
+  type WebhookDeliveryWorker,
+} from "./workers/webhook-delivery.worker.ts";
 import { createSecretBox } from "./domain/webhook-signing.ts";
 import { createWebhookTargetGuard, type HostResolver } from "./domain/webhook-target.guard.ts";
 import { createWebhookUseCases } from "./domain/webhook.use-cases.ts";

@@ -13,7 +13,7 @@ import { loadTaskApiConfig } from "./config.ts";
 import { createDatabase } from "./data/database.ts";
 import { deleteExpired } from "./data/idempotency.repository.ts";
 import { auditLogTaskHistory } from "./data/task-history.client.ts";
-import { createOutboxRelay, type OutboxRelay } from "./events/outbox-relay.ts";
+import { createOutboxRelay, type OutboxRelay } from "./workers/outbox-relay.worker.ts";
 
 /** Outside production a signing secret is made once and kept with the local data, so sessions survive restarts. */
 async function developmentSecret(dataDir: string, logger: Logger): Promise<string> {

@@ -2,7 +2,7 @@ import { currentBearer, type TokenScope } from "@taskmesh/auth";
 import type { Logger } from "@taskmesh/core";
 import express, { type Router } from "express";
 import { createTaskApi, type TaskApiTransport } from "../data/task-api.client.ts";
-import { buildMcpServer } from "../server.ts";
+import { buildMcpServer } from "../mcp/server.ts";
 import { JsonResponseTransport } from "./json-response.transport.ts";
 
 /**

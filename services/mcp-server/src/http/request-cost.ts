@@ -1,4 +1,4 @@
-import { viewCalls } from "../domain/task-views.use-case.ts";
+import { viewCalls } from "../mcp/task-views.ts";
 import { PROMPT_VIEWS } from "../prompts/task.prompts.ts";
 import { TASK_RESOURCES } from "../resources/task.resources.ts";
 import { TOOLS } from "../tools/index.ts";

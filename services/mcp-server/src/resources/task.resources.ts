@@ -1,7 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { TaskApi } from "../data/task-api.client.ts";
-import { readView, type ViewName } from "../domain/task-views.use-case.ts";
-import { userData } from "../domain/tool-result.ts";
+import { readView, type ViewName } from "../mcp/task-views.ts";
+import { userData } from "../mcp/tool-result.ts";
 
 /** The resources: fixed views of the user's tasks, JSON, at most VIEW_LIMIT tasks each. */
 export const TASK_RESOURCES: readonly {

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { success } from "../domain/tool-result.ts";
-import { listOutput } from "../domain/task.schemas.ts";
-import { listView } from "../domain/task.view.ts";
+import { success } from "../mcp/tool-result.ts";
+import { listOutput } from "../mcp/task.schemas.ts";
+import { listView } from "../mcp/task.view.ts";
 import { defineTool } from "./tool.ts";
 
 export const addListTool = defineTool({

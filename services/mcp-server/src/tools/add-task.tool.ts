@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { success } from "../domain/tool-result.ts";
-import { newTaskInput, taskOutput } from "../domain/task.schemas.ts";
-import { fullTask, taskLine, toTaskBody } from "../domain/task.view.ts";
+import { success } from "../mcp/tool-result.ts";
+import { newTaskInput, taskOutput } from "../mcp/task.schemas.ts";
+import { fullTask, taskLine, toTaskBody } from "../mcp/task.view.ts";
 import { defineTool } from "./tool.ts";
 
 export const addTaskTool = defineTool({

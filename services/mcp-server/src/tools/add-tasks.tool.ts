@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../domain/batch.ts";
-import { batchOutput, newTaskInput } from "../domain/task.schemas.ts";
-import { fullTask, toTaskBody } from "../domain/task.view.ts";
+import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../mcp/batch.ts";
+import { batchOutput, newTaskInput } from "../mcp/task.schemas.ts";
+import { fullTask, toTaskBody } from "../mcp/task.view.ts";
 import { defineTool } from "./tool.ts";
 
 export const addTasksTool = defineTool({

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../domain/batch.ts";
-import { batchOutput, expectedVersion, id } from "../domain/task.schemas.ts";
-import { fullTask } from "../domain/task.view.ts";
+import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../mcp/batch.ts";
+import { batchOutput, expectedVersion, id } from "../mcp/task.schemas.ts";
+import { fullTask } from "../mcp/task.view.ts";
 import { defineTool } from "./tool.ts";
 
 export const completeTasksTool = defineTool({

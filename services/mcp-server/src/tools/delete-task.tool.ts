@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { success } from "../domain/tool-result.ts";
-import { expectedVersion, id } from "../domain/task.schemas.ts";
+import { success } from "../mcp/tool-result.ts";
+import { expectedVersion, id } from "../mcp/task.schemas.ts";
 import { defineTool } from "./tool.ts";
 
 export const deleteTaskTool = defineTool({

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { success } from "../domain/tool-result.ts";
-import { cursor, id, pageMeta } from "../domain/task.schemas.ts";
+import { success } from "../mcp/tool-result.ts";
+import { cursor, id, pageMeta } from "../mcp/task.schemas.ts";
 import { defineTool, READ_ONLY } from "./tool.ts";
 
 export const getTaskHistoryTool = defineTool({

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { success } from "../domain/tool-result.ts";
-import { id, taskOutput } from "../domain/task.schemas.ts";
-import { fullTask, taskLine } from "../domain/task.view.ts";
+import { success } from "../mcp/tool-result.ts";
+import { id, taskOutput } from "../mcp/task.schemas.ts";
+import { fullTask, taskLine } from "../mcp/task.view.ts";
 import { defineTool, READ_ONLY } from "./tool.ts";
 
 export const getTaskTool = defineTool({

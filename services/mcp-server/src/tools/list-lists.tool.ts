@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { success } from "../domain/tool-result.ts";
-import { cursor, listOutput, pageMeta } from "../domain/task.schemas.ts";
-import { listView } from "../domain/task.view.ts";
+import { success } from "../mcp/tool-result.ts";
+import { cursor, listOutput, pageMeta } from "../mcp/task.schemas.ts";
+import { listView } from "../mcp/task.view.ts";
 import { defineTool, READ_ONLY } from "./tool.ts";
 
 export const listListsTool = defineTool({

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { success } from "../domain/tool-result.ts";
-import { cursor, id, listEntryOutput, pageMeta, PRIORITIES, SORT_KEYS } from "../domain/task.schemas.ts";
-import { compactTask, fullTask } from "../domain/task.view.ts";
+import { success } from "../mcp/tool-result.ts";
+import { cursor, id, listEntryOutput, pageMeta, PRIORITIES, SORT_KEYS } from "../mcp/task.schemas.ts";
+import { compactTask, fullTask } from "../mcp/task.view.ts";
 import { defineTool, READ_ONLY } from "./tool.ts";
 
 const date = z.string().max(40);

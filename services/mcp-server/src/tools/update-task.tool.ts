@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { InvalidError } from "@taskmesh/core";
-import { success } from "../domain/tool-result.ts";
-import { expectedVersion, id, taskChanges, taskOutput } from "../domain/task.schemas.ts";
-import { fullTask, taskLine, toTaskBody } from "../domain/task.view.ts";
+import { success } from "../mcp/tool-result.ts";
+import { expectedVersion, id, taskChanges, taskOutput } from "../mcp/task.schemas.ts";
+import { fullTask, taskLine, toTaskBody } from "../mcp/task.view.ts";
 import { defineTool } from "./tool.ts";
 
 export const updateTaskTool = defineTool({

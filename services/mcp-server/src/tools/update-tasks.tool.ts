@@ -1,8 +1,8 @@
 import { InvalidError } from "@taskmesh/core";
 import { z } from "zod";
-import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../domain/batch.ts";
-import { batchOutput, expectedVersion, id, taskChanges } from "../domain/task.schemas.ts";
-import { fullTask, toTaskBody } from "../domain/task.view.ts";
+import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../mcp/batch.ts";
+import { batchOutput, expectedVersion, id, taskChanges } from "../mcp/task.schemas.ts";
+import { fullTask, toTaskBody } from "../mcp/task.view.ts";
 import { defineTool } from "./tool.ts";
 
 export const updateTasksTool = defineTool({

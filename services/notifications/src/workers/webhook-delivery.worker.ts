@@ -5,8 +5,8 @@ import type {
   WebhookDeliveryRepository,
 } from "../data/webhook-delivery.repository.ts";
 import type { WebhookSender } from "../data/webhook-sender.ts";
-import { signPayload, type SecretBox } from "./webhook-signing.ts";
-import { WebhookTargetRefused, type WebhookTargetGuard } from "./webhook-target.guard.ts";
+import { signPayload, type SecretBox } from "../domain/webhook-signing.ts";
+import { WebhookTargetRefused, type WebhookTargetGuard } from "../domain/webhook-target.guard.ts";
 
 /** What receivers get: the CloudEvent in structured mode (CloudEvents HTTP binding). */
 export const WEBHOOK_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8";

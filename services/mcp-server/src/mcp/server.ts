@@ -10,16 +10,16 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { AppError, ForbiddenError } from "@taskmesh/core";
-import type { TaskApi } from "./data/task-api.client.ts";
-import { failure } from "./domain/tool-result.ts";
-import { registerTaskPrompts } from "./prompts/task.prompts.ts";
+import type { TaskApi } from "../data/task-api.client.ts";
+import { failure } from "./tool-result.ts";
+import { registerTaskPrompts } from "../prompts/task.prompts.ts";
 import {
   RESOURCE_URIS,
   registerTaskResources,
   resourceText,
   TASK_RESOURCES,
-} from "./resources/task.resources.ts";
-import { TOOLS } from "./tools/index.ts";
+} from "../resources/task.resources.ts";
+import { TOOLS } from "../tools/index.ts";
 
 export const SERVER_INFO = { name: "taskmesh", title: "taskmesh tasks", version: "0.1.0" };
 

@@ -3,7 +3,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { env, loadConfig } from "@taskmesh/core";
 import { z } from "zod";
-import { createTaskApi, restTransport } from "./data/task-api.client.ts";
+import { createTaskApi, restTransport } from "../data/task-api.client.ts";
 import { buildMcpServer } from "./server.ts";
 
 const schema = z.object({
