@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createHttpMetrics, createLogger, listenOn, type HttpMetrics } from "@taskmesh/core";
+import { createHttpMetrics, listenOn, type HttpMetrics } from "@taskmesh/core";
 import {
   EVENT_TYPES,
   newEvent,
@@ -10,7 +10,8 @@ import {
 } from "@taskmesh/contracts";
 import { createPrismaClient, type PrismaClient } from "@taskmesh/db";
 import supertest from "supertest";
-import { createApp, type AuditLogDeps } from "../../services/audit-log/src/app.ts";
+import { composeAuditLog, type AuditLogOverrides } from "../../services/audit-log/src/compose.ts";
+import { loadAuditLogConfig } from "../../services/audit-log/src/config.ts";
 import { deliverCloudEvent } from "../support/cloud-events.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 
@@ -49,25 +50,23 @@ export interface HistoryItem {
 
 /**
  * The real audit-log app on port 0 against a database of its own (cloned from the migrated
- * template), built by the same createApp as main.ts.
+ * template), built by the same composition root as main.ts.
  */
 export async function startAuditLog(
-  overrides: Partial<AuditLogDeps> & { databaseUrl?: string } = {},
+  overrides: AuditLogOverrides & { databaseUrl?: string } = {},
 ): Promise<TestAuditLog> {
   const { databaseUrl, ...deps } = overrides;
   const database: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
   const connectionString = databaseUrl ?? database?.connectionString ?? "";
   const prisma = createPrismaClient({ connectionString, poolMax: 2 });
   const pool = testPool(connectionString, 4);
-  const metrics = createHttpMetrics("audit-log");
-  const app = createApp({
-    logger: createLogger({ service: "audit-log", level: "silent" }),
-    pool,
-    lifecycle: { draining: false },
-    appApiToken: APP_TOKEN,
-    metrics,
-    ...deps,
+  const metrics = deps.metrics ?? createHttpMetrics("audit-log");
+  const config = loadAuditLogConfig({
+    DATABASE_URL: connectionString,
+    APP_API_TOKEN: APP_TOKEN,
+    LOG_LEVEL: "silent",
   });
+  const { app } = composeAuditLog(config, { pool, metrics, ...deps });
   // The sidecar listener (what daprd calls) and the operations one (/metrics), as serve() opens them.
   const server = await listenOn(app, "sidecar", 0, "127.0.0.1");
   const opsServer = await listenOn(app, "operations", 0, "127.0.0.1");

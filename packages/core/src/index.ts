@@ -10,3 +10,6 @@ export * from "./http/json-body.ts";
 export * from "./http/parse.ts";
 export * from "./http/database-errors.ts";
 export * from "./net.ts";
+export * from "./service/service-config.ts";
+export * from "./service/service-app.ts";
+export * from "./service/run-service.ts";

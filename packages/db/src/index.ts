@@ -1,9 +1,11 @@
 export { createPrismaClient, type CreatePrismaClientOptions } from "./client.ts";
 export {
   createPool,
+  createPoolFromConfig,
   DATABASE_TIMEOUT_DEFAULTS,
   timeoutSettings,
   type CreatePoolOptions,
+  type DatabaseConfig,
   type DatabaseTimeouts,
 } from "./pool.ts";
 export { PrismaClient, Prisma, Priority } from "./generated/prisma/client.ts";

@@ -67,3 +67,28 @@ export function createPool(options: CreatePoolOptions): pg.Pool {
   });
   return pool;
 }
+
+/** The DATABASE_* fields of a service's config (databaseConfigFields of @taskmesh/core). */
+export interface DatabaseConfig {
+  DATABASE_URL: string;
+  DATABASE_POOL_MAX: number;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
+}
+
+/** A service's pool from its config; a lost connection is logged and replaced on next use. */
+export function createPoolFromConfig(
+  config: DatabaseConfig,
+  logger: { warn: (obj: object, msg: string) => void },
+): pg.Pool {
+  return createPool({
+    connectionString: config.DATABASE_URL,
+    max: config.DATABASE_POOL_MAX,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    onConnectionError: (err) => {
+      // A connection the server closed (restart, failover) is replaced on next use.
+      logger.warn({ err }, "database connection lost");
+    },
+  });
+}

@@ -1,18 +1,13 @@
 import {
   createHttpMetrics,
-  healthRoutes,
+  createServiceApp,
   jsonBody,
-  notFoundHandler,
-  onlyOn,
-  problemHandler,
-  requestContext,
-  translateDatabaseErrors,
   type HttpMetrics,
   type Lifecycle,
   type Logger,
 } from "@taskmesh/core";
 import { requireAppToken } from "@taskmesh/dapr";
-import express, { type Express } from "express";
+import type { Express } from "express";
 import type pg from "pg";
 import { createAuditEntryRepository } from "./data/audit-entry.repository.ts";
 import { createReadHistory } from "./domain/read-history.use-case.ts";
@@ -44,47 +39,37 @@ export function createApp(deps: AuditLogDeps): Express {
   const metrics = deps.metrics ?? createHttpMetrics("audit-log");
   const store = createAuditEntryRepository(pool);
 
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-  app.set("query parser", "simple");
-
-  // One delivery per request from the sidecar: hundreds a second under load, so its
-  // request line is debug (failures still log at error, 4xx at info).
-  app.use(requestContext(logger, { debugPaths: ["/events/"] }));
-  app.use(metrics.middleware);
-  app.use(
-    healthRoutes(deps.lifecycle, {
-      database: async () => {
-        await pool.query("SELECT 1");
+  return createServiceApp(
+    {
+      service: "audit-log",
+      logger,
+      lifecycle: deps.lifecycle,
+      metrics,
+      readiness: {
+        database: async () => {
+          await pool.query("SELECT 1");
+        },
       },
-    }),
-  );
-  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
-  // /metrics, and the operations port serves nothing but the probes and /metrics.
-  app.get("/metrics", onlyOn("operations"), metrics.handler);
-  app.use(onlyOn("public", "sidecar"));
-  // Subscriptions are declarative (dapr-components/subscriptions.yaml); daprd still asks.
-  app.get("/dapr/subscribe", onlyOn("sidecar"), (_req, res) => {
-    res.json([]);
-  });
-
-  // Everything below is for the sidecar only, and checked before any body is read.
-  app.use(["/events", "/internal"], requireAppToken(deps.appApiToken));
-  app.post(
-    "/events/task-events",
-    jsonBody({ limit: EVENT_BODY_LIMIT }),
-    taskEventsRoute({ record: createRecordTaskEvents(store), logger, registry: metrics.registry }),
-  );
-  app.post(
-    "/events/user-events",
-    jsonBody({ limit: EVENT_BODY_LIMIT }),
-    userEventsRoute({ purge: createPurgeUser(store), logger, registry: metrics.registry }),
-  );
-  app.use(historyRoutes(createReadHistory(store)));
-
-  app.use(notFoundHandler);
-  app.use(translateDatabaseErrors);
-  app.use(problemHandler(logger));
-  return app;
+      // One delivery per request from the sidecar: hundreds a second under load, so its
+      // request line is debug (failures still log at error, 4xx at info).
+      debugPaths: ["/events/"],
+      daprSubscribe: true,
+      databaseErrors: true,
+    },
+    (app) => {
+      // Everything below is for the sidecar only, and checked before any body is read.
+      app.use(["/events", "/internal"], requireAppToken(deps.appApiToken));
+      app.post(
+        "/events/task-events",
+        jsonBody({ limit: EVENT_BODY_LIMIT }),
+        taskEventsRoute({ record: createRecordTaskEvents(store), logger, registry: metrics.registry }),
+      );
+      app.post(
+        "/events/user-events",
+        jsonBody({ limit: EVENT_BODY_LIMIT }),
+        userEventsRoute({ purge: createPurgeUser(store), logger, registry: metrics.registry }),
+      );
+      app.use(historyRoutes(createReadHistory(store)));
+    },
+  ).app;
 }

@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { env } from "../config.ts";
+
+/** The three listeners' default ports of a service: public, Dapr app port (+100), operations (+200). */
+export interface ServicePorts {
+  port: number;
+  appPort: number;
+  opsPort: number;
+}
+
+/** Ports of a service whose public port is `port`: the app port is +100 and the operations port +200. */
+export function servicePorts(port: number): ServicePorts {
+  return { port, appPort: port + 100, opsPort: port + 200 };
+}
+
+/**
+ * The environment every service reads: its listeners, log level and shutdown drain.
+ * Spread into a service's own zod object (`z.object({ ...serviceConfigFields(ports), ... })`).
+ */
+export function serviceConfigFields(ports: ServicePorts) {
+  return {
+    PORT: env.port(ports.port),
+    /**
+     * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
+     * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
+     * invocation with the trusted-caller identity are served here and nowhere else.
+     */
+    APP_PORT: env.port(ports.appPort),
+    /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
+    OPS_PORT: env.port(ports.opsPort),
+    HOST: z.string().default("0.0.0.0"),
+    LOG_LEVEL: env.logLevel(),
+    /** How long /readyz answers 503 before the listeners close, so load balancers stop routing first. */
+    SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
+  };
+}
+
+/** The fields of serviceConfigFields, parsed: what serveService needs of a service's config. */
+export interface ServiceConfig {
+  PORT: number;
+  APP_PORT: number;
+  OPS_PORT: number;
+  HOST: string;
+  LOG_LEVEL: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  SHUTDOWN_DRAIN_DELAY_MS: number;
+}
+
+/** A service that calls its sidecar: the sidecar's HTTP port and the token it requires (dapr-api-token). */
+export function sidecarConfigFields() {
+  return {
+    DAPR_HTTP_PORT: env.port(3500),
+    /** What this app sends to its sidecar as dapr-api-token (daprd's DAPR_API_TOKEN); unset = none. */
+    DAPR_API_TOKEN: z.string().min(1).optional(),
+  };
+}
+
+/** A service the sidecar calls: what daprd sends as dapr-api-token on /events, /cron and /internal. */
+export function appTokenConfigFields() {
+  return {
+    APP_API_TOKEN: z.string().min(1),
+  };
+}
+
+/** A service with its own PostgreSQL pool (createPool of @taskmesh/db). */
+export function databaseConfigFields() {
+  return {
+    /** The database (schema: prisma/; migrations are applied by the launcher or the deploy Job). */
+    DATABASE_URL: z.string().min(1),
+    DATABASE_POOL_MAX: env.int(10),
+    /** PostgreSQL statement_timeout of every connection of the pool (ms; 0 = none). */
+    DATABASE_STATEMENT_TIMEOUT_MS: env.int(5_000),
+    /** PostgreSQL idle_in_transaction_session_timeout of every connection (ms; 0 = none). */
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(30_000),
+  };
+}
