@@ -26,6 +26,7 @@ export default tseslint.config(
             "*.mjs",
             "scripts/*.mjs",
             "scripts/migrate/*.mjs",
+            "scripts/git-hooks/*.mjs",
             "k8s/base/secrets-init/*.mjs",
           ],
         },
