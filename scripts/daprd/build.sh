@@ -29,77 +29,49 @@
 #   TASKMESH_DAPRD_PROCS    parallel build jobs, `go build -p` (default 1)
 set -euo pipefail
 
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GB_TAG=daprd
+# shellcheck source=../lib/go-build.sh
+. "$here/../lib/go-build.sh"
+
 target="${1:-daprd}"
 case "$target" in
   daprd | sentry) ;;
-  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-  *) printf '[daprd] ERROR: unknown target %s (daprd|sentry)\n' "$target" >&2; exit 2 ;;
+  -h | --help) gb_usage; exit 0 ;;
+  *) log "ERROR: unknown target $target (daprd|sentry)"; exit 2 ;;
 esac
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-log() { printf '[daprd] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 # --- the pin (read from go.mod) --------------------------------------------
 dapr_module=github.com/dapr/dapr
-dapr_tag="$(awk -v m="$dapr_module" '$1 == m && $2 ~ /^v/ { print $2; exit }' "$here/go.mod")"
+dapr_tag="$(gb_pinned_version "$here/go.mod" "$dapr_module")"
 [[ -n "$dapr_tag" ]] || die "no 'require $dapr_module vX.Y.Z' line in $here/go.mod"
 version="${dapr_tag#v}" # daprd --version prints it without the "v"
 
 cache_root="${TASKMESH_CACHE_DIR:-$HOME/.cache/taskmesh}/daprd"
 out_dir="$cache_root/$version"
 out="$out_dir/$target"
-stamp="$out_dir/$target.inputs.sha256"
 
 daprd_version_of() { "$1" --version 2>/dev/null | head -n1 | tr -d '[:space:]' || true; }
-
-# Hash of everything that determines the build, so an edit to main.go (e.g. a
-# newly registered component) invalidates the cached binary.
-inputs_hash() {
-  (
-    cd "$here"
-    {
-      sha256sum go.mod go.sum main.go _overlay/*.go
-      printf 'go=%s cgo=0\n' "$(go env GOVERSION 2>/dev/null || echo unknown)"
-    } | sha256sum | cut -d' ' -f1
-  )
-}
 
 log "pinned Dapr version: $version (from $here/go.mod)"
 
 # --- 1. an existing daprd at the pinned version ------------------------------
-if [[ "$target" == daprd && "${TASKMESH_DAPRD_REBUILD:-0}" != 1 ]]; then
-  for cand in "$(command -v daprd 2>/dev/null || true)" "$HOME/.dapr/bin/daprd"; do
-    [[ -n "$cand" && -x "$cand" ]] || continue
-    [[ "$cand" -ef "$out" ]] && continue # our own cache, checked below
-    v="$(daprd_version_of "$cand")"
-    if [[ "$v" == "$version" ]]; then
-      log "using existing $cand (version $v)"
-      printf '%s\n' "$cand"
-      exit 0
-    fi
-    log "ignoring $cand: version '${v:-?}', want $version"
-  done
+rebuild="${TASKMESH_DAPRD_REBUILD:-0}"
+if [[ "$target" == daprd && "$rebuild" != 1 ]]; then
+  gb_use_existing "$version" daprd_version_of "$out" "$(command -v daprd 2>/dev/null || true)" "$HOME/.dapr/bin/daprd"
 fi
 
 # --- 2/3. cached build, else build -------------------------------------------
 command -v go >/dev/null || die "go is not installed (need the toolchain named in $here/go.mod)"
 mkdir -p "$out_dir"
+gb_lock "$cache_root"
 
-# One build at a time per machine (CI and tests may call this concurrently).
-exec 9>"$cache_root/.lock"
-if ! flock -n 9; then
-  log "another build.sh holds $cache_root/.lock; waiting"
-  flock 9
-fi
-
-want_hash="$(inputs_hash)"
-if [[ "${TASKMESH_DAPRD_REBUILD:-0}" != 1 && -x "$out" && -f "$stamp" ]] &&
-  [[ "$(cat "$stamp")" == "$want_hash" ]] &&
-  [[ "$target" == sentry || "$(daprd_version_of "$out")" == "$version" ]]; then
-  log "using cached build $out"
-  printf '%s\n' "$out"
-  exit 0
+# An edit to main.go (e.g. a newly registered component) invalidates the cached binary.
+want_hash="$(gb_inputs_hash "$here" go.mod go.sum main.go '_overlay/*.go')"
+if [[ "$rebuild" != 1 ]]; then
+  if [[ "$target" == sentry ]]; then gb_use_cached "$out" "$want_hash"
+  else gb_use_cached "$out" "$want_hash" "$version" daprd_version_of
+  fi
 fi
 
 log "building $target $version into $out (one core, niced; a first build downloads modules and takes several minutes)"
@@ -114,9 +86,7 @@ start=$SECONDS
 # it), copy it unchanged into the cache, and point a build-only go.mod
 # (-modfile; the committed go.mod is untouched) at that copy.
 log "downloading $dapr_module@$dapr_tag"
-mod_dir="$(cd "$here" && go mod download -json "$dapr_module@$dapr_tag" |
-  awk -F'"' '$2 == "Dir" { print $4 }')"
-[[ -n "$mod_dir" && -d "$mod_dir" ]] || die "go mod download $dapr_module@$dapr_tag failed"
+mod_dir="$(gb_module_dir "$here" "$dapr_module@$dapr_tag")"
 
 src="$cache_root/src/dapr@$dapr_tag"
 if [[ ! -f "$src/.complete" ]]; then
@@ -151,25 +121,11 @@ pkg=.
 blog="$bdir/build-$target.log"
 log "go build $pkg (log: $blog)"
 rm -f "$out.tmp"
-(cd "$here" && CGO_ENABLED=0 nice -n 19 go build -p "${TASKMESH_DAPRD_PROCS:-1}" -trimpath \
-  -modfile="$bdir/go.mod" -overlay="$bdir/overlay.json" \
-  -ldflags "$ldflags" -o "$out.tmp" "$pkg") >"$blog" 2>&1 &
-build_pid=$!
-# A long build says it is alive every 30 s.
-while kill -0 "$build_pid" 2>/dev/null; do
-  for _ in $(seq 30); do sleep 1; kill -0 "$build_pid" 2>/dev/null || break; done
-  kill -0 "$build_pid" 2>/dev/null && log "  still building ($((SECONDS - start))s)"
-done
-if ! wait "$build_pid"; then
-  tail -n 40 "$blog" >&2
-  die "go build failed; full log in $blog"
-fi
+gb_build "$here" "$blog" 30 nice -n 19 go build -p "${TASKMESH_DAPRD_PROCS:-1}" -trimpath \
+  -modfile="$bdir/go.mod" -overlay="$bdir/overlay.json" -ldflags "$ldflags" -o "$out.tmp" "$pkg"
 
 if [[ "$target" == daprd ]]; then
   got="$(daprd_version_of "$out.tmp")"
   [[ "$got" == "$version" ]] || die "built binary reports version '$got', want $version"
 fi
-mv -f "$out.tmp" "$out"
-printf '%s\n' "$want_hash" >"$stamp"
-log "built $out ($(du -h "$out" | cut -f1)) in $((SECONDS - start))s"
-printf '%s\n' "$out"
+gb_install "$out" "$want_hash" "$start"

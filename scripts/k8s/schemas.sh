@@ -34,54 +34,31 @@ set -euo pipefail
 kubernetes_version=v1.36.3
 kubernetes_sum="h1:qDQdoMiluAE2Eab6Fa52YV+WjiGz9mZFFoagEA6cI+o="
 
-case "${1:-}" in
-  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-  "") ;;
-  *) printf '[k8s-schemas] ERROR: unexpected argument %s\n' "$1" >&2; exit 2 ;;
-esac
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 daprd_dir="$(cd "$here/../daprd" && pwd)"
-log() { printf '[k8s-schemas] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+GB_TAG=k8s-schemas
+# shellcheck source=../lib/go-build.sh
+. "$here/../lib/go-build.sh"
+
+case "${1:-}" in
+  -h | --help) gb_usage; exit 0 ;;
+  "") ;;
+  *) log "ERROR: unexpected argument $1"; exit 2 ;;
+esac
 
 dapr_module=github.com/dapr/dapr
-dapr_version="$(awk -v m="$dapr_module" '$1 == m && $2 ~ /^v/ { print $2; exit }' "$daprd_dir/go.mod")"
+dapr_version="$(gb_pinned_version "$daprd_dir/go.mod" "$dapr_module")"
 [[ -n "$dapr_version" ]] || die "no 'require $dapr_module vX.Y.Z' line in $daprd_dir/go.mod"
 
 cache_root="${TASKMESH_CACHE_DIR:-$HOME/.cache/taskmesh}/k8s-schemas"
 out="$cache_root/kubernetes-$kubernetes_version+dapr-$dapr_version"
 log "Kubernetes $kubernetes_version, Dapr $dapr_version (from $daprd_dir/go.mod)"
 
-if [[ -f "$out/versions.json" ]]; then
-  log "using cached $out"
-  printf '%s\n' "$out"
-  exit 0
-fi
-
+use_cached() { [[ ! -f "$out/versions.json" ]] || { log "using cached $out"; gb_answer "$out"; }; }
+use_cached
 command -v go >/dev/null || die "go is not installed (the schemas come from the Go module proxy)"
-mkdir -p "$cache_root"
-exec 9>"$cache_root/.lock"
-if ! flock -n 9; then
-  log "another schemas.sh holds $cache_root/.lock; waiting"
-  flock 9
-fi
-if [[ -f "$out/versions.json" ]]; then
-  log "using cached $out"
-  printf '%s\n' "$out"
-  exit 0
-fi
-
-# Prints the module's extracted directory; checks the hash when one is given.
-module_dir() { # <dir to run in> <module@version> [expected h1 sum]
-  local json dir sum
-  json="$(cd "$1" && go mod download -json "$2")" || die "go mod download $2 failed"
-  dir="$(awk -F'"' '$2 == "Dir" { print $4 }' <<<"$json")"
-  sum="$(awk -F'"' '$2 == "Sum" { print $4 }' <<<"$json")"
-  [[ -n "$dir" && -d "$dir" ]] || die "go mod download $2 gave no directory"
-  if [[ -n "${3:-}" && "$sum" != "$3" ]]; then die "$2 has hash $sum, pinned $3"; fi
-  printf '%s\n' "$dir"
-}
+gb_lock "$cache_root"
+use_cached
 
 start=$SECONDS
 tmp="$out.tmp"
@@ -92,14 +69,14 @@ mkdir -p "$tmp/kubernetes/openapi-v3" "$tmp/dapr/crds"
 # pinned hash stands in for a go.sum line.
 log "downloading k8s.io/kubernetes@$kubernetes_version (about 18 MB)"
 empty="$(mktemp -d)"
-k8s_dir="$(module_dir "$empty" "k8s.io/kubernetes@$kubernetes_version" "$kubernetes_sum")"
+k8s_dir="$(gb_module_dir "$empty" "k8s.io/kubernetes@$kubernetes_version" "$kubernetes_sum")"
 rmdir "$empty"
 cp "$k8s_dir"/api/openapi-spec/v3/*.json "$tmp/kubernetes/openapi-v3/"
 cp "$k8s_dir/pkg/generated/openapi/zz_generated.openapi.go" "$tmp/kubernetes/"
 
 # Inside scripts/daprd, whose go.sum pins the dapr module.
 log "downloading $dapr_module@$dapr_version"
-dapr_dir="$(module_dir "$daprd_dir" "$dapr_module@$dapr_version")"
+dapr_dir="$(gb_module_dir "$daprd_dir" "$dapr_module@$dapr_version")"
 cp "$dapr_dir"/charts/dapr/crds/*.yaml "$tmp/dapr/crds/"
 
 chmod -R u+w "$tmp"
