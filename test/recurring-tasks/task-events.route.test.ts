@@ -1,10 +1,11 @@
 import type { Server } from "node:http";
-import { createLogger, freePort, listenOn } from "@taskmesh/core";
+import { freePort, listenOn } from "@taskmesh/core";
 import { EVENT_TYPES, exampleEvents } from "@taskmesh/contracts";
 import { createSidecarClient } from "@taskmesh/dapr";
 import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../services/recurring-tasks/src/app.ts";
+import { composeRecurringTasks } from "../../services/recurring-tasks/src/compose.ts";
+import { loadRecurringTasksConfig } from "../../services/recurring-tasks/src/config.ts";
 import { closeServers } from "../support/servers.ts";
 
 const APP_TOKEN = "recurring-tasks-app-token";
@@ -17,15 +18,12 @@ let request: ReturnType<typeof supertest>;
 beforeAll(async () => {
   // No daprd listens on this port: whatever needs the sidecar meets a real connection refusal.
   const sidecar = createSidecarClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2000 });
-  const app = createApp({
-    logger: createLogger({ service: "recurring-tasks", level: "silent" }),
-    sidecar,
-    lifecycle: { draining: false },
-    appApiToken: APP_TOKEN,
-    taskApiAppId: "task-api",
-    stateStore: "recurring-tasks-state",
-    processedEventTtlSeconds: 3600,
+  const config = loadRecurringTasksConfig({
+    APP_API_TOKEN: APP_TOKEN,
+    PROCESSED_EVENT_TTL_SECONDS: "3600",
+    LOG_LEVEL: "silent",
   });
+  const { app } = composeRecurringTasks(config, { sidecar });
   server = await listenOn(app, "sidecar", 0, "127.0.0.1");
   opsServer = await listenOn(app, "operations", 0, "127.0.0.1");
   request = supertest(server);

@@ -1,17 +1,13 @@
 import {
   createHttpMetrics,
-  healthRoutes,
+  createServiceApp,
   jsonBody,
-  notFoundHandler,
-  onlyOn,
-  problemHandler,
-  requestContext,
   type HttpMetrics,
   type Lifecycle,
   type Logger,
 } from "@taskmesh/core";
 import { createProcessedEvents, requireAppToken, type SidecarClient } from "@taskmesh/dapr";
-import express, { type Express } from "express";
+import type { Express } from "express";
 import { createTaskApiClient } from "./data/task-api.client.ts";
 import { createScheduleNextOccurrence } from "./domain/schedule-next-occurrence.use-case.ts";
 import { taskEventsRoute } from "./events/task-events.subscription.ts";
@@ -50,33 +46,25 @@ export function createApp(deps: RecurringTasksDeps): Express {
     }),
   });
 
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-
-  app.use(requestContext(logger));
-  app.use(metrics.middleware);
-  // No readiness checks beyond draining: there is no database, and the sidecar is not this
-  // app's to probe (an unreachable sidecar or task-api shows up per event, as RETRY).
-  app.use(healthRoutes(deps.lifecycle, {}));
-  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
-  // /metrics, and the operations port serves nothing but the probes and /metrics.
-  app.get("/metrics", onlyOn("operations"), metrics.handler);
-  app.use(onlyOn("public", "sidecar"));
-  // Subscriptions are declarative (dapr-components/subscriptions.yaml); daprd still asks.
-  app.get("/dapr/subscribe", onlyOn("sidecar"), (_req, res) => {
-    res.json([]);
-  });
-
-  // Everything below is for the sidecar only, and checked before any body is read.
-  app.use("/events", requireAppToken(deps.appApiToken));
-  app.post(
-    "/events/task-events",
-    jsonBody({ limit: EVENT_BODY_LIMIT }),
-    taskEventsRoute({ schedule, logger, registry: metrics.registry }),
-  );
-
-  app.use(notFoundHandler);
-  app.use(problemHandler(logger));
-  return app;
+  return createServiceApp(
+    {
+      service: "recurring-tasks",
+      logger,
+      lifecycle: deps.lifecycle,
+      metrics,
+      // No readiness checks beyond draining: there is no database, and the sidecar is not this
+      // app's to probe (an unreachable sidecar or task-api shows up per event, as RETRY).
+      readiness: {},
+      daprSubscribe: true,
+    },
+    (app) => {
+      // Everything below is for the sidecar only, and checked before any body is read.
+      app.use("/events", requireAppToken(deps.appApiToken));
+      app.post(
+        "/events/task-events",
+        jsonBody({ limit: EVENT_BODY_LIMIT }),
+        taskEventsRoute({ schedule, logger, registry: metrics.registry }),
+      );
+    },
+  ).app;
 }
