@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
 import { EVENT_TYPES, exampleEvents, PUBSUB_NAME, TOPICS } from "@taskmesh/contracts";
 import { createLogger } from "@taskmesh/core";
 import { createSidecarClient } from "@taskmesh/dapr";
@@ -11,39 +12,62 @@ import {
   createOutboxRelay,
   type OutboxRelay,
 } from "../../services/task-api/src/workers/outbox-relay.worker.ts";
-import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
-import {
-  readTopic,
-  startTaskApiSidecar,
-  startTestKafka,
-  type BrokerMessage,
-  type TestKafka,
-  type TestSidecar,
-  type TopicReader,
-} from "./dapr-runtime.ts";
+import { readTopicUntil, type TopicRecord } from "../support/kafka.ts";
+import { testPool } from "../support/postgres.ts";
+import { closeServers, startBareApp } from "../support/servers.ts";
+import { startStack, type TestStack } from "../support/stack.ts";
 
 const logger = createLogger({ service: "task-api", level: "silent" });
 
-let database: TestDatabase;
-let pool: pg.Pool;
-let kafka: TestKafka;
-let sidecar: TestSidecar;
-let topic: TopicReader;
+/** A message as it sits on the broker: the Kafka record key and the CloudEvent. */
+interface BrokerMessage {
+  key: string | null;
+  partition: number;
+  event: { id: string; type: string; source: string; data: { taskId: string; sequence: number } };
+}
 
+let stack: TestStack;
+let bareApp: Server;
+let pool: pg.Pool;
+let sidecar: { url: string; apiToken: string };
+
+// Only task-api's sidecar (and the broker behind it) matters: the relay calls the sidecar and
+// nothing calls the app, so a bare app stands in for task-api. Without mTLS: no invocation here.
 beforeAll(async () => {
-  [database, kafka] = await Promise.all([createTestDatabase(), startTestKafka()]);
-  pool = testPool(database.connectionString, 8);
-  topic = await readTopic(kafka.brokers, TOPICS.taskEvents);
-  sidecar = await startTaskApiSidecar({ brokers: kafka.brokers });
+  const app = await startBareApp();
+  bareApp = app.server;
+  stack = await startStack({
+    apps: [],
+    externalApps: { "task-api": { port: app.port } },
+    mtls: false,
+    waitForConsumers: false,
+  });
+  pool = testPool(stack.databaseUrl, 8);
+  sidecar = { url: stack.daprUrls["task-api"] ?? "", apiToken: stack.daprApiToken };
 }, 180_000);
 
 afterAll(async () => {
-  await topic.stop().catch(() => undefined);
-  await sidecar.stop().catch(() => undefined);
-  await kafka.stop().catch(() => undefined);
   await pool.end();
-  await database.drop();
+  await stack.stop();
+  await closeServers([bareApp]);
 }, 60_000);
+
+/**
+ * Reads task-events from the beginning until every one of `ids` is on it; returns what was read
+ * (the other tests' events included).
+ */
+async function readUntilDelivered(ids: readonly string[]): Promise<BrokerMessage[]> {
+  const missing = new Set(ids);
+  const records = await readTopicUntil(stack.kafkaBrokers, TOPICS.taskEvents, (record) => {
+    missing.delete(brokerMessage(record).event.id);
+    return missing.size === 0;
+  });
+  return records.map(brokerMessage);
+}
+
+function brokerMessage(record: TopicRecord): BrokerMessage {
+  return { key: record.key, partition: record.partition, event: record.json as BrokerMessage["event"] };
+}
 
 const template = exampleEvents()[EVENT_TYPES.taskUpdated].data;
 
@@ -118,11 +142,11 @@ async function drain(relays: OutboxRelay[], ids: readonly string[], timeoutMs = 
 }
 
 /** The broker's copy of the given events, by id, checked to be exactly once and keyed by task. */
-function delivered(ids: readonly string[]): Map<string, BrokerMessage[]> {
+async function delivered(ids: readonly string[]): Promise<Map<string, BrokerMessage[]>> {
   const wanted = new Set(ids);
   const byTask = new Map<string, BrokerMessage[]>();
   const seen = new Map<string, number>();
-  for (const message of topic.messages) {
+  for (const message of await readUntilDelivered(ids)) {
     if (!wanted.has(message.event.id)) continue;
     seen.set(message.event.id, (seen.get(message.event.id) ?? 0) + 1);
     byTask.set(message.event.data.taskId, [...(byTask.get(message.event.data.taskId) ?? []), message]);
@@ -159,8 +183,7 @@ describe.each([
 
     await drain(relays, ids);
 
-    await topic.waitFor((messages) => ids.every((id) => messages.some((m) => m.event.id === id)));
-    const byTask = delivered(ids);
+    const byTask = await delivered(ids);
     expectInOrder(byTask, tasks, perKey);
     const sample = byTask.get(tasks[0] ?? "")?.[0];
     expect(sample?.event).toMatchObject({
@@ -187,8 +210,7 @@ describe.each([
 
     await drain([healthy, cut], ids);
 
-    await topic.waitFor((messages) => ids.every((id) => messages.some((m) => m.event.id === id)));
-    expectInOrder(delivered(ids), tasks, perKey);
+    expectInOrder(await delivered(ids), tasks, perKey);
   });
 });
 
@@ -196,7 +218,7 @@ describe("outbox relay and an unavailable sidecar", () => {
   it("when the sidecar is down, then the rows stay with their attempts, error and backoff, and the running relay publishes them once it is back", async () => {
     const { tasks, ids } = await writeEvents(3, 2);
     const relay = relayFor(sidecar.url, sidecar.apiToken, { bulk: true, batchSize: 100 });
-    await sidecar.stop();
+    await stack.kill("task-api", "sidecar", "SIGTERM");
     try {
       const before = Date.now();
       expect(await relay.runOnce()).toBe(0);
@@ -225,13 +247,12 @@ describe("outbox relay and an unavailable sidecar", () => {
         return (again[0]?.attempts ?? 0) >= 2;
       });
     } finally {
-      await sidecar.start();
+      await stack.restart("task-api", "sidecar");
     }
 
     await waitUntil(async () => (await pending(ids)) === 0);
     await relay.stop();
-    await topic.waitFor((messages) => ids.every((id) => messages.some((m) => m.event.id === id)));
-    expectInOrder(delivered(ids), tasks, 2);
+    expectInOrder(await delivered(ids), tasks, 2);
   });
 
   it("when a relay with two lanes is started, then it publishes each new row as soon as it is woken, without waiting for its poll", async () => {

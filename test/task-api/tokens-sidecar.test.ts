@@ -7,7 +7,7 @@
  * sidecar and its app id matter here (test/stack/mcp-auth.test.ts runs the real one).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import {
   InvalidTokenError,
   createBearerVerifier,
@@ -15,9 +15,9 @@ import {
   jwksFromSidecar,
   type BearerVerifier,
 } from "@taskmesh/auth";
-import { freePort } from "@taskmesh/core";
 import { createSidecarClient } from "@taskmesh/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startBareApp } from "../support/servers.ts";
 import { startStack, type AppName, type TestStack } from "../support/stack.ts";
 
 const OTHERS: AppName[] = ["mcp-server", "notifications", "recurring-tasks"];
@@ -28,22 +28,13 @@ let mcpResource: string;
 let verify: BearerVerifier;
 const servers: Server[] = [];
 
-/** An app that only answers its sidecar's probes. */
-async function bareApp(): Promise<number> {
-  const port = await freePort();
-  const server = createServer((req, res) => {
-    const subscribe = req.url === "/dapr/subscribe";
-    res.writeHead(subscribe || req.url === "/healthz" ? 200 : 404, { "content-type": "application/json" });
-    res.end(subscribe ? "[]" : "{}");
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  servers.push(server);
-  return port;
-}
-
 beforeAll(async () => {
   const externalApps: Partial<Record<AppName, { port: number }>> = {};
-  for (const app of OTHERS) externalApps[app] = { port: await bareApp() };
+  for (const app of OTHERS) {
+    const bare = await startBareApp();
+    servers.push(bare.server);
+    externalApps[app] = { port: bare.port };
+  }
   const mcpPort = externalApps["mcp-server"]?.port ?? 0;
   mcpResource = `http://127.0.0.1:${mcpPort}/mcp`;
   stack = await startStack({
