@@ -72,6 +72,45 @@ describe("tools/list", () => {
   });
 });
 
+describe("tool arguments", () => {
+  /** Every object schema in a JSON Schema, with where it is. */
+  const objectsOf = (schema: unknown, at = ""): { at: string; schema: Record<string, unknown> }[] => {
+    if (typeof schema !== "object" || schema === null) return [];
+    const here = schema as Record<string, unknown>;
+    const nested = Object.entries(here).flatMap(([key, value]) =>
+      Array.isArray(value)
+        ? value.flatMap((v: unknown, i) => objectsOf(v, `${at}/${key}/${i}`))
+        : objectsOf(value, `${at}/${key}`),
+    );
+    return here.type === "object" && "properties" in here ? [{ at, schema: here }, ...nested] : nested;
+  };
+
+  it("when tools are listed, then every object of every input schema says additionalProperties: false", () => {
+    for (const tool of listTools().tools) {
+      const objects = objectsOf(tool.inputSchema);
+      expect(objects.length, tool.name).toBeGreaterThan(0);
+      for (const { at, schema } of objects) {
+        expect(schema.additionalProperties, `${tool.name} ${at || "/"}`).toBe(false);
+      }
+    }
+  });
+
+  it("when any tool is called with an argument it does not know, then isError naming it and the known ones", async () => {
+    const client = await connected(build());
+    for (const tool of listTools().tools) {
+      const known = Object.keys(tool.inputSchema.properties ?? {});
+      const result = (await client.callTool({
+        name: tool.name,
+        arguments: { colour: "red" },
+      })) as CallToolResult;
+      expect(result.isError, tool.name).toBe(true);
+      expect(textOf(result), tool.name).toContain(
+        `Unknown argument "colour" (known arguments: ${known.join(", ")})`,
+      );
+    }
+  });
+});
+
 describe("a server for tool calls only", () => {
   it("when built for one tool, then it still declares every capability, lists every tool and answers unknown tools as the full server", async () => {
     const only = await connected(build({ onlyTools: new Set(["list_tags"]) }));

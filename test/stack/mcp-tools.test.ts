@@ -148,7 +148,7 @@ describe("mcp-server tools over Streamable HTTP through real sidecars", () => {
       client,
       "list_tasks",
       {
-        tags: [tag],
+        tag: [tag],
         sort: ["-dueAt"],
         limit: 2,
       },
@@ -157,7 +157,7 @@ describe("mcp-server tools over Streamable HTTP through real sidecars", () => {
     expect(first.tasks[0]).not.toHaveProperty("description");
     expect(first.nextCursor).not.toBeNull();
     const second = await ok<{ tasks: Task[]; nextCursor: string | null }>(client, "list_tasks", {
-      tags: [tag],
+      tag: [tag],
       sort: ["-dueAt"],
       limit: 2,
       cursor: first.nextCursor,
@@ -165,17 +165,17 @@ describe("mcp-server tools over Streamable HTTP through real sidecars", () => {
     expect(second.tasks.map((t) => t.title)).toEqual([titles[2], titles[1]]);
 
     const urgent = await ok<{ tasks: Task[] }>(client, "list_tasks", {
-      tags: [tag],
+      tag: [tag],
       priority: ["urgent"],
       detail: "full",
     });
     expect(urgent.tasks.map((t) => t.title).sort()).toEqual([titles[0], titles[2], titles[4]].sort());
     expect(urgent.tasks[0]).toHaveProperty("description");
 
-    const searched = await ok<{ tasks: Task[] }>(client, "list_tasks", { query: "charlie", tags: [tag] });
+    const searched = await ok<{ tasks: Task[] }>(client, "list_tasks", { q: "charlie", tag: [tag] });
     expect(searched.tasks.map((t) => t.title)).toEqual([titles[2]]);
 
-    const bad = await call(client, "list_tasks", { tags: [tag], cursor: "not-a-cursor" });
+    const bad = await call(client, "list_tasks", { tag: [tag], cursor: "not-a-cursor" });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(/How to fix/);
   });

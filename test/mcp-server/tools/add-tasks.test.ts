@@ -44,6 +44,19 @@ describe("add_tasks", () => {
     expect((result.structuredContent as unknown as BatchResult).failed).toBe(1);
   });
 
+  it("when an item has a field tasks do not have, then isError naming it at its index and nothing is created", async () => {
+    const result = await call(client, "add_tasks", {
+      tasks: [{ title: "fine" }, { title: "x", due: "2031-01-01" }],
+    });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/Input validation error/);
+    expect(text).toContain('Unknown field "due" (known fields: title, description, priority,');
+    expect(text).toMatch(/\) at tasks\[1\]/);
+    const listed = await ok<{ tasks: { title: string }[] }>(client, "list_tasks", { q: "fine" });
+    expect(listed.tasks).toEqual([]);
+  });
+
   it("when the batch is larger than 50, then the input schema refuses it", async () => {
     const result = await call(client, "add_tasks", {
       tasks: Array.from({ length: 51 }, (_, i) => ({ title: `t${i}` })),

@@ -111,8 +111,8 @@ describe("list_tasks", () => {
     expect(await by({ status: "completed" })).toEqual(["foxtrot done"]);
     expect((await by({ status: "all" })).length).toBe(6);
     expect((await by({ priority: ["urgent"] })).sort()).toEqual(["alpha report", "charlie errand"]);
-    expect((await by({ tags: ["work"] })).sort()).toEqual(["alpha report", "bravo call"]);
-    expect(await by({ tags: ["work", "q1"], tagMatch: "all" })).toEqual(["alpha report"]);
+    expect((await by({ tag: ["work"] })).sort()).toEqual(["alpha report", "bravo call"]);
+    expect(await by({ tag: ["work", "q1"], tagMatch: "all" })).toEqual(["alpha report"]);
     // The subtask lives in its parent's list.
     expect(await by({ listId })).toEqual(["alpha report", "delta subtask"]);
     expect((await by({ listId: "none" })).sort()).toEqual(["bravo call", "charlie errand", "echo overdue"]);
@@ -124,13 +124,31 @@ describe("list_tasks", () => {
     ]);
     expect(await by({ overdue: true })).toEqual(["echo overdue"]);
     expect(await by({ overdue: false })).not.toContain("echo overdue");
-    expect(await by({ query: "charlie" })).toEqual(["charlie errand"]);
     expect(await by({ sort: ["-dueAt"], limit: 2 })).toEqual(["delta subtask", "charlie errand"]);
     expect((await by({ sort: ["-priority", "title"] }))[0]).toBe("alpha report");
   });
 
+  it("when q is given, then only tasks whose title or description match, as GET /v1/tasks?q=", async () => {
+    expect(titles(await ok<Page>(client, "list_tasks", { q: "charlie" }))).toEqual(["charlie errand"]);
+    expect(titles(await ok<Page>(client, "list_tasks", { q: "report", status: "all" }))).toEqual([
+      "alpha report",
+    ]);
+    expect((await ok<Page>(client, "list_tasks", { q: "nothing-matches-this" })).tasks).toEqual([]);
+  });
+
+  it("when an argument is unknown (query for q, tags for tag), then isError naming it and the known ones", async () => {
+    const text = await failed(client, "list_tasks", { query: "charlie" });
+    expect(text).toMatch(/Input validation error/);
+    expect(text).toContain(
+      'Unknown argument "query" (known arguments: status, priority, tag, tagMatch, listId, parentId, dueBefore, dueAfter, overdue, q, sort, limit, cursor, detail)',
+    );
+    expect(await failed(client, "list_tasks", { tags: ["work"], colour: "red" })).toContain(
+      'Unknown arguments "tags", "colour" (known arguments: status,',
+    );
+  });
+
   it("when detail is full, then each task has every field", async () => {
-    const page = await ok<Page>(client, "list_tasks", { query: "charlie", detail: "full" });
+    const page = await ok<Page>(client, "list_tasks", { q: "charlie", detail: "full" });
     expect(page.tasks[0]).toMatchObject({ description: "the charlie one", recurrence: null, allDay: false });
   });
 

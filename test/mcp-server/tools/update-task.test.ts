@@ -53,6 +53,16 @@ describe("update_task", () => {
     expect(text).toMatch(/validation-failed[\s\S]*\/changes: give at least one field/);
   });
 
+  it("when changes name a field tasks do not have, then isError naming it and the known fields, and nothing changes", async () => {
+    const task = await newTask();
+    const text = await failed(client, "update_task", { id: task.id, changes: { titel: "typo" } });
+    expect(text).toMatch(/Input validation error/);
+    expect(text).toContain(
+      'Unknown field "titel" (known fields: title, description, priority, tags, listId, parentId, dueAt, allDay, recurrence, remindAt) at changes',
+    );
+    expect((await ok<{ task: Task }>(client, "get_task", { id: task.id })).task.version).toBe(task.version);
+  });
+
   it("when the task does not exist, then isError not-found", async () => {
     expect(await failed(client, "update_task", { id: randomUUID(), changes: { title: "x" } })).toMatch(
       /not-found/,

@@ -2,14 +2,15 @@ import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
 import { newTaskInput, taskOutput } from "../mcp/task.schemas.ts";
 import { fullTask, taskLine, toTaskBody } from "../mcp/task.view.ts";
-import { defineTool } from "./tool.ts";
+import { defineTool, toolArgs } from "./tool.ts";
 
 export const addTaskTool = defineTool({
   name: "add_task",
   title: "Add a task",
   description:
     "Creates a task. Give dueAt as YYYY-MM-DD (all-day) or an ISO date-time with offset; resolve natural dates first. Pass the same idempotencyKey when retrying so the task is created only once.",
-  input: newTaskInput.extend({
+  input: toolArgs({
+    ...newTaskInput.shape,
     idempotencyKey: z
       .string()
       .min(1)

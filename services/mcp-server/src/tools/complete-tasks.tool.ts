@@ -2,13 +2,13 @@ import { z } from "zod";
 import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../mcp/batch.ts";
 import { batchOutput, expectedVersion, id } from "../mcp/task.schemas.ts";
 import { fullTask } from "../mcp/task.view.ts";
-import { defineTool } from "./tool.ts";
+import { defineTool, toolArgs } from "./tool.ts";
 
 export const completeTasksTool = defineTool({
   name: "complete_tasks",
   title: "Complete many tasks",
   description: `Marks up to ${MAX_BATCH} tasks completed in one call. Each item is reported by its index: the completed task or an error.`,
-  input: z.object({ tasks: z.array(z.object({ id, expectedVersion })).min(1).max(MAX_BATCH) }),
+  input: toolArgs({ tasks: z.array(toolArgs({ id, expectedVersion })).min(1).max(MAX_BATCH) }),
   output: batchOutput,
   taskApiCalls: callsPerItem("tasks"),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

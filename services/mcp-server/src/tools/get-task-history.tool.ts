@@ -1,14 +1,14 @@
 import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
 import { cursor, id, pageMeta } from "../mcp/task.schemas.ts";
-import { defineTool, READ_ONLY } from "./tool.ts";
+import { defineTool, READ_ONLY, toolArgs } from "./tool.ts";
 
 export const getTaskHistoryTool = defineTool({
   name: "get_task_history",
   title: "Get a task's history",
   description:
     "Lists the changes made to a task, oldest first: who (the user or a service acting for them), when, and each changed field from -> to. Also works for deleted tasks.",
-  input: z.object({ id, limit: z.number().int().min(1).max(100).default(20), cursor: cursor.optional() }),
+  input: toolArgs({ id, limit: z.number().int().min(1).max(100).default(20), cursor: cursor.optional() }),
   output: z.object({
     taskId: z.string(),
     entries: z.array(

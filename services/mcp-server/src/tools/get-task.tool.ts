@@ -2,13 +2,13 @@ import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
 import { id, taskOutput } from "../mcp/task.schemas.ts";
 import { fullTask, taskLine } from "../mcp/task.view.ts";
-import { defineTool, READ_ONLY } from "./tool.ts";
+import { defineTool, READ_ONLY, toolArgs } from "./tool.ts";
 
 export const getTaskTool = defineTool({
   name: "get_task",
   title: "Get a task",
   description: "Reads one task with all its fields (description, recurrence, reminder, version).",
-  input: z.object({ id }),
+  input: toolArgs({ id }),
   output: z.object({ task: taskOutput }),
   annotations: READ_ONLY,
   async run({ id: taskId }, { taskApi }) {

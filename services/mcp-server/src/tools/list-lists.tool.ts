@@ -2,14 +2,14 @@ import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
 import { cursor, listOutput, pageMeta } from "../mcp/task.schemas.ts";
 import { listView } from "../mcp/task.view.ts";
-import { defineTool, READ_ONLY } from "./tool.ts";
+import { defineTool, READ_ONLY, toolArgs } from "./tool.ts";
 
 export const listListsTool = defineTool({
   name: "list_lists",
   title: "List task lists",
   description:
     "Lists the user's task lists (id, name, open task count). Use a list's id as listId in other tools.",
-  input: z.object({ limit: z.number().int().min(1).max(100).default(50), cursor: cursor.optional() }),
+  input: toolArgs({ limit: z.number().int().min(1).max(100).default(50), cursor: cursor.optional() }),
   output: z.object({ lists: z.array(listOutput), ...pageMeta }),
   annotations: READ_ONLY,
   async run({ limit, cursor: after }, { taskApi }) {

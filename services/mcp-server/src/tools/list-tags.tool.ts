@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
 import { cursor, pageMeta, tagOutput } from "../mcp/task.schemas.ts";
-import { defineTool, READ_ONLY } from "./tool.ts";
+import { defineTool, READ_ONLY, toolArgs } from "./tool.ts";
 
 export const listTagsTool = defineTool({
   name: "list_tags",
   title: "List tags",
   description: "Lists the user's tags with their open task counts.",
-  input: z.object({ limit: z.number().int().min(1).max(100).default(50), cursor: cursor.optional() }),
+  input: toolArgs({ limit: z.number().int().min(1).max(100).default(50), cursor: cursor.optional() }),
   output: z.object({ tags: z.array(tagOutput), ...pageMeta }),
   annotations: READ_ONLY,
   async run({ limit, cursor: after }, { taskApi }) {

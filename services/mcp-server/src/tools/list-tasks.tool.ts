@@ -2,7 +2,7 @@ import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
 import { cursor, id, listEntryOutput, pageMeta, PRIORITIES, SORT_KEYS } from "../mcp/task.schemas.ts";
 import { compactTask, fullTask } from "../mcp/task.view.ts";
-import { defineTool, READ_ONLY } from "./tool.ts";
+import { defineTool, READ_ONLY, toolArgs } from "./tool.ts";
 
 const date = z.string().max(40);
 const sortTerm = z
@@ -10,10 +10,16 @@ const sortTerm = z
   .regex(new RegExp(`^-?(${SORT_KEYS.join("|")})$`))
   .describe(`One of ${SORT_KEYS.join(", ")}; prefix '-' for descending.`);
 
-export const listTasksInput = z.object({
+// Every argument has its name in GET /v1/tasks (tag, q); only detail is this tool's own.
+export const listTasksInput = toolArgs({
   status: z.enum(["open", "completed", "all"]).default("open"),
   priority: z.array(z.enum(PRIORITIES)).min(1).max(5).optional().describe("Any of these priorities."),
-  tags: z.array(z.string().min(1).max(50)).min(1).max(20).optional(),
+  tag: z
+    .array(z.string().min(1).max(50))
+    .min(1)
+    .max(20)
+    .optional()
+    .describe("Tasks with any of these tags (all of them with tagMatch)."),
   tagMatch: z
     .enum(["any", "all"])
     .optional()
@@ -34,7 +40,7 @@ export const listTasksInput = z.object({
     .boolean()
     .optional()
     .describe("Only open tasks past their due time (true) or none of them (false)."),
-  query: z
+  q: z
     .string()
     .min(1)
     .max(200)
@@ -45,7 +51,7 @@ export const listTasksInput = z.object({
     .min(1)
     .max(5)
     .optional()
-    .describe("Default: dueAt (undated last), or relevance with query."),
+    .describe("Default: dueAt (undated last), or relevance with q."),
   limit: z.number().int().min(1).max(100).default(20),
   cursor: cursor.optional(),
   detail: z
@@ -58,14 +64,14 @@ export const listTasksInput = z.object({
 export function toTaskQuery(args: z.infer<typeof listTasksInput>): URLSearchParams {
   const query = new URLSearchParams({ status: args.status, limit: String(args.limit) });
   if (args.priority) query.set("priority", args.priority.join(","));
-  for (const tag of args.tags ?? []) query.append("tag", tag);
+  for (const tag of args.tag ?? []) query.append("tag", tag);
   if (args.tagMatch) query.set("tagMatch", args.tagMatch);
   if (args.listId) query.set("listId", args.listId);
   if (args.parentId) query.set("parentId", args.parentId);
   if (args.dueBefore) query.set("dueBefore", args.dueBefore);
   if (args.dueAfter) query.set("dueAfter", args.dueAfter);
   if (args.overdue !== undefined) query.set("overdue", String(args.overdue));
-  if (args.query) query.set("q", args.query);
+  if (args.q) query.set("q", args.q);
   if (args.sort) query.set("sort", args.sort.join(","));
   if (args.cursor) query.set("cursor", args.cursor);
   return query;
@@ -75,7 +81,7 @@ export const listTasksTool = defineTool({
   name: "list_tasks",
   title: "List tasks",
   description:
-    "Lists the user's tasks with filters (status, priority, tags, list, subtasks, due range, overdue, text search), sort and paging. Open tasks by due date by default, 20 per page; pass nextCursor as cursor for more.",
+    "Lists the user's tasks with filters (status, priority, tags, list, subtasks, due range, overdue, text search q), sort and paging. Open tasks by due date by default, 20 per page; pass nextCursor as cursor for more.",
   input: listTasksInput,
   output: z.object({ tasks: z.array(listEntryOutput), count: z.number().int(), ...pageMeta }),
   annotations: READ_ONLY,

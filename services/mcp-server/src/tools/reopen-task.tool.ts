@@ -2,13 +2,13 @@ import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
 import { expectedVersion, id, taskOutput } from "../mcp/task.schemas.ts";
 import { fullTask, taskLine } from "../mcp/task.view.ts";
-import { defineTool } from "./tool.ts";
+import { defineTool, toolArgs } from "./tool.ts";
 
 export const reopenTaskTool = defineTool({
   name: "reopen_task",
   title: "Reopen a task",
   description: "Marks a completed task open again.",
-  input: z.object({ id, expectedVersion }),
+  input: toolArgs({ id, expectedVersion }),
   output: z.object({ task: taskOutput }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run({ id: taskId, expectedVersion: version }, { taskApi }) {

@@ -1,5 +1,5 @@
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
-import type { z } from "zod";
+import { z } from "zod";
 import type { TaskApi } from "../data/task-api.client.ts";
 
 /** What a tool runs with: task-api for the authenticated user. */
@@ -31,6 +31,25 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
   tool: ToolDefinition<I, O>,
 ): ToolDefinition<I, O> {
   return tool;
+}
+
+/**
+ * A tool's arguments (or an object inside them): a name it does not know is an error that
+ * lists the names it does. Stripped silently, a guessed name (`query` for `q`) would run the
+ * call without it, e.g. an unfiltered list. tools/list shows `additionalProperties: false`.
+ */
+export function toolArgs<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== "unrecognized_keys") return undefined;
+      // At the top an argument; inside one (changes, an item of tasks) a field, at its path.
+      const noun = issue.path?.length ? "field" : "argument";
+      const names = issue.keys.map((k) => JSON.stringify(k)).join(", ");
+      const plural = issue.keys.length > 1 ? "s" : "";
+      return `Unknown ${noun}${plural} ${names} (known ${noun}s: ${known})`;
+    },
+  });
 }
 
 /** Annotations of a tool that only reads. */

@@ -3,15 +3,15 @@ import { z } from "zod";
 import { batchResult, callsPerItem, MAX_BATCH, runBatch } from "../mcp/batch.ts";
 import { batchOutput, expectedVersion, id, taskChanges } from "../mcp/task.schemas.ts";
 import { fullTask, toTaskBody } from "../mcp/task.view.ts";
-import { defineTool } from "./tool.ts";
+import { defineTool, toolArgs } from "./tool.ts";
 
 export const updateTasksTool = defineTool({
   name: "update_tasks",
   title: "Update many tasks",
   description: `Changes up to ${MAX_BATCH} tasks in one call (each as update_task: absent fields stay, null clears). Each item is reported by its index.`,
-  input: z.object({
+  input: toolArgs({
     updates: z
-      .array(z.object({ id, expectedVersion, changes: taskChanges }))
+      .array(toolArgs({ id, expectedVersion, changes: toolArgs(taskChanges.shape) }))
       .min(1)
       .max(MAX_BATCH),
   }),
