@@ -53,12 +53,12 @@ describe("protected-resource metadata (RFC 9728)", () => {
     }
   });
 
-  it("when the Host is not this server's, then the metadata is refused too", async () => {
-    // fetch cannot set Host; node:http can.
-    const status = await new Promise<number | undefined>((resolve, reject) => {
+  // fetch cannot set Host; node:http can.
+  const statusWithHost = (host: string) =>
+    new Promise<number | undefined>((resolve, reject) => {
       const req = request(
         `${h.baseUrl}/.well-known/oauth-protected-resource`,
-        { headers: { host: "evil.example" } },
+        { headers: { host } },
         (res) => {
           res.resume();
           resolve(res.statusCode);
@@ -67,7 +67,17 @@ describe("protected-resource metadata (RFC 9728)", () => {
       req.on("error", reject);
       req.end();
     });
-    expect(status).toBe(403);
+
+  it("when the Host is not this server's, then the metadata is refused too", async () => {
+    expect(await statusWithHost("evil.example")).toBe(403);
+  });
+
+  it("when the server is on loopback, then every loopback name is its host, on any port", async () => {
+    const port = new URL(h.baseUrl).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, "[::1]", "127.0.0.1:1"]) {
+      expect(await statusWithHost(host), host).toBe(200);
+    }
+    expect(await statusWithHost(`evil.example:${port}`)).toBe(403);
   });
 });
 

@@ -30,7 +30,11 @@ const schema = z.object({
   MCP_RESOURCE_URL: z.url().default("http://localhost:3001/mcp"),
   /** task-api's public URL: the issuer of access tokens and the authorization server. */
   AUTH_ISSUER: z.url(),
-  /** Host header values accepted (DNS-rebinding protection); MCP_RESOURCE_URL's host is always allowed. */
+  /**
+   * Host header values accepted (DNS-rebinding protection); MCP_RESOURCE_URL's host is always
+   * allowed. Loopback names are one: if that host, an entry or HOST is on loopback, localhost,
+   * 127.0.0.1 and [::1] all pass on any port.
+   */
   ALLOWED_HOSTS: env.list(),
   /** Origin header values accepted (browser clients); requests without Origin are accepted. */
   ALLOWED_ORIGINS: env.list(),

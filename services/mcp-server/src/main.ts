@@ -4,6 +4,7 @@ import { createSidecarClient } from "@taskmesh/dapr";
 import { createApp } from "./app.ts";
 import { loadMcpServerConfig } from "./config.ts";
 import { sidecarTransport } from "./data/task-api.client.ts";
+import { isLoopback } from "./http/host-origin.guard.ts";
 
 async function main(): Promise<void> {
   const config = loadMcpServerConfig();
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
     taskApiFor: (userId, scope) => sidecarTransport(sidecar, config.TASK_API_APP_ID, userId, scope),
     resource,
     authorizationServer: config.AUTH_ISSUER,
-    allowedHosts: config.ALLOWED_HOSTS,
+    // Listening on loopback only, it is reached by loopback names: the guard then takes them all.
+    allowedHosts: isLoopback(config.HOST) ? [config.HOST, ...config.ALLOWED_HOSTS] : config.ALLOWED_HOSTS,
     allowedOrigins: config.ALLOWED_ORIGINS,
     toolCallsPerMinute: config.TOOL_CALLS_PER_MINUTE,
     toolCallBurst: config.TOOL_CALL_BURST,

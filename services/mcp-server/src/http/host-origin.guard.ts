@@ -1,12 +1,39 @@
 import { sendProblem } from "@taskmesh/core";
 import type { RequestHandler } from "express";
 
+/** The host name of a Host value or entry (lowercase, IPv4 and IPv6 normalized), or "". */
+function hostnameOf(host: string): string {
+  // Only a name and a port: the URL parser would take "evil.example@localhost" as localhost.
+  if (!/^[\w.\-[\]:]+$/.test(host)) return "";
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Whether a host (a Host value, an allowed-hosts entry or a listen address, with or without a
+ * port) names this machine's loopback interface: localhost, 127.0.0.0/8 or ::1.
+ */
+export function isLoopback(host: string): boolean {
+  // A listen address may be a bare IPv6 address (HOST=::1); a Host value has it in brackets.
+  const bareIpv6 = !host.startsWith("[") && host.split(":").length > 2;
+  const name = hostnameOf(bareIpv6 ? `[${host}]` : host);
+  return name === "localhost" || name === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
 /**
  * DNS-rebinding protection: a page on another site that resolves its own name to this server
  * sends its own Host (and Origin). Only the configured hosts pass; a request with an Origin
  * passes only from an allowed origin (clients that are not browsers send none). Entries with
  * a port match host:port exactly, entries without one match the host name on any port; the
  * same for origins ("http://localhost" allows a local client on any port).
+ *
+ * Loopback names are one host: if any entry is one (the development default resource URL
+ * http://localhost:3001), every loopback name passes on any port (localhost, 127.0.0.1,
+ * [::1]). A rebinding page cannot send them: its Host is the attacker's name, and a page whose
+ * own Host is a loopback name already runs on this machine.
  */
 export function hostOriginGuard(options: {
   allowedHosts: readonly string[];
@@ -14,6 +41,7 @@ export function hostOriginGuard(options: {
 }): RequestHandler {
   const exact = new Set(options.allowedHosts.filter((h) => /:\d+$/.test(h)).map((h) => h.toLowerCase()));
   const names = new Set(options.allowedHosts.filter((h) => !/:\d+$/.test(h)).map((h) => h.toLowerCase()));
+  const loopback = options.allowedHosts.some(isLoopback);
   const origins = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, "").toLowerCase()));
   const originAllowed = (origin: string): boolean => {
     const normalized = origin.replace(/\/$/, "").toLowerCase();
@@ -25,16 +53,10 @@ export function hostOriginGuard(options: {
       return false;
     }
   };
-  const hostnameOf = (host: string): string => {
-    try {
-      return new URL(`http://${host}`).hostname;
-    } catch {
-      return "";
-    }
-  };
   return (req, res, next) => {
     const host = (req.headers.host ?? "").toLowerCase();
-    if (host === "" || !(exact.has(host) || names.has(hostnameOf(host)))) {
+    const allowed = exact.has(host) || names.has(hostnameOf(host)) || (loopback && isLoopback(host));
+    if (host === "" || !allowed) {
       sendProblem(res, "forbidden", "Invalid Host header: this host name is not served here.");
       return;
     }
