@@ -6,9 +6,9 @@ import { REPO_ROOT } from "./paths.ts";
 export type ProgressLog = (message: string) => void;
 
 /**
- * Runs one of the provisioning scripts (scripts/daprd/build.sh, scripts/kafka/kafka.sh,
- * scripts/k8s/kustomize.sh, scripts/k8s/schemas.sh): their progress lines (stderr) go to `log`,
- * the last stdout line is the answer (a path). Each is instant when its cache is warm and locks
+ * Runs one of the provisioning scripts (scripts/daprd/build.sh, scripts/k8s/kustomize.sh,
+ * scripts/k8s/schemas.sh): their progress lines (stderr) go to `log`, the last stdout line is
+ * the answer (a path). Each is instant when its cache is warm and locks
  * against concurrent runs.
  */
 export function runProvisioningScript(script: string, args: string[], log: ProgressLog): Promise<string> {
@@ -44,7 +44,4 @@ export function ensureSentry(log: ProgressLog = () => undefined): Promise<string
   return runProvisioningScript("scripts/daprd/build.sh", ["sentry"], log);
 }
 
-/** Installs Apache Kafka's jars from Maven Central once; returns the install dir. */
-export function ensureKafka(log: ProgressLog = () => undefined): Promise<string> {
-  return runProvisioningScript("scripts/kafka/kafka.sh", ["install"], log);
-}
+export { ensureKafka } from "./kafka-install.ts";

@@ -211,7 +211,7 @@ export function buildAsyncApiDocument(): AsyncApiDocument {
         host: "127.0.0.1:9092",
         protocol: "kafka",
         description:
-          "The single-node Kafka of scripts/kafka/kafka.sh. Elsewhere the sidecars use the brokers in KAFKA_BROKERS.",
+          "The single-node Kafka of npm start (scripts/stack/kafka.ts). Elsewhere the sidecars use the brokers in KAFKA_BROKERS.",
       },
     },
     channels: {
