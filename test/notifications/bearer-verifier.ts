@@ -1,12 +1,12 @@
 import type { AddressInfo } from "node:net";
 import {
-  createBearerVerifier,
   jwksFromUrl,
+  preloadJwks,
   tokenIntrospectionSchema,
-  type BearerVerifier,
   type Introspect,
+  type PreloadedJwks,
 } from "@taskmesh/auth";
-import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi } from "../support/task-api.ts";
+import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
 
 /** What task-api's sidecar would send it: the in-process task-api trusts it for introspection. */
 const TASK_API_APP_TOKEN = "task-api-app-token-for-notifications-tests";
@@ -20,11 +20,12 @@ export function startTaskApiForNotifications(): Promise<TestTaskApi> {
 }
 
 /**
- * notifications' verifier as main.ts builds it (JWTs against task-api's JWKS; session tokens and
- * PATs introspected at task-api), reaching the in-process task-api over HTTP as its sidecar
- * would deliver the call: app token and caller id `notifications`.
+ * What notifications' verifier checks tokens with, reaching the in-process task-api over HTTP
+ * as its sidecar would deliver the call: task-api's keys (preloaded, as compose.ts does through
+ * the sidecar) and introspection of session tokens and PATs with app token and caller id
+ * `notifications`. composeNotifications builds the verifier from them as in production.
  */
-export function notificationsVerifier(taskApi: TestTaskApi): BearerVerifier {
+export function notificationsKeys(taskApi: TestTaskApi): { jwks: PreloadedJwks; introspect: Introspect } {
   const base = `http://127.0.0.1:${(taskApi.server.address() as AddressInfo).port}`;
   const introspect: Introspect = async (token) => {
     const response = await fetch(`${base}/internal/tokens/introspect`, {
@@ -39,11 +40,5 @@ export function notificationsVerifier(taskApi: TestTaskApi): BearerVerifier {
     if (!response.ok) throw new Error(`introspection answered ${response.status}`);
     return tokenIntrospectionSchema.parse(await response.json());
   };
-  return createBearerVerifier({
-    jwks: jwksFromUrl(`${base}/api/auth/jwks`),
-    issuer: TEST_PUBLIC_URL,
-    audience: "taskmesh",
-    acceptSessionTokens: true,
-    introspect,
-  });
+  return { jwks: preloadJwks(jwksFromUrl(`${base}/api/auth/jwks`)), introspect };
 }

@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { PrismaPg } from "@prisma/adapter-pg";
 import {
   EVENT_TYPES,
   newEvent,
@@ -13,22 +12,17 @@ import {
 } from "@taskmesh/contracts";
 import { listenOn, UnavailableError } from "@taskmesh/core";
 import type { ProcessedEvents, SidecarClient } from "@taskmesh/dapr";
-import { PrismaClient } from "@taskmesh/db";
 import pg from "pg";
 import { pino } from "pino";
 import supertest from "supertest";
-import { createApp } from "../../services/notifications/src/app.ts";
-
-import {
-  createStreamListener,
-  type StreamListener,
-} from "../../services/notifications/src/data/stream-listener.ts";
-import { createLiveStream, type LiveStream } from "../../services/notifications/src/http/live-stream.ts";
+import { composeNotifications } from "../../services/notifications/src/compose.ts";
+import { loadNotificationsConfig } from "../../services/notifications/src/config.ts";
+import type { LiveStream } from "../../services/notifications/src/http/live-stream.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
 import { deliverCloudEvent } from "../support/cloud-events.ts";
 import { closeServers } from "../support/servers.ts";
-import type { TestTaskApi, TestUser } from "../support/task-api.ts";
-import { notificationsVerifier, startTaskApiForNotifications } from "./bearer-verifier.ts";
+import { TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { notificationsKeys, startTaskApiForNotifications } from "./bearer-verifier.ts";
 
 export const APP_TOKEN = "notifications-test-app-token";
 
@@ -100,9 +94,9 @@ export interface NotificationsHarness {
 }
 
 /**
- * The real notifications app on port 0 (its own database, its stream listener on a dedicated
- * connection as main.ts wires it) and a real task-api, whose JWKS the verifier loads over
- * HTTP and whose access tokens authenticate the users.
+ * The real notifications app on port 0, built by the same composition root as main.ts (its own
+ * database, its stream listener on a dedicated connection, its workers started), and a real
+ * task-api, whose JWKS the verifier loads over HTTP and whose access tokens authenticate the users.
  */
 export async function startNotifications(
   options: {
@@ -122,7 +116,6 @@ export async function startNotifications(
   pool.on("connect", (client) => {
     client.on("error", () => undefined);
   });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -132,38 +125,31 @@ export async function startNotifications(
   });
   const appLogger = pino({ base: { service: "notifications" }, level: "debug" }, sink);
   const sidecar = recordingSidecar();
-  const liveStream = createLiveStream({
-    pool,
-    logger: appLogger,
-    heartbeatMs: options.heartbeatMs ?? 60_000,
-    maxPerUser: options.maxStreamsPerUser ?? 5,
+  const config = loadNotificationsConfig({
+    DATABASE_URL: database.connectionString,
+    APP_API_TOKEN: APP_TOKEN,
+    AUTH_ISSUER: TEST_PUBLIC_URL,
+    WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"),
+    STREAM_HEARTBEAT_MS: String(options.heartbeatMs ?? 60_000),
+    STREAM_MAX_CONNECTIONS_PER_USER: String(options.maxStreamsPerUser ?? 5),
+    ...(options.reminderBatchSize ? { REMINDER_BATCH_SIZE: String(options.reminderBatchSize) } : {}),
+    ...(options.corsOrigins ? { CORS_ORIGINS: options.corsOrigins.join(",") } : {}),
+    ...(options.rateLimit
+      ? {
+          RATE_LIMIT_IP_PER_MINUTE: String(options.rateLimit.ipPerMinute),
+          RATE_LIMIT_USER_PER_MINUTE: String(options.rateLimit.userPerMinute),
+        }
+      : {}),
   });
-  const listener: StreamListener = createStreamListener({
-    connectionString: database.connectionString,
-    logger: appLogger,
-    onNotice: (userId) => {
-      liveStream.notify(userId);
-    },
-    onReconnect: () => {
-      liveStream.catchUpAll();
-    },
-  });
-  await listener.start();
-  const app = createApp({
-    logger: appLogger,
-    lifecycle: { draining: false },
-    prisma,
-    pool,
-    sidecar,
-    verifyBearer: notificationsVerifier(taskApi),
-    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-    ...(options.streamTicketTtlMs ? { streamTicketTtlMs: options.streamTicketTtlMs } : {}),
-    appApiToken: APP_TOKEN,
-    liveStream,
-    processedEvents: noFastPath,
-    ...(options.reminderBatchSize ? { reminderBatchSize: options.reminderBatchSize } : {}),
-    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
-  });
+  const service = await composeNotifications(
+    // A ticket lifetime below a second (the variable is in whole seconds).
+    options.streamTicketTtlMs
+      ? { ...config, STREAM_TICKET_TTL_SECONDS: options.streamTicketTtlMs / 1000 }
+      : config,
+    { logger: appLogger, pool, sidecar, processedEvents: noFastPath, ...notificationsKeys(taskApi) },
+  );
+  const { app, liveStream } = service;
+  service.start?.();
   // The sidecar listener (what daprd calls) and the operations one (/metrics), as serve() opens them.
   const server = await listenOn(app, "sidecar", 0, "127.0.0.1");
   const opsServer = await listenOn(app, "operations", 0, "127.0.0.1");
@@ -187,9 +173,7 @@ export async function startNotifications(
     async close() {
       liveStream.close();
       await closeServers([server, opsServer], { dropConnections: true });
-      await listener.stop();
-      await prisma.$disconnect();
-      await pool.end();
+      await service.close();
       await database.drop();
       await taskApi.close();
     },

@@ -4,7 +4,7 @@ import {
   systemResolver,
   type HostResolver,
 } from "../../services/notifications/src/domain/webhook-target.guard.ts";
-import type { WebhookModule } from "../../services/notifications/src/webhook.module.ts";
+import type { Webhooks } from "../../services/notifications/src/compose.ts";
 import type { TestUser } from "../support/task-api.ts";
 import {
   reminderDueEvent,
@@ -41,7 +41,7 @@ const testResolver: HostResolver = async (hostname) => {
 describe("webhook deliveries", () => {
   let h: WebhookHarness;
   const receivers: Receiver[] = [];
-  const workers: WebhookModule[] = [];
+  const workers: Webhooks[] = [];
 
   beforeAll(async () => {
     h = await startWebhookHarness({ resolve: testResolver });
@@ -63,7 +63,7 @@ describe("webhook deliveries", () => {
   }
 
   /** A replica with its own worker, started (stopped after the test). */
-  function replica(...args: Parameters<WebhookHarness["replica"]>): WebhookModule {
+  function replica(...args: Parameters<WebhookHarness["replica"]>): Webhooks {
     const m = h.replica(...args);
     workers.push(m);
     m.worker.start();

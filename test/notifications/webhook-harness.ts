@@ -1,19 +1,20 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import { PrismaPg } from "@prisma/adapter-pg";
 import { EVENT_TYPES, exampleEvents, newEvent, type TaskmeshEvent } from "@taskmesh/contracts";
 import { createLogger } from "@taskmesh/core";
 import { createSidecarClient } from "@taskmesh/dapr";
-import { PrismaClient } from "@taskmesh/db";
+import type { PrismaClient } from "@taskmesh/db";
 import supertest from "supertest";
-import { createApp } from "../../services/notifications/src/app.ts";
-import { createLiveStream } from "../../services/notifications/src/http/live-stream.ts";
+import {
+  composeNotifications,
+  composeWebhooks,
+  type Webhooks,
+} from "../../services/notifications/src/compose.ts";
+import { loadNotificationsConfig, type WebhookSettings } from "../../services/notifications/src/config.ts";
 import type { HostResolver } from "../../services/notifications/src/domain/webhook-target.guard.ts";
-import type { WebhookSettings } from "../../services/notifications/src/webhook.config.ts";
-import { createWebhookModule, type WebhookModule } from "../../services/notifications/src/webhook.module.ts";
 import { createTestDatabase, testPool, type TestDatabase } from "../support/postgres.ts";
-import type { TestTaskApi, TestUser } from "../support/task-api.ts";
-import { notificationsVerifier, startTaskApiForNotifications } from "./bearer-verifier.ts";
+import { TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { notificationsKeys, startTaskApiForNotifications } from "./bearer-verifier.ts";
 
 /** Fast retries so a test sees several attempts; real code uses the config defaults. */
 export function testSettings(overrides: Partial<WebhookSettings> = {}): WebhookSettings {
@@ -32,21 +33,36 @@ export function testSettings(overrides: Partial<WebhookSettings> = {}): WebhookS
   };
 }
 
+/** The WEBHOOK_* variables that give these settings (config.ts's webhookSettings reads them back). */
+function webhookEnvOf(settings: WebhookSettings): Record<string, string> {
+  return {
+    WEBHOOK_SECRET_KEY: settings.secretKey.toString("base64"),
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: String(settings.allowPrivateTargets),
+    WEBHOOK_ALLOWED_PORTS: settings.allowedPorts.join(","),
+    WEBHOOK_MAX_PER_USER: String(settings.maxPerUser),
+    WEBHOOK_MAX_ATTEMPTS: String(settings.maxAttempts),
+    WEBHOOK_RETRY_BASE_MS: String(settings.retryBaseMs),
+    WEBHOOK_TIMEOUT_MS: String(settings.timeoutMs),
+    WEBHOOK_POLL_INTERVAL_MS: String(settings.pollIntervalMs),
+    WEBHOOK_CONCURRENCY: String(settings.concurrency),
+  };
+}
+
 export interface WebhookHarness {
   request: ReturnType<typeof supertest>;
   prisma: PrismaClient;
   settings: WebhookSettings;
-  webhooks: WebhookModule;
+  webhooks: Webhooks;
   signUp(): Promise<TestUser>;
   /** Another replica on the same database (its own worker), e.g. with other settings. */
-  replica(overrides?: Partial<WebhookSettings>, resolve?: HostResolver): WebhookModule;
+  replica(overrides?: Partial<WebhookSettings>, resolve?: HostResolver): Webhooks;
   close(): Promise<void>;
 }
 
 /**
- * The real notifications app (port 0, its own database) with the webhook module plugged in
- * as main.ts does, and a real task-api whose access tokens authenticate users. The worker is
- * not started: tests start it when they want deliveries to go out.
+ * The real notifications app (port 0, its own database), built by the same composition root
+ * as main.ts, and a real task-api whose access tokens authenticate users. Its workers are not
+ * started: tests start the webhook worker when they want deliveries to go out.
  */
 export async function startWebhookHarness(
   options: { settings?: Partial<WebhookSettings>; resolve?: HostResolver } = {},
@@ -54,31 +70,27 @@ export async function startWebhookHarness(
   const taskApi: TestTaskApi = await startTaskApiForNotifications();
   const database: TestDatabase = await createTestDatabase();
   const pool = testPool(database.connectionString, 8);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const logger = createLogger({ service: "notifications", level: "silent" });
   const settings = testSettings(options.settings);
-  const modules: WebhookModule[] = [];
-  const build = (s: WebhookSettings, resolve?: HostResolver) => {
-    const m = createWebhookModule({ prisma, logger, settings: s, ...(resolve ? { resolve } : {}) });
-    modules.push(m);
-    return m;
-  };
-  const webhooks = build(settings, options.resolve);
-  const liveStream = createLiveStream({ pool, logger, heartbeatMs: 60_000, maxPerUser: 5 });
-  const app = createApp({
+  const config = loadNotificationsConfig({
+    DATABASE_URL: database.connectionString,
+    APP_API_TOKEN: "test-app-token-0123456789",
+    AUTH_ISSUER: TEST_PUBLIC_URL,
+    STREAM_HEARTBEAT_MS: "60000",
+    ...webhookEnvOf(settings),
+  });
+  const service = await composeNotifications(config, {
     logger,
-    lifecycle: { draining: false },
-    prisma,
     pool,
     // Never called by the webhook routes.
     sidecar: createSidecarClient({ baseUrl: "http://127.0.0.1:9" }),
-    verifyBearer: notificationsVerifier(taskApi),
-    appApiToken: "test-app-token-0123456789",
-    liveStream,
-    webhooks: webhooks.plugin,
+    ...notificationsKeys(taskApi),
+    ...(options.resolve ? { resolveHost: options.resolve } : {}),
   });
+  const { prisma, webhooks } = service;
+  const replicas: Webhooks[] = [];
   const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => {
+    const s = service.app.listen(0, "127.0.0.1", () => {
       resolve(s);
     });
   });
@@ -88,17 +100,25 @@ export async function startWebhookHarness(
     settings,
     webhooks,
     signUp: () => taskApi.signUp(),
-    replica: (overrides = {}, resolve) => build({ ...settings, ...overrides }, resolve),
+    replica: (overrides = {}, resolve) => {
+      const replica = composeWebhooks({
+        prisma,
+        logger,
+        settings: { ...settings, ...overrides },
+        ...(resolve ? { resolve } : {}),
+      });
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
-      await Promise.all(modules.map((m) => m.worker.stop()));
-      liveStream.close();
+      await Promise.all(replicas.map((m) => m.worker.stop()));
+      service.liveStream.close();
       await new Promise<void>((resolve) =>
         server.close(() => {
           resolve();
         }),
       );
-      await prisma.$disconnect();
-      await pool.end();
+      await service.close();
       await database.drop();
       await taskApi.close();
     },

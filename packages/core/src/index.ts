@@ -13,3 +13,4 @@ export * from "./net.ts";
 export * from "./service/service-config.ts";
 export * from "./service/service-app.ts";
 export * from "./service/run-service.ts";
+export * from "./worker-loop.ts";

@@ -2,13 +2,8 @@ import { requireBearer, requireScope, type BearerVerifier } from "@taskmesh/auth
 import type { TaskmeshEvent } from "@taskmesh/contracts";
 import {
   createHttpMetrics,
-  healthRoutes,
+  createServiceApp,
   jsonBody,
-  notFoundHandler,
-  onlyOn,
-  problemHandler,
-  requestContext,
-  translateDatabaseErrors,
   type HttpMetrics,
   type Lifecycle,
   type Logger,
@@ -22,7 +17,7 @@ import {
 } from "@taskmesh/dapr";
 import type { PrismaClient } from "@taskmesh/db";
 import cors from "cors";
-import express, { type Express, type Router } from "express";
+import express, { type Express, type RequestHandler, type Router } from "express";
 import helmet from "helmet";
 import type pg from "pg";
 
@@ -37,7 +32,7 @@ import { rateLimits } from "./http/rate-limit.ts";
 import { streamRoutes } from "./http/stream.routes.ts";
 
 /**
- * What the webhooks module (webhook.module.ts) plugs into the app. Both parts are optional so the
+ * What the webhooks (composeWebhooks in compose.ts) plug into the app. Both parts are optional so the
  * app runs without webhooks (and its tests build it without them).
  */
 export interface WebhookPlugin {
@@ -70,7 +65,7 @@ export interface NotificationsDeps {
   verifyBearer: BearerVerifier;
   /** APP_API_TOKEN: what the sidecar sends on /events/* and /cron/*. */
   appApiToken: string;
-  /** The live streams of this process (fed by the stream listener in main.ts); without it, no /v1/stream. */
+  /** The live streams of this process (fed by the stream listener, compose.ts); without it, no /v1/stream. */
   liveStream?: LiveStream;
   webhooks?: WebhookPlugin;
   /** Default: ids in the `notifications-state` store, kept for a week. */
@@ -90,59 +85,12 @@ export interface NotificationsDeps {
   streamTicketTtlMs?: number;
 }
 
-/** The notifications Express app, without listening: main.ts and the tests build the same app. */
+/** The notifications Express app, without listening: compose.ts builds it for main.ts and the tests. */
 export function createApp(deps: NotificationsDeps): Express {
   const { logger, pool } = deps;
   const metrics = deps.metrics ?? createHttpMetrics("notifications");
   const counters = notificationMetrics(metrics.registry, deps.liveStream);
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-  app.set("query parser", "simple");
-  app.set("trust proxy", deps.trustProxyHops ?? 0);
   const limits = rateLimits(deps.rateLimit ?? { ipPerMinute: 1200, userPerMinute: 600 });
-
-  // Before the request logger: ?access_token= (EventSource cannot send headers) becomes the
-  // Authorization header and leaves the URL, so it is never logged.
-  app.use(queryAccessToken("/v1/stream"));
-  app.use(requestContext(logger));
-  app.use(metrics.middleware);
-  // An API with no pages: nothing may be framed, sniffed or loaded from elsewhere.
-  app.use(helmet({ contentSecurityPolicy: { directives: { "default-src": ["'none'"] } } }));
-  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
-    app.use(
-      "/v1",
-      cors({
-        origin: deps.corsOrigins,
-        exposedHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
-        maxAge: 600,
-      }),
-    );
-  }
-
-  app.use(
-    healthRoutes(deps.lifecycle, {
-      database: async () => {
-        await pool.query("SELECT 1");
-      },
-      ...deps.readiness,
-    }),
-  );
-  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
-  // /metrics, and the operations port serves nothing but the probes and /metrics.
-  app.get("/metrics", onlyOn("operations"), metrics.handler);
-  app.use(onlyOn("public", "sidecar"));
-  // The sidecar asks for programmatic subscriptions; ours are declarative (subscriptions.yaml).
-  app.get("/dapr/subscribe", onlyOn("sidecar"), (_req, res) => {
-    res.json([]);
-  });
-
-  // Routes only the sidecar calls: event deliveries, cron ticks, service invocation.
-  app.use(
-    ["/events", "/cron", "/internal"],
-    requireAppToken(deps.appApiToken),
-    express.json({ type: ["application/json", "application/*+json"], limit: "1mb" }),
-  );
   const processedEvents =
     deps.processedEvents ??
     createProcessedEvents({
@@ -151,49 +99,94 @@ export function createApp(deps: NotificationsDeps): Express {
       ttlSeconds: 7 * 24 * 3600,
       logger,
     });
-  app.use(
-    eventRoutes(createEventHandler({ pool, processedEvents, fanOut: deps.webhooks?.fanOut, logger }), logger),
-  );
-  app.use(
-    cronRoutes(
-      createFireReminders({
-        pool,
-        sidecar: deps.sidecar,
-        logger,
-        batchSize: deps.reminderBatchSize ?? 100,
-        onFired: (count) => {
-          counters.remindersFired.inc(count);
-        },
-      }),
-    ),
-  );
 
-  const v1 = express.Router();
-  v1.use(limits.perIp);
-  // The stream authenticates itself (a bearer token, or a single-use ticket in the URL).
-  if (deps.liveStream)
-    v1.use(
-      streamRoutes({
-        liveStream: deps.liveStream,
-        pool,
-        verifyBearer: deps.verifyBearer,
-        afterAuthentication: limits.perUser,
-        ...(deps.streamTicketTtlMs === undefined ? {} : { ticketTtlMs: deps.streamTicketTtlMs }),
-      }),
+  // An API with no pages: nothing may be framed, sniffed or loaded from elsewhere.
+  const security: RequestHandler[] = [
+    helmet({ contentSecurityPolicy: { directives: { "default-src": ["'none'"] } } }),
+  ];
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    security.push(
+      express.Router().use(
+        "/v1",
+        cors({
+          origin: deps.corsOrigins,
+          exposedHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
+          maxAge: 600,
+        }),
+      ),
     );
-  v1.use(requireBearer(deps.verifyBearer), limits.perUser);
-  // Read-only tokens (personal or OAuth-scoped) may only read, as on the REST API.
-  v1.use((req, res, next) => {
-    if (req.method !== "GET" && req.method !== "HEAD") requireScope(res, "read-write");
-    next();
-  });
-  v1.use(jsonBody({ limit: "64kb" }));
-  if (deps.webhooks?.router) v1.use(deps.webhooks.router);
-  app.use("/v1", v1);
+  }
 
-  app.use(notFoundHandler);
-  // A statement cancelled by the pool's statement_timeout, or a lost database: 503, not 500.
-  app.use(translateDatabaseErrors);
-  app.use(problemHandler(logger));
-  return app;
+  return createServiceApp(
+    {
+      service: "notifications",
+      logger,
+      lifecycle: deps.lifecycle,
+      metrics,
+      readiness: {
+        database: async () => {
+          await pool.query("SELECT 1");
+        },
+        ...deps.readiness,
+      },
+      trustProxyHops: deps.trustProxyHops ?? 0,
+      // ?access_token= (EventSource cannot send headers) becomes the Authorization header and
+      // leaves the URL before the request is logged, so it is never logged.
+      beforeLog: [queryAccessToken("/v1/stream")],
+      security,
+      daprSubscribe: true,
+      // A statement cancelled by the pool's statement_timeout, or a lost database: 503, not 500.
+      databaseErrors: true,
+    },
+    (app) => {
+      // Routes only the sidecar calls: event deliveries, cron ticks, service invocation.
+      app.use(
+        ["/events", "/cron", "/internal"],
+        requireAppToken(deps.appApiToken),
+        express.json({ type: ["application/json", "application/*+json"], limit: "1mb" }),
+      );
+      app.use(
+        eventRoutes(
+          createEventHandler({ pool, processedEvents, fanOut: deps.webhooks?.fanOut, logger }),
+          logger,
+        ),
+      );
+      app.use(
+        cronRoutes(
+          createFireReminders({
+            pool,
+            sidecar: deps.sidecar,
+            logger,
+            batchSize: deps.reminderBatchSize ?? 100,
+            onFired: (count) => {
+              counters.remindersFired.inc(count);
+            },
+          }),
+        ),
+      );
+
+      const v1 = express.Router();
+      v1.use(limits.perIp);
+      // The stream authenticates itself (a bearer token, or a single-use ticket in the URL).
+      if (deps.liveStream)
+        v1.use(
+          streamRoutes({
+            liveStream: deps.liveStream,
+            pool,
+            verifyBearer: deps.verifyBearer,
+            afterAuthentication: limits.perUser,
+            ...(deps.streamTicketTtlMs === undefined ? {} : { ticketTtlMs: deps.streamTicketTtlMs }),
+          }),
+        );
+      v1.use(requireBearer(deps.verifyBearer), limits.perUser);
+      // Read-only tokens (personal or OAuth-scoped) may only read, as on the REST API.
+      v1.use((req, res, next) => {
+        if (req.method !== "GET" && req.method !== "HEAD") requireScope(res, "read-write");
+        next();
+      });
+      v1.use(jsonBody({ limit: "64kb" }));
+      if (deps.webhooks?.router) v1.use(deps.webhooks.router);
+      app.use("/v1", v1);
+    },
+  ).app;
 }

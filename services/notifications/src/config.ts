@@ -1,34 +1,122 @@
-import { env, loadConfig } from "@taskmesh/core";
+import { createHash } from "node:crypto";
+import {
+  appTokenConfigFields,
+  databaseConfigFields,
+  env,
+  loadConfig,
+  serviceConfigFields,
+  servicePorts,
+  sidecarConfigFields,
+} from "@taskmesh/core";
 import { z } from "zod";
-import { requireWebhookKeyInProduction, webhookEnv } from "./webhook.config.ts";
+
+/**
+ * The webhook part of notifications' environment.
+ * WEBHOOK_SECRET_KEY encrypts the signing secrets at rest: 32 bytes, base64 (`openssl rand
+ * -base64 32`). Required in production; elsewhere a fixed development key is derived, so local
+ * secrets survive restarts (and are protected by nothing: never use it with real receivers).
+ */
+const webhookEnv = {
+  WEBHOOK_SECRET_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || Buffer.from(v, "base64").length === 32, {
+      message: "must be 32 bytes, base64-encoded (openssl rand -base64 32)",
+    }),
+  /** Lets webhooks target private, loopback and link-local addresses: tests and local development only. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: env.bool(false),
+  /** Ports webhook targets may use (comma-separated); any other is 422. Default 80 and 443. */
+  WEBHOOK_ALLOWED_PORTS: z
+    .string()
+    .default("80,443")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map(Number),
+    )
+    .refine((ports) => ports.length > 0 && ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535), {
+      message: "must be a comma-separated list of ports (1-65535)",
+    }),
+  /** Per-user quota (GitHub's is 20 per event per repository): a 21st is 422 quota-exceeded. */
+  WEBHOOK_MAX_PER_USER: z.coerce.number().int().min(1).default(20),
+  /** Attempts per delivery before it is marked failed (8 with the default base: about a day). */
+  WEBHOOK_MAX_ATTEMPTS: env.int(8),
+  /** Delay after the first failed attempt; each later delay is 5x the previous (±20% jitter). */
+  WEBHOOK_RETRY_BASE_MS: env.int(5000),
+  /** Per attempt, until the response headers arrive. */
+  WEBHOOK_TIMEOUT_MS: env.int(10_000),
+  /** How often the worker looks for due deliveries when nothing woke it. */
+  WEBHOOK_POLL_INTERVAL_MS: env.int(2000),
+  /** Attempts in flight per replica. */
+  WEBHOOK_CONCURRENCY: env.int(16),
+};
+
+type WebhookEnv = {
+  [K in Exclude<keyof typeof webhookEnv, "WEBHOOK_SECRET_KEY">]: z.infer<(typeof webhookEnv)[K]>;
+} & {
+  WEBHOOK_SECRET_KEY?: string | undefined;
+};
+
+/** Production must bring its own key. */
+function requireWebhookKeyInProduction(
+  config: { NODE_ENV: string; WEBHOOK_SECRET_KEY?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.NODE_ENV === "production" && config.WEBHOOK_SECRET_KEY === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["WEBHOOK_SECRET_KEY"],
+      message: "is required in production (32 bytes, base64)",
+    });
+  }
+}
+
+export interface WebhookSettings {
+  secretKey: Buffer;
+  /** true when secretKey is the derived development key (compose.ts warns). */
+  developmentKey: boolean;
+  allowPrivateTargets: boolean;
+  /** Ports a target may use (any, when private targets are allowed). */
+  allowedPorts: readonly number[];
+  maxPerUser: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  concurrency: number;
+}
+
+const DEVELOPMENT_KEY = createHash("sha256").update("taskmesh development webhook secret key").digest();
+
+export function webhookSettings(config: WebhookEnv): WebhookSettings {
+  return {
+    secretKey:
+      config.WEBHOOK_SECRET_KEY === undefined
+        ? DEVELOPMENT_KEY
+        : Buffer.from(config.WEBHOOK_SECRET_KEY, "base64"),
+    developmentKey: config.WEBHOOK_SECRET_KEY === undefined,
+    allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    allowedPorts: config.WEBHOOK_ALLOWED_PORTS,
+    maxPerUser: config.WEBHOOK_MAX_PER_USER,
+    maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    pollIntervalMs: config.WEBHOOK_POLL_INTERVAL_MS,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+  };
+}
 
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    PORT: env.port(3002),
-    /**
-     * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
-     * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
-     * invocation with the trusted-caller identity are served here and nowhere else.
-     */
-    APP_PORT: env.port(3102),
-    /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
-    OPS_PORT: env.port(3202),
-    HOST: z.string().default("0.0.0.0"),
-    LOG_LEVEL: env.logLevel(),
-    /** The database Prisma migrates (reminders, webhooks, stream_events); migrations are task-api's job. */
-    DATABASE_URL: z.string().min(1),
-    DATABASE_POOL_MAX: env.int(10),
-    /** PostgreSQL statement_timeout of every connection of the pool (ms; 0 = none). */
-    DATABASE_STATEMENT_TIMEOUT_MS: env.int(5_000),
-    /** PostgreSQL idle_in_transaction_session_timeout of every connection (ms; 0 = none). */
-    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(30_000),
-    /** daprd's HTTP API on 127.0.0.1. */
-    DAPR_HTTP_PORT: env.port(3500),
-    /** Sent to daprd as dapr-api-token when set. */
-    DAPR_API_TOKEN: z.string().min(1).optional(),
-    /** What daprd sends to this app; every /events, /cron and /internal route requires it. */
-    APP_API_TOKEN: z.string().min(1),
+    ...serviceConfigFields(servicePorts(3002)),
+    // The database Prisma migrates (reminders, webhooks, stream_events).
+    ...databaseConfigFields(),
+    ...sidecarConfigFields(),
+    // Every /events, /cron and /internal route requires it.
+    ...appTokenConfigFields(),
     /** task-api's public URL: the `iss` of the access tokens users present. */
     AUTH_ISSUER: z.url(),
     AUTH_AUDIENCE: z.string().default("taskmesh"),
@@ -56,7 +144,6 @@ const schema = z
     STREAM_HEARTBEAT_MS: env.int(15_000),
     /** Reminders claimed per cron tick (more wait for the next tick). */
     REMINDER_BATCH_SIZE: env.int(100),
-    SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
     /** Comma-separated browser origins allowed to call /v1 (the stream, webhooks); empty = CORS off. */
     CORS_ORIGINS: env.list(),
     ...webhookEnv,

@@ -1,4 +1,4 @@
-import type { Logger } from "@taskmesh/core";
+import { createWorkerLoop, type Logger } from "@taskmesh/core";
 import type {
   AttemptResult,
   ClaimedDelivery,
@@ -86,15 +86,32 @@ export function createWebhookDeliveryWorker(deps: WebhookDeliveryWorkerDeps): We
   const leaseMs = 2 * settings.timeoutMs + 30_000;
   const inFlight = new Set<Promise<void>>();
   const abort = new AbortController();
-  let running = false;
-  let loopDone: Promise<void> = Promise.resolve();
-  let woken = false;
-  let wake: (() => void) | undefined;
   let retryTimer: { at: number; timer: NodeJS.Timeout } | undefined;
 
+  const loop = createWorkerLoop({
+    async round() {
+      const free = settings.concurrency - inFlight.size;
+      if (free <= 0) return settings.pollIntervalMs;
+      try {
+        const claims = await deliveries.claimDue(free, leaseMs);
+        for (const claim of claims) {
+          const task: Promise<void> = run(claim).finally(() => {
+            inFlight.delete(task);
+            notify();
+          });
+          inFlight.add(task);
+        }
+        // A full batch may mean more are due: claim again at once.
+        return claims.length === free ? 0 : settings.pollIntervalMs;
+      } catch (error) {
+        logger.warn({ err: error }, "claiming webhook deliveries failed");
+        return settings.pollIntervalMs;
+      }
+    },
+  });
+
   function notify(): void {
-    woken = true;
-    wake?.();
+    loop.wake();
   }
 
   function wakeAt(delayMs: number): void {
@@ -107,19 +124,6 @@ export function createWebhookDeliveryWorker(deps: WebhookDeliveryWorkerDeps): We
     }, delayMs + 5);
     timer.unref();
     retryTimer = { at, timer };
-  }
-
-  function sleep(ms: number): Promise<void> {
-    if (woken) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
   }
 
   function withDeadline<T>(promise: Promise<T>): Promise<T> {
@@ -221,45 +225,15 @@ export function createWebhookDeliveryWorker(deps: WebhookDeliveryWorkerDeps): We
     }
   }
 
-  async function loop(): Promise<void> {
-    while (running) {
-      woken = false;
-      const free = settings.concurrency - inFlight.size;
-      let claimed = 0;
-      if (free > 0) {
-        try {
-          const claims = await deliveries.claimDue(free, leaseMs);
-          claimed = claims.length;
-          for (const claim of claims) {
-            const task: Promise<void> = run(claim).finally(() => {
-              inFlight.delete(task);
-              notify();
-            });
-            inFlight.add(task);
-          }
-        } catch (error) {
-          logger.warn({ err: error }, "claiming webhook deliveries failed");
-        }
-      }
-      // A full batch may mean more are due: claim again at once.
-      if (free > 0 && claimed === free) continue;
-      await sleep(settings.pollIntervalMs);
-    }
-  }
-
   return {
     start() {
-      if (running) return;
-      running = true;
-      loopDone = loop();
+      loop.start();
     },
     notify,
     async stop() {
-      running = false;
-      notify();
       abort.abort();
       if (retryTimer) clearTimeout(retryTimer.timer);
-      await loopDone;
+      await loop.stop();
       await Promise.allSettled([...inFlight]);
     },
   };
