@@ -7,3 +7,4 @@ export * from "./event-catalog.ts";
 export * from "./parse-event.ts";
 export * from "./examples.ts";
 export * from "./asyncapi.ts";
+export * from "./rest/index.ts";

@@ -8,7 +8,7 @@ import { oauthProvider } from "@better-auth/oauth-provider";
 import { OAUTH_SCOPES } from "@taskmesh/auth";
 import type { PrismaClient } from "@taskmesh/db";
 import { canonicalTimeZone } from "@taskmesh/recurrence";
-import { personName } from "../http/schemas.ts";
+import { personName } from "@taskmesh/contracts";
 import { withNullableLists } from "./prisma-lists.ts";
 
 export interface AuthOptions {

@@ -4,7 +4,7 @@ import { currentUserId, requireUserInPerson } from "../auth/authenticate.ts";
 import type { AccessTokenUseCases } from "../domain/access-token.use-cases.ts";
 import { createAccessTokenBody } from "./access-token.schemas.ts";
 import { decodeCursor, encodeCursor, parseBody, parseQuery, pathId } from "./parse.ts";
-import { pageQuery } from "./schemas.ts";
+import { pageQuery } from "@taskmesh/contracts";
 
 const cursorSchema = z.object({ before: z.uuid() });
 

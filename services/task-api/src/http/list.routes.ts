@@ -5,7 +5,7 @@ import type { Database } from "../data/database.ts";
 import type { ListUseCases } from "../domain/list.use-cases.ts";
 import { runPost } from "./idempotency.ts";
 import { decodeCursor, encodeCursor, etag, expectedVersion, parseBody, parseQuery, pathId } from "./parse.ts";
-import { createListBody, pageQuery, updateListBody } from "./schemas.ts";
+import { createListBody, pageQuery, updateListBody } from "@taskmesh/contracts";
 
 const cursorSchema = z.object({ after: z.uuid() });
 

@@ -2,7 +2,7 @@ import express, { type Router } from "express";
 import { currentActor, currentUserId, requireUserInPerson } from "../auth/authenticate.ts";
 import type { MeUseCases } from "../domain/me.use-cases.ts";
 import { parseBody } from "./parse.ts";
-import { updateMeBody } from "./schemas.ts";
+import { updateMeBody } from "@taskmesh/contracts";
 
 export function meRoutes(me: MeUseCases): Router {
   const router = express.Router();

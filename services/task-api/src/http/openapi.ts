@@ -24,7 +24,7 @@ import {
   updateListBody,
   updateMeBody,
   updateTaskBody,
-} from "./schemas.ts";
+} from "@taskmesh/contracts";
 
 const problem = (description: string, headers?: Record<string, z.ZodType>) => ({
   description,

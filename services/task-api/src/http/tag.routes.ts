@@ -4,7 +4,7 @@ import { currentUserId } from "../auth/authenticate.ts";
 import type { Database } from "../data/database.ts";
 import { findTagPage } from "../data/tag.repository.ts";
 import { decodeCursor, encodeCursor, parseQuery } from "./parse.ts";
-import { pageQuery } from "./schemas.ts";
+import { pageQuery } from "@taskmesh/contracts";
 
 const cursorSchema = z.object({ after: z.string() });
 

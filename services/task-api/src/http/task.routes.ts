@@ -26,7 +26,7 @@ import {
   parseQuery,
   pathId,
 } from "./parse.ts";
-import { createTaskBody, listTasksQuery, PRIORITIES, updateTaskBody } from "./schemas.ts";
+import { createTaskBody, listTasksQuery, PRIORITIES, updateTaskBody } from "@taskmesh/contracts";
 
 const cursorSchema = z.object({
   s: z.string(),
