@@ -9,12 +9,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar } from "@taskmesh/auth";
 import { createLogger } from "@taskmesh/core";
 import type { SidecarClient } from "@taskmesh/dapr";
 import { expect } from "vitest";
-import { createApp, type McpServerDeps } from "../../services/mcp-server/src/app.ts";
-import { sidecarTransport } from "../../services/mcp-server/src/data/task-api.client.ts";
+import { composeMcpServer, type McpServerOverrides } from "../../services/mcp-server/src/compose.ts";
+import { loadMcpServerConfig, type McpServerConfig } from "../../services/mcp-server/src/config.ts";
 import type { TaskApiDeps } from "../../services/task-api/src/app.ts";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
@@ -63,10 +62,19 @@ export interface McpHarness {
   close(): Promise<void>;
 }
 
-/** mcp-server (createApp, as main.ts builds it) on port 0 in front of a fresh in-process task-api. */
+/**
+ * What a test changes of mcp-server: the composition root's overrides, and `config`, settings
+ * on top of the harness's (e.g. TOOL_CALL_BURST).
+ */
+export type McpHarnessOverrides = McpServerOverrides & { config?: Partial<McpServerConfig> };
+
+/**
+ * mcp-server (composeMcpServer, as main.ts builds it) on port 0 in front of a fresh in-process
+ * task-api, reached through `taskApiSidecar`; its signing keys are loaded before it returns.
+ */
 export async function startMcpHarness(
   overrides:
-    Partial<McpServerDeps> | ((context: { mcpUrl: string; apiUrl: string }) => Partial<McpServerDeps>) = {},
+    McpHarnessOverrides | ((context: { mcpUrl: string; apiUrl: string }) => McpHarnessOverrides) = {},
   options: { taskApi?: Partial<TaskApiDeps> } = {},
 ): Promise<McpHarness> {
   // The resource URL names mcp-server's port, and task-api must know it before it starts.
@@ -86,27 +94,34 @@ export async function startMcpHarness(
   const sidecar = taskApiSidecar(apiUrl);
   const clients: Client[] = [];
 
-  const app = createApp({
-    logger: createLogger({ service: "mcp-server", level: "silent" }),
-    lifecycle: { draining: false },
-    verifyBearer: createBearerVerifier({
-      jwks: jwksFromSidecar(sidecar),
-      issuer: TEST_PUBLIC_URL,
-      audience: mcpUrl,
-      introspect: introspectionFromSidecar(sidecar),
+  const { config: settings, ...compose } =
+    typeof overrides === "function" ? overrides({ mcpUrl, apiUrl }) : overrides;
+  const config: McpServerConfig = {
+    ...loadMcpServerConfig({
+      APP_API_TOKEN: "mcp-server-app-token",
+      AUTH_ISSUER: TEST_PUBLIC_URL,
+      MCP_RESOURCE_URL: mcpUrl,
+      ALLOWED_ORIGINS: "http://localhost:6274",
+      TOOL_CALLS_PER_MINUTE: "10000",
+      TOOL_CALL_BURST: "1000",
+      RATE_LIMIT_IP_PER_MINUTE: "0",
+      MAX_BODY_BYTES: String(64 * 1024),
+      // An active token is introspected every time, so a test sees a revocation at once.
+      TOKEN_CACHE_SECONDS: "0",
+      TOKEN_NEGATIVE_CACHE_SECONDS: "5",
+      LOG_LEVEL: "silent",
     }),
-    taskApiFor: (userId, scope) => sidecarTransport(sidecar, "task-api", userId, scope),
-    resource: new URL(mcpUrl),
-    authorizationServer: TEST_PUBLIC_URL,
-    allowedHosts: [],
-    allowedOrigins: ["http://localhost:6274"],
-    toolCallsPerMinute: 10_000,
-    toolCallBurst: 1000,
-    ipRequestsPerMinute: 0,
-    trustProxyHops: 0,
-    maxBodyBytes: 64 * 1024,
-    ...(typeof overrides === "function" ? overrides({ mcpUrl, apiUrl }) : overrides),
+    ...settings,
+  };
+  const service = composeMcpServer(config, {
+    logger: createLogger({ service: "mcp-server", level: "silent" }),
+    sidecar,
+    ...compose,
   });
+  service.start?.();
+  // As a deployed mcp-server before it is ready: keys loaded (unless a test brings its own).
+  if (!compose.jwks) await service.jwks();
+  const { app } = service;
   server.on("request", app);
 
   return {
@@ -149,6 +164,7 @@ export async function startMcpHarness(
           resolve();
         });
       });
+      await service.close();
       await api.close();
     },
   };

@@ -12,7 +12,10 @@ let h: McpHarness;
 let user: TestUser;
 const lifecycle = { draining: false };
 beforeAll(async () => {
-  h = await startMcpHarness({ lifecycle, toolCallsPerMinute: 60, toolCallBurst: 3, maxBodyBytes: 2048 });
+  h = await startMcpHarness({
+    lifecycle,
+    config: { TOOL_CALLS_PER_MINUTE: 60, TOOL_CALL_BURST: 3, MAX_BODY_BYTES: 2048 },
+  });
   user = await h.signUp();
 });
 afterAll(async () => {

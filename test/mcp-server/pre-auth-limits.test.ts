@@ -45,9 +45,8 @@ function verifier(options: { negativeCacheMaxEntries?: number } = {}): BearerVer
 let verify: BearerVerifier | undefined;
 beforeAll(async () => {
   h = await startMcpHarness({
-    ipRequestsPerMinute: PER_MINUTE,
     // One proxy in front (the ingress): it appends the address it saw to X-Forwarded-For.
-    trustProxyHops: 1,
+    config: { RATE_LIMIT_IP_PER_MINUTE: PER_MINUTE, TRUST_PROXY_HOPS: 1 },
     verifyBearer: (token) => {
       if (!verify) throw new Error("verifier not ready");
       return verify(token);

@@ -19,8 +19,7 @@ let h: McpHarness;
 const callsByUser = new Map<string, TaskApiCall[]>();
 beforeAll(async () => {
   h = await startMcpHarness({
-    toolCallsPerMinute: 1,
-    toolCallBurst: BURST,
+    config: { TOOL_CALLS_PER_MINUTE: 1, TOOL_CALL_BURST: BURST },
     // The real sidecar transport, with every call it sends recorded.
     taskApiFor: (userId, scope) => {
       const send = sidecarTransport(taskApiSidecar(h.apiUrl), "task-api", userId, scope);

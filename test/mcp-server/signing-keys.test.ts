@@ -6,10 +6,9 @@
  * task-api's keys reached over a port that only starts answering later.
  */
 import { createServer, type Server } from "node:http";
-import { createBearerVerifier, introspectionFromSidecar, jwksFromSidecar, preloadJwks } from "@taskmesh/auth";
+import { jwksFromSidecar, preloadJwks } from "@taskmesh/auth";
 import { freePort } from "@taskmesh/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEST_PUBLIC_URL } from "../support/task-api.ts";
 import { startMcpHarness, taskApiSidecar, type McpHarness } from "./harness.ts";
 
 /** task-api "coming up" on `port`: every request forwarded to the real task-api at `apiUrl`. */
@@ -41,22 +40,14 @@ describe("mcp-server: task-api's signing keys at start", () => {
 
   beforeAll(async () => {
     keysPort = await freePort(); // nothing listens on it (yet)
-    h = await startMcpHarness(({ mcpUrl, apiUrl }) => {
+    h = await startMcpHarness(() => {
       // The keys come through a "sidecar" whose task-api is not up yet; PATs through the real one.
       jwks = preloadJwks(jwksFromSidecar(taskApiSidecar(`http://127.0.0.1:${keysPort}`)), {
         minDelayMs: 50,
         maxDelayMs: 200,
       });
       jwks.start();
-      return {
-        verifyBearer: createBearerVerifier({
-          jwks,
-          issuer: TEST_PUBLIC_URL,
-          audience: mcpUrl,
-          introspect: introspectionFromSidecar(taskApiSidecar(apiUrl)),
-        }),
-        readiness: { signingKeys: () => jwks.check() },
-      };
+      return { jwks };
     });
   });
   afterAll(async () => {

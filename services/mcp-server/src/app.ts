@@ -1,18 +1,14 @@
 import {
   createHttpMetrics,
-  healthRoutes,
+  createServiceApp,
   jsonBody,
-  notFoundHandler,
-  onlyOn,
-  problemHandler,
-  requestContext,
   type HttpMetrics,
   type Lifecycle,
   type Logger,
   type ReadinessCheck,
 } from "@taskmesh/core";
 import { OAUTH_SCOPES, requireBearer, type BearerVerifier, type TokenScope } from "@taskmesh/auth";
-import express, { type Express } from "express";
+import type { Express } from "express";
 import type { TaskApiTransport } from "./data/task-api.client.ts";
 import { hostOriginGuard } from "./http/host-origin.guard.ts";
 import { mcpRoutes } from "./http/mcp.routes.ts";
@@ -27,7 +23,7 @@ export interface McpServerDeps {
   lifecycle: Lifecycle;
   verifyBearer: BearerVerifier;
   /**
-   * How task-api is reached for a user: in main.ts through this app's own daprd
+   * How task-api is reached for a user: in compose.ts through this app's own daprd
    * (sidecarTransport; task-api trusts the user id because the call came from app mcp-server).
    */
   taskApiFor: (userId: string, scope: TokenScope) => TaskApiTransport;
@@ -47,61 +43,56 @@ export interface McpServerDeps {
   maxBodyBytes: number;
   metrics?: HttpMetrics;
   /**
-   * /readyz checks besides draining; main.ts: `signingKeys` (task-api's keys, preloadJwks), so
+   * /readyz checks besides draining; compose.ts: `signingKeys` (task-api's keys, preloadJwks), so
    * the pod takes no traffic until OAuth JWTs can be checked, whatever the start order.
    */
   readiness?: Record<string, ReadinessCheck>;
 }
 
-/** The mcp-server Express app, without listening: main.ts and the tests build the same app. */
+/** The mcp-server Express app, without listening: compose.ts builds it for main.ts and the tests. */
 export function createApp(deps: McpServerDeps): Express {
   const metrics = deps.metrics ?? createHttpMetrics("mcp-server");
   const metadataUrl = resourceMetadataUrl(deps.resource);
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-  app.set("trust proxy", deps.trustProxyHops);
-
-  app.use(requestContext(deps.logger));
-  app.use(metrics.middleware);
-  // Readiness is draining and task-api's signing keys (loaded at start and retried until they
-  // are there): task-api itself is not this app's to probe; an unreachable one shows per call
-  // (isError "unavailable", 503 for token checks), with a detail that says to try again.
-  app.use(healthRoutes(deps.lifecycle, deps.readiness ?? {}));
-  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
-  // /metrics, and the operations port serves nothing but the probes and /metrics.
-  app.get("/metrics", onlyOn("operations"), metrics.handler);
-  app.use(onlyOn("public", "sidecar"));
-
-  // Everything a client reaches checks Host (and Origin) first: DNS-rebinding protection.
-  const guard = hostOriginGuard({
-    allowedHosts: [deps.resource.host, ...deps.allowedHosts],
-    allowedOrigins: [deps.resource.origin, ...deps.allowedOrigins],
-  });
-  // Before anything that costs work for a caller nobody knows yet: bearer verification (an
-  // introspection and a database query for every tmpat_ token) and the metadata.
-  app.use(["/mcp", "/.well-known"], perIpLimit({ perMinute: deps.ipRequestsPerMinute }));
-  app.use("/.well-known", guard);
-  app.use(metadataRoutes({ resource: deps.resource, authorizationServer: deps.authorizationServer }));
-  app.use(
-    "/mcp",
-    guard,
-    requireBearer(deps.verifyBearer, {
-      resourceMetadataUrl: metadataUrl,
-      scope: `${OAUTH_SCOPES.read} ${OAUTH_SCOPES.write}`,
-    }),
-    jsonBody({ limit: String(deps.maxBodyBytes) }),
-    toolCallLimits({
-      writingTools: WRITING_TOOLS,
-      perMinute: deps.toolCallsPerMinute,
-      burst: deps.toolCallBurst,
-      resourceMetadataUrl: metadataUrl,
-      cost: taskApiCallsOf,
-    }),
-    mcpRoutes({ taskApiFor: deps.taskApiFor }),
-  );
-
-  app.use(notFoundHandler);
-  app.use(problemHandler(deps.logger));
-  return app;
+  return createServiceApp(
+    {
+      service: "mcp-server",
+      logger: deps.logger,
+      lifecycle: deps.lifecycle,
+      metrics,
+      // Readiness is draining and task-api's signing keys (loaded at start and retried until they
+      // are there): task-api itself is not this app's to probe; an unreachable one shows per call
+      // (isError "unavailable", 503 for token checks), with a detail that says to try again.
+      readiness: deps.readiness ?? {},
+      trustProxyHops: deps.trustProxyHops,
+    },
+    (app) => {
+      // Everything a client reaches checks Host (and Origin) first: DNS-rebinding protection.
+      const guard = hostOriginGuard({
+        allowedHosts: [deps.resource.host, ...deps.allowedHosts],
+        allowedOrigins: [deps.resource.origin, ...deps.allowedOrigins],
+      });
+      // Before anything that costs work for a caller nobody knows yet: bearer verification (an
+      // introspection and a database query for every tmpat_ token) and the metadata.
+      app.use(["/mcp", "/.well-known"], perIpLimit({ perMinute: deps.ipRequestsPerMinute }));
+      app.use("/.well-known", guard);
+      app.use(metadataRoutes({ resource: deps.resource, authorizationServer: deps.authorizationServer }));
+      app.use(
+        "/mcp",
+        guard,
+        requireBearer(deps.verifyBearer, {
+          resourceMetadataUrl: metadataUrl,
+          scope: `${OAUTH_SCOPES.read} ${OAUTH_SCOPES.write}`,
+        }),
+        jsonBody({ limit: String(deps.maxBodyBytes) }),
+        toolCallLimits({
+          writingTools: WRITING_TOOLS,
+          perMinute: deps.toolCallsPerMinute,
+          burst: deps.toolCallBurst,
+          resourceMetadataUrl: metadataUrl,
+          cost: taskApiCallsOf,
+        }),
+        mcpRoutes({ taskApiFor: deps.taskApiFor }),
+      );
+    },
+  ).app;
 }

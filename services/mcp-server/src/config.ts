@@ -1,26 +1,21 @@
-import { env, loadConfig } from "@taskmesh/core";
+import {
+  appTokenConfigFields,
+  env,
+  loadConfig,
+  serviceConfigFields,
+  servicePorts,
+  sidecarConfigFields,
+} from "@taskmesh/core";
 import { z } from "zod";
 
 // No DATABASE_URL: the mcp-server has no tables. Every read and write is task-api's, reached
 // by service invocation through this app's own sidecar.
 const schema = z.object({
-  PORT: env.port(3001),
-  /**
-   * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
-   * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
-   * invocation with the trusted-caller identity are served here and nowhere else.
-   */
-  APP_PORT: env.port(3101),
-  /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
-  OPS_PORT: env.port(3201),
-  HOST: z.string().default("0.0.0.0"),
-  LOG_LEVEL: env.logLevel(),
-  /** daprd's HTTP API on 127.0.0.1: service invocation of task-api. */
-  DAPR_HTTP_PORT: env.port(3500),
-  /** Sent to daprd as dapr-api-token when the sidecar was started with one. */
-  DAPR_API_TOKEN: z.string().min(1).optional(),
-  /** What daprd sends as dapr-api-token (no sidecar-only routes here yet; kept per convention). */
-  APP_API_TOKEN: z.string().min(1),
+  ...serviceConfigFields(servicePorts(3001)),
+  // The sidecar: service invocation of task-api.
+  ...sidecarConfigFields(),
+  // No sidecar-only routes here yet; kept per convention.
+  ...appTokenConfigFields(),
   TASK_API_APP_ID: z.string().min(1).default("task-api"),
   /**
    * The MCP endpoint's canonical URL as clients reach it: the OAuth resource identifier
@@ -59,7 +54,6 @@ const schema = z.object({
   TOKEN_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
   /** How long an unknown, revoked or expired personal access token is remembered as such (one introspection per token per period). */
   TOKEN_NEGATIVE_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
-  SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
 });
 
 export type McpServerConfig = z.infer<typeof schema>;
@@ -68,4 +62,20 @@ export function loadMcpServerConfig(
   source: Record<string, string | undefined> = process.env,
 ): McpServerConfig {
   return loadConfig(schema, source);
+}
+
+const stdioSchema = z.object({
+  /** A personal access token (POST /v1/tokens on task-api). */
+  TASKMESH_TOKEN: z.string().min(1),
+  /** task-api's public URL. */
+  TASKMESH_API_URL: z.url().default("http://localhost:3000"),
+  /** How often subscribed resources are re-read to notice changes (at least 1 s). */
+  TASKMESH_POLL_MS: env.int(15_000),
+});
+
+/** The stdio entry's environment (stdio.ts, a desktop client's `npx taskmesh-mcp`). */
+export type StdioConfig = z.infer<typeof stdioSchema>;
+
+export function loadStdioConfig(source: Record<string, string | undefined> = process.env): StdioConfig {
+  return loadConfig(stdioSchema, source);
 }
