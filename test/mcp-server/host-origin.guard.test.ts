@@ -46,6 +46,9 @@ describe("Host/Origin guard (DNS-rebinding protection)", () => {
     await guarded.get("/").set(host).set("Origin", "https://app.example.com").expect(200);
     await guarded.get("/").set(host).set("Origin", "https://APP.example.com/").expect(200);
     await guarded.get("/").set(host).set("Origin", "http://localhost:6274").expect(200);
+    // "http://localhost/" names a local client on any port, under any loopback name.
+    await guarded.get("/").set(host).set("Origin", "http://127.0.0.1:6274").expect(200);
+    await guarded.get("/").set(host).set("Origin", "http://[::1]:6274").expect(200);
     await guarded.get("/").set(host).set("Origin", "https://app.example.com:8443").expect(200);
     for (const origin of [
       "https://evil.example",
@@ -99,6 +102,17 @@ describe("Host guard on loopback (development)", () => {
     ]) {
       const res = await guarded.get("/").set("Host", host).expect(403);
       expect((res.body as { detail: string }).detail, host).toMatch(/Invalid Host header/);
+    }
+  });
+
+  it("when the allowed origin is a loopback one, then the same scheme and port on any loopback name passes", async () => {
+    const host = { Host: "localhost:3001" };
+    for (const origin of ["http://localhost:3001", "http://127.0.0.1:3001", "http://[::1]:3001"]) {
+      await guarded.get("/").set(host).set("Origin", origin).expect(200);
+    }
+    for (const origin of ["http://127.0.0.1:6274", "https://127.0.0.1:3001", "http://evil.example:3001"]) {
+      const res = await guarded.get("/").set(host).set("Origin", origin).expect(403);
+      expect((res.body as { detail: string }).detail, origin).toMatch(/Invalid Origin header/);
     }
   });
 

@@ -32,7 +32,8 @@ export function isLoopback(host: string): boolean {
  *
  * Loopback names are one host: if any entry is one (the development default resource URL
  * http://localhost:3001), every loopback name passes on any port (localhost, 127.0.0.1,
- * [::1]). A rebinding page cannot send them: its Host is the attacker's name, and a page whose
+ * [::1]); the same for allowed origins (http://localhost:6274 also admits
+ * http://127.0.0.1:6274 and http://[::1]:6274). A rebinding page cannot send them: its Host is the attacker's name, and a page whose
  * own Host is a loopback name already runs on this machine.
  */
 export function hostOriginGuard(options: {
@@ -42,12 +43,24 @@ export function hostOriginGuard(options: {
   const exact = new Set(options.allowedHosts.filter((h) => /:\d+$/.test(h)).map((h) => h.toLowerCase()));
   const names = new Set(options.allowedHosts.filter((h) => !/:\d+$/.test(h)).map((h) => h.toLowerCase()));
   const loopback = options.allowedHosts.some(isLoopback);
-  const origins = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, "").toLowerCase()));
-  const originAllowed = (origin: string): boolean => {
+  // Loopback origins are one origin per scheme and port too: http://127.0.0.1:6274 is the
+  // client that http://localhost:6274 names.
+  const originKey = (origin: string): string => {
     const normalized = origin.replace(/\/$/, "").toLowerCase();
-    if (origins.has(normalized)) return true;
     try {
       const url = new URL(normalized);
+      if (!isLoopback(url.host)) return normalized;
+      return `${url.protocol}//loopback${url.port ? `:${url.port}` : ""}`;
+    } catch {
+      return normalized;
+    }
+  };
+  const origins = new Set(options.allowedOrigins.map(originKey));
+  const originAllowed = (origin: string): boolean => {
+    const key = originKey(origin);
+    if (origins.has(key)) return true;
+    try {
+      const url = new URL(key);
       return origins.has(`${url.protocol}//${url.hostname}`);
     } catch {
       return false;
