@@ -1,0 +1,62 @@
+/** What the API answers, parsed with zod (only the fields the smoke test relies on). */
+import { z } from "zod";
+
+export const instant = z.iso.datetime({ offset: true });
+export const taskSchema = z.looseObject({
+  id: z.string().min(1),
+  title: z.string(),
+  completed: z.boolean(),
+  priority: z.string(),
+  tags: z.array(z.string()),
+  version: z.number().int().min(1),
+  createdAt: instant,
+  updatedAt: instant,
+});
+export type Task = z.infer<typeof taskSchema>;
+export const taskPageSchema = z.looseObject({ data: z.array(taskSchema), nextCursor: z.string().nullable() });
+export const authUserSchema = z.looseObject({
+  user: z.looseObject({ id: z.string().min(1), email: z.string() }),
+});
+export const sessionSchema = z.looseObject({
+  user: z.looseObject({ id: z.string().min(1), email: z.string() }),
+});
+export const accessTokenSchema = z.looseObject({ token: z.string().min(1) });
+export const personalAccessTokenSchema = z.looseObject({
+  id: z.string().min(1),
+  token: z.string().startsWith("tmpat_"),
+  scope: z.literal("read"),
+});
+export const historySchema = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      eventId: z.string(),
+      type: z.string(),
+      sequence: z.number().int(),
+      occurredAt: instant,
+      actor: z.looseObject({ kind: z.string(), id: z.string() }),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+export const problemSchema = z.looseObject({ title: z.string().optional(), detail: z.string().optional() });
+export const healthSchema = z.looseObject({ status: z.string().optional() });
+export const authServerMetadataSchema = z.looseObject({
+  issuer: z.string(),
+  authorization_endpoint: z.string(),
+  token_endpoint: z.string(),
+});
+export const resourceMetadataSchema = z.looseObject({
+  resource: z.string(),
+  authorization_servers: z.array(z.string()).min(1),
+});
+export const streamEventSchema = z.looseObject({
+  id: z.string(),
+  type: z.string(),
+  data: z.looseObject({ taskId: z.string().optional() }),
+});
+export const getTaskResultSchema = z.looseObject({
+  isError: z.boolean().optional(),
+  structuredContent: z.looseObject({ task: z.looseObject({ id: z.string(), title: z.string() }) }),
+});
+
+export type StreamEvent = z.infer<typeof streamEventSchema>;
