@@ -12,31 +12,32 @@
  */
 import { freePort } from "@taskmesh/core";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import readline from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
-import { applyMigrations, startEmbeddedPostgres } from "@taskmesh/db";
+import { applyMigrations } from "@taskmesh/db";
 import { buildServices } from "../build.ts";
 import { SERVICE_NODE_OPTIONS } from "../service-runtime.ts";
+import {
+  accessToken,
+  createCleanups,
+  REPO_ROOT,
+  runBenchmark,
+  signUpUser,
+  startBenchPostgres,
+  type BenchUser,
+} from "./harness.ts";
 import { announceSmoke, knob, outputFile, SMOKE } from "./options.ts";
+import { memoryMiB } from "./process-stats.ts";
+import { printChecks, row, step, writeResultFile } from "./report.ts";
 import { BENCH_STANDALONE_TASK_API_ENV } from "./task-api-env.ts";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const USERS = knob("BENCH_USERS", 10, 2);
 const TASKS_PER_USER = knob("BENCH_TASKS_PER_USER", 10_000, 200);
 const DURATION_S = knob("BENCH_DURATION", 10, 1);
 const CONNECTIONS = knob("BENCH_CONNECTIONS", 50, 4);
 const WARMUP_S = knob("BENCH_WARMUP_SECONDS", 3, 1);
-const children: ChildProcess[] = [];
-/** Stops the temporary PostgreSQL (and removes its directory) on success and on failure alike. */
-let stopPostgres = (): Promise<void> => Promise.resolve();
-
-function step(message: string): void {
-  console.log(`» ${message}`);
-}
+const cleanups = createCleanups();
 
 /** Waits for `url` to answer; fails at once when the process that should serve it exits. */
 async function waitFor(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
@@ -61,7 +62,7 @@ const serviceErrors = new Map<string, number>();
 /** Starts a process; its error lines are counted (the first few printed), not streamed. */
 function launch(name: string, args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, args, {
-    cwd: root,
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -73,14 +74,16 @@ function launch(name: string, args: string[], env: Record<string, string>): Chil
       if (seen <= 3) console.log(`  [${name}] ${line.slice(0, 400)}`);
     });
   }
-  children.push(child);
+  cleanups.add(async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+  });
   return child;
 }
 
-async function rssMiB(pid: number): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: Math.round(kb("VmRSS") / 1024), peak: Math.round(kb("VmHWM") / 1024) };
+function rssMiB(pid: number): { rss: number; peak: number } {
+  const { rss, hwm } = memoryMiB(pid);
+  return { rss: Math.round(rss), peak: Math.round(hwm) };
 }
 
 interface Result {
@@ -141,31 +144,21 @@ async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
   await pool.query("ANALYZE");
 }
 
+/** BENCH_DATABASE_URL, else a temporary embedded PostgreSQL; migrated. */
+async function database(): Promise<string> {
+  let url = process.env.BENCH_DATABASE_URL;
+  if (!url) {
+    step("starting PostgreSQL (embedded, temporary)");
+    url = (await startBenchPostgres(cleanups, { prefix: "taskmesh-bench-" })).url;
+  }
+  await applyMigrations({ connectionString: url });
+  return url;
+}
+
 async function main(): Promise<void> {
-  const started = Date.now();
   const file = outputFile("api");
   announceSmoke();
-
-  let dataDir: string | undefined;
-  let databaseUrl = process.env.BENCH_DATABASE_URL;
-  if (!databaseUrl) {
-    step("starting PostgreSQL (embedded, temporary)");
-    dataDir = await mkdtemp(path.join(tmpdir(), "taskmesh-bench-"));
-    const { chmod } = await import("node:fs/promises");
-    await chmod(dataDir, 0o755);
-    const server = await startEmbeddedPostgres({
-      dataDir: path.join(dataDir, "pg"),
-      port: await freePort(),
-      database: "bench",
-    });
-    databaseUrl = server.connectionString;
-    const dir = dataDir;
-    stopPostgres = async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    };
-  }
-  await applyMigrations({ connectionString: databaseUrl });
+  const databaseUrl = await database();
 
   step("building task-api");
   await buildServices(["task-api"]);
@@ -192,25 +185,10 @@ async function main(): Promise<void> {
   await Promise.all([waitFor(`${apiUrl}/readyz`, api), waitFor(`${baseUrl}/healthz`, baseline)]);
 
   step(`signing up ${USERS} users and seeding ${USERS} x ${TASKS_PER_USER} tasks`);
-  const users: { id: string; token: string }[] = [];
+  const users: (BenchUser & { token: string })[] = [];
   for (let i = 0; i < USERS; i++) {
-    const res = await fetch(`${apiUrl}/api/auth/sign-up/email`, {
-      method: "POST",
-      // fetch sends Sec-Fetch-Mode, so Better Auth's CSRF guard wants a trusted Origin.
-      headers: { "content-type": "application/json", origin: `http://localhost:${apiPort}` },
-      body: JSON.stringify({
-        email: `bench-${i}-${Date.now()}@example.com`,
-        password: "correct-horse-battery",
-        name: `Bench ${i}`,
-      }),
-    });
-    if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-    const session = res.headers.get("set-auth-token") ?? "";
-    const { user } = (await res.json()) as { user: { id: string } };
-    const jwt = (await (
-      await fetch(`${apiUrl}/api/auth/token`, { headers: { authorization: `Bearer ${session}` } })
-    ).json()) as { token: string };
-    users.push({ id: user.id, token: jwt.token });
+    const user = await signUpUser(apiUrl, `bench-${i}`, `Bench ${i}`);
+    users.push({ ...user, token: await accessToken(apiUrl, user.session) });
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   await seed(
@@ -299,8 +277,8 @@ async function main(): Promise<void> {
     const at80 = await load({ ...options, overallRate: rate });
     results[name] = { peak, at80, rate };
   }
-  const apiMemory = await rssMiB(api.pid ?? 0);
-  const baseMemory = await rssMiB(baseline.pid ?? 0);
+  const apiMemory = rssMiB(api.pid ?? 0);
+  const baseMemory = rssMiB(baseline.pid ?? 0);
 
   const base = results["baseline GET by id (node:http + pg)"];
   const byId = results["task-api GET /v1/tasks/:id"];
@@ -309,12 +287,29 @@ async function main(): Promise<void> {
   const prepared = results["baseline GET by id, prepared statement"];
   const preparedRatio = prepared && byId ? byId.peak.reqPerSec / prepared.peak.reqPerSec : 0;
 
+  const widths = [48, 10, 6, 6, 1, 8, 6, 6, 6, 7];
   console.log(
-    `\n${"scenario".padEnd(48)} ${"peak req/s".padStart(10)} ${"p50".padStart(6)} ${"p99".padStart(6)} | ${"at 80%".padStart(8)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"p99".padStart(6)} ${"errors".padStart(7)}`,
+    `\n${row(["scenario", "peak req/s", "p50", "p99", "|", "at 80%", "p50", "p95", "p99", "errors"], widths)}`,
   );
   for (const [name, r] of Object.entries(results)) {
+    const errors = r.at80.errors + r.at80.non2xx + r.peak.errors + r.peak.non2xx;
+    const ms = (n: number): string => n.toFixed(1);
     console.log(
-      `${name.padEnd(48)} ${String(r.peak.reqPerSec).padStart(10)} ${r.peak.p50.toFixed(1).padStart(6)} ${r.peak.p99.toFixed(1).padStart(6)} | ${String(r.rate).padStart(8)} ${r.at80.p50.toFixed(1).padStart(6)} ${r.at80.p95.toFixed(1).padStart(6)} ${r.at80.p99.toFixed(1).padStart(6)} ${String(r.at80.errors + r.at80.non2xx + r.peak.errors + r.peak.non2xx).padStart(7)}`,
+      row(
+        [
+          name,
+          r.peak.reqPerSec,
+          ms(r.peak.p50),
+          ms(r.peak.p99),
+          "|",
+          r.rate,
+          ms(r.at80.p50),
+          ms(r.at80.p95),
+          ms(r.at80.p99),
+          errors,
+        ],
+        widths,
+      ),
     );
   }
   const checks = [
@@ -344,41 +339,27 @@ async function main(): Promise<void> {
   console.log(
     `\nlatencies in ms; baseline RSS ${baseMemory.rss} MiB (peak ${baseMemory.peak}); ${CONNECTIONS} connections, ${DURATION_S} s per run, load generator on the same machine`,
   );
-  for (const c of checks) console.log(`  ${c.ok ? "meets " : "MISSES"}  ${c.target}: ${c.value}`);
+  printChecks(checks);
 
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(
+  await writeResultFile(
     file,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        smoke: SMOKE,
-        users: USERS,
-        tasksPerUser: TASKS_PER_USER,
-        connections: CONNECTIONS,
-        durationSeconds: DURATION_S,
-        results,
-        ratioGetByIdVsBaseline: ratio,
-        ratioGetByIdVsPreparedBaseline: preparedRatio,
-        memoryMiB: { taskApi: apiMemory, baseline: baseMemory },
-        serviceErrorLines: Object.fromEntries(serviceErrors),
-        checks,
-      },
-      null,
-      2,
-    ),
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      smoke: SMOKE,
+      users: USERS,
+      tasksPerUser: TASKS_PER_USER,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION_S,
+      results,
+      ratioGetByIdVsBaseline: ratio,
+      ratioGetByIdVsPreparedBaseline: preparedRatio,
+      memoryMiB: { taskApi: apiMemory, baseline: baseMemory },
+      serviceErrorLines: Object.fromEntries(serviceErrors),
+      checks,
+    },
+    { timed: true },
   );
-  console.log(`\nwrote ${path.relative(root, file)} (${Math.round((Date.now() - started) / 1000)} s)`);
-
-  for (const child of children) child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 500));
-  await stopPostgres();
 }
 
-main().catch(async (err: unknown) => {
-  console.error(err);
-  for (const child of children) child.kill("SIGKILL");
-  await stopPostgres().catch(() => undefined);
-  process.exit(1);
-});
+runBenchmark(cleanups, main);
