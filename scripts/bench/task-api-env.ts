@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 /**
  * task-api's environment in the benchmarks: production mode, no rate limits (the load is the
  * point), no task quota (bench:api seeds 10,000 tasks per user, the default quota, before its
- * POSTs), migrations applied by the benchmark itself.
+ * POSTs); the benchmark applies the migrations itself.
  */
 export const BENCH_TASK_API_ENV = {
   NODE_ENV: "production",
@@ -11,7 +11,6 @@ export const BENCH_TASK_API_ENV = {
   RATE_LIMIT_IP_PER_MINUTE: "0",
   RATE_LIMIT_USER_PER_MINUTE: "0",
   QUOTA_TASKS_PER_USER: "10000000",
-  MIGRATE_ON_START: "false",
 } as const;
 
 /**

@@ -330,9 +330,7 @@ export async function launchStack(options: LaunchStackOptions): Promise<RunningS
         HOST: "127.0.0.1",
         LOG_LEVEL: options.appLogLevel ?? "info",
         // The app's own login role; the stack's caller migrated the database (as its owner).
-        ...(logins.databaseUrls[app]
-          ? { DATABASE_URL: logins.databaseUrls[app], MIGRATE_ON_START: "false" }
-          : {}),
+        ...(logins.databaseUrls[app] ? { DATABASE_URL: logins.databaseUrls[app] } : {}),
         DAPR_HTTP_PORT: String(sidecarPorts[app]?.http),
         DAPR_GRPC_PORT: String(sidecarPorts[app]?.grpc),
         APP_API_TOKEN: appApiTokens[app] ?? "",

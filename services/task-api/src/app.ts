@@ -1,18 +1,14 @@
 import {
   createHttpMetrics,
-  healthRoutes,
+  createServiceApp,
   jsonBody,
-  notFoundHandler,
-  onlyOn,
-  problemHandler,
-  requestContext,
   type HttpMetrics,
   type Lifecycle,
   type Logger,
   UnavailableError,
 } from "@taskmesh/core";
 import cors from "cors";
-import express, { type Express } from "express";
+import express, { type Express, type RequestHandler } from "express";
 import helmet from "helmet";
 import type { Auth } from "./auth/auth.ts";
 import { authHandler } from "./auth/auth-handler.ts";
@@ -39,7 +35,6 @@ import { introspectionRoutes } from "./http/introspection.routes.ts";
 import { oauthRoutes } from "./http/oauth.routes.ts";
 import { listRoutes } from "./http/list.routes.ts";
 import { meRoutes } from "./http/me.routes.ts";
-import { translateDatabaseErrors } from "./http/database-errors.ts";
 import { createOpenApiDocument } from "./http/openapi.ts";
 import { rateLimits } from "./http/rate-limit.ts";
 import { tagRoutes } from "./http/tag.routes.ts";
@@ -101,21 +96,9 @@ const EXPOSED_HEADERS = [
   "set-auth-token",
 ];
 
-/** The task-api Express app, without listening: main.ts and the tests build the same app. */
+/** The task-api Express app, without listening: compose.ts builds it for main.ts and the tests. */
 export function createApp(deps: TaskApiDeps): Express {
-  const { logger, db, auth } = deps;
-  const metrics = deps.metrics ?? createHttpMetrics("task-api");
-  const limits = rateLimits(deps.rateLimit);
-  const app = express();
-  app.disable("x-powered-by");
-  // ETags are the resources' versions, set by the routes; no body-hash ETags.
-  app.set("etag", false);
-  app.set("trust proxy", deps.trustProxyHops);
-  app.set("query parser", "simple");
-
-  app.use(requestContext(logger));
-  app.use(metrics.middleware);
-  app.use(
+  const security: RequestHandler[] = [
     helmet({
       contentSecurityPolicy: {
         // TLS ends at the ingress; upgrading would break /docs on plain-HTTP localhost.
@@ -126,24 +109,37 @@ export function createApp(deps: TaskApiDeps): Express {
         },
       },
     }),
-  );
+  ];
   if (deps.corsOrigins.length > 0) {
-    app.use(
+    security.push(
       cors({ origin: deps.corsOrigins, credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }),
     );
   }
-
-  app.use(
-    healthRoutes(deps.lifecycle, {
-      database: async () => {
-        await db.read.query("SELECT 1", []);
+  return createServiceApp(
+    {
+      service: "task-api",
+      logger: deps.logger,
+      lifecycle: deps.lifecycle,
+      metrics: deps.metrics ?? createHttpMetrics("task-api"),
+      readiness: {
+        database: async () => {
+          await deps.db.read.query("SELECT 1", []);
+        },
       },
-    }),
-  );
-  // Prometheus scrapes the operations listener; the public and sidecar ports do not serve
-  // /metrics, and the operations port serves nothing but the probes and /metrics.
-  app.get("/metrics", onlyOn("operations"), metrics.handler);
-  app.use(onlyOn("public", "sidecar"));
+      trustProxyHops: deps.trustProxyHops,
+      security,
+      databaseErrors: true,
+    },
+    (app) => {
+      mountRoutes(app, deps);
+    },
+  ).app;
+}
+
+/** task-api's own routes, between the common stack's probes and its error handlers. */
+function mountRoutes(app: Express, deps: TaskApiDeps): void {
+  const { db, auth } = deps;
+  const limits = rateLimits(deps.rateLimit);
   app.use(docsRoutes(createOpenApiDocument(deps.publicUrl)));
   app.get("/", (_req, res) => {
     res.json({
@@ -218,9 +214,4 @@ export function createApp(deps: TaskApiDeps): Express {
   v1.use(taskHistoryRoutes(createReadTaskHistory(db, deps.taskHistory ?? NO_TASK_HISTORY)));
   v1.use(tagRoutes(db));
   app.use("/v1", v1);
-
-  app.use(notFoundHandler);
-  app.use(translateDatabaseErrors);
-  app.use(problemHandler(logger));
-  return app;
 }

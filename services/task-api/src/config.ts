@@ -1,33 +1,23 @@
-import { env, loadConfig } from "@taskmesh/core";
+import {
+  databaseConfigFields,
+  env,
+  loadConfig,
+  serviceConfigFields,
+  servicePorts,
+  sidecarConfigFields,
+} from "@taskmesh/core";
 import { z } from "zod";
 
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    PORT: env.port(3000),
-    /**
-     * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
-     * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
-     * invocation with the trusted-caller identity are served here and nowhere else.
-     */
-    APP_PORT: env.port(3100),
-    /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
-    OPS_PORT: env.port(3200),
-    HOST: z.string().default("0.0.0.0"),
+    ...serviceConfigFields(servicePorts(3000)),
     /** Public origin of this service, used by auth for callbacks and as the JWT issuer. */
     PUBLIC_URL: z.url().optional(),
-    /** Any PostgreSQL 14+; unset = an embedded PostgreSQL with its data under DATA_DIR. */
-    DATABASE_URL: z.string().min(1).optional(),
+    // Migrated by the launcher (npm start, the test stacks) or the deploy's migrate Job.
+    ...databaseConfigFields(),
+    /** Outside production, where the generated development auth secret is kept (auth-secret). */
     DATA_DIR: z.string().default(".data"),
-    /** Migrations applied at start (always for the embedded database; MIGRATE_ON_START=false skips them for DATABASE_URL). */
-    MIGRATIONS_DIR: z.string().default("prisma/migrations"),
-    MIGRATE_ON_START: env.bool(true),
-    EMBEDDED_PG_PORT: env.port(54329),
-    DATABASE_POOL_MAX: env.int(10),
-    /** PostgreSQL statement_timeout of every connection of the pool (ms; 0 = none). */
-    DATABASE_STATEMENT_TIMEOUT_MS: env.int(5_000),
-    /** PostgreSQL idle_in_transaction_session_timeout of every connection (ms; 0 = none). */
-    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(30_000),
     /** Signs sessions and encrypts the JWT private keys; at least 32 characters. */
     BETTER_AUTH_SECRET: z.string().min(32).optional(),
     JWT_AUDIENCE: z.string().default("taskmesh"),
@@ -48,12 +38,8 @@ const schema = z
     QUOTA_TOKENS_PER_USER: z.coerce.number().int().min(1).default(50),
     /** Express "trust proxy" hop count, so per-IP limits see the client behind an ingress. */
     TRUST_PROXY_HOPS: env.int(0),
-    SHUTDOWN_DRAIN_DELAY_MS: env.int(0),
-    LOG_LEVEL: env.logLevel(),
-    /** daprd's HTTP API on 127.0.0.1 (the relay publishes and history is read through it). */
-    DAPR_HTTP_PORT: env.port(3500),
-    /** Sent to daprd as dapr-api-token when the sidecar was started with one. */
-    DAPR_API_TOKEN: z.string().min(1).optional(),
+    // The sidecar: the relay publishes and task history is read through it.
+    ...sidecarConfigFields(),
     /**
      * The token daprd sends to this app (dapr-api-token). Proves that a request came through
      * this app's own sidecar, which is what makes a trusted service caller; unset = none.

@@ -1,5 +1,5 @@
 import { newEvent, isEventType, type CloudEvent } from "@taskmesh/contracts";
-import type { Logger } from "@taskmesh/core";
+import { createWorkerLoop, type Logger } from "@taskmesh/core";
 import type { SidecarClient } from "@taskmesh/dapr";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -277,30 +277,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  let stopping = false;
-  // A function, not the variable: the loops read it after awaits, where stop() may have set it.
-  const isStopping = () => stopping;
-  let loops: Promise<void>[] = [];
-  /** Lanes waiting for their next round, each with the function that ends its wait. */
-  const sleepers = new Set<() => void>();
-  /** A wake-up that came while every lane was busy: the next lane to finish runs at once. */
-  let wokenWhileBusy = false;
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
-  }
-
-  async function lane(): Promise<void> {
-    let databaseFailures = 0;
-    while (!isStopping()) {
+  let databaseFailures = 0;
+  const loop = createWorkerLoop({
+    lanes: Math.max(1, options.lanes ?? 1),
+    async round() {
       let result = { claimed: 0, published: 0 };
       try {
         result = await round();
@@ -310,44 +290,32 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (databaseFailures === 1 || databaseFailures % 10 === 0)
           logger.warn({ err: error, databaseFailures }, "outbox relay round failed; retrying");
       }
-      if (isStopping()) return;
       // A full claim that made progress means more is waiting: go on at once. After failures,
       // back off (a wake-up from a new commit does not cut that short: the sidecar is still down).
-      if (result.claimed >= options.batchSize && result.published > 0) continue;
+      if (result.claimed >= options.batchSize && result.published > 0) return 0;
       const failing = Math.max(consecutiveFailures, databaseFailures);
-      if (failing > 0) {
-        // Capped low: each failed row already waits out its own backoff, and a round costs one
-        // claim query, so a short pause lets the relay notice a recovered sidecar or broker quickly.
-        await sleep(
-          Math.max(pollIntervalMs, backoffDelay(failing, baseBackoffMs, MAX_ROUND_BACKOFF_MS, random)),
-        );
-      } else if (wokenWhileBusy) {
-        wokenWhileBusy = false;
-      } else {
-        await sleep(pollIntervalMs);
-      }
-    }
-  }
+      // Capped low: each failed row already waits out its own backoff, and a round costs one
+      // claim query, so a short pause lets the relay notice a recovered sidecar or broker quickly.
+      if (failing > 0)
+        return Math.max(pollIntervalMs, backoffDelay(failing, baseBackoffMs, MAX_ROUND_BACKOFF_MS, random));
+      return pollIntervalMs;
+    },
+  });
 
   return {
     start() {
-      if (loops.length > 0) return;
-      loops = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => lane());
+      loop.start();
     },
     wake() {
       if (consecutiveFailures > 0) return;
       // One idle lane is enough for what one commit wrote.
-      const [first] = sleepers;
-      if (first) first();
-      else wokenWhileBusy = true;
+      loop.wake();
     },
     async runOnce() {
       return (await round()).published;
     },
     async stop() {
-      stopping = true;
-      for (const done of [...sleepers]) done();
-      await Promise.all(loops);
+      await loop.stop();
     },
   };
 }
