@@ -11,13 +11,12 @@
  * connections, 1 s per run: proves the benchmark runs end to end, the figures mean nothing.
  */
 import { freePort } from "@taskmesh/core";
-import { spawn, type ChildProcess } from "node:child_process";
-import readline from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
 import { applyMigrations } from "@taskmesh/db";
 import { buildServices } from "../build.ts";
 import { SERVICE_NODE_OPTIONS } from "../service-runtime.ts";
+import { startProcess, waitUntil, type ManagedProcess } from "../stack/index.ts";
 import {
   accessToken,
   createCleanups,
@@ -39,47 +38,34 @@ const CONNECTIONS = knob("BENCH_CONNECTIONS", 50, 4);
 const WARMUP_S = knob("BENCH_WARMUP_SECONDS", 3, 1);
 const cleanups = createCleanups();
 
-/** Waits for `url` to answer; fails at once when the process that should serve it exits. */
-async function waitFor(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(
-        `${url}: its process exited (${child.exitCode ?? child.signalCode}) before it answered`,
-      );
-    try {
-      if ((await fetch(url)).status < 500) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
 const serviceErrors = new Map<string, number>();
 
 /** Starts a process; its error lines are counted (the first few printed), not streamed. */
-function launch(name: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, args, {
+function launch(name: string, args: string[], env: Record<string, string>): ManagedProcess {
+  const proc = startProcess({
+    source: name,
+    command: process.execPath,
+    args,
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on("line", (line) => {
-      if (!/"level":"(error|fatal)"|Error/.test(line)) return;
+    keepLines: 100,
+    onLine: ({ text }) => {
+      if (!/"level":"(error|fatal)"|Error/.test(text)) return;
       const seen = (serviceErrors.get(name) ?? 0) + 1;
       serviceErrors.set(name, seen);
-      if (seen <= 3) console.log(`  [${name}] ${line.slice(0, 400)}`);
-    });
-  }
-  cleanups.add(async () => {
-    child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
+      if (seen <= 3) console.log(`  [${name}] ${text.slice(0, 400)}`);
+    },
   });
-  return child;
+  cleanups.add(() => proc.stop(5000));
+  return proc;
 }
+
+/** Waits for `url` to answer; fails at once when the process that should serve it exits. */
+const waitFor = (url: string, proc: ManagedProcess): Promise<boolean> =>
+  waitUntil(url, async () => ((await fetch(url)).status < 500 ? true : undefined), {
+    timeoutMs: 60_000,
+    abortIf: () => (proc.isRunning() ? undefined : "its process exited before it answered"),
+  });
 
 function rssMiB(pid: number): { rss: number; peak: number } {
   const { rss, hwm } = memoryMiB(pid);
@@ -277,8 +263,8 @@ async function main(): Promise<void> {
     const at80 = await load({ ...options, overallRate: rate });
     results[name] = { peak, at80, rate };
   }
-  const apiMemory = rssMiB(api.pid ?? 0);
-  const baseMemory = rssMiB(baseline.pid ?? 0);
+  const apiMemory = rssMiB(api.pid);
+  const baseMemory = rssMiB(baseline.pid);
 
   const base = results["baseline GET by id (node:http + pg)"];
   const byId = results["task-api GET /v1/tasks/:id"];
