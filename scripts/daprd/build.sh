@@ -31,7 +31,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 GB_TAG=daprd
-# shellcheck source=../lib/go-build.sh
+# shellcheck source=SCRIPTDIR/../lib/go-build.sh
 . "$here/../lib/go-build.sh"
 
 target="${1:-daprd}"

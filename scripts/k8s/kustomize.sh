@@ -25,7 +25,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 GB_TAG=kustomize
-# shellcheck source=../lib/go-build.sh
+# shellcheck source=SCRIPTDIR/../lib/go-build.sh
 . "$here/../lib/go-build.sh"
 
 case "${1:-}" in

@@ -37,7 +37,7 @@ kubernetes_sum="h1:qDQdoMiluAE2Eab6Fa52YV+WjiGz9mZFFoagEA6cI+o="
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 daprd_dir="$(cd "$here/../daprd" && pwd)"
 GB_TAG=k8s-schemas
-# shellcheck source=../lib/go-build.sh
+# shellcheck source=SCRIPTDIR/../lib/go-build.sh
 . "$here/../lib/go-build.sh"
 
 case "${1:-}" in

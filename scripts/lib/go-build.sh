@@ -35,7 +35,7 @@ gb_inputs_hash() {
   local dir="$1"
   shift
   (
-    cd "$dir"
+    cd "$dir" || exit 1
     {
       # shellcheck disable=SC2068 # the globs are expanded here, in dir
       sha256sum $@
