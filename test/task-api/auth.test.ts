@@ -13,17 +13,12 @@ import type { Response, Test } from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokenVerifier } from "@taskmesh/auth";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const PASSWORD = "correct-horse-battery";
 const REALM = 'Bearer realm="taskmesh"';
 
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi();
 
 function bearer(token: string): { Authorization: string } {
   return { Authorization: `Bearer ${token}` };

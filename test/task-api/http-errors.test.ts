@@ -5,16 +5,11 @@ import type { Response } from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../services/task-api/src/data/database.ts";
 import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi();
 
 /** Every problem answer: RFC 9457 members, a stable type per code, the request id echoed. */
 function expectProblem(res: Response, status: number, code: string, instance: string): void {

@@ -1,60 +1,36 @@
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import {
+  allPages,
+  expectProblem,
+  taskApiFixtures,
+  useTaskApi,
+  type ListView as List,
+  type Page as PageOf,
+} from "../support/task-api-fixtures.ts";
+import type { TestUser } from "../support/task-api.ts";
 
-interface List {
-  id: string;
-  name: string;
-  openTaskCount: number;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+type Page = PageOf<List>;
 
-interface Page {
-  data: List[];
-  nextCursor: string | null;
-}
-
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.status).toBe(status);
-  expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: `https://taskmesh.dev/problems/${code}`, status, code });
-}
+const api = useTaskApi();
+const { createList, createTask } = taskApiFixtures(api);
 
 function pointers(res: Response): string[] {
   return ((res.body as { errors?: { pointer: string }[] }).errors ?? []).map((e) => e.pointer).sort();
 }
 
-async function createList(user: TestUser, name: string): Promise<List> {
-  return (await api.request.post("/v1/lists").set(user.auth).send({ name }).expect(201)).body as List;
-}
-
-async function createTask(user: TestUser, body: object): Promise<{ id: string; version: number }> {
-  return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as {
-    id: string;
-    version: number;
-  };
-}
-
 async function allLists(user: TestUser, limit: number): Promise<{ pages: Page[]; lists: List[] }> {
-  const pages: Page[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: Record<string, string | number> = { limit, ...(cursor ? { cursor } : {}) };
-    const page = (await api.request.get("/v1/lists").query(query).set(user.auth).expect(200)).body as Page;
-    pages.push(page);
-    cursor = page.nextCursor;
-  } while (cursor !== null && pages.length < 50);
-  return { pages, lists: pages.flatMap((p) => p.data) };
+  const { pages, items } = await allPages(
+    async (cursor) =>
+      (
+        await api.request
+          .get("/v1/lists")
+          .query({ limit, ...(cursor ? { cursor } : {}) })
+          .set(user.auth)
+          .expect(200)
+      ).body as Page,
+  );
+  return { pages, lists: items };
 }
 
 describe("POST /v1/lists", () => {

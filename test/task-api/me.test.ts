@@ -1,14 +1,10 @@
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import { taskApiFixtures, useTaskApi } from "../support/task-api-fixtures.ts";
+import type { TestUser } from "../support/task-api.ts";
 
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi();
+const { createTask, readTask } = taskApiFixtures(api);
 
 function expectValidationFailed(res: Response, pointers: string[]): void {
   expect(res.status).toBe(422);
@@ -21,26 +17,6 @@ function expectValidationFailed(res: Response, pointers: string[]): void {
   const errors = (res.body as { errors: { pointer: string; in: string }[] }).errors;
   expect(errors.map((e) => e.pointer).sort()).toEqual([...pointers].sort());
   for (const error of errors) expect(error.in).toBe("body");
-}
-
-async function createTask(
-  user: TestUser,
-  body: object,
-): Promise<{ id: string; dueAt: string; dueDate: string; version: number }> {
-  const res = await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201);
-  return res.body as { id: string; dueAt: string; dueDate: string; version: number };
-}
-
-async function readTask(
-  user: TestUser,
-  id: string,
-): Promise<{ dueAt: string; dueDate: string; allDay: boolean; version: number }> {
-  return (await api.request.get(`/v1/tasks/${id}`).set(user.auth).expect(200)).body as {
-    dueAt: string;
-    dueDate: string;
-    allDay: boolean;
-    version: number;
-  };
 }
 
 describe("GET /v1/me", () => {

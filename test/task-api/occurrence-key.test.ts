@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const APP_TOKEN = "task-api-app-token-for-tests";
 
@@ -17,14 +18,8 @@ interface Task {
   title: string;
 }
 
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi({
-    trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks"] },
-  });
-});
-afterAll(async () => {
-  await api.close();
+const api = useTaskApi({
+  trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks"] },
 });
 
 const key = () => `${crypto.randomUUID()}/2026-12-07T09:00:00.000Z`;

@@ -1,6 +1,7 @@
 import { EVENT_TYPES, newEvent, TOPICS, type TaskEventType } from "@taskmesh/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import { taskApiFixtures, useTaskApi } from "../support/task-api-fixtures.ts";
+import type { TestUser } from "../support/task-api.ts";
 
 interface EventData {
   taskId: string;
@@ -17,20 +18,8 @@ interface Row {
   partitionKey: string;
   data: EventData;
 }
-interface TaskBody {
-  id: string;
-  version: number;
-  dueDate: string | null;
-  [field: string]: unknown;
-}
-
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi();
+const { createTask } = taskApiFixtures(api);
 
 /** The outbox rows about one user's tasks, oldest first. */
 async function events(user: TestUser): Promise<Row[]> {
@@ -40,14 +29,10 @@ async function events(user: TestUser): Promise<Row[]> {
 const kinds = (rows: Row[]) =>
   rows.map((r) => `${r.type.split(".")[3] ?? "?"}:${r.data.taskId}:${r.data.sequence}`);
 
-async function create(user: TestUser, body: Record<string, unknown>): Promise<TaskBody> {
-  return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as TaskBody;
-}
-
 describe("transactional outbox", () => {
   it("when a task is created, then one task.created event carries the task as answered, keyed by its id", async () => {
     const user = await api.signUp();
-    const task = await create(user, { title: "Write report", tags: ["work"], dueAt: "2026-12-01" });
+    const task = await createTask(user, { title: "Write report", tags: ["work"], dueAt: "2026-12-01" });
 
     const [row, ...rest] = await events(user);
     expect(rest).toEqual([]);
@@ -69,7 +54,7 @@ describe("transactional outbox", () => {
 
   it("when a task is updated, then task.updated names each changed field from what to what, with the new version as sequence", async () => {
     const user = await api.signUp();
-    const task = await create(user, { title: "Draft", priority: "low" });
+    const task = await createTask(user, { title: "Draft", priority: "low" });
     await api.request
       .patch(`/v1/tasks/${task.id}`)
       .set(user.auth)
@@ -88,9 +73,9 @@ describe("transactional outbox", () => {
 
   it("when a parent is completed, then it and each open subtask get task.completed; reopening a subtask reopens the parent, each with an event", async () => {
     const user = await api.signUp();
-    const parent = await create(user, { title: "Trip" });
-    const a = await create(user, { title: "Tickets", parentId: parent.id });
-    const b = await create(user, { title: "Hotel", parentId: parent.id });
+    const parent = await createTask(user, { title: "Trip" });
+    const a = await createTask(user, { title: "Tickets", parentId: parent.id });
+    const b = await createTask(user, { title: "Hotel", parentId: parent.id });
     await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
     await api.request.post(`/v1/tasks/${a.id}/reopen`).set(user.auth).expect(200);
 
@@ -111,8 +96,8 @@ describe("transactional outbox", () => {
 
   it("when a parent is deleted, then it and its subtask each get task.deleted with the last state and the next sequence", async () => {
     const user = await api.signUp();
-    const parent = await create(user, { title: "Move" });
-    const sub = await create(user, { title: "Boxes", parentId: parent.id });
+    const parent = await createTask(user, { title: "Move" });
+    const sub = await createTask(user, { title: "Boxes", parentId: parent.id });
     await api.request.delete(`/v1/tasks/${parent.id}`).set(user.auth).expect(204);
 
     const deleted = (await events(user)).filter((r) => r.type === "dev.taskmesh.task.deleted.v1");
@@ -127,9 +112,9 @@ describe("transactional outbox", () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
     const list = (await api.request.post("/v1/lists").set(user.auth).send({ name: "Home" }).expect(201))
       .body as { id: string };
-    const inList = await create(user, { title: "In list", listId: list.id });
-    const allDay = await create(user, { title: "All day", dueAt: "2026-12-01" });
-    const timed = await create(user, { title: "Timed", dueAt: "2026-12-01T09:00:00Z" });
+    const inList = await createTask(user, { title: "In list", listId: list.id });
+    const allDay = await createTask(user, { title: "All day", dueAt: "2026-12-01" });
+    const timed = await createTask(user, { title: "Timed", dueAt: "2026-12-01T09:00:00Z" });
 
     await api.request.delete(`/v1/lists/${list.id}`).set(user.auth).expect(204);
     await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "America/New_York" }).expect(200);
@@ -148,7 +133,7 @@ describe("transactional outbox", () => {
 
   it("when the account is deleted, then user.deleted is written with its tasks' events, on user-events keyed by the user, and valid by the contract", async () => {
     const user = await api.signUp();
-    const task = await create(user, { title: "Goes with the account" });
+    const task = await createTask(user, { title: "Goes with the account" });
     await api.request.delete("/v1/me").set(user.auth).expect(204);
 
     const rows = await events(user);
@@ -168,7 +153,7 @@ describe("transactional outbox", () => {
 
   it("when the account is deleted twice at once, or again with a token that outlived it, then one user.deleted is written", async () => {
     const user = await api.signUp();
-    await create(user, { title: "Only one deletion" });
+    await createTask(user, { title: "Only one deletion" });
     const answers = await Promise.all([
       api.request.delete("/v1/me").set(user.auth),
       api.request.delete("/v1/me").set(user.auth),
@@ -180,7 +165,7 @@ describe("transactional outbox", () => {
 
   it("when a request is rejected, or replayed with its Idempotency-Key, or changes nothing, then no event is written", async () => {
     const user = await api.signUp();
-    const task = await create(user, { title: "Stable" });
+    const task = await createTask(user, { title: "Stable" });
     const before = (await events(user)).length;
 
     await api.request.post("/v1/tasks").set(user.auth).send({ title: " " }).expect(422);
@@ -217,7 +202,7 @@ describe("transactional outbox", () => {
   it("when another user's task is targeted, then nothing is written about it", async () => {
     const owner = await api.signUp();
     const intruder = await api.signUp();
-    const task = await create(owner, { title: "Mine" });
+    const task = await createTask(owner, { title: "Mine" });
     await api.request.post(`/v1/tasks/${task.id}/complete`).set(intruder.auth).expect(404);
     await api.request.delete(`/v1/tasks/${task.id}`).set(intruder.auth).expect(404);
     expect(kinds(await events(owner))).toEqual([`created:${task.id}:1`]);
@@ -225,13 +210,13 @@ describe("transactional outbox", () => {
   });
   it("when tasks go through every kind of change, then each event conforms to the shared event contracts", async () => {
     const user = await api.signUp();
-    const parent = await create(user, {
+    const parent = await createTask(user, {
       title: "Launch",
       dueAt: "2026-12-01",
       tags: ["work"],
       recurrence: "FREQ=WEEKLY",
     });
-    const sub = await create(user, { title: "Checklist", parentId: parent.id });
+    const sub = await createTask(user, { title: "Checklist", parentId: parent.id });
     await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ priority: "urgent" }).expect(200);
     await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
     await api.request.post(`/v1/tasks/${sub.id}/reopen`).set(user.auth).expect(200);

@@ -1,21 +1,16 @@
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadTaskApiConfig } from "../../services/task-api/src/config.ts";
 import { DEFAULT_QUOTAS } from "../../services/task-api/src/domain/quotas.ts";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { startTaskApi, type TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const APP_TOKEN = "task-api-app-token-for-quota-tests";
 const QUOTAS = { tasks: 3, lists: 2, tags: 4, tokens: 2 };
 
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi({
-    quotas: QUOTAS,
-    trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks"] },
-  });
-});
-afterAll(async () => {
-  await api.close();
+const api = useTaskApi({
+  quotas: QUOTAS,
+  trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks"] },
 });
 
 function expectQuotaExceeded(res: Response, quota: string, limit: number): void {

@@ -1,25 +1,18 @@
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import {
+  allPages,
+  taskApiFixtures,
+  useTaskApi,
+  type Page as PageOf,
+  type TagView as Tag,
+} from "../support/task-api-fixtures.ts";
+import type { TestUser } from "../support/task-api.ts";
 
-interface Tag {
-  id: string;
-  name: string;
-  openTaskCount: number;
-}
+type Page = PageOf<Tag>;
 
-interface Page {
-  data: Tag[];
-  nextCursor: string | null;
-}
-
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi();
+const fixtures = taskApiFixtures(api);
 
 function expectBadQuery(res: Response, pointer: string): void {
   expect(res.status).toBe(400);
@@ -31,8 +24,7 @@ function expectBadQuery(res: Response, pointer: string): void {
 }
 
 async function createTask(user: TestUser, title: string, tags: string[]): Promise<string> {
-  const res = await api.request.post("/v1/tasks").set(user.auth).send({ title, tags }).expect(201);
-  return (res.body as { id: string }).id;
+  return (await fixtures.createTask(user, { title, tags })).id;
 }
 
 async function tags(user: TestUser, query: Record<string, string | number> = {}): Promise<Page> {
@@ -40,14 +32,8 @@ async function tags(user: TestUser, query: Record<string, string | number> = {})
 }
 
 async function allTags(user: TestUser, limit: number): Promise<{ pages: Page[]; tags: Tag[] }> {
-  const pages: Page[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await tags(user, { limit, ...(cursor ? { cursor } : {}) });
-    pages.push(page);
-    cursor = page.nextCursor;
-  } while (cursor !== null && pages.length < 50);
-  return { pages, tags: pages.flatMap((p) => p.data) };
+  const { pages, items } = await allPages((cursor) => tags(user, { limit, ...(cursor ? { cursor } : {}) }));
+  return { pages, tags: items };
 }
 
 describe("GET /v1/tags", () => {

@@ -1,8 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TaskView } from "../../services/task-api/src/data/task.repository.ts";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import {
+  taskApiFixtures,
+  useTaskApi,
+  type Page as PageOf,
+  type ProblemBody,
+  type TaskView,
+} from "../support/task-api-fixtures.ts";
+import type { TestUser } from "../support/task-api.ts";
 
 /**
  * One user can never see, change or learn of another user's tasks. Every test signs up its own
@@ -10,44 +16,9 @@ import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-a
  * answers a random id, and must leave the owner's task as it was.
  */
 
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: { pointer: string; in: string; detail: string }[];
-}
-
-interface Page {
-  data: TaskView[];
-  nextCursor: string | null;
-}
-
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
-
-async function create(user: TestUser, body: object): Promise<TaskView> {
-  return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as TaskView;
-}
-
-async function read(user: TestUser, id: string): Promise<TaskView> {
-  return (await api.request.get(`/v1/tasks/${id}`).set(user.auth).expect(200)).body as TaskView;
-}
-
-async function createList(user: TestUser, name: string): Promise<string> {
-  return (
-    (await api.request.post("/v1/lists").set(user.auth).send({ name }).expect(201)).body as { id: string }
-  ).id;
-}
-
-async function list(user: TestUser, query: Record<string, string | number>): Promise<Page> {
-  return (await api.request.get("/v1/tasks").query(query).set(user.auth).expect(200)).body as Page;
-}
+const api = useTaskApi();
+const { createTask, readTask, createList, listTasks } = taskApiFixtures(api);
+type Page = PageOf<TaskView>;
 
 /** What a client can observe of a refusal, less the parts that name the request (instance, requestId). */
 function observable(res: Response): {
@@ -73,16 +44,16 @@ function observable(res: Response): {
 async function ownerAndIntruder() {
   const owner = await api.signUp();
   const intruder = await api.signUp();
-  const listId = await createList(owner, "Secret plans");
-  const secret = await create(owner, {
+  const listId = (await createList(owner, "Secret plans")).id;
+  const secret = await createTask(owner, {
     title: "Secret launch",
     description: "codename falcon",
     tags: ["Classified"],
     listId,
     dueAt: "2026-12-01",
   });
-  const subtask = await create(owner, { title: "Secret step", parentId: secret.id });
-  return { owner, intruder, listId, secret: await read(owner, secret.id), subtask };
+  const subtask = await createTask(owner, { title: "Secret step", parentId: secret.id });
+  return { owner, intruder, listId, secret: await readTask(owner, secret.id), subtask };
 }
 
 type Call = (user: TestUser, id: string) => Promise<Response>;
@@ -139,8 +110,8 @@ describe("task routes by id", () => {
       expect(observable(stolen)).toEqual(observable(random));
       expect(stolen.headers.etag).toBeUndefined();
       expect(JSON.stringify(stolen.body)).not.toContain("Secret");
-      expect(await read(owner, secret.id)).toEqual(secret);
-      expect(await read(owner, subtask.id)).toEqual(subtask);
+      expect(await readTask(owner, secret.id)).toEqual(secret);
+      expect(await readTask(owner, subtask.id)).toEqual(subtask);
     },
   );
 
@@ -154,7 +125,7 @@ describe("task routes by id", () => {
   it("when a user completes another user's parent task, then none of its subtasks is completed either", async () => {
     const { owner, intruder, secret, subtask } = await ownerAndIntruder();
     expect((await api.request.post(`/v1/tasks/${secret.id}/complete`).set(intruder.auth)).status).toBe(404);
-    expect(await read(owner, subtask.id)).toMatchObject({ completed: false, version: 1 });
+    expect(await readTask(owner, subtask.id)).toMatchObject({ completed: false, version: 1 });
   });
 
   it("when a user deletes another user's parent task, then the owner keeps the task and its subtasks", async () => {
@@ -167,37 +138,39 @@ describe("task routes by id", () => {
 describe("listing, searching and filtering", () => {
   it("when a user lists tasks with any status, then none of another user's tasks is among them", async () => {
     const { intruder } = await ownerAndIntruder();
-    const mine = await create(intruder, { title: "My own" });
-    const page = await list(intruder, { status: "all", limit: 100 });
+    const mine = await createTask(intruder, { title: "My own" });
+    const page = await listTasks(intruder, { status: "all", limit: 100 });
     expect(page.data.map((t) => t.id)).toEqual([mine.id]);
   });
 
   it("when a user searches for words only another user's task has, then nothing is found", async () => {
     const { intruder } = await ownerAndIntruder();
-    await create(intruder, { title: "Secret santa" });
-    expect((await list(intruder, { q: "falcon", status: "all" })).data).toEqual([]);
-    expect((await list(intruder, { q: "secret", status: "all" })).data.map((t) => t.title)).toEqual([
+    await createTask(intruder, { title: "Secret santa" });
+    expect((await listTasks(intruder, { q: "falcon", status: "all" })).data).toEqual([]);
+    expect((await listTasks(intruder, { q: "secret", status: "all" })).data.map((t) => t.title)).toEqual([
       "Secret santa",
     ]);
   });
 
   it("when a user filters by a tag only another user has, then nothing is found", async () => {
     const { intruder } = await ownerAndIntruder();
-    await create(intruder, { title: "untagged" });
-    expect((await list(intruder, { tag: "classified", status: "all" })).data).toEqual([]);
-    expect((await list(intruder, { tag: "classified,other", tagMatch: "any" })).data).toEqual([]);
+    await createTask(intruder, { title: "untagged" });
+    expect((await listTasks(intruder, { tag: "classified", status: "all" })).data).toEqual([]);
+    expect((await listTasks(intruder, { tag: "classified,other", tagMatch: "any" })).data).toEqual([]);
   });
 
   it("when both users use one tag name, then each filter finds only the user's own tasks", async () => {
     const { owner, intruder } = await ownerAndIntruder();
-    const mine = await create(intruder, { title: "mine", tags: ["classified"] });
-    expect((await list(intruder, { tag: "Classified" })).data.map((t) => t.id)).toEqual([mine.id]);
-    expect((await list(owner, { tag: "classified" })).data.map((t) => t.title)).toEqual(["Secret launch"]);
+    const mine = await createTask(intruder, { title: "mine", tags: ["classified"] });
+    expect((await listTasks(intruder, { tag: "Classified" })).data.map((t) => t.id)).toEqual([mine.id]);
+    expect((await listTasks(owner, { tag: "classified" })).data.map((t) => t.title)).toEqual([
+      "Secret launch",
+    ]);
   });
 
   it("when a user filters by another user's list or parent task, then the answer is the one for a random id", async () => {
     const { intruder, listId, secret } = await ownerAndIntruder();
-    await create(intruder, { title: "mine" });
+    await createTask(intruder, { title: "mine" });
     for (const key of ["listId", "parentId"]) {
       const foreign = key === "listId" ? listId : secret.id;
       const stolen = await api.request
@@ -218,13 +191,13 @@ describe("listing, searching and filtering", () => {
   it("when a user sorts and pages through tasks, then another user's tasks never show up on any page", async () => {
     const { owner, intruder } = await ownerAndIntruder();
     for (let i = 0; i < 5; i++) {
-      await create(owner, { title: `owner ${i}`, dueAt: `2026-12-0${i + 1}` });
-      await create(intruder, { title: `intruder ${i}`, dueAt: `2026-12-0${i + 1}` });
+      await createTask(owner, { title: `owner ${i}`, dueAt: `2026-12-0${i + 1}` });
+      await createTask(intruder, { title: `intruder ${i}`, dueAt: `2026-12-0${i + 1}` });
     }
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Page = await list(intruder, {
+      const page: Page = await listTasks(intruder, {
         sort: "dueAt,title",
         limit: 2,
         ...(cursor === null ? {} : { cursor }),
@@ -237,10 +210,10 @@ describe("listing, searching and filtering", () => {
 
   it("when a user pages with a cursor another user was given, then only the user's own tasks come back", async () => {
     const { owner, intruder } = await ownerAndIntruder();
-    await create(owner, { title: "b owner" });
-    await create(intruder, { title: "a mine" });
-    await create(intruder, { title: "c mine" });
-    const ownersPage = await list(owner, { sort: "title", limit: 1 });
+    await createTask(owner, { title: "b owner" });
+    await createTask(intruder, { title: "a mine" });
+    await createTask(intruder, { title: "c mine" });
+    const ownersPage = await listTasks(owner, { sort: "title", limit: 1 });
     const res = await api.request
       .get("/v1/tasks")
       .query({ sort: "title", limit: 10, cursor: ownersPage.nextCursor ?? "" })
@@ -252,15 +225,17 @@ describe("listing, searching and filtering", () => {
 
   it("when a user lists tags, then another user's tags are not among them", async () => {
     const { intruder } = await ownerAndIntruder();
-    await create(intruder, { title: "t", tags: ["mine"] });
+    await createTask(intruder, { title: "t", tags: ["mine"] });
     const res = await api.request.get("/v1/tags").set(intruder.auth).expect(200);
     expect((res.body as { data: { name: string }[] }).data.map((t) => t.name)).toEqual(["mine"]);
   });
 
   it("when a user names a tag another user spelled differently, then the user's tag keeps the user's own spelling", async () => {
     const { owner, intruder } = await ownerAndIntruder();
-    expect((await create(intruder, { title: "t", tags: ["CLASSIFIED"] })).tags).toEqual(["CLASSIFIED"]);
-    expect((await read(owner, (await list(owner, {})).data[0]?.id ?? "")).tags).toEqual(["Classified"]);
+    expect((await createTask(intruder, { title: "t", tags: ["CLASSIFIED"] })).tags).toEqual(["CLASSIFIED"]);
+    expect((await readTask(owner, (await listTasks(owner, {})).data[0]?.id ?? "")).tags).toEqual([
+      "Classified",
+    ]);
   });
 });
 
@@ -294,12 +269,12 @@ describe("references in bodies", () => {
     expect(observable(stolen)).toEqual(observable(random));
     expect((stolen.body as ProblemBody).errors).toEqual([expect.objectContaining({ pointer: "/parentId" })]);
     expect(await api.prisma.task.count({ where: { userId: intruder.id } })).toBe(0);
-    expect(await read(owner, secret.id)).toEqual(secret);
+    expect(await readTask(owner, secret.id)).toEqual(secret);
   });
 
   it("when a user moves an own task into another user's list or under another user's task, then 422 as for unknown ids and the task is unchanged", async () => {
     const { intruder, listId, secret } = await ownerAndIntruder();
-    const mine = await create(intruder, { title: "mine" });
+    const mine = await createTask(intruder, { title: "mine" });
     for (const [key, foreign] of [
       ["listId", listId],
       ["parentId", secret.id],
@@ -315,7 +290,7 @@ describe("references in bodies", () => {
       expect(stolen.status).toBe(422);
       expect(observable(stolen)).toEqual(observable(random));
     }
-    expect(await read(intruder, mine.id)).toEqual(mine);
+    expect(await readTask(intruder, mine.id)).toEqual(mine);
   });
 });
 
@@ -362,8 +337,8 @@ describe("idempotency keys", () => {
   it("when a user completes with a key another user used, then the user's own task is completed and the other's response is not replayed", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    const alices = await create(alice, { title: "alice's" });
-    const bobs = await create(bob, { title: "bob's" });
+    const alices = await createTask(alice, { title: "alice's" });
+    const bobs = await createTask(bob, { title: "bob's" });
     await api.request
       .post(`/v1/tasks/${alices.id}/complete`)
       .set(alice.auth)
@@ -394,7 +369,7 @@ describe("idempotency keys", () => {
       .send({ title: "plan" })
       .expect(201);
     expect(bobs.headers.location).not.toBe(alices.headers.location);
-    expect(await read(bob, (bobs.body as TaskView).id)).toEqual(bobs.body);
+    expect(await readTask(bob, (bobs.body as TaskView).id)).toEqual(bobs.body);
     expect((await api.request.get(alices.headers.location ?? "").set(bob.auth)).status).toBe(404);
   });
 

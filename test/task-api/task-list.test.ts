@@ -1,38 +1,24 @@
 import { randomUUID } from "node:crypto";
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TaskView } from "../../services/task-api/src/data/task.repository.ts";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import {
+  taskApiFixtures,
+  useTaskApi,
+  type Page as PageOf,
+  type ProblemBody,
+  type Query,
+  type TaskView,
+} from "../support/task-api-fixtures.ts";
+import type { TestUser } from "../support/task-api.ts";
 
 /**
  * GET /v1/tasks by example: filters, sort, full-text search and cursor pagination.
  * Every test signs up its own user, so a list only ever holds that test's tasks.
  */
 
-interface Page {
-  data: TaskView[];
-  nextCursor: string | null;
-}
-
-interface ProblemBody {
-  type: string;
-  status: number;
-  errors?: { pointer: string; in: string; detail: string }[];
-}
-
-type Query = Record<string, string | number | string[]>;
-
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
-
-async function create(user: TestUser, body: object): Promise<TaskView> {
-  return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as TaskView;
-}
+const api = useTaskApi();
+const { createTask, listTasks } = taskApiFixtures(api);
+type Page = PageOf<TaskView>;
 
 /** Inserts a task straight into the database, for timestamps the API sets itself. */
 async function insert(
@@ -43,13 +29,8 @@ async function insert(
   return row.id;
 }
 
-async function list(user: TestUser, query: Query = {}): Promise<Page> {
-  const res = await api.request.get("/v1/tasks").query(query).set(user.auth).expect(200);
-  return res.body as Page;
-}
-
 async function titles(user: TestUser, query: Query = {}): Promise<string[]> {
-  return (await list(user, query)).data.map((t) => t.title);
+  return (await listTasks(user, query)).data.map((t) => t.title);
 }
 
 /** Follows nextCursor to the end and returns every task in order. */
@@ -58,7 +39,7 @@ async function all(user: TestUser, query: Query): Promise<{ tasks: TaskView[]; p
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const page: Page = await list(user, cursor === null ? query : { ...query, cursor });
+    const page: Page = await listTasks(user, cursor === null ? query : { ...query, cursor });
     tasks.push(...page.data);
     cursor = page.nextCursor;
     pages++;
@@ -88,8 +69,8 @@ function tamper(cursor: string, change: (payload: Record<string, unknown>) => vo
 describe("status", () => {
   it("when no status is given, then only open tasks are listed; completed and all widen it", async () => {
     const user = await api.signUp();
-    await create(user, { title: "open" });
-    const done = await create(user, { title: "done" });
+    await createTask(user, { title: "open" });
+    const done = await createTask(user, { title: "done" });
     await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200);
     expect(await titles(user)).toEqual(["open"]);
     expect(await titles(user, { status: "open" })).toEqual(["open"]);
@@ -107,14 +88,14 @@ describe("priority", () => {
   it("when one priority is given, then only tasks of that priority are listed", async () => {
     const user = await api.signUp();
     for (const priority of ["none", "low", "high", "urgent"])
-      await create(user, { title: priority, priority });
+      await createTask(user, { title: priority, priority });
     expect(await titles(user, { priority: "high" })).toEqual(["high"]);
   });
 
   it("when several priorities are given repeated or comma-separated, then tasks of any of them are listed", async () => {
     const user = await api.signUp();
     for (const priority of ["none", "low", "medium", "high", "urgent"])
-      await create(user, { title: priority, priority });
+      await createTask(user, { title: priority, priority });
     expect((await titles(user, { priority: ["high", "urgent"] })).sort()).toEqual(["high", "urgent"]);
     expect((await titles(user, { priority: "low, medium" })).sort()).toEqual(["low", "medium"]);
     expect((await titles(user, { priority: ["none,low", "urgent"] })).sort()).toEqual([
@@ -133,18 +114,18 @@ describe("priority", () => {
 describe("tags", () => {
   it("when one tag is given in any case, then tasks with that tag are listed", async () => {
     const user = await api.signUp();
-    await create(user, { title: "work", tags: ["Work"] });
-    await create(user, { title: "home", tags: ["home"] });
-    await create(user, { title: "untagged" });
+    await createTask(user, { title: "work", tags: ["Work"] });
+    await createTask(user, { title: "home", tags: ["home"] });
+    await createTask(user, { title: "untagged" });
     expect(await titles(user, { tag: "WORK" })).toEqual(["work"]);
   });
 
   it("when several tags are given, then any matches by default and all needs every one", async () => {
     const user = await api.signUp();
-    await create(user, { title: "both", tags: ["a", "b"] });
-    await create(user, { title: "only a", tags: ["a"] });
-    await create(user, { title: "only b", tags: ["b", "c"] });
-    await create(user, { title: "neither", tags: ["c"] });
+    await createTask(user, { title: "both", tags: ["a", "b"] });
+    await createTask(user, { title: "only a", tags: ["a"] });
+    await createTask(user, { title: "only b", tags: ["b", "c"] });
+    await createTask(user, { title: "neither", tags: ["c"] });
     expect((await titles(user, { tag: ["a", "b"] })).sort()).toEqual(["both", "only a", "only b"]);
     expect((await titles(user, { tag: "a,b", tagMatch: "any" })).sort()).toEqual([
       "both",
@@ -159,8 +140,8 @@ describe("tags", () => {
 
   it("when a tag no task has is given, then the list is empty", async () => {
     const user = await api.signUp();
-    await create(user, { title: "t", tags: ["x"] });
-    expect(await list(user, { tag: "missing" })).toEqual({ data: [], nextCursor: null });
+    await createTask(user, { title: "t", tags: ["x"] });
+    expect(await listTasks(user, { tag: "missing" })).toEqual({ data: [], nextCursor: null });
   });
 
   it("when tagMatch is unknown, then 400", async () => {
@@ -177,8 +158,8 @@ describe("list and parent", () => {
         id: string;
       }
     ).id;
-    await create(user, { title: "in list", listId });
-    await create(user, { title: "loose" });
+    await createTask(user, { title: "in list", listId });
+    await createTask(user, { title: "loose" });
     expect(await titles(user, { listId })).toEqual(["in list"]);
     expect(await titles(user, { listId: "none" })).toEqual(["loose"]);
     expect(await titles(user, { listId: randomUUID() })).toEqual([]);
@@ -186,9 +167,9 @@ describe("list and parent", () => {
 
   it("when a parentId is given, then its subtasks are listed; 'none' lists top-level tasks", async () => {
     const user = await api.signUp();
-    const parent = await create(user, { title: "parent" });
-    await create(user, { title: "child", parentId: parent.id });
-    await create(user, { title: "other" });
+    const parent = await createTask(user, { title: "parent" });
+    await createTask(user, { title: "child", parentId: parent.id });
+    await createTask(user, { title: "other" });
     expect(await titles(user, { parentId: parent.id })).toEqual(["child"]);
     expect((await titles(user, { parentId: "none" })).sort()).toEqual(["other", "parent"]);
   });
@@ -203,10 +184,10 @@ describe("list and parent", () => {
 describe("due filters", () => {
   it("when dueBefore and dueAfter are instants, then dueBefore excludes and dueAfter includes the bound, and undated tasks are left out", async () => {
     const user = await api.signUp();
-    await create(user, { title: "early", dueAt: "2026-12-01T08:00:00Z" });
-    await create(user, { title: "bound", dueAt: "2026-12-01T10:00:00Z" });
-    await create(user, { title: "late", dueAt: "2026-12-01T12:00:00Z" });
-    await create(user, { title: "undated" });
+    await createTask(user, { title: "early", dueAt: "2026-12-01T08:00:00Z" });
+    await createTask(user, { title: "bound", dueAt: "2026-12-01T10:00:00Z" });
+    await createTask(user, { title: "late", dueAt: "2026-12-01T12:00:00Z" });
+    await createTask(user, { title: "undated" });
     expect(await titles(user, { dueBefore: "2026-12-01T10:00:00Z" })).toEqual(["early"]);
     expect(await titles(user, { dueAfter: "2026-12-01T10:00:00Z" })).toEqual(["bound", "late"]);
     expect(
@@ -217,10 +198,10 @@ describe("due filters", () => {
   it("when dueBefore and dueAfter are dates, then they are the start of those dates in the user's time zone", async () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
     // 22:30 UTC on Nov 30 is 23:30 in Berlin, still Nov 30; 23:30 UTC is already Dec 1 there.
-    await create(user, { title: "nov 30 late", dueAt: "2026-11-30T22:30:00Z" });
-    await create(user, { title: "dec 1 early", dueAt: "2026-11-30T23:30:00Z" });
-    await create(user, { title: "dec 1 all day", dueAt: "2026-12-01" });
-    await create(user, { title: "dec 2", dueAt: "2026-12-02" });
+    await createTask(user, { title: "nov 30 late", dueAt: "2026-11-30T22:30:00Z" });
+    await createTask(user, { title: "dec 1 early", dueAt: "2026-11-30T23:30:00Z" });
+    await createTask(user, { title: "dec 1 all day", dueAt: "2026-12-01" });
+    await createTask(user, { title: "dec 2", dueAt: "2026-12-02" });
     expect(await titles(user, { dueBefore: "2026-12-01" })).toEqual(["nov 30 late"]);
     expect(await titles(user, { dueAfter: "2026-12-01", dueBefore: "2026-12-02" })).toEqual([
       "dec 1 all day",
@@ -230,11 +211,11 @@ describe("due filters", () => {
 
   it("when overdue=true, then open tasks due in the past are listed; overdue=false lists the other open tasks", async () => {
     const user = await api.signUp({ timeZone: "Pacific/Auckland" });
-    await create(user, { title: "past instant", dueAt: "2020-01-01T10:00:00Z" });
-    await create(user, { title: "past day", dueAt: "2020-01-02" });
-    await create(user, { title: "future", dueAt: "2099-01-01" });
-    await create(user, { title: "undated" });
-    const done = await create(user, { title: "past but done", dueAt: "2020-01-01" });
+    await createTask(user, { title: "past instant", dueAt: "2020-01-01T10:00:00Z" });
+    await createTask(user, { title: "past day", dueAt: "2020-01-02" });
+    await createTask(user, { title: "future", dueAt: "2099-01-01" });
+    await createTask(user, { title: "undated" });
+    const done = await createTask(user, { title: "past but done", dueAt: "2020-01-01" });
     await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200);
     expect(await titles(user, { overdue: "true" })).toEqual(["past instant", "past day"]);
     expect(await titles(user, { overdue: "false" })).toEqual(["future", "undated"]);
@@ -253,35 +234,35 @@ describe("due filters", () => {
 describe("search", () => {
   it("when q is given, then title and description words match as prefixes, case-insensitively", async () => {
     const user = await api.signUp();
-    await create(user, { title: "Groceries for the week" });
-    await create(user, { title: "Call the plumber", description: "Leaking GROUT in the bathroom" });
-    await create(user, { title: "Walk the dog" });
+    await createTask(user, { title: "Groceries for the week" });
+    await createTask(user, { title: "Call the plumber", description: "Leaking GROUT in the bathroom" });
+    await createTask(user, { title: "Walk the dog" });
     expect((await titles(user, { q: "gro" })).sort()).toEqual(["Call the plumber", "Groceries for the week"]);
     expect(await titles(user, { q: "PLUMB" })).toEqual(["Call the plumber"]);
   });
 
   it("when q has several words, then a task must match every one of them", async () => {
     const user = await api.signUp();
-    await create(user, { title: "buy milk", description: "and bread" });
-    await create(user, { title: "buy bread" });
-    await create(user, { title: "milk the cow" });
+    await createTask(user, { title: "buy milk", description: "and bread" });
+    await createTask(user, { title: "buy bread" });
+    await createTask(user, { title: "milk the cow" });
     expect(await titles(user, { q: "milk bre" })).toEqual(["buy milk"]);
     expect(await titles(user, { q: "buy, milk!" })).toEqual(["buy milk"]);
   });
 
   it("when q is given without a sort, then title matches rank above description matches", async () => {
     const user = await api.signUp();
-    await create(user, { title: "a note", description: "remember the budget" });
-    await create(user, { title: "budget review" });
+    await createTask(user, { title: "a note", description: "remember the budget" });
+    await createTask(user, { title: "budget review" });
     expect(await titles(user, { q: "budget" })).toEqual(["budget review", "a note"]);
   });
 
   it("when q is combined with a sort and filters, then both apply", async () => {
     const user = await api.signUp();
-    await create(user, { title: "report draft", priority: "low" });
-    await create(user, { title: "report final", priority: "urgent" });
-    await create(user, { title: "report old", priority: "high", tags: ["archive"] });
-    await create(user, { title: "unrelated", priority: "urgent" });
+    await createTask(user, { title: "report draft", priority: "low" });
+    await createTask(user, { title: "report final", priority: "urgent" });
+    await createTask(user, { title: "report old", priority: "high", tags: ["archive"] });
+    await createTask(user, { title: "unrelated", priority: "urgent" });
     expect(await titles(user, { q: "report", sort: "-priority" })).toEqual([
       "report final",
       "report old",
@@ -298,9 +279,9 @@ describe("search", () => {
 
   it("when search results span pages, then following nextCursor returns each match once in rank order", async () => {
     const user = await api.signUp();
-    for (let i = 0; i < 5; i++) await create(user, { title: `plan ${i}` });
-    for (let i = 0; i < 5; i++) await create(user, { title: `note ${i}`, description: "plan" });
-    await create(user, { title: "nothing" });
+    for (let i = 0; i < 5; i++) await createTask(user, { title: `plan ${i}` });
+    for (let i = 0; i < 5; i++) await createTask(user, { title: `note ${i}`, description: "plan" });
+    await createTask(user, { title: "nothing" });
     const { tasks, pages } = await all(user, { q: "plan", limit: 3 });
     expect(pages).toBe(4);
     expect(tasks.map((t) => t.title.split(" ")[0])).toEqual([
@@ -314,31 +295,31 @@ describe("search", () => {
 describe("sort", () => {
   it("when no sort is given, then tasks come by dueAt ascending with undated tasks last", async () => {
     const user = await api.signUp();
-    await create(user, { title: "undated" });
-    await create(user, { title: "later", dueAt: "2026-12-03" });
-    await create(user, { title: "sooner", dueAt: "2026-12-01T10:00:00Z" });
+    await createTask(user, { title: "undated" });
+    await createTask(user, { title: "later", dueAt: "2026-12-03" });
+    await createTask(user, { title: "sooner", dueAt: "2026-12-01T10:00:00Z" });
     expect(await titles(user)).toEqual(["sooner", "later", "undated"]);
   });
 
   it("when sorting by -dueAt, then tasks come latest first and undated tasks are still last", async () => {
     const user = await api.signUp();
-    await create(user, { title: "undated" });
-    await create(user, { title: "sooner", dueAt: "2026-12-01" });
-    await create(user, { title: "later", dueAt: "2026-12-03" });
+    await createTask(user, { title: "undated" });
+    await createTask(user, { title: "sooner", dueAt: "2026-12-01" });
+    await createTask(user, { title: "later", dueAt: "2026-12-03" });
     expect(await titles(user, { sort: "-dueAt" })).toEqual(["later", "sooner", "undated"]);
   });
 
   it("when sorting by priority, then the order is none < low < medium < high < urgent; '-' reverses it", async () => {
     const user = await api.signUp();
     for (const priority of ["high", "none", "urgent", "low", "medium"])
-      await create(user, { title: priority, priority });
+      await createTask(user, { title: priority, priority });
     expect(await titles(user, { sort: "priority" })).toEqual(["none", "low", "medium", "high", "urgent"]);
     expect(await titles(user, { sort: "-priority" })).toEqual(["urgent", "high", "medium", "low", "none"]);
   });
 
   it("when sorting by title, then titles come in order", async () => {
     const user = await api.signUp();
-    for (const title of ["pear", "apple", "fig"]) await create(user, { title });
+    for (const title of ["pear", "apple", "fig"]) await createTask(user, { title });
     expect(await titles(user, { sort: "title" })).toEqual(["apple", "fig", "pear"]);
     expect(await titles(user, { sort: "-title" })).toEqual(["pear", "fig", "apple"]);
   });
@@ -357,11 +338,11 @@ describe("sort", () => {
 
   it("when sorting by several keys, then later keys order the ties of earlier ones", async () => {
     const user = await api.signUp();
-    await create(user, { title: "high late", priority: "high", dueAt: "2026-12-05" });
-    await create(user, { title: "high soon", priority: "high", dueAt: "2026-12-01" });
-    await create(user, { title: "high undated", priority: "high" });
-    await create(user, { title: "low soon", priority: "low", dueAt: "2026-12-01" });
-    await create(user, { title: "urgent", priority: "urgent", dueAt: "2026-12-09" });
+    await createTask(user, { title: "high late", priority: "high", dueAt: "2026-12-05" });
+    await createTask(user, { title: "high soon", priority: "high", dueAt: "2026-12-01" });
+    await createTask(user, { title: "high undated", priority: "high" });
+    await createTask(user, { title: "low soon", priority: "low", dueAt: "2026-12-01" });
+    await createTask(user, { title: "urgent", priority: "urgent", dueAt: "2026-12-09" });
     expect(await titles(user, { sort: "-priority,dueAt" })).toEqual([
       "urgent",
       "high soon",
@@ -395,7 +376,7 @@ describe("sort", () => {
       );
     ids.sort();
     for (const sort of ["dueAt", "-dueAt", "title", "-title,-createdAt", "-updatedAt,priority"]) {
-      expect((await list(user, { sort })).data.map((t) => t.id)).toEqual(ids);
+      expect((await listTasks(user, { sort })).data.map((t) => t.id)).toEqual(ids);
       expect((await all(user, { sort, limit: 4 })).tasks.map((t) => t.id)).toEqual(ids);
     }
   });
@@ -421,19 +402,19 @@ describe("pagination", () => {
         title: `t${String(i).padStart(2, "0")}`,
       })),
     });
-    const first = await list(user, { sort: "title" });
+    const first = await listTasks(user, { sort: "title" });
     expect(first.data).toHaveLength(50);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = await list(user, { sort: "title", cursor: first.nextCursor ?? "" });
+    const second = await listTasks(user, { sort: "title", cursor: first.nextCursor ?? "" });
     expect(second).toEqual({ data: [expect.objectContaining({ title: "t50" })], nextCursor: null });
   });
 
   it("when the tasks exactly fill a page, then nextCursor is null", async () => {
     const user = await api.signUp();
-    await create(user, { title: "a" });
-    await create(user, { title: "b" });
-    expect((await list(user, { limit: 2 })).nextCursor).toBeNull();
-    expect(await list(user, { limit: 100 })).toMatchObject({ nextCursor: null });
+    await createTask(user, { title: "a" });
+    await createTask(user, { title: "b" });
+    expect((await listTasks(user, { limit: 2 })).nextCursor).toBeNull();
+    expect(await listTasks(user, { limit: 100 })).toMatchObject({ nextCursor: null });
   });
 
   it("when paging with limit 2, then every task comes once, in order, across pages", async () => {
@@ -445,7 +426,7 @@ describe("pagination", () => {
       ["b", "2026-12-02"],
       ["d", null],
     ] as const) {
-      await create(user, { title, dueAt });
+      await createTask(user, { title, dueAt });
     }
     const { tasks, pages } = await all(user, { limit: 2, sort: "dueAt,title" });
     expect(pages).toBe(3);
@@ -454,9 +435,9 @@ describe("pagination", () => {
 
   it("when the cursor comes with another limit, then it still continues where it left off", async () => {
     const user = await api.signUp();
-    for (const title of ["a", "b", "c", "d"]) await create(user, { title });
-    const first = await list(user, { sort: "title", limit: 1 });
-    const rest = await list(user, { sort: "title", limit: 10, cursor: first.nextCursor ?? "" });
+    for (const title of ["a", "b", "c", "d"]) await createTask(user, { title });
+    const first = await listTasks(user, { sort: "title", limit: 1 });
+    const rest = await listTasks(user, { sort: "title", limit: 10, cursor: first.nextCursor ?? "" });
     expect(rest.data.map((t) => t.title)).toEqual(["b", "c", "d"]);
   });
 
@@ -472,8 +453,8 @@ describe("pagination", () => {
 
   it("when a cursor is used with other filters or another sort, then 400 naming /cursor", async () => {
     const user = await api.signUp();
-    for (const title of ["a", "b", "c"]) await create(user, { title, priority: "high" });
-    const { nextCursor } = await list(user, { sort: "title", priority: "high", limit: 1 });
+    for (const title of ["a", "b", "c"]) await createTask(user, { title, priority: "high" });
+    const { nextCursor } = await listTasks(user, { sort: "title", priority: "high", limit: 1 });
     const cursor = nextCursor ?? "";
     expectBadRequest(await get(user, { sort: "-title", priority: "high", cursor }), "/cursor");
     expectBadRequest(await get(user, { sort: "title", cursor }), "/cursor");
@@ -488,8 +469,8 @@ describe("pagination", () => {
 
   it("when the cursor is not one the API issued, then 400 naming /cursor", async () => {
     const user = await api.signUp();
-    for (const title of ["a", "b"]) await create(user, { title, dueAt: "2026-12-01" });
-    const { nextCursor } = await list(user, { limit: 1 });
+    for (const title of ["a", "b"]) await createTask(user, { title, dueAt: "2026-12-01" });
+    const { nextCursor } = await listTasks(user, { limit: 1 });
     const cursor = nextCursor ?? "";
     for (const bad of [
       "garbage",
@@ -514,8 +495,8 @@ describe("pagination", () => {
     "when a cursor's %s value is edited to %j, then 400 naming /cursor (not a server error)",
     async (sort, value) => {
       const user = await api.signUp();
-      for (const title of ["a", "b"]) await create(user, { title, dueAt: "2026-12-01" });
-      const { nextCursor } = await list(user, { sort, limit: 1 });
+      for (const title of ["a", "b"]) await createTask(user, { title, dueAt: "2026-12-01" });
+      const { nextCursor } = await listTasks(user, { sort, limit: 1 });
       const edited = tamper(nextCursor ?? "", (payload) => {
         payload.v = [value];
       });
@@ -525,8 +506,8 @@ describe("pagination", () => {
 
   it("when a search cursor's rank is edited out of range, then 400 naming /cursor", async () => {
     const user = await api.signUp();
-    for (const title of ["plan a", "plan b"]) await create(user, { title });
-    const { nextCursor } = await list(user, { q: "plan", limit: 1 });
+    for (const title of ["plan a", "plan b"]) await createTask(user, { title });
+    const { nextCursor } = await listTasks(user, { q: "plan", limit: 1 });
     for (const value of [1e300, 1e-300, "high"]) {
       const edited = tamper(nextCursor ?? "", (payload) => {
         payload.v = [value];
@@ -551,15 +532,15 @@ describe("query parameters", () => {
 
   it("when a user has no tasks, then the list is empty with no cursor", async () => {
     const user = await api.signUp();
-    expect(await list(user)).toEqual({ data: [], nextCursor: null });
+    expect(await listTasks(user)).toEqual({ data: [], nextCursor: null });
   });
 
   it("when filters are combined, then a task must pass every one", async () => {
     const user = await api.signUp({ timeZone: "UTC" });
-    await create(user, { title: "match", priority: "high", tags: ["x"], dueAt: "2026-12-01" });
-    await create(user, { title: "wrong tag", priority: "high", tags: ["y"], dueAt: "2026-12-01" });
-    await create(user, { title: "wrong priority", priority: "low", tags: ["x"], dueAt: "2026-12-01" });
-    await create(user, { title: "too late", priority: "high", tags: ["x"], dueAt: "2026-12-09" });
+    await createTask(user, { title: "match", priority: "high", tags: ["x"], dueAt: "2026-12-01" });
+    await createTask(user, { title: "wrong tag", priority: "high", tags: ["y"], dueAt: "2026-12-01" });
+    await createTask(user, { title: "wrong priority", priority: "low", tags: ["x"], dueAt: "2026-12-01" });
+    await createTask(user, { title: "too late", priority: "high", tags: ["x"], dueAt: "2026-12-09" });
     expect(
       await titles(user, {
         priority: "high,urgent",

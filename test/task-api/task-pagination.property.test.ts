@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { DateTime } from "luxon";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TaskView } from "../../services/task-api/src/data/task.repository.ts";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import type { TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 /**
  * Properties of GET /v1/tasks against the real database: for random task sets, filters, sorts
@@ -135,13 +136,7 @@ const sortArb: fc.Arbitrary<SortTerm[]> = fc.oneof(
   },
 );
 
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi();
 
 /** Inserts tasks (and their tags) straight into the database, with ids and timestamps of our choosing. */
 async function insertTasks(user: TestUser, specs: TaskSpec[]): Promise<Stored[]> {

@@ -4,8 +4,9 @@
  * revocation, last use, and who may manage them.
  */
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import { TEST_PUBLIC_URL, type TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -20,14 +21,8 @@ interface CreatedToken {
   token: string;
 }
 
-let api: TestTaskApi;
 let now = Date.parse("2026-11-26T10:00:00.000Z");
-beforeAll(async () => {
-  api = await startTaskApi({ clock: () => new Date(now) });
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi({ clock: () => new Date(now) });
 
 async function createToken(
   user: TestUser,

@@ -1,0 +1,265 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { expectProblem, taskApiFixtures, taskOf, useTaskApi } from "../support/task-api-fixtures.ts";
+
+/**
+ * Idempotency-Key on the task routes: replays, reuse with another request, concurrency and
+ * lifetime. Every test signs up its own user.
+ */
+
+const api = useTaskApi();
+const { createTask, readTask, taskCount } = taskApiFixtures(api);
+
+describe("Idempotency-Key", () => {
+  it("when a create is retried with the same key and body, then the first response is replayed and nothing new is created", async () => {
+    const user = await api.signUp();
+    const body = { title: "once", tags: ["a"], dueAt: "2026-12-01" };
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "create-1")
+      .send(body)
+      .expect(201);
+    expect(first.headers["idempotent-replayed"]).toBeUndefined();
+    const retry = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "create-1")
+      .send(body)
+      .expect(201);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.headers.location).toBe(first.headers.location);
+    expect(retry.headers.etag).toBe(first.headers.etag);
+    expect(retry.body).toEqual(first.body);
+    expect(await taskCount(user)).toBe(1);
+  });
+
+  it("when the retry's body has the same fields in another order, then it is the same request and is replayed", async () => {
+    const user = await api.signUp();
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t", priority: "low" })
+      .expect(201);
+    const retry = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .set("Content-Type", "application/json")
+      .send('{ "priority": "low",  "title": "t" }')
+      .expect(201);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.body).toEqual(first.body);
+    expect(await taskCount(user)).toBe(1);
+  });
+
+  it("when the task changed after the first response, then a retry still replays the first response and changes nothing", async () => {
+    const user = await api.signUp();
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t" })
+      .expect(201);
+    const id = taskOf(first).id;
+    await api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "changed" }).expect(200);
+    const current = await readTask(user, id);
+    const retry = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t" })
+      .expect(201);
+    expect(retry.body).toEqual(first.body);
+    expect(await readTask(user, id)).toEqual(current);
+  });
+
+  it("when the same key comes with another body, then 422 idempotency-key-reused and nothing changes", async () => {
+    const user = await api.signUp();
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "first" })
+      .expect(201);
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "second" });
+    expectProblem(res, 422, "idempotency-key-reused");
+    expect(await taskCount(user)).toBe(1);
+    expect(await readTask(user, taskOf(first).id)).toEqual(taskOf(first));
+  });
+
+  it("when the same key is used on another route, then 422 idempotency-key-reused and nothing changes", async () => {
+    const user = await api.signUp();
+    const created = taskOf(
+      await api.request
+        .post("/v1/tasks")
+        .set(user.auth)
+        .set("Idempotency-Key", "k")
+        .send({ title: "t" })
+        .expect(201),
+    );
+    const res = await api.request
+      .post(`/v1/tasks/${created.id}/complete`)
+      .set(user.auth)
+      .set("Idempotency-Key", "k");
+    expectProblem(res, 422, "idempotency-key-reused");
+    expect(await readTask(user, created.id)).toEqual(created);
+  });
+
+  it("when many requests with one key arrive at once, then exactly one task is created and all answer with it", async () => {
+    const user = await api.signUp();
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        api.request
+          .post("/v1/tasks")
+          .set(user.auth)
+          .set("Idempotency-Key", "burst")
+          .send({ title: "burst" })
+          .then(),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 201));
+    expect(new Set(responses.map((r) => taskOf(r).id)).size).toBe(1);
+    expect(responses.filter((r) => r.headers["idempotent-replayed"] === undefined)).toHaveLength(1);
+    expect(await taskCount(user)).toBe(1);
+  });
+
+  it("when a complete is retried with its key after the task was reopened, then the first response is replayed and the task stays open", async () => {
+    const user = await api.signUp();
+    const created = await createTask(user, { title: "t" });
+    const first = await api.request
+      .post(`/v1/tasks/${created.id}/complete`)
+      .set(user.auth)
+      .set("Idempotency-Key", "done-1")
+      .expect(200);
+    const reopened = taskOf(
+      await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200),
+    );
+    const retry = await api.request
+      .post(`/v1/tasks/${created.id}/complete`)
+      .set(user.auth)
+      .set("Idempotency-Key", "done-1")
+      .expect(200);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.headers.etag).toBe(first.headers.etag);
+    expect(retry.body).toEqual(first.body);
+    expect(await readTask(user, created.id)).toEqual(reopened);
+  });
+
+  it("when a reopen is retried with its key, then it is replayed and the version does not move", async () => {
+    const user = await api.signUp();
+    const created = await createTask(user, { title: "t" });
+    await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200);
+    const first = await api.request
+      .post(`/v1/tasks/${created.id}/reopen`)
+      .set(user.auth)
+      .set("Idempotency-Key", "open-1")
+      .expect(200);
+    const retry = await api.request
+      .post(`/v1/tasks/${created.id}/reopen`)
+      .set(user.auth)
+      .set("Idempotency-Key", "open-1")
+      .expect(200);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.body).toEqual(first.body);
+    expect((await readTask(user, created.id)).version).toBe(3);
+  });
+
+  it("when a request with a key is rejected, then the key is not used up and a corrected retry creates the task", async () => {
+    const user = await api.signUp();
+    const rejected = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t", listId: randomUUID() });
+    expectProblem(rejected, 422, "validation-failed", ["/listId"]);
+    expect(await taskCount(user)).toBe(0);
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k")
+      .send({ title: "t" })
+      .expect(201);
+    expect(res.headers["idempotent-replayed"]).toBeUndefined();
+    expect(await taskCount(user)).toBe(1);
+  });
+
+  it.each([
+    ["with a space", "has space"],
+    ["longer than 255 characters", "k".repeat(256)],
+  ])("when the key is %s, then 400 and nothing is created", async (_case, key) => {
+    const user = await api.signUp();
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", key)
+      .send({ title: "t" });
+    expectProblem(res, 400, "bad-request", ["/idempotency-key"]);
+    expect(await taskCount(user)).toBe(0);
+  });
+
+  it("when different keys are used, then each creates its own task", async () => {
+    const user = await api.signUp();
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "a")
+      .send({ title: "t" })
+      .expect(201);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "b")
+      .send({ title: "t" })
+      .expect(201);
+    expect(await taskCount(user)).toBe(2);
+  });
+});
+
+describe("Idempotency-Key lifetime", () => {
+  let now = new Date("2026-11-26T12:00:00Z");
+  const api = useTaskApi({ clock: () => now });
+
+  it("when a key is retried within 24 h, then the first response is replayed; after 24 h, the key is free again", async () => {
+    const user = await api.signUp();
+    const first = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k-1")
+      .send({ title: "first" })
+      .expect(201);
+
+    now = new Date(now.getTime() + 23 * 3600_000);
+    const replay = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k-1")
+      .send({ title: "first" })
+      .expect(201);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.body).toEqual(first.body);
+    await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k-1")
+      .send({ title: "other" })
+      .expect(422);
+
+    now = new Date(now.getTime() + 2 * 3600_000);
+    const fresh = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .set("Idempotency-Key", "k-1")
+      .send({ title: "other" })
+      .expect(201);
+    expect(fresh.headers["idempotent-replayed"]).toBeUndefined();
+    expect((fresh.body as { id: string }).id).not.toBe((first.body as { id: string }).id);
+    expect(await api.prisma.task.count({ where: { userId: user.id } })).toBe(2);
+    expect(await api.prisma.idempotencyKey.count({ where: { userId: user.id } })).toBe(1);
+  });
+});
