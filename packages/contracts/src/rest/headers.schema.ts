@@ -13,6 +13,8 @@ export const ifMatchHeader = z.object({
 export const idempotencyHeader = z.object({
   "idempotency-key": z.string().optional().meta({
     description:
-      "Retries with the same key and body replay the first response for 24 h; another body is 422.",
+      "1-255 visible ASCII characters. Retries with the same key and body replay the first response for 24 h; another body is 422.",
+    // What runPost (task-api http/idempotency.ts) accepts; documented so generators send valid keys.
+    pattern: "^[\\x21-\\x7E]{1,255}$",
   }),
 });

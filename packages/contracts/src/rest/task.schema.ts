@@ -105,6 +105,9 @@ function many<T extends z.ZodType<string>>(item: T) {
   return z.preprocess(split, z.array(item).min(1).max(20)).meta({ style: "form", explode: true });
 }
 
+// One to five keys, each optionally descending, as a pattern generators can read; that no key
+// comes twice is said in the description only (a pattern cannot say it in a form they read).
+const sortTerm = `-?(?:${SORT_KEYS.join("|")})`;
 const sortParam = z
   .string()
   .max(200)
@@ -129,8 +132,9 @@ const sortParam = z
     return terms as { key: SortKey; desc: boolean }[];
   })
   .meta({
-    description: `Comma-separated keys of ${SORT_KEYS.join(", ")}; '-' for descending. Ties break on id. Default: dueAt (undated last), or relevance with q.`,
+    description: `Comma-separated keys of ${SORT_KEYS.join(", ")}, each at most once; '-' for descending. Ties break on id. Default: dueAt (undated last), or relevance with q.`,
     examples: ["-priority,dueAt"],
+    pattern: `^${sortTerm}(?:,${sortTerm}){0,${String(SORT_KEYS.length - 1)}}$`,
   });
 
 const idOrNone = z.union([z.uuid(), z.literal("none")]);
