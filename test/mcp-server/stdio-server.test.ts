@@ -15,8 +15,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadStdioConfig } from "../../services/mcp-server/src/config.ts";
-import { startStdioServer } from "../../services/mcp-server/src/mcp/stdio-server.ts";
+import { loadStdioConfig, startStdioServer } from "../../services/mcp-server/src/mcp/stdio-server.ts";
 import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
 /** The client's end of the pipes: what StdioClientTransport does with a child's stdin/stdout. */

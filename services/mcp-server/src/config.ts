@@ -63,19 +63,3 @@ export function loadMcpServerConfig(
 ): McpServerConfig {
   return loadConfig(schema, source);
 }
-
-const stdioSchema = z.object({
-  /** A personal access token (POST /v1/tokens on task-api). */
-  TASKMESH_TOKEN: z.string().min(1),
-  /** task-api's public URL. */
-  TASKMESH_API_URL: z.url().default("http://localhost:3000"),
-  /** How often subscribed resources are re-read to notice changes (at least 1 s). */
-  TASKMESH_POLL_MS: env.int(15_000),
-});
-
-/** The stdio entry's environment (stdio.ts, a desktop client's `npx taskmesh-mcp`). */
-export type StdioConfig = z.infer<typeof stdioSchema>;
-
-export function loadStdioConfig(source: Record<string, string | undefined> = process.env): StdioConfig {
-  return loadConfig(stdioSchema, source);
-}

@@ -4,8 +4,7 @@
  * mcp/stdio-server.ts. stdout carries only MCP messages: errors go to stderr.
  */
 import { runService } from "@taskmesh/core";
-import { loadStdioConfig } from "./config.ts";
-import { startStdioServer } from "./mcp/stdio-server.ts";
+import { loadStdioConfig, startStdioServer } from "./mcp/stdio-server.ts";
 
 runService("taskmesh-mcp", async () => {
   const server = await startStdioServer(loadStdioConfig());
