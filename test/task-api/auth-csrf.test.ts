@@ -14,20 +14,16 @@ import {
 } from "node:http";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const PASSWORD = "correct-horse-battery";
-let api: TestTaskApi;
-let base: string;
 
-beforeAll(async () => {
-  api = await startTaskApi();
+const api = useTaskApi();
+let base: string;
+beforeAll(() => {
   const address = api.server.address();
   if (address === null || typeof address === "string") throw new Error("no port");
   base = `http://127.0.0.1:${String(address.port)}`;
-});
-afterAll(async () => {
-  await api.close();
 });
 
 const newEmail = () => `user-${randomUUID()}@example.com`;

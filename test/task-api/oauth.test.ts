@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { InvalidTokenError, createBearerVerifier, jwksFromUrl, type BearerVerifier } from "@taskmesh/auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const MCP_RESOURCE = "http://localhost:3001/mcp";
 const REDIRECT_URI = "http://127.0.0.1:53682/callback";
@@ -16,10 +17,9 @@ const PASSWORD = "correct-horse-battery";
 /** What a browser on task-api's pages sends (Better Auth checks it on state-changing calls). */
 const ORIGIN = { Origin: TEST_PUBLIC_URL };
 
-let api: TestTaskApi;
+const api = useTaskApi({}, { protectedResources: [MCP_RESOURCE] });
 let verifyForMcp: BearerVerifier;
-beforeAll(async () => {
-  api = await startTaskApi({}, { protectedResources: [MCP_RESOURCE] });
+beforeAll(() => {
   const address = api.server.address();
   if (address === null || typeof address === "string") throw new Error("no port");
   verifyForMcp = createBearerVerifier({
@@ -27,9 +27,6 @@ beforeAll(async () => {
     issuer: TEST_PUBLIC_URL,
     audience: MCP_RESOURCE,
   });
-});
-afterAll(async () => {
-  await api.close();
 });
 
 /** The path of a URL on task-api (metadata and redirects name its public URL). */

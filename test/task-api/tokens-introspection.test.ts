@@ -18,26 +18,23 @@ import { createLogger, problemHandler, UnavailableError } from "@taskmesh/core";
 import express from "express";
 import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { startTaskApi, TEST_PUBLIC_URL, type TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const APP_TOKEN = "task-api-app-token-for-tests";
 const MCP_RESOURCE = "http://mcp.test/mcp";
 /** What task-api's sidecar adds to a call that mcp-server made through the sidecars. */
 const FROM_MCP_SERVER = { "dapr-api-token": APP_TOKEN, "dapr-caller-app-id": "mcp-server" };
 
-let api: TestTaskApi;
+const api = useTaskApi({
+  trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks", "mcp-server"] },
+  protectedResources: [MCP_RESOURCE],
+});
 let base: string;
-beforeAll(async () => {
-  api = await startTaskApi({
-    trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks", "mcp-server"] },
-    protectedResources: [MCP_RESOURCE],
-  });
+beforeAll(() => {
   const address = api.server.address();
   if (address === null || typeof address === "string") throw new Error("no port");
   base = `http://127.0.0.1:${address.port}`;
-});
-afterAll(async () => {
-  await api.close();
 });
 
 async function pat(user: TestUser, scope: "read" | "read-write" = "read-write") {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startTaskApi, type TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 /** What task-api's sidecar sends (APP_API_TOKEN) and what a caller's sidecar adds. */
 const APP_TOKEN = "task-api-app-token-for-tests";
@@ -13,16 +14,12 @@ interface EventRow {
   data: { taskId: string; actor: { kind: string; id: string } };
 }
 
-let api: TestTaskApi;
+const api = useTaskApi({
+  trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks", "mcp-server"] },
+});
 let user: TestUser;
 beforeAll(async () => {
-  api = await startTaskApi({
-    trustedCallers: { appApiToken: APP_TOKEN, appIds: ["recurring-tasks", "mcp-server"] },
-  });
   user = await api.signUp({ name: "Acted For" });
-});
-afterAll(async () => {
-  await api.close();
 });
 
 async function eventsOf(taskId: string): Promise<EventRow[]> {
