@@ -107,7 +107,7 @@ describe("database roles: one per service, its own tables only, no DDL", () => {
     expect(
       await failsWith(
         p,
-        `INSERT INTO stream_events (event_id, user_id, type, event) VALUES ($1, 'u1', 'task.created', '{}'::jsonb)`,
+        `INSERT INTO stream_events (event_id, user_id, type, event) VALUES ($1, gen_random_uuid(), 'task.created', '{}'::jsonb)`,
         [randomUUID()],
       ),
     ).toBeUndefined();

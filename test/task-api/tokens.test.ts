@@ -140,7 +140,7 @@ describe("creating a token", () => {
     const user = await api.signUp();
     await api.pool.query(
       `INSERT INTO personal_access_tokens (id, user_id, name, scope, token_hash, prefix, expires_at)
-       SELECT gen_random_uuid(), $1, 'bulk ' || i, 'read', md5(i::text || $1) || md5($1 || i::text), 'tmpat_bulk00', now() + interval '1 day'
+       SELECT gen_random_uuid(), $1::uuid, 'bulk ' || i, 'read', md5(i::text || $1::uuid) || md5($1::uuid || i::text), 'tmpat_bulk00', now() + interval '1 day'
          FROM generate_series(1, 50) AS i`,
       [user.id],
     );

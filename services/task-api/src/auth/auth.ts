@@ -79,6 +79,9 @@ export function createAuth(options: AuthOptions) {
       // Better Auth turns its Origin and CSRF checks off when NODE_ENV=test (create-context's
       // isTest default); explicit, so tests exercise the checks production runs.
       disableOriginCheck: false,
+      // UUID keys (schema.prisma): on Postgres the Prisma adapter then leaves ids to Prisma's
+      // @default(uuid(7)) instead of generating 32-character strings.
+      database: { generateId: "uuid" },
     },
     emailAndPassword: { enabled: true, minPasswordLength: 10, maxPasswordLength: 128, autoSignIn: true },
     hooks: {
