@@ -36,13 +36,6 @@ BEGIN
     ('tags', 'user_id'),
     ('task_tags', 'user_id'),
     ('idempotency_keys', 'user_id'),
-    ('audit_entries', 'user_id'),
-    ('audit_deleted_users', 'user_id'),
-    ('reminders', 'user_id'),
-    ('webhooks', 'user_id'),
-    ('webhook_deliveries', 'user_id'),
-    ('stream_events', 'user_id'),
-    ('notification_deleted_users', 'user_id'),
     ('stream_tickets', 'user_id')
   ) AS c(tbl, name) LOOP
     EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE TEXT USING %I::text',

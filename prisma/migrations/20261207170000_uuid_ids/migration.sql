@@ -42,6 +42,17 @@ UPDATE "outbox_events" SET "data" =
 UPDATE "outbox_events" SET "data" = pg_temp.taskmesh_uuid_json("data", '{actor,id}')
   WHERE "data" #>> '{actor,kind}' = 'user';
 
+-- audit-log's and notifications' user id columns keep type text for now (their event contracts
+-- still accept any string as a user id), but their values are rewritten the same way, so each
+-- user's history, reminders, webhooks and stream events stay theirs.
+UPDATE "audit_entries" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+UPDATE "audit_deleted_users" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+UPDATE "reminders" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+UPDATE "webhooks" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+UPDATE "webhook_deliveries" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+UPDATE "stream_events" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+UPDATE "notification_deleted_users" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+
 DO $$
 DECLARE
   fk record;
@@ -76,13 +87,6 @@ BEGIN
     ('tags', 'user_id'),
     ('task_tags', 'user_id'),
     ('idempotency_keys', 'user_id'),
-    ('audit_entries', 'user_id'),
-    ('audit_deleted_users', 'user_id'),
-    ('reminders', 'user_id'),
-    ('webhooks', 'user_id'),
-    ('webhook_deliveries', 'user_id'),
-    ('stream_events', 'user_id'),
-    ('notification_deleted_users', 'user_id'),
     ('stream_tickets', 'user_id')
   ) AS c(tbl, name) LOOP
     EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE UUID USING pg_temp.taskmesh_uuid(%I)',
