@@ -107,7 +107,8 @@ describe("when uuid_ids migrates rows made with 32-character ids", () => {
     }
     expect(await column("users", "id")).toBe("uuid");
     expect(await column("tasks", "user_id")).toBe("uuid");
-    expect(await column("stream_tickets", "user_id")).toBe("uuid");
+    expect(await column("personal_access_tokens", "user_id")).toBe("uuid");
+    expect(await column("audit_entries", "user_id")).toBe("text");
   });
 
   it("then every row still belongs to the same owner", async () => {

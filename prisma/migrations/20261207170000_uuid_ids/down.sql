@@ -35,8 +35,7 @@ BEGIN
     ('tasks', 'user_id'),
     ('tags', 'user_id'),
     ('task_tags', 'user_id'),
-    ('idempotency_keys', 'user_id'),
-    ('stream_tickets', 'user_id')
+    ('idempotency_keys', 'user_id')
   ) AS c(tbl, name) LOOP
     EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE TEXT USING %I::text',
       col.tbl, col.name, col.name);

@@ -42,7 +42,7 @@ UPDATE "outbox_events" SET "data" =
 UPDATE "outbox_events" SET "data" = pg_temp.taskmesh_uuid_json("data", '{actor,id}')
   WHERE "data" #>> '{actor,kind}' = 'user';
 
--- audit-log's and notifications' user id columns keep type text for now (their event contracts
+-- audit-log's and notifications' user id columns (stream_tickets too) keep type text for now (their event contracts
 -- still accept any string as a user id), but their values are rewritten the same way, so each
 -- user's history, reminders, webhooks and stream events stay theirs.
 UPDATE "audit_entries" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
@@ -52,6 +52,7 @@ UPDATE "webhooks" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
 UPDATE "webhook_deliveries" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
 UPDATE "stream_events" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
 UPDATE "notification_deleted_users" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
+UPDATE "stream_tickets" SET "user_id" = pg_temp.taskmesh_uuid("user_id")::text;
 
 DO $$
 DECLARE
@@ -86,8 +87,7 @@ BEGIN
     ('tasks', 'user_id'),
     ('tags', 'user_id'),
     ('task_tags', 'user_id'),
-    ('idempotency_keys', 'user_id'),
-    ('stream_tickets', 'user_id')
+    ('idempotency_keys', 'user_id')
   ) AS c(tbl, name) LOOP
     EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE UUID USING pg_temp.taskmesh_uuid(%I)',
       col.tbl, col.name, col.name);
