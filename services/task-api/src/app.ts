@@ -22,10 +22,13 @@ import {
 import { resourceTokenRoute } from "./auth/resource-token.ts";
 import type { Database } from "./data/database.ts";
 import type { TaskHistory } from "./data/task-history.client.ts";
+import { createStore } from "./data/repositories.ts";
 import { userExists } from "./data/user.repository.ts";
 import { createAccessTokenUseCases } from "./domain/access-token.use-cases.ts";
+import { createIdempotentWrite } from "./domain/idempotent-write.use-case.ts";
 import { createListUseCases } from "./domain/list.use-cases.ts";
 import { createMeUseCases } from "./domain/me.use-cases.ts";
+import { createTagUseCases } from "./domain/tag.use-cases.ts";
 import { createReadTaskHistory } from "./domain/task-history.use-case.ts";
 import { createTaskUseCases } from "./domain/task.use-cases.ts";
 import { DEFAULT_QUOTAS, type Quotas } from "./domain/quotas.ts";
@@ -153,7 +156,8 @@ function mountRoutes(app: Express, deps: TaskApiDeps): void {
 
   const clock = deps.clock ?? (() => new Date());
   const quotas = deps.quotas ?? DEFAULT_QUOTAS;
-  const accessTokens = createAccessTokenUseCases(db, clock, quotas);
+  const store = createStore(db);
+  const accessTokens = createAccessTokenUseCases(store, clock, quotas);
   // Only this app's sidecar reaches it (app token); not limited per IP, since every call comes from the sidecar.
   if (deps.trustedCallers) {
     app.use(
@@ -208,10 +212,11 @@ function mountRoutes(app: Express, deps: TaskApiDeps): void {
   v1.use(requireWriteScope);
   v1.use(jsonBody({ limit: "64kb" }));
   v1.use(accessTokenRoutes(accessTokens));
-  v1.use(meRoutes(createMeUseCases(db, clock)));
-  v1.use(listRoutes(db, createListUseCases(db, clock, quotas), clock));
-  v1.use(taskRoutes(db, createTaskUseCases(db, clock, quotas), clock));
-  v1.use(taskHistoryRoutes(createReadTaskHistory(db, deps.taskHistory ?? NO_TASK_HISTORY)));
-  v1.use(tagRoutes(db));
+  const write = createIdempotentWrite(store, clock);
+  v1.use(meRoutes(createMeUseCases(store, clock)));
+  v1.use(listRoutes(createListUseCases(store, clock, quotas), write));
+  v1.use(taskRoutes(createTaskUseCases(store, clock, quotas), write));
+  v1.use(taskHistoryRoutes(createReadTaskHistory(store, deps.taskHistory ?? NO_TASK_HISTORY)));
+  v1.use(tagRoutes(createTagUseCases(store)));
   app.use("/v1", v1);
 }

@@ -1,15 +1,9 @@
-import type { Prisma } from "@taskmesh/db";
+import type { OutboxMessage } from "../domain/ports.ts";
 import type pg from "pg";
 import { v7 as uuidv7 } from "uuid";
 import type { Tx } from "./database.ts";
 
-/** An event to publish, written in the same transaction as the change it describes. */
-export interface OutboxMessage {
-  topic: string;
-  type: string;
-  partitionKey: string;
-  data: Prisma.InputJsonValue;
-}
+export type { OutboxMessage };
 
 /** One statement for any number of events (ids are UUIDv7: the relay publishes in id order). */
 export async function appendToOutbox(tx: Tx, messages: OutboxMessage[]): Promise<void> {

@@ -1,14 +1,11 @@
 import { v7 as uuidv7 } from "uuid";
+import { normalizeTagName } from "../domain/tag.rules.ts";
 import type { Sql, Tx } from "./database.ts";
 
 export interface TagView {
   id: string;
   name: string;
   openTaskCount: number;
-}
-
-export function normalizeTagName(name: string): string {
-  return name.trim().toLowerCase();
 }
 
 /**

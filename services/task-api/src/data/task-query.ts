@@ -30,8 +30,8 @@ export interface TaskFilter {
   dueBefore?: DueBound | undefined;
   dueAfter?: DueBound | undefined;
   overdue?: boolean | undefined;
-  /** A to_tsquery expression built from the search words (see toPrefixTsQuery). */
-  tsQuery?: string | undefined;
+  /** Search words (domain/task-search.ts): a task matches when it has a word starting with each. */
+  search?: string[] | undefined;
 }
 
 export type CursorValue = string | number | null;
@@ -61,11 +61,9 @@ export const TASK_COLUMNS = `t.id, t.list_id, t.parent_id, t.title, t.descriptio
   COALESCE((SELECT array_agg(g.name::text ORDER BY g.normalized_name) FROM task_tags tt JOIN tags g ON g.id = tt.tag_id
             WHERE tt.task_id = t.id), '{}'::text[]) AS tags`;
 
-/** Search words become a prefix AND-query ("groc milk" -> groc:* & milk:*); undefined if no word. */
-export function toPrefixTsQuery(q: string): string | undefined {
-  const words = q.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
-  const unique = [...new Set(words)].slice(0, 16);
-  return unique.length === 0 ? undefined : unique.map((w) => `${w}:*`).join(" & ");
+/** Search words become a prefix AND-query ("groc milk" -> groc:* & milk:*). */
+function toPrefixTsQuery(words: readonly string[]): string {
+  return words.map((w) => `${w}:*`).join(" & ");
 }
 
 class Params {
@@ -112,16 +110,16 @@ function filterClauses(filter: TaskFilter, params: Params): string[] {
   if (filter.dueAfter) where.push(`t.due_at >= ${dueBound(filter.dueAfter, params)}`);
   if (filter.overdue === true) where.push(OVERDUE);
   if (filter.overdue === false) where.push(`NOT ${OVERDUE}`);
-  if (filter.tsQuery !== undefined)
-    where.push(`t.search @@ to_tsquery('simple', ${params.add(filter.tsQuery)})`);
+  if (filter.search !== undefined)
+    where.push(`t.search @@ to_tsquery('simple', ${params.add(toPrefixTsQuery(filter.search))})`);
   return where;
 }
 
 function sortColumn(term: SortTerm, filter: TaskFilter, params: Params): SortColumn {
   if (term.key !== "rank") return SORT_COLUMNS[term.key];
-  if (filter.tsQuery === undefined) throw new Error("rank sort needs a search query");
+  if (filter.search === undefined) throw new Error("rank sort needs a search query");
   return {
-    expr: `ts_rank_cd(t.search, to_tsquery('simple', ${params.add(filter.tsQuery)}))`,
+    expr: `ts_rank_cd(t.search, to_tsquery('simple', ${params.add(toPrefixTsQuery(filter.search))}))`,
     nullable: false,
     cast: "real",
   };

@@ -246,6 +246,16 @@ export async function hasSubtasks(tx: Tx, userId: string, id: string): Promise<b
   return (await tx.task.count({ where: { userId, parentId: id }, take: 1 })) > 0;
 }
 
+/** Moves a task's subtasks to a list (a subtask lives in its parent's list). */
+export async function moveSubtasks(
+  tx: Tx,
+  userId: string,
+  parentId: string,
+  listId: string | null,
+): Promise<void> {
+  await tx.task.updateMany({ where: { userId, parentId }, data: { listId, version: { increment: 1 } } });
+}
+
 /** Completes the open subtasks of a task (completing a parent completes its children). */
 export async function completeSubtasks(tx: Tx, userId: string, parentId: string, at: Date): Promise<void> {
   await tx.task.updateMany({

@@ -1,17 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { InvalidError, NotFoundError } from "@taskmesh/core";
 import { PERSONAL_ACCESS_TOKEN_PREFIX, isPersonalAccessToken } from "@taskmesh/auth";
-import type { Database } from "../data/database.ts";
-import {
-  deleteAccessToken,
-  findAccessToken,
-  findAccessTokenByHash,
-  findAccessTokenPage,
-  insertAccessToken,
-  touchAccessToken,
-  type AccessTokenView,
-  type TokenScope,
-} from "../data/access-token.repository.ts";
+import type { AccessTokenView, TokenScope } from "../data/access-token.repository.ts";
+import type { Store } from "./ports.ts";
 import { requireAccount } from "./me.use-cases.ts";
 import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 
@@ -89,7 +80,7 @@ function expiryOf(input: CreateAccessTokenInput, now: Date): Date {
  * usable token. Revoking deletes the row, which ends the token at once.
  */
 export function createAccessTokenUseCases(
-  db: Database,
+  store: Store,
   clock: () => Date = () => new Date(),
   quotas: Quotas = DEFAULT_QUOTAS,
 ) {
@@ -101,11 +92,11 @@ export function createAccessTokenUseCases(
       const now = clock();
       const expiresAt = expiryOf(input, now);
       const token = newSecret();
-      const view = await db.transaction(async (tx) => {
-        await requireAccount(tx, userId);
+      const view = await store.transaction(async (repos) => {
+        await requireAccount(repos, userId);
         // Expired tokens count until revoked.
-        await reserveQuota(tx, quotas, userId, "tokens");
-        return insertAccessToken(tx, {
+        await reserveQuota(repos, quotas, userId, "tokens");
+        return repos.accessTokens.insert({
           userId,
           name: input.name,
           scope: input.scope,
@@ -119,17 +110,17 @@ export function createAccessTokenUseCases(
     },
 
     list(userId: string, before: string | undefined, limit: number) {
-      return findAccessTokenPage(db.prisma, userId, before, limit);
+      return store.read.accessTokens.findPage(userId, before, limit);
     },
 
     async get(userId: string, id: string): Promise<AccessTokenView> {
-      const token = await findAccessToken(db.prisma, userId, id);
+      const token = await store.read.accessTokens.find(userId, id);
       if (!token) throw new NotFoundError("Token");
       return token;
     },
 
     async revoke(userId: string, id: string): Promise<void> {
-      if (!(await deleteAccessToken(db.prisma, userId, id))) throw new NotFoundError("Token");
+      if (!(await store.read.accessTokens.delete(userId, id))) throw new NotFoundError("Token");
     },
 
     /**
@@ -138,14 +129,14 @@ export function createAccessTokenUseCases(
      */
     async authenticate(secret: string): Promise<AuthenticatedToken | undefined> {
       if (!isPersonalAccessToken(secret)) return undefined;
-      const stored = await findAccessTokenByHash(db.read, hashToken(secret));
+      const stored = await store.read.accessTokens.findByHash(hashToken(secret));
       const now = clock();
       if (!stored || stored.expiresAt.getTime() <= now.getTime()) return undefined;
       if (
         stored.lastUsedAt === null ||
         now.getTime() - stored.lastUsedAt.getTime() >= LAST_USED_INTERVAL_MS
       ) {
-        await touchAccessToken(db.read, stored.id, now, LAST_USED_INTERVAL_MS);
+        await store.read.accessTokens.touch(stored.id, now, LAST_USED_INTERVAL_MS);
       }
       return { tokenId: stored.id, userId: stored.userId, scope: stored.scope, expiresAt: stored.expiresAt };
     },

@@ -1,31 +1,26 @@
 import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
-import { txSql, type Database, type Tx } from "../data/database.ts";
-import { findTaskIds } from "../data/task.repository.ts";
+import type { ListView } from "../data/list.repository.ts";
+import type { Repositories, Store, UnitOfWork } from "./ports.ts";
+import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
-import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
-import {
-  deleteList,
-  findListPage,
-  findListView,
-  insertList,
-  lockList,
-  updateList,
-  type ListView,
-} from "../data/list.repository.ts";
 
+/**
+ * Lists. Each write runs in its own transaction unless given the unit of work of a larger
+ * one (`within`: an idempotent POST records its response in the same transaction).
+ */
 export function createListUseCases(
-  db: Database,
+  store: Store,
   clock: () => Date = () => new Date(),
   quotas: Quotas = DEFAULT_QUOTAS,
 ) {
   async function locked(
-    tx: Tx,
+    repos: Repositories,
     userId: string,
     id: string,
     expectedVersion: number | undefined,
   ): Promise<void> {
-    const list = await lockList(tx, userId, id);
+    const list = await repos.lists.lock(userId, id);
     if (!list) throw new NotFoundError("List");
     if (expectedVersion !== undefined && list.version !== expectedVersion) {
       throw new PreconditionFailedError(`The list is at version ${list.version}, not ${expectedVersion}.`, {
@@ -33,58 +28,64 @@ export function createListUseCases(
       });
     }
   }
-  async function viewAfterWrite(tx: Tx, userId: string, id: string): Promise<ListView> {
-    const view = await findListView(txSql(tx), userId, id);
+  async function viewAfterWrite(repos: Repositories, userId: string, id: string): Promise<ListView> {
+    const view = await repos.lists.findView(userId, id);
     if (!view) throw new Error(`list ${id} vanished inside its own transaction`);
     return view;
   }
 
   return {
     async get(userId: string, id: string): Promise<ListView> {
-      const view = await findListView(db.read, userId, id);
+      const view = await store.read.lists.findView(userId, id);
       if (!view) throw new NotFoundError("List");
       return view;
     },
     page(userId: string, afterId: string | undefined, limit: number) {
-      return findListPage(db.read, userId, afterId, limit);
+      return store.read.lists.findPage(userId, afterId, limit);
     },
-    async create(tx: Tx, userId: string, name: string): Promise<ListView> {
-      await reserveQuota(tx, quotas, userId, "lists");
-      return viewAfterWrite(tx, userId, await insertList(tx, userId, name));
+    create(userId: string, name: string, within: UnitOfWork = store.transaction): Promise<ListView> {
+      return within(async (repos) => {
+        await reserveQuota(repos, quotas, userId, "lists");
+        return viewAfterWrite(repos, userId, await repos.lists.insert(userId, name));
+      });
     },
-    async rename(
-      tx: Tx,
+    rename(
       userId: string,
       id: string,
       name: string | undefined,
       expectedVersion?: number,
+      within: UnitOfWork = store.transaction,
     ): Promise<ListView> {
-      await locked(tx, userId, id, expectedVersion);
-      if (name !== undefined) await updateList(tx, userId, id, name);
-      return viewAfterWrite(tx, userId, id);
+      return within(async (repos) => {
+        await locked(repos, userId, id, expectedVersion);
+        if (name !== undefined) await repos.lists.update(userId, id, name);
+        return viewAfterWrite(repos, userId, id);
+      });
     },
     /** Deletes the list and every task in it. */
-    async remove(
-      tx: Tx,
+    remove(
       userId: string,
       id: string,
       expectedVersion?: number,
       actor: Actor = userActor(userId),
+      within: UnitOfWork = store.transaction,
     ): Promise<void> {
-      await locked(tx, userId, id, expectedVersion);
-      // Its tasks go with it (ON DELETE CASCADE), each with its task.deleted event.
-      const tasks = await findTaskIds(tx, { userId, listId: id });
-      await recordTaskChanges(
-        tx,
-        userId,
-        actor,
-        tasks,
-        async () => {
-          await deleteList(tx, userId, id);
-          return undefined;
-        },
-        clock(),
-      );
+      return within(async (repos) => {
+        await locked(repos, userId, id, expectedVersion);
+        // Its tasks go with it (ON DELETE CASCADE), each with its task.deleted event.
+        const tasks = await repos.tasks.findIds({ userId, listId: id });
+        await recordTaskChanges(
+          repos,
+          userId,
+          actor,
+          tasks,
+          async () => {
+            await repos.lists.delete(userId, id);
+            return undefined;
+          },
+          clock(),
+        );
+      });
     },
   };
 }

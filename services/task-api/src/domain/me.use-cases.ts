@@ -1,19 +1,10 @@
 import { EVENT_TYPES, TOPICS, userPartitionKeyFor, type UserDeletedData } from "@taskmesh/contracts";
 import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
 import { canonicalTimeZone } from "@taskmesh/recurrence";
-import type { Database, Tx } from "../data/database.ts";
-import { appendToOutbox, type OutboxMessage } from "../data/outbox.repository.ts";
-import { findTaskIds, reanchorAllDayTasks } from "../data/task.repository.ts";
+import type { MeView } from "../data/user.repository.ts";
+import type { OutboxMessage, Repositories, Store } from "./ports.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
-import {
-  deleteUser,
-  findMe,
-  lockAccount,
-  lockUserTimeZone,
-  updateMe,
-  type MeView,
-} from "../data/user.repository.ts";
 
 /** A still-valid access token of a deleted account: its requests are unauthenticated, not errors. */
 function accountGone(): UnauthenticatedError {
@@ -39,14 +30,14 @@ function userDeletedMessage(userId: string, actor: Actor, occurredAt: Date): Out
 }
 
 /** Writes need the account to exist for their whole transaction (an access token outlives a deleted account). */
-export async function requireAccount(tx: Tx, userId: string): Promise<void> {
-  if (!(await lockAccount(tx, userId))) throw accountGone();
+export async function requireAccount(repos: Repositories, userId: string): Promise<void> {
+  if (!(await repos.users.lockAccount(userId))) throw accountGone();
 }
 
-export function createMeUseCases(db: Database, clock: () => Date = () => new Date()) {
+export function createMeUseCases(store: Store, clock: () => Date = () => new Date()) {
   return {
     async get(userId: string): Promise<MeView> {
-      const me = await findMe(db.prisma, userId);
+      const me = await store.read.users.findMe(userId);
       if (!me) throw accountGone();
       return me;
     },
@@ -57,8 +48,8 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
       input: { name?: string; timeZone?: string },
       actor: Actor = userActor(userId),
     ): Promise<MeView> {
-      return db.transaction(async (tx) => {
-        const current = await lockUserTimeZone(tx, userId);
+      return store.transaction(async (repos) => {
+        const current = await repos.users.lockTimeZone(userId);
         if (current === undefined) throw accountGone();
         let timeZone: string | undefined;
         if (input.timeZone !== undefined) {
@@ -79,23 +70,23 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
         };
         if (timeZone !== undefined && timeZone !== current) {
           // All-day tasks keep their dates in the new zone: each is re-anchored, with its event.
-          const allDay = await findTaskIds(tx, { userId, allDay: true });
+          const allDay = await repos.tasks.findIds({ userId, allDay: true });
           await recordTaskChanges(
-            tx,
+            repos,
             userId,
             actor,
             allDay,
             async () => {
-              await updateMe(tx, userId, change);
-              await reanchorAllDayTasks(tx, userId, current, timeZone);
+              await repos.users.updateMe(userId, change);
+              await repos.tasks.reanchorAllDay(userId, current, timeZone);
               return undefined;
             },
             clock(),
           );
         } else {
-          await updateMe(tx, userId, change);
+          await repos.users.updateMe(userId, change);
         }
-        const me = await findMe(tx, userId);
+        const me = await repos.users.findMe(userId);
         if (!me) throw new NotFoundError("User");
         return me;
       });
@@ -107,23 +98,23 @@ export function createMeUseCases(db: Database, clock: () => Date = () => new Dat
      * other services purge what they keep for the user exactly when the deletion commits.
      */
     async remove(userId: string, actor: Actor = userActor(userId)): Promise<void> {
-      const deleted = await db.transaction(async (tx) => {
+      const deleted = await store.transaction(async (repos) => {
         // Set inside the change below (a closure: TypeScript cannot see the assignment).
         let gone = false as boolean;
-        const tasks = await findTaskIds(tx, { userId });
+        const tasks = await repos.tasks.findIds({ userId });
         const occurredAt = clock();
         await recordTaskChanges(
-          tx,
+          repos,
           userId,
           actor,
           tasks,
           async () => {
-            gone = await deleteUser(tx, userId);
+            gone = await repos.users.delete(userId);
             return undefined;
           },
           occurredAt,
         );
-        if (gone) await appendToOutbox(tx, [userDeletedMessage(userId, actor, occurredAt)]);
+        if (gone) await repos.outbox.append([userDeletedMessage(userId, actor, occurredAt)]);
         return gone;
       });
       if (!deleted) throw accountGone();

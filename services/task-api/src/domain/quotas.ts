@@ -1,13 +1,7 @@
 import { QuotaExceededError } from "@taskmesh/core";
-import type { Tx } from "../data/database.ts";
-import {
-  countMissingTags,
-  countOwned,
-  deleteUnusedTags,
-  lockQuota,
-  type QuotaKind,
-} from "../data/quota.repository.ts";
-import { normalizeTagName } from "../data/tag.repository.ts";
+import type { QuotaKind } from "../data/quota.repository.ts";
+import type { Repositories } from "./ports.ts";
+import { normalizeTagName } from "./tag.rules.ts";
 
 /** Per-user quotas: how many of each a user may hold at once (QUOTA_* in config.ts). */
 export type Quotas = Record<QuotaKind, number>;
@@ -50,14 +44,14 @@ function exceeded(kind: QuotaKind, limit: number, adding: number): QuotaExceeded
  * the transaction then rolls back, so the request changes nothing.
  */
 export async function reserveQuota(
-  tx: Tx,
+  repos: Repositories,
   quotas: Quotas,
   userId: string,
   kind: QuotaKind,
   adding = 1,
 ): Promise<void> {
-  await lockQuota(tx, userId, kind);
-  if ((await countOwned(tx, userId, kind)) + adding <= quotas[kind]) return;
+  await repos.quotas.lock(userId, kind);
+  if ((await repos.quotas.countOwned(userId, kind)) + adding <= quotas[kind]) return;
   throw exceeded(kind, quotas[kind], adding);
 }
 
@@ -67,21 +61,21 @@ export async function reserveQuota(
  * the user's unused tags are deleted first; only if that is not enough is the request refused.
  */
 export async function reserveTagQuota(
-  tx: Tx,
+  repos: Repositories,
   quotas: Quotas,
   userId: string,
   names: readonly string[],
 ): Promise<void> {
   const normalized = [...new Set(names.map(normalizeTagName))];
-  if ((await countMissingTags(tx, userId, normalized)) === 0) return;
-  await lockQuota(tx, userId, "tags");
+  if ((await repos.quotas.countMissingTags(userId, normalized)) === 0) return;
+  await repos.quotas.lock(userId, "tags");
   // Counted under the lock: a concurrent request may have created some of them meanwhile, and
   // pruning may delete unused tags this request names (they are then missing again).
   const shortfall = async (): Promise<{ missing: number; over: boolean }> => {
-    const missing = await countMissingTags(tx, userId, normalized);
-    return { missing, over: (await countOwned(tx, userId, "tags")) + missing > quotas.tags };
+    const missing = await repos.quotas.countMissingTags(userId, normalized);
+    return { missing, over: (await repos.quotas.countOwned(userId, "tags")) + missing > quotas.tags };
   };
   let need = await shortfall();
-  if (need.over && (await deleteUnusedTags(tx, userId)) > 0) need = await shortfall();
+  if (need.over && (await repos.quotas.deleteUnusedTags(userId)) > 0) need = await shortfall();
   if (need.over) throw exceeded("tags", quotas.tags, need.missing);
 }

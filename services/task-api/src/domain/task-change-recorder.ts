@@ -1,6 +1,5 @@
-import { txSql, type Tx } from "../data/database.ts";
-import { appendToOutbox } from "../data/outbox.repository.ts";
-import { findTaskViews, type TaskView } from "../data/task.repository.ts";
+import type { TaskView } from "../data/task.repository.ts";
+import type { Repositories } from "./ports.ts";
 import { taskChangeEvents, type Actor } from "./task-events.ts";
 
 /**
@@ -10,18 +9,17 @@ import { taskChangeEvents, type Actor } from "./task-events.ts";
  * `change` returns the ids of tasks it created. Returns the tasks as they are afterwards.
  */
 export async function recordTaskChanges(
-  tx: Tx,
+  repos: Repositories,
   userId: string,
   actor: Actor,
   watched: readonly (string | null | undefined)[],
   change: () => Promise<string[] | undefined>,
   occurredAt: Date,
 ): Promise<Map<string, TaskView>> {
-  const sql = txSql(tx);
   const ids = [...new Set(watched.filter((id): id is string => typeof id === "string"))];
-  const before = await findTaskViews(sql, userId, ids);
+  const before = await repos.tasks.findViews(userId, ids);
   const created = (await change()) ?? [];
-  const after = await findTaskViews(sql, userId, [...ids, ...created]);
-  await appendToOutbox(tx, taskChangeEvents(userId, actor, before, after, occurredAt));
+  const after = await repos.tasks.findViews(userId, [...ids, ...created]);
+  await repos.outbox.append(taskChangeEvents(userId, actor, before, after, occurredAt));
   return new Map(after.map((task) => [task.id, task]));
 }

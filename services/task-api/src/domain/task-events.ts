@@ -1,7 +1,6 @@
 import { EVENT_TYPES, TOPICS, type TaskEventType } from "@taskmesh/contracts";
-import type { Prisma } from "@taskmesh/db";
-import type { OutboxMessage } from "../data/outbox.repository.ts";
 import type { TaskView } from "../data/task.repository.ts";
+import type { JsonObject, JsonValue, OutboxMessage } from "./ports.ts";
 
 /** Who made a change: a person through the API, or a service acting for them. */
 export interface Actor {
@@ -39,14 +38,13 @@ const REPORTED_FIELDS = [
   "remindAt",
 ] as const satisfies readonly (keyof TaskView)[];
 
-function snapshot(userId: string, view: TaskView): Prisma.InputJsonObject {
+function snapshot(userId: string, view: TaskView): JsonObject {
   const { dueDate: _derived, ...task } = view;
   return { ...task, userId };
 }
 
-function changedFields(before: TaskView, after: TaskView): Prisma.InputJsonObject {
-  const changes: Record<string, { from: Prisma.InputJsonValue | null; to: Prisma.InputJsonValue | null }> =
-    {};
+function changedFields(before: TaskView, after: TaskView): JsonObject {
+  const changes: Record<string, { from: JsonValue | null; to: JsonValue | null }> = {};
   for (const field of REPORTED_FIELDS) {
     if (JSON.stringify(before[field]) !== JSON.stringify(after[field])) {
       changes[field] = { from: before[field], to: after[field] };
@@ -79,7 +77,7 @@ export function taskChangeEvents(
     let kind: TaskEventKind;
     let task: TaskView;
     let sequence: number;
-    let changes: Prisma.InputJsonObject = {};
+    let changes: JsonObject = {};
     if (old === undefined && current !== undefined) {
       [kind, task, sequence] = ["created", current, current.version];
     } else if (old !== undefined && current === undefined) {

@@ -1,7 +1,6 @@
 import { NotFoundError } from "@taskmesh/core";
-import type { Database } from "../data/database.ts";
 import type { TaskHistory, TaskHistoryPage } from "../data/task-history.client.ts";
-import { findTaskView } from "../data/task.repository.ts";
+import type { Store } from "./ports.ts";
 
 export type ReadTaskHistory = (
   userId: string,
@@ -15,11 +14,11 @@ export type ReadTaskHistory = (
  * (never was, or another user's) is 404. A task of theirs whose first event audit-log has not
  * recorded yet has an empty history.
  */
-export function createReadTaskHistory(db: Database, history: TaskHistory): ReadTaskHistory {
+export function createReadTaskHistory(store: Store, history: TaskHistory): ReadTaskHistory {
   return async (userId, taskId, page) => {
     const result = await history.read({ userId, taskId, cursor: page.cursor, limit: page.limit });
-    if (result.items.length === 0 && page.cursor === undefined) {
-      if (!(await findTaskView(db.read, userId, taskId))) throw new NotFoundError("Task");
+    if (result.data.length === 0 && page.cursor === undefined) {
+      if (!(await store.read.tasks.findView(userId, taskId))) throw new NotFoundError("Task");
     }
     return result;
   };

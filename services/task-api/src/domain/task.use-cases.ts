@@ -1,29 +1,8 @@
 import { InvalidError, NotFoundError, PreconditionFailedError, type FieldIssue } from "@taskmesh/core";
-import type { Priority } from "@taskmesh/db";
 import { allDayAnchor, isDateOnly, startOfDate, validateRecurrence } from "@taskmesh/recurrence";
-import { txSql, type Database, type Tx } from "../data/database.ts";
-import { listExists } from "../data/list.repository.ts";
-import { replaceTaskTags } from "../data/tag.repository.ts";
-import {
-  completeSubtasks,
-  deleteTask,
-  findParent,
-  findTaskIds,
-  findTaskPage,
-  findTaskIdByOccurrenceKey,
-  findTaskView,
-  hasSubtasks,
-  insertTask,
-  insertTaskOnce,
-  lockTask,
-  updateTask,
-  type TaskFields,
-  type TaskPage,
-  type TaskRecord,
-  type TaskView,
-} from "../data/task.repository.ts";
 import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
-import { userTimeZone } from "../data/user.repository.ts";
+import type { TaskFields, TaskPage, TaskRecord, TaskView } from "../data/task.repository.ts";
+import type { Repositories, Store, UnitOfWork } from "./ports.ts";
 import { DEFAULT_QUOTAS, reserveQuota, reserveTagQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
@@ -32,7 +11,7 @@ import { userActor, type Actor } from "./task-events.ts";
 export interface TaskInput {
   title?: string;
   description?: string | null;
-  priority?: Priority;
+  priority?: TaskView["priority"];
   tags?: string[];
   listId?: string | null;
   parentId?: string | null;
@@ -94,7 +73,7 @@ function resolveDue(
  * the list and parent, one level of subtasks) and turns the input into stored fields.
  */
 async function prepareFields(
-  tx: Tx,
+  repos: Repositories,
   userId: string,
   input: TaskInput,
   current: TaskRecord | undefined,
@@ -115,17 +94,18 @@ async function prepareFields(
     (input.dueAt !== undefined && input.dueAt !== null && isDateOnly(input.dueAt)) ||
     input.allDay === true ||
     validatesRecurrence;
-  const timeZone = needsZone ? ((await userTimeZone(tx, userId)) ?? "UTC") : "UTC";
+  const timeZone = needsZone ? ((await repos.users.timeZone(userId)) ?? "UTC") : "UTC";
   Object.assign(fields, resolveDue(input, current ?? { dueAt: null, allDay: false }, timeZone, issues));
 
   let parentListId: string | null | undefined;
   if (input.parentId !== undefined && input.parentId !== null) {
-    const parent = input.parentId === current?.id ? undefined : await findParent(tx, userId, input.parentId);
+    const parent =
+      input.parentId === current?.id ? undefined : await repos.tasks.findParent(userId, input.parentId);
     if (input.parentId === current?.id) issues.push(issue("parentId", "cannot be the task itself"));
     else if (!parent) issues.push(issue("parentId", "does not name one of your tasks"));
     else if (parent.parentId !== null)
       issues.push(issue("parentId", "is itself a subtask: subtasks have one level"));
-    else if (current && (await hasSubtasks(tx, userId, current.id)))
+    else if (current && (await repos.tasks.hasSubtasks(userId, current.id)))
       issues.push(issue("parentId", "cannot be set on a task that has subtasks"));
     else parentListId = parent.listId;
     fields.parentId = input.parentId;
@@ -133,11 +113,11 @@ async function prepareFields(
     fields.parentId = null;
   } else if (input.listId !== undefined && current?.parentId) {
     // A subtask that keeps its parent keeps its parent's list.
-    parentListId = (await findParent(tx, userId, current.parentId))?.listId ?? null;
+    parentListId = (await repos.tasks.findParent(userId, current.parentId))?.listId ?? null;
   }
 
   if (input.listId !== undefined) {
-    if (input.listId !== null && !(await listExists(tx, userId, input.listId))) {
+    if (input.listId !== null && !(await repos.lists.exists(userId, input.listId))) {
       issues.push(issue("listId", "does not name one of your lists"));
     }
     fields.listId = input.listId;
@@ -171,8 +151,8 @@ async function prepareFields(
   return fields;
 }
 
-async function viewAfterWrite(tx: Tx, userId: string, id: string): Promise<TaskView> {
-  const view = await findTaskView(txSql(tx), userId, id);
+async function viewAfterWrite(repos: Repositories, userId: string, id: string): Promise<TaskView> {
+  const view = await repos.tasks.findView(userId, id);
   if (!view) throw new Error(`task ${id} vanished inside its own transaction`);
   return view;
 }
@@ -191,39 +171,40 @@ export interface TaskListQuery {
 }
 
 /** A parent is done only when its subtasks are: an open subtask reopens a completed parent. */
-async function reopenParent(tx: Tx, userId: string, parentId: string): Promise<void> {
-  const parent = await lockTask(tx, userId, parentId);
-  if (parent?.completed) await updateTask(tx, userId, parent.id, { completed: false, completedAt: null });
+async function reopenParent(repos: Repositories, userId: string, parentId: string): Promise<void> {
+  const parent = await repos.tasks.lock(userId, parentId);
+  if (parent?.completed) await repos.tasks.update(userId, parent.id, { completed: false, completedAt: null });
 }
 
 export function createTaskUseCases(
-  db: Database,
+  store: Store,
   clock: () => Date = () => new Date(),
   quotas: Quotas = DEFAULT_QUOTAS,
 ) {
   async function locked(
-    tx: Tx,
+    repos: Repositories,
     userId: string,
     id: string,
     expectedVersion: number | undefined,
   ): Promise<TaskRecord> {
-    const record = await lockTask(tx, userId, id);
+    const record = await repos.tasks.lock(userId, id);
     if (!record) throw new NotFoundError("Task");
     checkVersion(record, expectedVersion);
     return record;
   }
 
-  const subtasksOf = (tx: Tx, userId: string, id: string) => findTaskIds(tx, { userId, parentId: id });
+  const subtasksOf = (repos: Repositories, userId: string, id: string) =>
+    repos.tasks.findIds({ userId, parentId: id });
 
   return {
     async get(userId: string, id: string): Promise<TaskView> {
-      const view = await findTaskView(db.read, userId, id);
+      const view = await store.read.tasks.findView(userId, id);
       if (!view) throw new NotFoundError("Task");
       return view;
     },
 
     list(userId: string, query: TaskListQuery): Promise<TaskPage> {
-      return findTaskPage(db.read, userId, query.filter, query.sort, query.cursor, query.limit);
+      return store.read.tasks.findPage(userId, query.filter, query.sort, query.cursor, query.limit);
     },
 
     /**
@@ -231,164 +212,171 @@ export function createTaskUseCases(
      * recurring-tasks), a second create with the same key creates nothing and returns the
      * task the first one made, with `created: false` and no event.
      */
-    async create(
-      tx: Tx,
+    create(
       userId: string,
       input: TaskInput & { title: string },
       options: { actor?: Actor; occurrenceKey?: string | undefined } = {},
+      within: UnitOfWork = store.transaction,
     ): Promise<{ task: TaskView; created: boolean }> {
-      const fields = await prepareFields(tx, userId, input, undefined);
-      const { occurrenceKey } = options;
-      // A recurring series' next task counts like any other: at the quota it is refused (422),
-      // and recurring-tasks drops that event (logged); an occurrence that exists already is
-      // answered as before, quota or not.
-      const exists =
-        occurrenceKey !== undefined &&
-        (await findTaskIdByOccurrenceKey(tx, userId, occurrenceKey)) !== undefined;
-      if (!exists) await reserveQuota(tx, quotas, userId, "tasks");
-      if (input.tags?.length) await reserveTagQuota(tx, quotas, userId, input.tags);
-      let id: string | undefined;
-      const tasks = await recordTaskChanges(
-        tx,
-        userId,
-        options.actor ?? userActor(userId),
-        [fields.parentId],
-        async () => {
-          const values = { ...fields, title: input.title };
-          id =
-            occurrenceKey === undefined
-              ? await insertTask(tx, userId, values)
-              : await insertTaskOnce(tx, userId, values, occurrenceKey);
-          if (id === undefined) return [];
-          if (input.tags?.length) await replaceTaskTags(tx, userId, id, input.tags);
-          if (fields.parentId) await reopenParent(tx, userId, fields.parentId);
-          return [id];
-        },
-        clock(),
-      );
-      if (id !== undefined) return { task: present(tasks, id), created: true };
-      // The occurrence exists (committed by an earlier or a concurrent create).
-      const existing =
-        occurrenceKey === undefined ? undefined : await findTaskIdByOccurrenceKey(tx, userId, occurrenceKey);
-      if (existing === undefined) throw new Error("an occurrence key conflicted with no task");
-      return { task: await viewAfterWrite(tx, userId, existing), created: false };
+      return within(async (repos) => {
+        const fields = await prepareFields(repos, userId, input, undefined);
+        const { occurrenceKey } = options;
+        // A recurring series' next task counts like any other: at the quota it is refused (422),
+        // and recurring-tasks drops that event (logged); an occurrence that exists already is
+        // answered as before, quota or not.
+        const exists =
+          occurrenceKey !== undefined &&
+          (await repos.tasks.findIdByOccurrenceKey(userId, occurrenceKey)) !== undefined;
+        if (!exists) await reserveQuota(repos, quotas, userId, "tasks");
+        if (input.tags?.length) await reserveTagQuota(repos, quotas, userId, input.tags);
+        let id: string | undefined;
+        const tasks = await recordTaskChanges(
+          repos,
+          userId,
+          options.actor ?? userActor(userId),
+          [fields.parentId],
+          async () => {
+            const values = { ...fields, title: input.title };
+            id =
+              occurrenceKey === undefined
+                ? await repos.tasks.insert(userId, values)
+                : await repos.tasks.insertOnce(userId, values, occurrenceKey);
+            if (id === undefined) return [];
+            if (input.tags?.length) await repos.tags.replaceTaskTags(userId, id, input.tags);
+            if (fields.parentId) await reopenParent(repos, userId, fields.parentId);
+            return [id];
+          },
+          clock(),
+        );
+        if (id !== undefined) return { task: present(tasks, id), created: true };
+        // The occurrence exists (committed by an earlier or a concurrent create).
+        const existing =
+          occurrenceKey === undefined
+            ? undefined
+            : await repos.tasks.findIdByOccurrenceKey(userId, occurrenceKey);
+        if (existing === undefined) throw new Error("an occurrence key conflicted with no task");
+        return { task: await viewAfterWrite(repos, userId, existing), created: false };
+      });
     },
 
-    async update(
-      tx: Tx,
+    update(
       userId: string,
       id: string,
       input: TaskInput,
       expectedVersion?: number,
       actor: Actor = userActor(userId),
+      within: UnitOfWork = store.transaction,
     ): Promise<TaskView> {
-      const current = await locked(tx, userId, id, expectedVersion);
-      const fields = await prepareFields(tx, userId, input, current);
-      const changed = Object.keys(fields).length > 0 || input.tags !== undefined;
-      if (!changed) return viewAfterWrite(tx, userId, id);
-      if (input.tags?.length) await reserveTagQuota(tx, quotas, userId, input.tags);
-      // Subtasks change only when the list moves (they follow their parent).
-      const listMoves = fields.listId !== undefined && fields.listId !== current.listId;
-      const watched = [
-        id,
-        current.parentId,
-        fields.parentId,
-        ...(listMoves ? await subtasksOf(tx, userId, id) : []),
-      ];
-      const tasks = await recordTaskChanges(
-        tx,
-        userId,
-        actor,
-        watched,
-        async () => {
-          await updateTask(tx, userId, id, fields);
-          if (input.tags !== undefined) await replaceTaskTags(tx, userId, id, input.tags);
-          if (fields.parentId && !current.completed) await reopenParent(tx, userId, fields.parentId);
-          // Subtasks follow their parent to another list.
-          if (listMoves) {
-            await tx.task.updateMany({
-              where: { userId, parentId: id },
-              data: { listId: fields.listId, version: { increment: 1 } },
-            });
-          }
-          return undefined;
-        },
-        clock(),
-      );
-      return present(tasks, id);
+      return within(async (repos) => {
+        const current = await locked(repos, userId, id, expectedVersion);
+        const fields = await prepareFields(repos, userId, input, current);
+        const changed = Object.keys(fields).length > 0 || input.tags !== undefined;
+        if (!changed) return viewAfterWrite(repos, userId, id);
+        if (input.tags?.length) await reserveTagQuota(repos, quotas, userId, input.tags);
+        // Subtasks change only when the list moves (they follow their parent).
+        const listMoves = fields.listId !== undefined && fields.listId !== current.listId;
+        const watched = [
+          id,
+          current.parentId,
+          fields.parentId,
+          ...(listMoves ? await subtasksOf(repos, userId, id) : []),
+        ];
+        const tasks = await recordTaskChanges(
+          repos,
+          userId,
+          actor,
+          watched,
+          async () => {
+            await repos.tasks.update(userId, id, fields);
+            if (input.tags !== undefined) await repos.tags.replaceTaskTags(userId, id, input.tags);
+            if (fields.parentId && !current.completed) await reopenParent(repos, userId, fields.parentId);
+            // Subtasks follow their parent to another list.
+            if (listMoves) await repos.tasks.moveSubtasks(userId, id, fields.listId ?? null);
+            return undefined;
+          },
+          clock(),
+        );
+        return present(tasks, id);
+      });
     },
 
     /** Completing is idempotent; completing a parent completes its open subtasks. */
-    async complete(
-      tx: Tx,
+    complete(
       userId: string,
       id: string,
       expectedVersion?: number,
       actor: Actor = userActor(userId),
+      within: UnitOfWork = store.transaction,
     ): Promise<TaskView> {
-      const current = await locked(tx, userId, id, expectedVersion);
-      if (current.completed) return viewAfterWrite(tx, userId, id);
-      const now = clock();
-      const tasks = await recordTaskChanges(
-        tx,
-        userId,
-        actor,
-        [id, ...(await subtasksOf(tx, userId, id))],
-        async () => {
-          await updateTask(tx, userId, id, { completed: true, completedAt: now });
-          await completeSubtasks(tx, userId, id, now);
-          return undefined;
-        },
-        now,
-      );
-      return present(tasks, id);
+      return within(async (repos) => {
+        const current = await locked(repos, userId, id, expectedVersion);
+        if (current.completed) return viewAfterWrite(repos, userId, id);
+        const now = clock();
+        const tasks = await recordTaskChanges(
+          repos,
+          userId,
+          actor,
+          [id, ...(await subtasksOf(repos, userId, id))],
+          async () => {
+            await repos.tasks.update(userId, id, { completed: true, completedAt: now });
+            await repos.tasks.completeSubtasks(userId, id, now);
+            return undefined;
+          },
+          now,
+        );
+        return present(tasks, id);
+      });
     },
 
     /** Reopening is idempotent; reopening a subtask of a completed parent reopens the parent. */
-    async reopen(
-      tx: Tx,
+    reopen(
       userId: string,
       id: string,
       expectedVersion?: number,
       actor: Actor = userActor(userId),
+      within: UnitOfWork = store.transaction,
     ): Promise<TaskView> {
-      const current = await locked(tx, userId, id, expectedVersion);
-      if (!current.completed) return viewAfterWrite(tx, userId, id);
-      const tasks = await recordTaskChanges(
-        tx,
-        userId,
-        actor,
-        [id, current.parentId],
-        async () => {
-          await updateTask(tx, userId, id, { completed: false, completedAt: null });
-          if (current.parentId !== null) await reopenParent(tx, userId, current.parentId);
-          return undefined;
-        },
-        clock(),
-      );
-      return present(tasks, id);
+      return within(async (repos) => {
+        const current = await locked(repos, userId, id, expectedVersion);
+        if (!current.completed) return viewAfterWrite(repos, userId, id);
+        const tasks = await recordTaskChanges(
+          repos,
+          userId,
+          actor,
+          [id, current.parentId],
+          async () => {
+            await repos.tasks.update(userId, id, { completed: false, completedAt: null });
+            if (current.parentId !== null) await reopenParent(repos, userId, current.parentId);
+            return undefined;
+          },
+          clock(),
+        );
+        return present(tasks, id);
+      });
     },
 
     /** Deletes the task and its subtasks. */
-    async remove(
-      tx: Tx,
+    remove(
       userId: string,
       id: string,
       expectedVersion?: number,
       actor: Actor = userActor(userId),
+      within: UnitOfWork = store.transaction,
     ): Promise<void> {
-      await locked(tx, userId, id, expectedVersion);
-      await recordTaskChanges(
-        tx,
-        userId,
-        actor,
-        [id, ...(await subtasksOf(tx, userId, id))],
-        async () => {
-          await deleteTask(tx, userId, id);
-          return undefined;
-        },
-        clock(),
-      );
+      return within(async (repos) => {
+        await locked(repos, userId, id, expectedVersion);
+        await recordTaskChanges(
+          repos,
+          userId,
+          actor,
+          [id, ...(await subtasksOf(repos, userId, id))],
+          async () => {
+            await repos.tasks.delete(userId, id);
+            return undefined;
+          },
+          clock(),
+        );
+      });
     },
   };
 }

@@ -1,11 +1,8 @@
 import { createHash } from "node:crypto";
-import { AppError, BadRequestError } from "@taskmesh/core";
+import { BadRequestError } from "@taskmesh/core";
 import type { Request, Response } from "express";
-import type { Database, Tx } from "../data/database.ts";
-import { findStoredResponse, lockKey, storeResponse } from "../data/idempotency.repository.ts";
-import { requireAccount } from "../domain/me.use-cases.ts";
-
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+import type { IdempotentWrite } from "../domain/idempotent-write.use-case.ts";
+import type { UnitOfWork } from "../domain/ports.ts";
 
 export interface HttpResult {
   status: number;
@@ -33,27 +30,24 @@ function send(res: Response, result: HttpResult): void {
 }
 
 /**
- * Runs a POST in one transaction. With an Idempotency-Key, the key is locked, a stored
- * response for the same request is replayed, and a new response is stored in the same
- * transaction as the change it describes: either both commit or neither does.
+ * Runs a POST as one idempotent write (domain/idempotent-write.use-case.ts): with an
+ * Idempotency-Key, a retry of the same request replays the response recorded with the change.
+ * `operation` runs its use case within the unit of work it is given.
  */
 export async function runPost(
-  db: Database,
+  write: IdempotentWrite,
   req: Request,
   res: Response,
   userId: string,
-  operation: (tx: Tx) => Promise<HttpResult>,
-  clock: () => Date = () => new Date(),
+  operation: (within: UnitOfWork) => Promise<HttpResult>,
 ): Promise<void> {
   const key = req.header("idempotency-key");
+  const recorded = async (within: UnitOfWork) => {
+    const result = await operation(within);
+    return { status: result.status, headers: result.headers ?? {}, body: result.body };
+  };
   if (key === undefined) {
-    send(
-      res,
-      await db.transaction(async (tx) => {
-        await requireAccount(tx, userId);
-        return operation(tx);
-      }),
-    );
+    send(res, (await write(userId, undefined, recorded)).result);
     return;
   }
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
@@ -67,38 +61,7 @@ export async function runPost(
   const requestHash = createHash("sha256")
     .update(`${req.method}\n${path}\n${canonicalJson(req.body ?? null)}`)
     .digest("hex");
-
-  const { result, replayed } = await db.transaction(async (tx) => {
-    await requireAccount(tx, userId);
-    await lockKey(tx, userId, key);
-    const now = clock();
-    const stored = await findStoredResponse(tx, userId, key, now);
-    if (stored) {
-      if (stored.requestHash !== requestHash) {
-        throw new AppError(
-          "idempotency-key-reused",
-          "This Idempotency-Key was used with a different request; use a new key.",
-        );
-      }
-      return {
-        result: { status: stored.status, headers: stored.headers, body: stored.body },
-        replayed: true,
-      };
-    }
-    const fresh = await operation(tx);
-    await storeResponse(tx, {
-      userId,
-      key,
-      method: req.method,
-      path,
-      requestHash,
-      status: fresh.status,
-      headers: fresh.headers ?? {},
-      body: fresh.body,
-      expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS),
-    });
-    return { result: fresh, replayed: false };
-  });
+  const { result, replayed } = await write(userId, { key, method: req.method, path, requestHash }, recorded);
   if (replayed) res.setHeader("Idempotent-Replayed", "true");
   send(res, result);
 }

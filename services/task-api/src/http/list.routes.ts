@@ -1,7 +1,7 @@
 import express, { type Router } from "express";
 import { z } from "zod";
 import { currentActor, currentUserId } from "../auth/authenticate.ts";
-import type { Database } from "../data/database.ts";
+import type { IdempotentWrite } from "../domain/idempotent-write.use-case.ts";
 import type { ListUseCases } from "../domain/list.use-cases.ts";
 import { runPost } from "./idempotency.ts";
 import { decodeCursor, encodeCursor, etag, expectedVersion, parseBody, parseQuery, pathId } from "./parse.ts";
@@ -9,7 +9,7 @@ import { createListBody, pageQuery, updateListBody } from "@taskmesh/contracts";
 
 const cursorSchema = z.object({ after: z.uuid() });
 
-export function listRoutes(db: Database, lists: ListUseCases, clock: () => Date): Router {
+export function listRoutes(lists: ListUseCases, write: IdempotentWrite): Router {
   const router = express.Router();
 
   router.get("/lists", async (req, res) => {
@@ -22,21 +22,14 @@ export function listRoutes(db: Database, lists: ListUseCases, clock: () => Date)
   router.post("/lists", async (req, res) => {
     const userId = currentUserId(res);
     const { name } = parseBody(createListBody, req);
-    await runPost(
-      db,
-      req,
-      res,
-      userId,
-      async (tx) => {
-        const list = await lists.create(tx, userId, name);
-        return {
-          status: 201,
-          headers: { Location: `/v1/lists/${list.id}`, ETag: etag(list.version) },
-          body: list,
-        };
-      },
-      clock,
-    );
+    await runPost(write, req, res, userId, async (within) => {
+      const list = await lists.create(userId, name, within);
+      return {
+        status: 201,
+        headers: { Location: `/v1/lists/${list.id}`, ETag: etag(list.version) },
+        body: list,
+      };
+    });
   });
 
   router.get("/lists/:id", async (req, res) => {
@@ -49,7 +42,7 @@ export function listRoutes(db: Database, lists: ListUseCases, clock: () => Date)
     const id = pathId(req, "List");
     const version = expectedVersion(req);
     const { name } = parseBody(updateListBody, req);
-    const list = await db.transaction((tx) => lists.rename(tx, userId, id, name, version));
+    const list = await lists.rename(userId, id, name, version);
     res.setHeader("ETag", etag(list.version)).json(list);
   });
 
@@ -57,7 +50,7 @@ export function listRoutes(db: Database, lists: ListUseCases, clock: () => Date)
     const userId = currentUserId(res);
     const id = pathId(req, "List");
     const version = expectedVersion(req);
-    await db.transaction((tx) => lists.remove(tx, userId, id, version, currentActor(res)));
+    await lists.remove(userId, id, version, currentActor(res));
     res.status(204).end();
   });
 

@@ -4,16 +4,11 @@ import { isDateOnly } from "@taskmesh/recurrence";
 import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { actingService, currentActor, currentUserId } from "../auth/authenticate.ts";
-import type { Database } from "../data/database.ts";
-import { normalizeTagName } from "../data/tag.repository.ts";
-import {
-  toPrefixTsQuery,
-  type DueBound,
-  type SortKey,
-  type SortTerm,
-  type TaskFilter,
-} from "../data/task-query.ts";
+import type { DueBound, SortKey, SortTerm, TaskFilter } from "../data/task-query.ts";
 import type { TaskView } from "../data/task.repository.ts";
+import type { IdempotentWrite } from "../domain/idempotent-write.use-case.ts";
+import { normalizeTagName } from "../domain/tag.rules.ts";
+import { searchWords } from "../domain/task-search.ts";
 import type { TaskListQuery, TaskUseCases } from "../domain/task.use-cases.ts";
 import { runPost, type HttpResult } from "./idempotency.ts";
 import {
@@ -54,10 +49,10 @@ const bound = (value: string | undefined): DueBound | undefined =>
 
 /** Turns validated query parameters into the repository's filter, sort and cursor. */
 function toListQuery(query: z.infer<typeof listTasksQuery>): { listQuery: TaskListQuery; signature: string } {
-  let tsQuery: string | undefined;
+  let search: string[] | undefined;
   if (query.q !== undefined) {
-    tsQuery = toPrefixTsQuery(query.q);
-    if (tsQuery === undefined) {
+    search = searchWords(query.q);
+    if (search === undefined) {
       throw new BadRequestError("q must contain at least one word.", {
         issues: [{ pointer: "/q", in: "query", detail: "has no word to search for" }],
       });
@@ -73,10 +68,10 @@ function toListQuery(query: z.infer<typeof listTasksQuery>): { listQuery: TaskLi
     dueBefore: bound(query.dueBefore),
     dueAfter: bound(query.dueAfter),
     overdue: query.overdue,
-    tsQuery,
+    search,
   };
   const sort: SortTerm[] =
-    query.sort ?? (tsQuery ? [{ key: "rank", desc: true }] : [{ key: "dueAt", desc: false }]);
+    query.sort ?? (search ? [{ key: "rank", desc: true }] : [{ key: "dueAt", desc: false }]);
   // A cursor is only valid for the filters and sort it was issued for.
   const signature = createHash("sha256")
     .update(JSON.stringify([filter, sort]))
@@ -124,7 +119,7 @@ function ok(task: TaskView): HttpResult {
   return { status: 200, headers: { ETag: etag(task.version) }, body: task };
 }
 
-export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date): Router {
+export function taskRoutes(tasks: TaskUseCases, write: IdempotentWrite): Router {
   const router = express.Router();
 
   router.get("/tasks", async (req, res) => {
@@ -140,18 +135,11 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
     const userId = currentUserId(res);
     const input = parseBody(createTaskBody, req);
     const options = { actor: currentActor(res), occurrenceKey: occurrenceKey(req, res) };
-    await runPost(
-      db,
-      req,
-      res,
-      userId,
-      async (tx) => {
-        const result = await tasks.create(tx, userId, input, options);
-        // An occurrence that exists already: 200 with that task, not a second one.
-        return created(result.task, result.created ? 201 : 200);
-      },
-      clock,
-    );
+    await runPost(write, req, res, userId, async (within) => {
+      const result = await tasks.create(userId, input, options, within);
+      // An occurrence that exists already: 200 with that task, not a second one.
+      return created(result.task, result.created ? 201 : 200);
+    });
   });
 
   router.get("/tasks/:id", async (req, res) => {
@@ -170,9 +158,7 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
     const id = pathId(req, "Task");
     const version = expectedVersion(req);
     const input = parseBody(updateTaskBody, req);
-    const task = await db.transaction((tx) =>
-      tasks.update(tx, userId, id, input, version, currentActor(res)),
-    );
+    const task = await tasks.update(userId, id, input, version, currentActor(res));
     res.setHeader("ETag", etag(task.version)).json(task);
   });
 
@@ -180,7 +166,7 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
     const userId = currentUserId(res);
     const id = pathId(req, "Task");
     const version = expectedVersion(req);
-    await db.transaction((tx) => tasks.remove(tx, userId, id, version, currentActor(res)));
+    await tasks.remove(userId, id, version, currentActor(res));
     res.status(204).end();
   });
 
@@ -189,13 +175,8 @@ export function taskRoutes(db: Database, tasks: TaskUseCases, clock: () => Date)
       const userId = currentUserId(res);
       const id = pathId(req, "Task");
       const version = expectedVersion(req);
-      await runPost(
-        db,
-        req,
-        res,
-        userId,
-        async (tx) => ok(await tasks[action](tx, userId, id, version, currentActor(res))),
-        clock,
+      await runPost(write, req, res, userId, async (within) =>
+        ok(await tasks[action](userId, id, version, currentActor(res), within)),
       );
     });
   }
