@@ -2,18 +2,17 @@ import { UnavailableError } from "@taskmesh/core";
 import { EVENT_TYPES, exampleEvents, type TaskSnapshot } from "@taskmesh/contracts";
 import type { ProcessedEvents } from "@taskmesh/dapr";
 import { describe, expect, it } from "vitest";
-import type {
-  NewTask,
-  Refusal,
-  TaskApi,
-  TaskApiResult,
+import {
+  createTaskApiClient,
+  type NewTask,
 } from "../../services/recurring-tasks/src/data/task-api.client.ts";
 import {
   createScheduleNextOccurrence,
   occurrenceKeyOf,
 } from "../../services/recurring-tasks/src/domain/schedule-next-occurrence.use-case.ts";
 
-// Unit tests of the decisions, with task-api and the state store behind their interfaces.
+// Unit tests of the decisions, with task-api's answers behind the sidecar's interface (the
+// real client turns them into outcomes) and the state store behind its interface.
 // The real path (sidecars, broker, task-api) is test/stack/recurring.test.ts.
 
 interface Created {
@@ -22,27 +21,49 @@ interface Created {
   task: NewTask;
 }
 
+/** A client error task-api answers: its status and problem document. */
+interface Refusal {
+  status: number;
+  problem: Record<string, unknown> | undefined;
+}
+
+const answer = (status: number, body: unknown) =>
+  new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/problem+json" },
+  });
+
 function fakeTaskApi(
   options: { timeZone?: string; refuseMe?: Refusal; refuseCreate?: Refusal; down?: boolean } = {},
 ) {
   const created = new Map<string, Created & { id: string }>();
   const calls: Created[] = [];
-  const api: TaskApi = {
-    timeZoneOf(): Promise<TaskApiResult<string>> {
-      if (options.down) return Promise.reject(new UnavailableError("task-api is down", 1));
-      if (options.refuseMe) return Promise.resolve({ ok: false, refusal: options.refuseMe });
-      return Promise.resolve({ ok: true, value: options.timeZone ?? "Europe/Berlin" });
+  const api = createTaskApiClient({
+    appId: "task-api",
+    sidecar: {
+      invoke(_appId, method, request = {}) {
+        if (options.down) return Promise.reject(new UnavailableError("task-api is down", 1));
+        const headers = request.headers ?? {};
+        const userId = headers["x-taskmesh-user-id"] ?? "";
+        if (method === "v1/me") {
+          if (options.refuseMe)
+            return Promise.resolve(answer(options.refuseMe.status, options.refuseMe.problem));
+          return Promise.resolve(Response.json({ timeZone: options.timeZone ?? "Europe/Berlin" }));
+        }
+        const key = headers["x-taskmesh-occurrence-key"] ?? "";
+        const task = request.body as NewTask;
+        calls.push({ userId, key, task });
+        if (options.refuseCreate)
+          return Promise.resolve(answer(options.refuseCreate.status, options.refuseCreate.problem));
+        const existing = created.get(`${userId} ${key}`);
+        if (existing) return Promise.resolve(Response.json({ id: existing.id }, { status: 200 }));
+        // An id as task-api makes them (the client reads answers with the REST contract).
+        const id = `01936f4e-8a3b-7c2d-9e1f-${String(created.size + 1).padStart(12, "0")}`;
+        created.set(`${userId} ${key}`, { userId, key, task, id });
+        return Promise.resolve(Response.json({ id }, { status: 201 }));
+      },
     },
-    createOccurrence(userId, key, task) {
-      calls.push({ userId, key, task });
-      if (options.refuseCreate) return Promise.resolve({ ok: false, refusal: options.refuseCreate });
-      const existing = created.get(`${userId} ${key}`);
-      if (existing) return Promise.resolve({ ok: true, value: { id: existing.id, created: false } });
-      const id = `task-${created.size + 1}`;
-      created.set(`${userId} ${key}`, { userId, key, task, id });
-      return Promise.resolve({ ok: true, value: { id, created: true } });
-    },
-  };
+  });
   return { api, calls, created };
 }
 

@@ -1,4 +1,13 @@
-import { problemSchema, UnavailableError, type Problem } from "@taskmesh/core";
+import {
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  problemSchema,
+  UnavailableError,
+  type AppError,
+  type Problem,
+} from "@taskmesh/core";
+import { meSchema, taskSchema, type CreateTaskBody } from "@taskmesh/contracts";
 import type { SidecarClient } from "@taskmesh/dapr";
 import { z } from "zod";
 
@@ -7,36 +16,30 @@ export const USER_ID_HEADER = "x-taskmesh-user-id";
 /** task-api's header that makes a create idempotent per occurrence (unique per user). */
 export const OCCURRENCE_KEY_HEADER = "x-taskmesh-occurrence-key";
 
-/** The body of `POST /v1/tasks` for a next occurrence (task-api's CreateTask schema). */
-export interface NewTask {
-  title: string;
-  description: string | null;
-  priority: string;
-  tags: string[];
-  listId: string | null;
-  /** An instant, or for an all-day task its local date (YYYY-MM-DD). */
-  dueAt: string;
-  allDay: boolean;
-  recurrence: string;
-  remindAt: string | null;
-}
+/**
+ * The body of `POST /v1/tasks` for a next occurrence: the REST contract's CreateTask, with every
+ * field given and a due date (an instant, or for an all-day task its local date) and a rule.
+ */
+export type NewTask = Required<
+  Pick<CreateTaskBody, "title" | "description" | "priority" | "tags" | "listId" | "allDay" | "remindAt">
+> & { dueAt: string; recurrence: string };
 
 /** task-api answered with a client error: the request can never succeed as it is. */
-export interface Refusal {
+interface Refusal {
   status: number;
   problem: Problem | undefined;
 }
 
-export type TaskApiResult<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
-
 /**
- * task-api as recurring-tasks uses it, acting for a task's owner. Transient failures (the
- * sidecar or task-api unreachable, 5xx, 408, 409, 429) throw UnavailableError; other client
- * errors are returned as a Refusal for the caller to judge.
+ * task-api as recurring-tasks uses it, acting for a task's owner. What task-api answers comes
+ * back as the AppError family, so callers never see a status code:
+ * - UnavailableError: transient (the sidecar or task-api unreachable, 5xx, 408, 409, 429);
+ * - NotFoundError: the series has nowhere to go (the owner's account or the task's list is gone);
+ * - ForbiddenError, InvalidError: refused, and would be refused again.
  */
 export interface TaskApi {
   /** The owner's IANA time zone (GET /v1/me). */
-  timeZoneOf(userId: string): Promise<TaskApiResult<string>>;
+  timeZoneOf(userId: string): Promise<string>;
   /**
    * Creates the task unless one with this occurrence key exists already (POST /v1/tasks):
    * `created` says which.
@@ -45,7 +48,7 @@ export interface TaskApi {
     userId: string,
     occurrenceKey: string,
     task: NewTask,
-  ): Promise<TaskApiResult<{ id: string; created: boolean }>>;
+  ): Promise<{ id: string; created: boolean }>;
 }
 
 /**
@@ -56,8 +59,9 @@ function isTransient(status: number): boolean {
   return status >= 500 || status === 408 || status === 409 || status === 425 || status === 429;
 }
 
-const meSchema = z.looseObject({ timeZone: z.string().min(1) });
-const taskSchema = z.looseObject({ id: z.string().min(1) });
+// Only the fields this client reads, each as the REST contract defines it.
+const meAnswer = meSchema.pick({ timeZone: true });
+const createdAnswer = taskSchema.pick({ id: true });
 
 async function refusalOf(response: Response): Promise<Refusal> {
   const text = await response.text();
@@ -69,6 +73,28 @@ async function refusalOf(response: Response): Promise<Refusal> {
     problem = undefined;
   }
   return { status: response.status, problem };
+}
+
+function describe(what: string, refusal: Refusal): string {
+  const problem = refusal.problem;
+  const fields = problem?.errors?.map((e) => `${e.pointer} ${e.detail}`).join("; ");
+  return `${what} answered ${refusal.status} ${problem?.code ?? ""}: ${problem?.detail ?? problem?.title ?? ""}${fields ? ` (${fields})` : ""}`;
+}
+
+/**
+ * task-api's refusal as a domain error. It answers a trusted caller 404 when the owner's
+ * account no longer exists, and 422 naming the list when the list was deleted (its tasks, this
+ * series, went with it).
+ */
+async function refused(response: Response, what: string): Promise<AppError> {
+  const refusal = await refusalOf(response);
+  const cause = new Error(describe(what, refusal));
+  if (refusal.status === 404) return new NotFoundError("The owner's account", { cause });
+  const issues = refusal.problem?.errors ?? [];
+  if (refusal.status === 422 && issues.some((e) => e.pointer === "/listId"))
+    return new NotFoundError("The task's list", { cause });
+  if (refusal.status === 401 || refusal.status === 403) return new ForbiddenError(cause.message, { cause });
+  return new InvalidError(cause.message, issues, { cause });
 }
 
 async function unavailable(response: Response, what: string): Promise<UnavailableError> {
@@ -93,11 +119,9 @@ export function createTaskApiClient(options: {
   return {
     async timeZoneOf(userId) {
       const response = await sidecar.invoke(appId, "v1/me", { headers: { [USER_ID_HEADER]: userId } });
-      if (response.ok) {
-        return { ok: true, value: (await parseBody(response, meSchema, "GET /v1/me")).timeZone };
-      }
+      if (response.ok) return (await parseBody(response, meAnswer, "GET /v1/me")).timeZone;
       if (isTransient(response.status)) throw await unavailable(response, "GET /v1/me");
-      return { ok: false, refusal: await refusalOf(response) };
+      throw await refused(response, "GET /v1/me");
     },
 
     async createOccurrence(userId, occurrenceKey, task) {
@@ -107,11 +131,11 @@ export function createTaskApiClient(options: {
         body: task,
       });
       if (response.ok) {
-        const { id } = await parseBody(response, taskSchema, "POST /v1/tasks");
-        return { ok: true, value: { id, created: response.status === 201 } };
+        const { id } = await parseBody(response, createdAnswer, "POST /v1/tasks");
+        return { id, created: response.status === 201 };
       }
       if (isTransient(response.status)) throw await unavailable(response, "POST /v1/tasks");
-      return { ok: false, refusal: await refusalOf(response) };
+      throw await refused(response, "POST /v1/tasks");
     },
   };
 }

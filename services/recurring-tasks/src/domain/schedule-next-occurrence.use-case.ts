@@ -1,7 +1,8 @@
 import { EVENT_TYPES, type TaskEventData } from "@taskmesh/contracts";
+import { AppError, NotFoundError, UnavailableError } from "@taskmesh/core";
 import { dateIn, nextOccurrence } from "@taskmesh/recurrence";
 import type { ProcessedEvents } from "@taskmesh/dapr";
-import type { NewTask, Refusal, TaskApi } from "../data/task-api.client.ts";
+import type { NewTask, TaskApi } from "../data/task-api.client.ts";
 
 /** What became of one task event. */
 export type ScheduleOutcome =
@@ -33,22 +34,10 @@ export function occurrenceKeyOf(task: { id: string; dueAt: string }): string {
   return `${task.id}/${new Date(task.dueAt).toISOString()}`;
 }
 
-function describeRefusal(what: string, refusal: Refusal): string {
-  const problem = refusal.problem;
-  const fields = problem?.errors?.map((e) => `${e.pointer} ${e.detail}`).join("; ");
-  return `${what} answered ${refusal.status} ${problem?.code ?? ""}: ${problem?.detail ?? problem?.title ?? ""}${fields ? ` (${fields})` : ""}`;
-}
-
-/**
- * Refusals that mean the series has nowhere to go, not that anything is wrong: task-api
- * answers a trusted caller 404 when the owner's account no longer exists, and 422 naming the
- * list when the list was deleted (its tasks, this series, went with it).
- */
-function seriesIsGone(refusal: Refusal): string | undefined {
-  if (refusal.status === 404) return "the owner's account is gone";
-  if (refusal.status === 422 && (refusal.problem?.errors ?? []).some((e) => e.pointer === "/listId"))
-    return "the list is gone";
-  return undefined;
+/** What a refusal of task-api says, with the answer behind it (the client keeps it as the cause). */
+function reasonOf(err: AppError): string {
+  const answer = err.cause instanceof Error ? err.cause.message : undefined;
+  return answer === undefined || answer === err.message ? err.message : `${err.message} ${answer}`;
 }
 
 /**
@@ -64,16 +53,25 @@ function seriesIsGone(refusal: Refusal): string | undefined {
 export function createScheduleNextOccurrence(deps: { taskApi: TaskApi; processed: ProcessedEvents }) {
   const { taskApi, processed } = deps;
 
-  async function refused(
+  /**
+   * Runs a call to task-api. A NotFoundError means the series has nowhere to go (its owner or
+   * its list is gone) and nothing is wrong: skipped, and remembered. Any other refusal can
+   * never succeed: refused. UnavailableError and anything unexpected go up (the caller retries).
+   */
+  async function calling<T>(
     eventId: string,
     taskId: string,
-    reason: string,
-    refusal: Refusal,
-  ): Promise<ScheduleOutcome> {
-    const gone = seriesIsGone(refusal);
-    if (gone === undefined) return { status: "refused", taskId, reason };
-    await processed.remember(eventId);
-    return { status: "skipped", taskId, reason: `${gone}: ${reason}` };
+    call: () => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false; outcome: ScheduleOutcome }> {
+    try {
+      return { ok: true, value: await call() };
+    } catch (err) {
+      if (!(err instanceof AppError) || err instanceof UnavailableError) throw err;
+      if (!(err instanceof NotFoundError))
+        return { ok: false, outcome: { status: "refused", taskId, reason: reasonOf(err) } };
+      await processed.remember(eventId);
+      return { ok: false, outcome: { status: "skipped", taskId, reason: reasonOf(err) } };
+    }
   }
 
   return async function scheduleNextOccurrence(event: TaskEventInput): Promise<ScheduleOutcome> {
@@ -82,9 +80,8 @@ export function createScheduleNextOccurrence(deps: { taskApi: TaskApi; processed
       return { status: "not-recurring" };
     if (await processed.has(event.id)) return { status: "already-handled" };
 
-    const zone = await taskApi.timeZoneOf(task.userId);
-    if (!zone.ok)
-      return refused(event.id, task.id, describeRefusal("GET /v1/me", zone.refusal), zone.refusal);
+    const zone = await calling(event.id, task.id, () => taskApi.timeZoneOf(task.userId));
+    if (!zone.ok) return zone.outcome;
 
     const next = nextOccurrence(
       {
@@ -119,13 +116,9 @@ export function createScheduleNextOccurrence(deps: { taskApi: TaskApi; processed
       recurrence: occurrence.recurrence,
       remindAt: occurrence.remindAt?.toISOString() ?? null,
     };
-    const created = await taskApi.createOccurrence(
-      task.userId,
-      occurrenceKeyOf({ id: task.id, dueAt: task.dueAt }),
-      body,
-    );
-    if (!created.ok)
-      return refused(event.id, task.id, describeRefusal("POST /v1/tasks", created.refusal), created.refusal);
+    const key = occurrenceKeyOf({ id: task.id, dueAt: task.dueAt });
+    const created = await calling(event.id, task.id, () => taskApi.createOccurrence(task.userId, key, body));
+    if (!created.ok) return created.outcome;
     await processed.remember(event.id);
     return {
       status: created.value.created ? "created" : "existing",
