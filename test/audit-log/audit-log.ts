@@ -3,6 +3,7 @@ import { createHttpMetrics, listenOn, type HttpMetrics } from "@taskmesh/core";
 import {
   EVENT_TYPES,
   newEvent,
+  type HistoryPage,
   type TaskEvent,
   type TaskEventData,
   type TaskEventType,
@@ -33,19 +34,10 @@ export interface TestAuditLog {
   history(
     taskId: string,
     query: Record<string, string | number>,
-  ): Promise<{ items: HistoryItem[]; nextCursor: string | null }>;
+  ): Promise<HistoryPage>;
   /** The value of a counter (without labels: the sum over them). */
   counter(name: string): Promise<number>;
   close(): Promise<void>;
-}
-
-export interface HistoryItem {
-  eventId: string;
-  type: string;
-  sequence: number;
-  occurredAt: string;
-  actor: { kind: string; id: string };
-  changes: Record<string, { from: unknown; to: unknown }>;
 }
 
 /**
@@ -106,7 +98,7 @@ export async function startAuditLog(
         .query(query)
         .set("dapr-api-token", APP_TOKEN)
         .expect(200);
-      return res.body as { items: HistoryItem[]; nextCursor: string | null };
+      return res.body as HistoryPage;
     },
     async counter(name) {
       const metric = await metrics.registry.getSingleMetric(name)?.get();

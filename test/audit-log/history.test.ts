@@ -36,7 +36,7 @@ describe("GET /internal/tasks/:taskId/history", () => {
     const { taskId, userId, events } = await taskWithHistory(2);
     const page = await audit.history(taskId, { userId });
     expect(page).toEqual({
-      items: events.map((event) => ({
+      data: events.map((event) => ({
         eventId: event.id,
         type: event.type,
         sequence: event.data.sequence,
@@ -46,7 +46,7 @@ describe("GET /internal/tasks/:taskId/history", () => {
       })),
       nextCursor: null,
     });
-    expect(page.items[2]?.changes).toEqual({ title: { from: "Title 2", to: "Title 3" } });
+    expect(page.data[2]?.changes).toEqual({ title: { from: "Title 2", to: "Title 3" } });
   });
 
   it("when the history is longer than a page, then cursors walk it without gaps or repeats", async () => {
@@ -55,13 +55,13 @@ describe("GET /internal/tasks/:taskId/history", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page: { items: { sequence: number }[]; nextCursor: string | null } = await audit.history(taskId, {
+      const page: { data: { sequence: number }[]; nextCursor: string | null } = await audit.history(taskId, {
         userId,
         limit: 5,
         ...(cursor ? { cursor } : {}),
       });
-      expect(page.items.length).toBeLessThanOrEqual(5);
-      seen.push(...page.items.map((i) => i.sequence));
+      expect(page.data.length).toBeLessThanOrEqual(5);
+      seen.push(...page.data.map((i) => i.sequence));
       cursor = page.nextCursor;
       pages++;
     } while (cursor !== null);
@@ -72,26 +72,26 @@ describe("GET /internal/tasks/:taskId/history", () => {
   it("when the last page is exactly full, then its nextCursor is null", async () => {
     const { taskId, userId } = await taskWithHistory(3);
     const page = await audit.history(taskId, { userId, limit: 4 });
-    expect(page.items).toHaveLength(4);
+    expect(page.data).toHaveLength(4);
     expect(page.nextCursor).toBeNull();
   });
 
   it("when no limit is given, then a page holds 50 entries; at most 200 may be asked for", async () => {
     const { taskId, userId } = await taskWithHistory(209);
     const first = await audit.history(taskId, { userId });
-    expect(first.items).toHaveLength(50);
+    expect(first.data).toHaveLength(50);
     expect(first.nextCursor).not.toBeNull();
     const big = await audit.history(taskId, { userId, limit: 200 });
-    expect(big.items).toHaveLength(200);
+    expect(big.data).toHaveLength(200);
     const rest = await audit.history(taskId, { userId, limit: 200, cursor: big.nextCursor ?? "" });
-    expect(rest.items.map((i) => i.sequence)).toEqual(Array.from({ length: 10 }, (_, i) => 201 + i));
+    expect(rest.data.map((i) => i.sequence)).toEqual(Array.from({ length: 10 }, (_, i) => 201 + i));
     expect(rest.nextCursor).toBeNull();
   });
 
   it("when another user asks for a task's history, then they get no entries", async () => {
     const { taskId } = await taskWithHistory(1);
     const page = await audit.history(taskId, { userId: `user-${randomUUID()}` });
-    expect(page).toEqual({ items: [], nextCursor: null });
+    expect(page).toEqual({ data: [], nextCursor: null });
   });
 
   it("when two users' events carry the same task id, then each sees only their own", async () => {
@@ -101,19 +101,19 @@ describe("GET /internal/tasks/:taskId/history", () => {
     const aliceEvent = taskEvent(EVENT_TYPES.taskCreated, { task: snapshot({ id: taskId, userId: alice }) });
     const bobEvent = taskEvent(EVENT_TYPES.taskCreated, { task: snapshot({ id: taskId, userId: bob }) });
     await audit.deliverBulk([aliceEvent, bobEvent]);
-    expect((await audit.history(taskId, { userId: alice })).items.map((i) => i.eventId)).toEqual([
+    expect((await audit.history(taskId, { userId: alice })).data.map((i) => i.eventId)).toEqual([
       aliceEvent.id,
     ]);
-    expect((await audit.history(taskId, { userId: bob })).items.map((i) => i.eventId)).toEqual([bobEvent.id]);
+    expect((await audit.history(taskId, { userId: bob })).data.map((i) => i.eventId)).toEqual([bobEvent.id]);
   });
 
   it("when a task has no history, then the page is empty", async () => {
-    expect(await audit.history(randomUUID(), { userId: "nobody" })).toEqual({ items: [], nextCursor: null });
+    expect(await audit.history(randomUUID(), { userId: "nobody" })).toEqual({ data: [], nextCursor: null });
   });
 
   it("when the task id is in upper case, then it reads the same history", async () => {
     const { taskId, userId } = await taskWithHistory(0);
-    expect((await audit.history(taskId.toUpperCase(), { userId })).items).toHaveLength(1);
+    expect((await audit.history(taskId.toUpperCase(), { userId })).data).toHaveLength(1);
   });
 
   describe("when the request is malformed, then it is 400 problem+json naming the parameter", () => {

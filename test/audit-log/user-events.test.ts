@@ -56,7 +56,7 @@ describe("POST /events/user-events", () => {
     expect(tombstone?.deletedAt.toISOString()).toBe("2026-11-23T12:00:00.000Z");
     // The history route answers like a task that never had any.
     const history = await audit.history(gone.taskIds[0] ?? "", { userId: gone.userId, limit: 10 });
-    expect(history.items).toEqual([]);
+    expect(history.data).toEqual([]);
     expect(await audit.counter("audit_log_entries_purged_total")).toBeGreaterThanOrEqual(4);
   });
 

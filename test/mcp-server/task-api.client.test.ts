@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import type { List, Page, Task } from "@taskmesh/contracts";
 import { AppError, UnavailableError } from "@taskmesh/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -27,15 +28,55 @@ const problem = (status: number, detail: string, errors?: unknown[]) =>
   );
 
 /** Answers every call with `response` and records the call: only for the mapping of answers. */
-function answering(response: () => Response): { transport: TaskApiTransport; calls: TaskApiCall[] } {
+function answering(response: (call: TaskApiCall) => Response): {
+  transport: TaskApiTransport;
+  calls: TaskApiCall[];
+} {
   const calls: TaskApiCall[] = [];
   return {
     calls,
     transport: (call) => {
       calls.push(call);
-      return Promise.resolve(response());
+      return Promise.resolve(response(call));
     },
   };
+}
+
+const at = "2026-12-01T09:00:00.000Z";
+const someTask: Task = {
+  id: "01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f",
+  listId: null,
+  parentId: null,
+  title: "x",
+  description: null,
+  completed: false,
+  completedAt: null,
+  priority: "none",
+  tags: [],
+  dueAt: null,
+  allDay: false,
+  dueDate: null,
+  recurrence: null,
+  remindAt: null,
+  createdAt: at,
+  updatedAt: at,
+  version: 4,
+};
+const someList: List = {
+  id: "01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e60",
+  name: "L",
+  openTaskCount: 0,
+  createdAt: at,
+  updatedAt: at,
+  version: 1,
+};
+const emptyPage: Page<never> = { data: [], nextCursor: null };
+
+/** What task-api answers a call that succeeds, as the REST contract shapes it. */
+function contractAnswer(call: TaskApiCall): Response {
+  if (call.method === "POST" && call.path === "v1/lists") return Response.json(someList);
+  if (call.method === undefined || call.method === "GET") return Response.json(emptyPage);
+  return Response.json(someTask);
 }
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
@@ -108,7 +149,7 @@ describe("task-api answers mapped to domain failures", () => {
   });
 
   it("when a tool calls task-api, then the call names the REST route, version and idempotency key", async () => {
-    const { transport, calls } = answering(() => new Response("{}", { status: 200 }));
+    const { transport, calls } = answering(contractAnswer);
     const api = createTaskApi(transport);
     await api.updateTask("a/b", { title: "x" }, 3);
     await api.completeTask("t", undefined);

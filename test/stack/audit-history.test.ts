@@ -6,7 +6,7 @@
  * comes back from `GET /v1/tasks/:id/history`.
  */
 import { randomUUID } from "node:crypto";
-import { EVENT_TYPES, PUBSUB_NAME, TOPICS, type TaskEvent } from "@taskmesh/contracts";
+import { EVENT_TYPES, PUBSUB_NAME, TOPICS, type HistoryPage, type TaskEvent } from "@taskmesh/contracts";
 import { createSidecarClient } from "@taskmesh/dapr";
 import { createPrismaClient, type PrismaClient } from "@taskmesh/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,15 +14,6 @@ import { waitUntil } from "../../scripts/stack/index.ts";
 import { snapshot, taskEvent } from "../audit-log/audit-log.ts";
 import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack, type TestStack } from "../support/stack.ts";
-
-interface HistoryItem {
-  eventId: string;
-  type: string;
-  sequence: number;
-  occurredAt: string;
-  actor: { kind: string; id: string };
-  changes: Record<string, { from: unknown; to: unknown }>;
-}
 
 /** A counter's value from audit-log's /metrics (summed over labels). */
 async function metric(s: TestStack, name: string, labels = ""): Promise<number> {
@@ -119,13 +110,13 @@ describe("audit-log through real sidecars and Kafka", () => {
           query: `userId=${encodeURIComponent(userId)}`,
         });
         expect(res.status).toBe(200);
-        const body = (await res.json()) as { items: HistoryItem[]; nextCursor: string | null };
-        return body.items.length > 0 ? body : undefined;
+        const body = (await res.json()) as HistoryPage;
+        return body.data.length > 0 ? body : undefined;
       },
       { timeoutMs: 60_000 },
     );
     expect(page).toEqual({
-      items: [
+      data: [
         {
           eventId: created.id,
           type: EVENT_TYPES.taskCreated,
@@ -176,12 +167,12 @@ describe("audit-log through real sidecars and Kafka", () => {
           headers: { authorization: `Bearer ${token}` },
         });
         if (res.status !== 200) return undefined;
-        const body = (await res.json()) as { items: HistoryItem[]; nextCursor: string | null };
-        return body.items.length === 5 ? body : undefined;
+        const body = (await res.json()) as HistoryPage;
+        return body.data.length === 5 ? body : undefined;
       },
       { timeoutMs: 60_000 },
     );
-    const { items } = history;
+    const items = history.data;
     expect(items.map((i) => [i.type, i.sequence])).toEqual([
       [EVENT_TYPES.taskCreated, 1],
       [EVENT_TYPES.taskUpdated, 2],

@@ -65,7 +65,7 @@ const VALID_BODY: Partial<Record<string, object>> = {
  */
 const recordedHistory = new Map<string, TaskHistoryPage>();
 const history: TaskHistory = {
-  read: ({ taskId }) => Promise.resolve(recordedHistory.get(taskId) ?? { items: [], nextCursor: null }),
+  read: ({ taskId }) => Promise.resolve(recordedHistory.get(taskId) ?? { data: [], nextCursor: null }),
 };
 
 let api: TestTaskApi;
@@ -855,7 +855,7 @@ describe("success responses match the document", () => {
   it("when GET /v1/tasks/{id}/history succeeds, for a task with history and for a new one, then both match", async () => {
     const { user, richTaskId } = await seeded();
     recordedHistory.set(richTaskId, {
-      items: [
+      data: [
         {
           eventId: crypto.randomUUID(),
           type: "dev.taskmesh.task.created.v1",

@@ -5,17 +5,12 @@
  * user through the sidecars, with an occurrence key.
  */
 import { randomUUID } from "node:crypto";
-import { EVENT_TYPES } from "@taskmesh/contracts";
+import { EVENT_TYPES, type HistoryPage } from "@taskmesh/contracts";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { useStack, type TestStack } from "../support/stack.ts";
 import { testPool } from "../support/postgres.ts";
-
-interface HistoryPage {
-  items: { eventId: string; type: string; sequence: number; actor: { kind: string; id: string } }[];
-  nextCursor: string | null;
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -71,7 +66,7 @@ describe("task-api through its sidecar", () => {
     await waitFor("all five entries", async () => {
       const res = await history(id, auth, "?limit=100");
       const page = (await res.json()) as HistoryPage;
-      return page.items.length === 5 ? page : undefined;
+      return page.data.length === 5 ? page : undefined;
     });
     const sequences: number[] = [];
     let cursor: string | null = null;
@@ -79,8 +74,8 @@ describe("task-api through its sidecar", () => {
       const res = await history(id, auth, `?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
       expect(res.status).toBe(200);
       const page = (await res.json()) as HistoryPage;
-      expect(page.items.length).toBeLessThanOrEqual(2);
-      sequences.push(...page.items.map((i) => i.sequence));
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      sequences.push(...page.data.map((i) => i.sequence));
       cursor = page.nextCursor;
     } while (cursor !== null);
     expect(sequences).toEqual([1, 2, 3, 4, 5]);
@@ -122,9 +117,9 @@ describe("task-api through its sidecar", () => {
     const page = await waitFor("the creation in the history", async () => {
       const res = await history(task.id, auth);
       const body = (await res.json()) as HistoryPage;
-      return body.items.length > 0 ? body : undefined;
+      return body.data.length > 0 ? body : undefined;
     });
-    expect(page.items).toMatchObject([
+    expect(page.data).toMatchObject([
       { type: EVENT_TYPES.taskCreated, sequence: 1, actor: { kind: "service", id: "recurring-tasks" } },
     ]);
 

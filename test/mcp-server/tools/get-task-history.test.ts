@@ -19,8 +19,8 @@ const history: TaskHistory = {
   read({ userId, taskId, cursor, limit }) {
     const all = entries.get(`${userId}/${taskId}`) ?? [];
     const from = cursor === undefined ? 0 : Number(cursor);
-    const items = all.slice(from, from + limit);
-    return Promise.resolve({ items, nextCursor: from + limit < all.length ? String(from + limit) : null });
+    const data = all.slice(from, from + limit);
+    return Promise.resolve({ data, nextCursor: from + limit < all.length ? String(from + limit) : null });
   },
 };
 

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import "zod-openapi";
 import { instantOut } from "./common.schema.ts";
+import { pageOf } from "./page.schema.ts";
 
 export const historyQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -34,13 +35,6 @@ export const historyEntrySchema = z
   .meta({ id: "HistoryEntry" });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
-export const historyPageSchema = z
-  .object({
-    items: z.array(historyEntrySchema),
-    nextCursor: z
-      .string()
-      .nullable()
-      .meta({ description: "Pass as ?cursor= for the next page; null on the last page." }),
-  })
-  .meta({ id: "TaskHistory" });
+/** A page of a task's history, the same `{ data, nextCursor }` envelope as every other page. */
+export const historyPageSchema = pageOf(historyEntrySchema, "TaskHistory");
 export type HistoryPage = z.infer<typeof historyPageSchema>;

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import "zod-openapi";
 import { id, instantOut, noNul } from "./common.schema.ts";
+import { pageOf } from "./page.schema.ts";
 
 const listName = z
   .string()
@@ -24,3 +25,4 @@ export const listSchema = z
   })
   .meta({ id: "List" });
 export type List = z.infer<typeof listSchema>;
+export const listPageSchema = pageOf(listSchema, "ListPage");

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import "zod-openapi";
 import { id } from "./common.schema.ts";
+import { pageOf } from "./page.schema.ts";
 
 // The controls (Unicode Cc) as ranges, not \p{Cc}: the pattern goes into the OpenAPI document,
 // and generators and Python's re cannot read property escapes. The name is tested trimmed; the
@@ -24,3 +25,4 @@ export const tagSchema = z
   .object({ id, name: z.string(), openTaskCount: z.number().int() })
   .meta({ id: "Tag" });
 export type Tag = z.infer<typeof tagSchema>;
+export const tagPageSchema = pageOf(tagSchema, "TagPage");

@@ -3,6 +3,7 @@ import { z } from "zod";
 import "zod-openapi";
 import { id, inRange, instant, instantOut, noNul, RANGE } from "./common.schema.ts";
 import { PRIORITIES } from "../task-event.schema.ts";
+import { pageOf } from "./page.schema.ts";
 import { tagName } from "./tag.schema.ts";
 
 // PRIORITIES (and its type Priority) are the event contract's: one list for events and REST.
@@ -88,6 +89,7 @@ export const taskSchema = z
   })
   .meta({ id: "Task" });
 export type Task = z.infer<typeof taskSchema>;
+export const taskPageSchema = pageOf(taskSchema, "TaskPage");
 
 /** One value or several, repeated (?tag=a&tag=b) or comma-separated (?priority=high,urgent). */
 function many<T extends z.ZodType<string>>(item: T) {

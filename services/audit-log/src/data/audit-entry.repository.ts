@@ -155,7 +155,7 @@ export function createAuditEntryRepository(pool: pg.Pool): AuditEntryStore {
         after?.eventId ?? null,
         limit + 1,
       ]);
-      const items: HistoryEntry[] = rows.slice(0, limit).map((r) => ({
+      const data: HistoryEntry[] = rows.slice(0, limit).map((r) => ({
         eventId: r.event_id,
         type: r.type,
         sequence: r.sequence,
@@ -163,9 +163,9 @@ export function createAuditEntryRepository(pool: pg.Pool): AuditEntryStore {
         actor: r.actor,
         changes: r.changes,
       }));
-      const last = items.at(-1);
+      const last = data.at(-1);
       return {
-        items,
+        data,
         next: rows.length > limit && last ? { sequence: last.sequence, eventId: last.eventId } : undefined,
       };
     },

@@ -52,7 +52,7 @@ export interface HistoryPosition {
 }
 
 export interface HistoryPage {
-  items: HistoryEntry[];
+  data: HistoryEntry[];
   /** Where the next page starts; undefined on the last page. */
   next: HistoryPosition | undefined;
 }

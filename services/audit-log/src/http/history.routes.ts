@@ -36,7 +36,7 @@ export function historyRoutes(readHistory: ReadHistory): Router {
       limit: query.limit,
     });
     res.json({
-      items: page.items.map((entry) => ({
+      data: page.data.map((entry) => ({
         eventId: entry.eventId,
         type: entry.type,
         sequence: entry.sequence,

@@ -11,7 +11,23 @@ import {
   type FieldIssue,
 } from "@taskmesh/core";
 import type { TokenScope } from "@taskmesh/auth";
+import {
+  historyPageSchema,
+  listSchema,
+  meSchema,
+  listPageSchema,
+  tagPageSchema,
+  taskPageSchema,
+  taskSchema,
+  type HistoryEntry,
+  type List,
+  type Me,
+  type Page,
+  type Tag,
+  type Task,
+} from "@taskmesh/contracts";
 import type { SidecarClient } from "@taskmesh/dapr";
+import { z } from "zod";
 
 /** task-api's header naming the user a trusted app acts for (the trusted-caller contract). */
 export const USER_ID_HEADER = "x-taskmesh-user-id";
@@ -78,60 +94,8 @@ export function restTransport(baseUrl: string, token: string, timeoutMs = 15_000
   };
 }
 
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
-}
-
-/** A task as task-api returns it (its Task schema); kept loose so new fields pass through. */
-export interface Task {
-  id: string;
-  listId: string | null;
-  parentId: string | null;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  completedAt: string | null;
-  priority: string;
-  tags: string[];
-  dueAt: string | null;
-  allDay: boolean;
-  dueDate: string | null;
-  recurrence: string | null;
-  remindAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
-
-export interface TaskList {
-  id: string;
-  name: string;
-  openTaskCount: number;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
-
-export interface Tag {
-  id: string;
-  name: string;
-  openTaskCount: number;
-}
-
-export interface HistoryEntry {
-  eventId: string;
-  type: string;
-  sequence: number;
-  occurredAt: string;
-  actor: { kind: string; id: string };
-  changes: Record<string, { from?: unknown; to?: unknown }>;
-}
-
-export interface Me {
-  id: string;
-  timeZone: string;
-}
+// The shapes task-api answers with are the REST contract's: a field task-api adds reaches the tools.
+export type { HistoryEntry, List as TaskList, Me, Page, Tag, Task } from "@taskmesh/contracts";
 
 /** task-api as the tools use it, for one user. Failures are AppErrors (see errorFrom). */
 export interface TaskApi {
@@ -142,14 +106,10 @@ export interface TaskApi {
   completeTask(id: string, expectedVersion?: number): Promise<Task>;
   reopenTask(id: string, expectedVersion?: number): Promise<Task>;
   deleteTask(id: string, expectedVersion?: number): Promise<void>;
-  listLists(cursor: string | undefined, limit: number): Promise<Page<TaskList>>;
-  createList(name: string, idempotencyKey?: string): Promise<TaskList>;
+  listLists(cursor: string | undefined, limit: number): Promise<Page<List>>;
+  createList(name: string, idempotencyKey?: string): Promise<List>;
   listTags(cursor: string | undefined, limit: number): Promise<Page<Tag>>;
-  taskHistory(
-    id: string,
-    cursor: string | undefined,
-    limit: number,
-  ): Promise<{ items: HistoryEntry[]; nextCursor: string | null }>;
+  taskHistory(id: string, cursor: string | undefined, limit: number): Promise<Page<HistoryEntry>>;
   me(): Promise<Me>;
 }
 
@@ -215,18 +175,26 @@ async function errorFrom(response: Response, what: string): Promise<AppError> {
 
 /** TaskApi over a transport (sidecar for the HTTP server, REST + PAT for stdio). */
 export function createTaskApi(send: TaskApiTransport): TaskApi {
-  async function json<T>(call: TaskApiCall, what: string): Promise<T> {
+  /**
+   * Sends the call and parses task-api's answer with the contract's schema for it. An answer
+   * that is not JSON or not the contract's is a fault (internal), like any other bug.
+   */
+  async function json<S extends z.ZodType>(call: TaskApiCall, schema: S, what: string): Promise<z.infer<S>> {
     const response = await send(call);
     if (!response.ok) throw await errorFrom(response, what);
-    return (await response.json()) as T;
+    const parsed = schema.safeParse(await response.json());
+    if (!parsed.success) {
+      throw new Error(`task-api's ${what} answer does not match the contract: ${z.prettifyError(parsed.error)}`);
+    }
+    return parsed.data;
   }
   const taskPath = (id: string): string => `v1/tasks/${encodeURIComponent(id)}`;
   // complete/reopen carry an empty JSON object: daprd forwards a body-less POST without a
   // content type as a chunked request, which task-api's JSON-only body parser refuses (415).
 
   return {
-    listTasks: (query) => json({ path: "v1/tasks", query }, "task list"),
-    getTask: (id) => json({ path: taskPath(id) }, "Task"),
+    listTasks: (query) => json({ path: "v1/tasks", query }, taskPageSchema, "task list"),
+    getTask: (id) => json({ path: taskPath(id) }, taskSchema, "Task"),
     createTask: (input, idempotencyKey) =>
       json(
         {
@@ -235,6 +203,7 @@ export function createTaskApi(send: TaskApiTransport): TaskApi {
           body: input,
           headers: idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey },
         },
+        taskSchema,
         "Task",
       ),
     updateTask: (id, changes, version) =>
@@ -245,18 +214,27 @@ export function createTaskApi(send: TaskApiTransport): TaskApi {
           body: changes,
           headers: ifMatch(version),
         },
+        taskSchema,
         "Task",
       ),
     completeTask: (id, version) =>
-      json({ method: "POST", path: `${taskPath(id)}/complete`, body: {}, headers: ifMatch(version) }, "Task"),
+      json(
+        { method: "POST", path: `${taskPath(id)}/complete`, body: {}, headers: ifMatch(version) },
+        taskSchema,
+        "Task",
+      ),
     reopenTask: (id, version) =>
-      json({ method: "POST", path: `${taskPath(id)}/reopen`, body: {}, headers: ifMatch(version) }, "Task"),
+      json(
+        { method: "POST", path: `${taskPath(id)}/reopen`, body: {}, headers: ifMatch(version) },
+        taskSchema,
+        "Task",
+      ),
     async deleteTask(id, version) {
       const response = await send({ method: "DELETE", path: taskPath(id), headers: ifMatch(version) });
       if (!response.ok) throw await errorFrom(response, "Task");
       await response.body?.cancel();
     },
-    listLists: (cursor, limit) => json({ path: "v1/lists", query: pageQuery(cursor, limit) }, "list page"),
+    listLists: (cursor, limit) => json({ path: "v1/lists", query: pageQuery(cursor, limit) }, listPageSchema, "list page"),
     createList: (name, idempotencyKey) =>
       json(
         {
@@ -265,11 +243,12 @@ export function createTaskApi(send: TaskApiTransport): TaskApi {
           body: { name },
           headers: idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey },
         },
+        listSchema,
         "List",
       ),
-    listTags: (cursor, limit) => json({ path: "v1/tags", query: pageQuery(cursor, limit) }, "tag page"),
+    listTags: (cursor, limit) => json({ path: "v1/tags", query: pageQuery(cursor, limit) }, tagPageSchema, "tag page"),
     taskHistory: (id, cursor, limit) =>
-      json({ path: `${taskPath(id)}/history`, query: pageQuery(cursor, limit) }, "Task"),
-    me: () => json({ path: "v1/me" }, "user"),
+      json({ path: `${taskPath(id)}/history`, query: pageQuery(cursor, limit) }, historyPageSchema, "Task"),
+    me: () => json({ path: "v1/me" }, meSchema, "user"),
   };
 }

@@ -3,10 +3,18 @@
  * listId...): the same word in the schema, the REST API, the events and the MCP tools.
  * task-api validates every value again; these schemas give the model early, precise errors.
  */
+import {
+  historyEntrySchema,
+  listSchema,
+  PRIORITIES,
+  SORT_KEYS,
+  tagSchema,
+  taskSchema,
+} from "@taskmesh/contracts";
 import { z } from "zod";
 
-export const PRIORITIES = ["none", "low", "medium", "high", "urgent"] as const;
-export const SORT_KEYS = ["dueAt", "priority", "createdAt", "updatedAt", "title"] as const;
+// The tools take the REST API's priorities and sort keys, and return its shapes.
+export { PRIORITIES, SORT_KEYS };
 
 export const id = z.string().min(1).max(100).describe("An id as returned by taskmesh (a UUID).");
 export const cursor = z
@@ -64,39 +72,24 @@ export type NewTaskInput = z.infer<typeof newTaskInput>;
 export const taskChanges = z.object({ title: z.string().min(1).max(200).optional(), ...taskFields });
 export type TaskChanges = z.infer<typeof taskChanges>;
 
-export const taskOutput = z.object({
-  id: z.string(),
-  title: z.string(),
-  description: z.string().nullable(),
-  completed: z.boolean(),
-  completedAt: z.string().nullable(),
-  priority: z.string(),
-  tags: z.array(z.string()),
-  listId: z.string().nullable(),
-  parentId: z.string().nullable(),
-  dueAt: z.string().nullable(),
-  allDay: z.boolean(),
-  dueDate: z.string().nullable(),
-  recurrence: z.string().nullable(),
-  remindAt: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  version: z.number().int(),
-});
+/** A task as task-api answers it: the REST contract's Task, so every field it adds is here too. */
+export const taskOutput = z.object(taskSchema.shape);
+export type TaskOutput = z.infer<typeof taskOutput>;
 
 /** A list entry: the fields a model needs to pick a task; get_task has the rest. */
-export const compactTaskOutput = z.object({
-  id: z.string(),
-  title: z.string(),
-  completed: z.boolean(),
-  priority: z.string(),
-  dueAt: z.string().nullable(),
-  dueDate: z.string().nullable(),
-  tags: z.array(z.string()),
-  listId: z.string().nullable(),
-  version: z.number().int(),
-  recurring: z.boolean(),
-});
+export const compactTaskOutput = taskSchema
+  .pick({
+    id: true,
+    title: true,
+    completed: true,
+    priority: true,
+    dueAt: true,
+    dueDate: true,
+    tags: true,
+    listId: true,
+    version: true,
+  })
+  .extend({ recurring: z.boolean() });
 
 export const listEntryOutput = compactTaskOutput.extend(
   taskOutput
@@ -130,14 +123,12 @@ export const batchOutput = z.object({
   ),
 });
 
-export const listOutput = z.object({
-  id: z.string(),
-  name: z.string(),
-  openTaskCount: z.number().int(),
-  version: z.number().int(),
-});
+export const listOutput = listSchema.pick({ id: true, name: true, openTaskCount: true, version: true });
 
-export const tagOutput = z.object({ id: z.string(), name: z.string(), openTaskCount: z.number().int() });
+export const tagOutput = z.object(tagSchema.shape);
+
+/** One change in a task's history, as task-api answers it. */
+export const historyEntryOutput = z.object(historyEntrySchema.shape);
 
 export const pageMeta = {
   nextCursor: z.string().nullable().describe("Pass as cursor to get more; null when there is no more."),

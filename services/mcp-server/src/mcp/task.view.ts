@@ -1,5 +1,5 @@
 import type { Task, TaskList } from "../data/task-api.client.ts";
-import type { NewTaskInput, TaskChanges } from "./task.schemas.ts";
+import type { NewTaskInput, TaskChanges, TaskOutput } from "./task.schemas.ts";
 
 /** The fields of a task in list results. */
 export function compactTask(task: Task) {
@@ -17,27 +17,9 @@ export function compactTask(task: Task) {
   };
 }
 
-/** Exactly task-api's Task fields (new fields task-api adds are not promised to models). */
-export function fullTask(task: Task) {
-  return {
-    id: task.id,
-    title: task.title,
-    description: task.description,
-    completed: task.completed,
-    completedAt: task.completedAt,
-    priority: task.priority,
-    tags: task.tags,
-    listId: task.listId,
-    parentId: task.parentId,
-    dueAt: task.dueAt,
-    allDay: task.allDay,
-    dueDate: task.dueDate,
-    recurrence: task.recurrence,
-    remindAt: task.remindAt,
-    createdAt: task.createdAt,
-    updatedAt: task.updatedAt,
-    version: task.version,
-  };
+/** Exactly task-api's Task fields: the contract's, which the client parsed the answer with. */
+export function fullTask(task: Task): TaskOutput {
+  return { ...task };
 }
 
 export function listView(list: TaskList) {

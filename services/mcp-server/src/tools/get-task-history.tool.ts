@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { success } from "../mcp/tool-result.ts";
-import { cursor, id, pageMeta } from "../mcp/task.schemas.ts";
+import { cursor, historyEntryOutput, id, pageMeta } from "../mcp/task.schemas.ts";
 import { defineTool, READ_ONLY, toolArgs } from "./tool.ts";
 
 export const getTaskHistoryTool = defineTool({
@@ -11,22 +11,13 @@ export const getTaskHistoryTool = defineTool({
   input: toolArgs({ id, limit: z.number().int().min(1).max(100).default(20), cursor: cursor.optional() }),
   output: z.object({
     taskId: z.string(),
-    entries: z.array(
-      z.object({
-        eventId: z.string(),
-        type: z.string(),
-        sequence: z.number().int(),
-        occurredAt: z.string(),
-        actor: z.object({ kind: z.string(), id: z.string() }),
-        changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
-      }),
-    ),
+    entries: z.array(historyEntryOutput),
     ...pageMeta,
   }),
   annotations: READ_ONLY,
   async run({ id: taskId, limit, cursor: after }, { taskApi }) {
     const page = await taskApi.taskHistory(taskId, after, limit);
-    const entries = page.items.map((e) => ({
+    const entries = page.data.map((e) => ({
       eventId: e.eventId,
       type: e.type,
       sequence: e.sequence,

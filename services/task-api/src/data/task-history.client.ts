@@ -1,21 +1,11 @@
 import { BadRequestError, UnavailableError } from "@taskmesh/core";
+import { historyPageSchema, type HistoryEntry, type HistoryPage } from "@taskmesh/contracts";
 import type { SidecarClient } from "@taskmesh/dapr";
-import { z } from "zod";
 
-/** One recorded change of a task, as audit-log keeps it. */
-export interface TaskHistoryEntry {
-  eventId: string;
-  type: string;
-  sequence: number;
-  occurredAt: string;
-  actor: { kind: "user" | "service"; id: string };
-  changes: Record<string, { from: unknown; to: unknown }>;
-}
-
-export interface TaskHistoryPage {
-  items: TaskHistoryEntry[];
-  nextCursor: string | null;
-}
+/** One recorded change of a task, as audit-log keeps it (the REST contract's HistoryEntry). */
+export type TaskHistoryEntry = HistoryEntry;
+/** A page of history: audit-log answers with the same envelope task-api passes on. */
+export type TaskHistoryPage = HistoryPage;
 
 export interface TaskHistoryQuery {
   /** The owner: only their entries are read. */
@@ -29,21 +19,6 @@ export interface TaskHistoryQuery {
 export interface TaskHistory {
   read(query: TaskHistoryQuery): Promise<TaskHistoryPage>;
 }
-
-/** audit-log's answer, parsed at the boundary like any other input. */
-const pageSchema = z.object({
-  items: z.array(
-    z.object({
-      eventId: z.string(),
-      type: z.string(),
-      sequence: z.number().int(),
-      occurredAt: z.string(),
-      actor: z.object({ kind: z.enum(["user", "service"]), id: z.string() }),
-      changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
-    }),
-  ),
-  nextCursor: z.string().nullable(),
-});
 
 const RETRY_AFTER_SECONDS = 5;
 
@@ -91,7 +66,8 @@ export function auditLogTaskHistory(sidecar: SidecarClient, appId = "audit-log")
       } catch (error) {
         throw new Error(`${appId} answered with something other than JSON`, { cause: error });
       }
-      return pageSchema.parse(body);
+      // audit-log's answer, parsed at the boundary like any other input.
+      return historyPageSchema.parse(body);
     },
   };
 }

@@ -20,12 +20,15 @@ import {
   idempotencyHeader,
   idParams,
   ifMatchHeader,
+  listPageSchema,
   listSchema,
   listTasksQuery,
   meSchema,
   pageOf,
   pageQuery,
+  tagPageSchema,
   tagSchema,
+  taskPageSchema,
   taskSchema,
   updateListBody,
   updateMeBody,
@@ -209,7 +212,7 @@ export const TASK_API_PATHS = {
       "listLists",
       "Your lists",
       "lists",
-      { "200": json(pageOf(listSchema, "ListPage"), "A page of lists."), "400": problem("Bad query.") },
+      { "200": json(listPageSchema, "A page of lists."), "400": problem("Bad query.") },
       {
         requestParams: { query: pageQuery },
       },
@@ -271,7 +274,7 @@ export const TASK_API_PATHS = {
       "Find tasks",
       "tasks",
       {
-        "200": json(pageOf(taskSchema, "TaskPage"), "A page of tasks.", rateHeaders),
+        "200": json(taskPageSchema, "A page of tasks.", rateHeaders),
         "400": problem("Bad query."),
       },
       {
@@ -459,7 +462,7 @@ export const TASK_API_PATHS = {
       "Your tags",
       "tags",
       {
-        "200": json(pageOf(tagSchema, "TagPage"), "A page of tags by name."),
+        "200": json(tagPageSchema, "A page of tags by name."),
         "400": problem("Bad query."),
       },
       {
