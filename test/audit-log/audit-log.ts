@@ -31,10 +31,7 @@ export interface TestAuditLog {
   /** POSTs a bulk delivery as daprd does; returns the status answered per entry id. */
   deliverBulk(events: unknown[]): Promise<Record<string, string>>;
   /** Reads the history as task-api does. */
-  history(
-    taskId: string,
-    query: Record<string, string | number>,
-  ): Promise<HistoryPage>;
+  history(taskId: string, query: Record<string, string | number>): Promise<HistoryPage>;
   /** The value of a counter (without labels: the sum over them). */
   counter(name: string): Promise<number>;
   close(): Promise<void>;

@@ -184,7 +184,9 @@ export function createTaskApi(send: TaskApiTransport): TaskApi {
     if (!response.ok) throw await errorFrom(response, what);
     const parsed = schema.safeParse(await response.json());
     if (!parsed.success) {
-      throw new Error(`task-api's ${what} answer does not match the contract: ${z.prettifyError(parsed.error)}`);
+      throw new Error(
+        `task-api's ${what} answer does not match the contract: ${z.prettifyError(parsed.error)}`,
+      );
     }
     return parsed.data;
   }
@@ -234,7 +236,8 @@ export function createTaskApi(send: TaskApiTransport): TaskApi {
       if (!response.ok) throw await errorFrom(response, "Task");
       await response.body?.cancel();
     },
-    listLists: (cursor, limit) => json({ path: "v1/lists", query: pageQuery(cursor, limit) }, listPageSchema, "list page"),
+    listLists: (cursor, limit) =>
+      json({ path: "v1/lists", query: pageQuery(cursor, limit) }, listPageSchema, "list page"),
     createList: (name, idempotencyKey) =>
       json(
         {
@@ -246,7 +249,8 @@ export function createTaskApi(send: TaskApiTransport): TaskApi {
         listSchema,
         "List",
       ),
-    listTags: (cursor, limit) => json({ path: "v1/tags", query: pageQuery(cursor, limit) }, tagPageSchema, "tag page"),
+    listTags: (cursor, limit) =>
+      json({ path: "v1/tags", query: pageQuery(cursor, limit) }, tagPageSchema, "tag page"),
     taskHistory: (id, cursor, limit) =>
       json({ path: `${taskPath(id)}/history`, query: pageQuery(cursor, limit) }, historyPageSchema, "Task"),
     me: () => json({ path: "v1/me" }, meSchema, "user"),
