@@ -27,7 +27,6 @@ import {
   pageOf,
   pageQuery,
   tagPageSchema,
-  tagSchema,
   taskPageSchema,
   taskSchema,
   updateListBody,
