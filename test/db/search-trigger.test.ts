@@ -31,7 +31,7 @@ async function matches(taskId: string, query: string): Promise<boolean> {
 describe("tasks.search", () => {
   it("when a task is created, then its title (weight A) and description (weight B) are indexed", async () => {
     const user = await prisma.user.create({
-      data: { id: "user-search-1", name: "Ada", email: "ada@example.com" },
+      data: { id: "0193c0de-0000-7000-8000-000000000001", name: "Ada", email: "ada@example.com" },
     });
     const task = await prisma.task.create({
       data: { userId: user.id, title: "Buy oat milk", description: "from the corner shop" },
@@ -45,7 +45,7 @@ describe("tasks.search", () => {
 
   it("when the title or description changes, then the vector follows", async () => {
     const user = await prisma.user.create({
-      data: { id: "user-search-2", name: "Bo", email: "bo@example.com" },
+      data: { id: "0193c0de-0000-7000-8000-000000000002", name: "Bo", email: "bo@example.com" },
     });
     const task = await prisma.task.create({ data: { userId: user.id, title: "Draft report" } });
     expect(await searchOf(task.id)).toBe("'draft':1A 'report':2A");
@@ -64,7 +64,7 @@ describe("tasks.search", () => {
 
   it("when only other columns change, then the vector is left alone", async () => {
     const user = await prisma.user.create({
-      data: { id: "user-search-3", name: "Cy", email: "cy@example.com" },
+      data: { id: "0193c0de-0000-7000-8000-000000000003", name: "Cy", email: "cy@example.com" },
     });
     const task = await prisma.task.create({ data: { userId: user.id, title: "Water plants" } });
     // A stale value the trigger would overwrite if it fired.
