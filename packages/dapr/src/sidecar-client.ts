@@ -101,6 +101,18 @@ function sidecarUnavailable(why: string, cause?: unknown): UnavailableError {
   });
 }
 
+/** The client of this pod's daprd from a service's config (sidecarConfigFields of @taskmesh/core). */
+export function sidecarClientFromConfig(
+  config: { DAPR_HTTP_PORT: number; DAPR_API_TOKEN?: string | undefined },
+  options: { timeoutMs?: number } = {},
+): SidecarClient {
+  return createSidecarClient({
+    baseUrl: `http://127.0.0.1:${config.DAPR_HTTP_PORT}`,
+    apiToken: config.DAPR_API_TOKEN,
+    ...options,
+  });
+}
+
 /** Builds a SidecarClient for the daprd at `baseUrl`. */
 export function createSidecarClient(options: SidecarClientOptions): SidecarClient {
   const base = options.baseUrl.replace(/\/$/, "");

@@ -1,22 +1,12 @@
-import {
-  createHttpMetrics,
-  createLogger,
-  type ComposedService,
-  type HttpMetrics,
-  type Lifecycle,
-  type Logger,
-} from "@taskmesh/core";
+import { serviceParts, type ComposedService, type ServiceOverrides, type HttpMetrics } from "@taskmesh/core";
 import { createPoolFromConfig } from "@taskmesh/db";
 import type pg from "pg";
 import { createApp } from "./app.ts";
 import type { AuditLogConfig } from "./config.ts";
 
 /** What a test may put in place of what compose builds from the config. */
-export interface AuditLogOverrides {
-  logger?: Logger;
+export interface AuditLogOverrides extends ServiceOverrides {
   pool?: pg.Pool;
-  metrics?: HttpMetrics;
-  lifecycle?: Lifecycle;
 }
 
 export interface AuditLogService extends ComposedService {
@@ -26,10 +16,8 @@ export interface AuditLogService extends ComposedService {
 
 /** audit-log's composition root: main.ts serves what it returns, and the tests build the same. */
 export function composeAuditLog(config: AuditLogConfig, overrides: AuditLogOverrides = {}): AuditLogService {
-  const logger = overrides.logger ?? createLogger({ service: "audit-log", level: config.LOG_LEVEL });
+  const { logger, metrics, lifecycle } = serviceParts("audit-log", config, overrides);
   const pool = overrides.pool ?? createPoolFromConfig(config, logger);
-  const metrics = overrides.metrics ?? createHttpMetrics("audit-log");
-  const lifecycle = overrides.lifecycle ?? { draining: false };
   const app = createApp({ logger, pool, lifecycle, appApiToken: config.APP_API_TOKEN, metrics });
   return {
     name: "audit-log",

@@ -7,27 +7,17 @@ import {
   type PreloadedJwks,
   type TokenScope,
 } from "@taskmesh/auth";
-import {
-  createHttpMetrics,
-  createLogger,
-  type ComposedService,
-  type HttpMetrics,
-  type Lifecycle,
-  type Logger,
-} from "@taskmesh/core";
-import { createSidecarClient, type SidecarClient } from "@taskmesh/dapr";
+import { serviceParts, type ComposedService, type ServiceOverrides, type HttpMetrics } from "@taskmesh/core";
+import { sidecarClientFromConfig, type SidecarClient } from "@taskmesh/dapr";
 import { createApp } from "./app.ts";
 import type { McpServerConfig } from "./config.ts";
 import { sidecarTransport, type TaskApiTransport } from "./data/task-api.client.ts";
 import { isLoopback } from "./http/host-origin.guard.ts";
 
 /** What a test may put in place of what compose builds from the config. */
-export interface McpServerOverrides {
-  logger?: Logger;
+export interface McpServerOverrides extends ServiceOverrides {
   /** This app's daprd: task-api's keys, token introspection and every call to task-api. */
   sidecar?: Pick<SidecarClient, "invoke">;
-  metrics?: HttpMetrics;
-  lifecycle?: Lifecycle;
   /** task-api's keys; default: through the sidecar, loaded at start. */
   jwks?: PreloadedJwks;
   /** Checks the bearer tokens; default: JWTs with `jwks`, personal access tokens introspected at task-api. */
@@ -46,15 +36,8 @@ export function composeMcpServer(
   config: McpServerConfig,
   overrides: McpServerOverrides = {},
 ): McpServerService {
-  const logger = overrides.logger ?? createLogger({ service: "mcp-server", level: config.LOG_LEVEL });
-  const sidecar =
-    overrides.sidecar ??
-    createSidecarClient({
-      baseUrl: `http://127.0.0.1:${config.DAPR_HTTP_PORT}`,
-      apiToken: config.DAPR_API_TOKEN,
-    });
-  const metrics = overrides.metrics ?? createHttpMetrics("mcp-server");
-  const lifecycle = overrides.lifecycle ?? { draining: false };
+  const { logger, metrics, lifecycle } = serviceParts("mcp-server", config, overrides);
+  const sidecar = overrides.sidecar ?? sidecarClientFromConfig(config);
   const resource = new URL(config.MCP_RESOURCE_URL);
   // task-api's keys (for OAuth JWTs), loaded at start and retried until task-api and the
   // sidecars answer: /readyz is 503 until then; a failing refresh keeps the last keys.

@@ -8,17 +8,16 @@ import {
   type PreloadedJwks,
 } from "@taskmesh/auth";
 import {
-  createHttpMetrics,
-  createLogger,
+  serviceParts,
   type ComposedService,
+  type ServiceOverrides,
   type HttpMetrics,
-  type Lifecycle,
   type Logger,
   type WorkerLoop,
 } from "@taskmesh/core";
 import {
   createProcessedEvents,
-  createSidecarClient,
+  sidecarClientFromConfig,
   type ProcessedEvents,
   type SidecarClient,
 } from "@taskmesh/dapr";
@@ -101,13 +100,10 @@ export function composeWebhooks(deps: WebhooksDeps): Webhooks {
 }
 
 /** What a test may put in place of what compose builds from the config. */
-export interface NotificationsOverrides {
-  logger?: Logger;
+export interface NotificationsOverrides extends ServiceOverrides {
   pool?: pg.Pool;
   prisma?: PrismaClient;
   sidecar?: SidecarClient;
-  metrics?: HttpMetrics;
-  lifecycle?: Lifecycle;
   /** task-api's keys; default: through the sidecar from AUTH_JWKS_APP_ID, loaded at start. */
   jwks?: PreloadedJwks;
   /** Introspection of session tokens and PATs; default: at AUTH_JWKS_APP_ID through the sidecar. */
@@ -137,17 +133,10 @@ export async function composeNotifications(
   config: NotificationsConfig,
   overrides: NotificationsOverrides = {},
 ): Promise<NotificationsService> {
-  const logger = overrides.logger ?? createLogger({ service: "notifications", level: config.LOG_LEVEL });
+  const { logger, metrics, lifecycle } = serviceParts("notifications", config, overrides);
   const pool = overrides.pool ?? createPoolFromConfig(config, logger);
   const prisma = overrides.prisma ?? new PrismaClient({ adapter: new PrismaPg(pool) });
-  const sidecar =
-    overrides.sidecar ??
-    createSidecarClient({
-      baseUrl: `http://127.0.0.1:${config.DAPR_HTTP_PORT}`,
-      apiToken: config.DAPR_API_TOKEN,
-    });
-  const metrics = overrides.metrics ?? createHttpMetrics("notifications");
-  const lifecycle = overrides.lifecycle ?? { draining: false };
+  const sidecar = overrides.sidecar ?? sidecarClientFromConfig(config);
 
   // Loaded at start and retried until task-api and the sidecars answer: /readyz is 503 until then.
   const jwks =

@@ -1,21 +1,11 @@
-import {
-  createHttpMetrics,
-  createLogger,
-  type ComposedService,
-  type HttpMetrics,
-  type Lifecycle,
-  type Logger,
-} from "@taskmesh/core";
-import { createSidecarClient, type SidecarClient } from "@taskmesh/dapr";
+import { serviceParts, type ComposedService, type ServiceOverrides, type HttpMetrics } from "@taskmesh/core";
+import { sidecarClientFromConfig, type SidecarClient } from "@taskmesh/dapr";
 import { createApp } from "./app.ts";
 import type { RecurringTasksConfig } from "./config.ts";
 
 /** What a test may put in place of what compose builds from the config. */
-export interface RecurringTasksOverrides {
-  logger?: Logger;
+export interface RecurringTasksOverrides extends ServiceOverrides {
   sidecar?: SidecarClient;
-  metrics?: HttpMetrics;
-  lifecycle?: Lifecycle;
 }
 
 export interface RecurringTasksService extends ComposedService {
@@ -28,15 +18,8 @@ export function composeRecurringTasks(
   config: RecurringTasksConfig,
   overrides: RecurringTasksOverrides = {},
 ): RecurringTasksService {
-  const logger = overrides.logger ?? createLogger({ service: "recurring-tasks", level: config.LOG_LEVEL });
-  const sidecar =
-    overrides.sidecar ??
-    createSidecarClient({
-      baseUrl: `http://127.0.0.1:${config.DAPR_HTTP_PORT}`,
-      apiToken: config.DAPR_API_TOKEN,
-    });
-  const metrics = overrides.metrics ?? createHttpMetrics("recurring-tasks");
-  const lifecycle = overrides.lifecycle ?? { draining: false };
+  const { logger, metrics, lifecycle } = serviceParts("recurring-tasks", config, overrides);
+  const sidecar = overrides.sidecar ?? sidecarClientFromConfig(config);
   const app = createApp({
     logger,
     sidecar,

@@ -5,15 +5,14 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { createAccessTokenVerifier, type ClaimsAccessTokenVerifier } from "@taskmesh/auth";
 import { PUBSUB_NAME } from "@taskmesh/contracts";
 import {
-  createHttpMetrics,
-  createLogger,
+  serviceParts,
   type ComposedService,
+  type ServiceOverrides,
   type HttpMetrics,
-  type Lifecycle,
   type Logger,
   type WorkerLoop,
 } from "@taskmesh/core";
-import { createSidecarClient, type SidecarClient } from "@taskmesh/dapr";
+import { sidecarClientFromConfig, type SidecarClient } from "@taskmesh/dapr";
 import { createPoolFromConfig, PrismaClient } from "@taskmesh/db";
 import type pg from "pg";
 import { createApp } from "./app.ts";
@@ -39,14 +38,11 @@ async function developmentSecret(dataDir: string, logger: Logger): Promise<strin
 }
 
 /** What a test may put in place of what compose builds from the config. */
-export interface TaskApiOverrides {
-  logger?: Logger;
+export interface TaskApiOverrides extends ServiceOverrides {
   pool?: pg.Pool;
   prisma?: PrismaClient;
   /** Default: Prisma and the pool, waking the outbox relay after every commit. */
   db?: Database;
-  metrics?: HttpMetrics;
-  lifecycle?: Lifecycle;
   clock?: () => Date;
   /** Default: the sidecar at DAPR_HTTP_PORT (the relay's client with a 5 s timeout). */
   sidecar?: SidecarClient;
@@ -72,23 +68,18 @@ export async function composeTaskApi(
   config: TaskApiConfig,
   overrides: TaskApiOverrides = {},
 ): Promise<TaskApiService> {
-  const logger = overrides.logger ?? createLogger({ service: "task-api", level: config.LOG_LEVEL });
+  const { logger, metrics, lifecycle } = serviceParts("task-api", config, overrides);
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   // One pool: Prisma writes through it and the hot read paths query it directly.
   const pool = overrides.pool ?? createPoolFromConfig(config, logger);
   const prisma = overrides.prisma ?? new PrismaClient({ adapter: new PrismaPg(pool) });
-  const metrics = overrides.metrics ?? createHttpMetrics("task-api");
-  const lifecycle = overrides.lifecycle ?? { draining: false };
-  const daprUrl = `http://127.0.0.1:${config.DAPR_HTTP_PORT}`;
 
   // Publishes the outbox through the sidecar; woken by every commit of this process, and
   // polling for what other replicas commit. The API does not wait for the sidecar.
   const relay = config.OUTBOX_RELAY
     ? createOutboxRelay({
         pool,
-        sidecar:
-          overrides.sidecar ??
-          createSidecarClient({ baseUrl: daprUrl, apiToken: config.DAPR_API_TOKEN, timeoutMs: 5_000 }),
+        sidecar: overrides.sidecar ?? sidecarClientFromConfig(config, { timeoutMs: 5_000 }),
         pubsub: PUBSUB_NAME,
         logger: logger.child({ component: "outbox-relay" }),
         registry: metrics.registry,
@@ -154,10 +145,7 @@ export async function composeTaskApi(
     introspectionCallerAppIds: config.INTROSPECTION_CALLER_APP_IDS,
     protectedResources: config.PROTECTED_RESOURCES,
     taskHistory:
-      overrides.taskHistory ??
-      auditLogTaskHistory(
-        overrides.sidecar ?? createSidecarClient({ baseUrl: daprUrl, apiToken: config.DAPR_API_TOKEN }),
-      ),
+      overrides.taskHistory ?? auditLogTaskHistory(overrides.sidecar ?? sidecarClientFromConfig(config)),
   });
 
   return {

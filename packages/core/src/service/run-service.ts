@@ -1,6 +1,7 @@
 import type { Express } from "express";
 import { serve, type Lifecycle, type RunningServer } from "../http/lifecycle.ts";
-import type { Logger } from "../logger.ts";
+import { createHttpMetrics, type HttpMetrics } from "../http/metrics.ts";
+import { createLogger, type Logger } from "../logger.ts";
 import type { ServiceConfig } from "./service-config.ts";
 
 /**
@@ -56,4 +57,24 @@ export function runService(name: string, start: () => Promise<unknown>): void {
     );
     process.exit(1);
   });
+}
+
+/** What every composition root lets a test put in place of what it builds from the config. */
+export interface ServiceOverrides {
+  logger?: Logger;
+  metrics?: HttpMetrics;
+  lifecycle?: Lifecycle;
+}
+
+/** The logger, metrics and lifecycle every composition root starts from (each overridable). */
+export function serviceParts(
+  service: string,
+  config: Pick<ServiceConfig, "LOG_LEVEL">,
+  overrides: ServiceOverrides = {},
+): { logger: Logger; metrics: HttpMetrics; lifecycle: Lifecycle } {
+  return {
+    logger: overrides.logger ?? createLogger({ service, level: config.LOG_LEVEL }),
+    metrics: overrides.metrics ?? createHttpMetrics(service),
+    lifecycle: overrides.lifecycle ?? { draining: false },
+  };
 }
