@@ -9,7 +9,7 @@ import {
 } from "@taskmesh/core";
 import { OAUTH_SCOPES, requireBearer, type BearerVerifier, type TokenScope } from "@taskmesh/auth";
 import type { Express } from "express";
-import type { TaskApiTransport } from "./data/task-api.client.ts";
+import { createTaskApi, type TaskApiTransport } from "./data/task-api.client.ts";
 import { hostOriginGuard } from "./http/host-origin.guard.ts";
 import { mcpRoutes } from "./http/mcp.routes.ts";
 import { metadataRoutes, resourceMetadataUrl } from "./http/metadata.routes.ts";
@@ -91,7 +91,7 @@ export function createApp(deps: McpServerDeps): Express {
           resourceMetadataUrl: metadataUrl,
           cost: taskApiCallsOf,
         }),
-        mcpRoutes({ taskApiFor: deps.taskApiFor }),
+        mcpRoutes({ taskApiFor: (userId, scope) => createTaskApi(deps.taskApiFor(userId, scope)) }),
       );
     },
   ).app;

@@ -21,6 +21,8 @@ import express, { type Express, type RequestHandler, type Router } from "express
 import helmet from "helmet";
 import type pg from "pg";
 
+import { fireDueReminders } from "./data/reminder.repository.ts";
+import { consumeStreamTicket, insertStreamTicket } from "./data/stream-ticket.repository.ts";
 import { createFireReminders } from "./domain/fire-reminders.use-case.ts";
 import { createEventHandler } from "./events/event-handler.ts";
 import { eventRoutes } from "./events/notification-events.subscription.ts";
@@ -154,7 +156,7 @@ export function createApp(deps: NotificationsDeps): Express {
       app.use(
         cronRoutes(
           createFireReminders({
-            pool,
+            fireDue: (limit, publish) => fireDueReminders(pool, limit, publish),
             sidecar: deps.sidecar,
             logger,
             batchSize: deps.reminderBatchSize ?? 100,
@@ -172,7 +174,10 @@ export function createApp(deps: NotificationsDeps): Express {
         v1.use(
           streamRoutes({
             liveStream: deps.liveStream,
-            pool,
+            tickets: {
+              insert: (ticket) => insertStreamTicket(pool, ticket),
+              consume: (ticket, at) => consumeStreamTicket(pool, ticket, at),
+            },
             verifyBearer: deps.verifyBearer,
             afterAuthentication: limits.perUser,
             ...(deps.streamTicketTtlMs === undefined ? {} : { ticketTtlMs: deps.streamTicketTtlMs }),

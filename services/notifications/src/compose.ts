@@ -25,6 +25,8 @@ import { createPoolFromConfig, PrismaClient } from "@taskmesh/db";
 import type pg from "pg";
 import { createApp, type WebhookPlugin } from "./app.ts";
 import { webhookSettings, type NotificationsConfig, type WebhookSettings } from "./config.ts";
+import { isDeletedUser } from "./data/deleted-user.repository.ts";
+import { latestStreamPosition, streamEventsAfter } from "./data/stream-event.repository.ts";
 import { createStreamListener, type StreamListener } from "./data/stream-listener.ts";
 import { createWebhookDeliveryRepository } from "./data/webhook-delivery.repository.ts";
 import { sendWebhook, type WebhookSender } from "./data/webhook-sender.ts";
@@ -152,7 +154,11 @@ export async function composeNotifications(
   });
 
   const liveStream = createLiveStream({
-    pool,
+    reads: {
+      eventsAfter: (userId, after, limit) => streamEventsAfter(pool, userId, after, limit),
+      latestPosition: (userId) => latestStreamPosition(pool, userId),
+      isDeletedUser: (userId) => isDeletedUser(pool, userId),
+    },
     logger,
     heartbeatMs: config.STREAM_HEARTBEAT_MS,
     maxPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER,

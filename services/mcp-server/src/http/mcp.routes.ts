@@ -1,7 +1,7 @@
 import { currentBearer, type TokenScope } from "@taskmesh/auth";
 import type { Logger } from "@taskmesh/core";
 import express, { type Router } from "express";
-import { createTaskApi, type TaskApiTransport } from "../data/task-api.client.ts";
+import type { TaskApi } from "../data/task-api.client.ts";
 import { buildMcpServer } from "../mcp/server.ts";
 import { JsonResponseTransport } from "./json-response.transport.ts";
 
@@ -28,14 +28,12 @@ export function toolsCalledOnly(body: unknown): ReadonlySet<string> | undefined 
  * Hence no GET stream (405): server-initiated messages such as resource updates have no
  * channel here (see README: subscriptions are offered over stdio only).
  */
-export function mcpRoutes(deps: {
-  taskApiFor: (userId: string, scope: TokenScope) => TaskApiTransport;
-}): Router {
+export function mcpRoutes(deps: { taskApiFor: (userId: string, scope: TokenScope) => TaskApi }): Router {
   const router = express.Router();
   router.post("/", async (req, res) => {
     const identity = currentBearer(res);
     const server = buildMcpServer({
-      taskApi: createTaskApi(deps.taskApiFor(identity.userId, identity.scope)),
+      taskApi: deps.taskApiFor(identity.userId, identity.scope),
       canWrite: identity.scope === "read-write",
       onlyTools: toolsCalledOnly(req.body),
       // Where a call failed (task-api's status, daprd's error) goes to the log, never to the model.

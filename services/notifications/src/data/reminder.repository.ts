@@ -1,16 +1,7 @@
 import type pg from "pg";
+import type { DueReminder } from "../domain/reminder-due.ts";
 import type { ReminderChange } from "../domain/reminder-rules.ts";
 import { withTransaction } from "./transaction.ts";
-
-/** A reminder claimed for firing. */
-export interface DueReminder {
-  taskId: string;
-  userId: string;
-  remindAt: Date;
-  title: string;
-  dueAt: Date | null;
-  firedAt: Date;
-}
 
 /**
  * `fired_at` of a reminder that was cancelled (task deleted or completed, remindAt removed)

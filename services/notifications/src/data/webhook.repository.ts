@@ -1,58 +1,7 @@
 import type { PrismaClient } from "@taskmesh/db";
-
-/** A webhook as its owner sees it (never the secret). */
-export interface WebhookView {
-  id: string;
-  url: string;
-  eventTypes: string[];
-  description: string | null;
-  createdAt: Date;
-}
-
-export interface WebhookDeliveryView {
-  id: string;
-  eventId: string;
-  eventType: string;
-  status: "pending" | "succeeded" | "failed";
-  attempts: number;
-  nextAttemptAt: Date | null;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  createdAt: Date;
-  completedAt: Date | null;
-}
-
-export interface NewWebhook {
-  id: string;
-  userId: string;
-  url: string;
-  eventTypes: string[];
-  description: string | null;
-  /** Already sealed (encrypted). */
-  sealedSecret: string;
-}
-
-export interface Page<T, C> {
-  data: T[];
-  next: C | undefined;
-}
+import type { WebhookRepository } from "../domain/webhook.use-cases.ts";
 
 const WEBHOOK_VIEW = { id: true, url: true, eventTypes: true, description: true, createdAt: true } as const;
-
-export interface WebhookRepository {
-  /** Inserts unless the user already has `limit` webhooks; false then. Serialised per user. */
-  insertWithinLimit(webhook: NewWebhook, limit: number): Promise<WebhookView | undefined>;
-  findPage(userId: string, afterId: string | undefined, limit: number): Promise<Page<WebhookView, string>>;
-  find(userId: string, id: string): Promise<WebhookView | undefined>;
-  /** Deletes the webhook and its delivery log; false when the user has no such webhook. */
-  delete(userId: string, id: string): Promise<boolean>;
-  findDeliveryPage(
-    webhookId: string,
-    filter: { status?: WebhookDeliveryView["status"] | undefined },
-    after: { createdAt: Date; id: string } | undefined,
-    limit: number,
-  ): Promise<Page<WebhookDeliveryView, { createdAt: Date; id: string }>>;
-}
 
 export function createWebhookRepository(prisma: PrismaClient): WebhookRepository {
   return {

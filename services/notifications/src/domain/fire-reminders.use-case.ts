@@ -1,12 +1,19 @@
 import { partitionKeyFor, PUBSUB_NAME, TOPICS } from "@taskmesh/contracts";
 import type { Logger } from "@taskmesh/core";
 import type { SidecarClient } from "@taskmesh/dapr";
-import type pg from "pg";
-import { fireDueReminders } from "../data/reminder.repository.ts";
-import { reminderDueEvent } from "./reminder-due.ts";
+import { reminderDueEvent, type DueReminder } from "./reminder-due.ts";
+
+/**
+ * Claims up to `limit` due reminders and hands them to `publish` in one transaction that commits
+ * only when `publish` resolved; returns the reminders fired (data/reminder.repository.ts).
+ */
+export type FireDueReminders = (
+  limit: number,
+  publish: (reminders: DueReminder[]) => Promise<void>,
+) => Promise<DueReminder[]>;
 
 export interface FireRemindersDeps {
-  pool: pg.Pool;
+  fireDue: FireDueReminders;
   sidecar: Pick<SidecarClient, "publish">;
   logger: Logger;
   batchSize: number;
@@ -18,7 +25,7 @@ export interface FireRemindersDeps {
 
 /**
  * One cron tick: publishes reminder.due for every reminder whose remindAt has passed and that
- * has not fired, each once across all replicas (see fireDueReminders). Returns how many fired.
+ * has not fired, each once across all replicas (see FireDueReminders). Returns how many fired.
  * A publish failure throws (UnavailableError) after rolling its batch back.
  */
 export function createFireReminders(deps: FireRemindersDeps): () => Promise<number> {
@@ -26,7 +33,7 @@ export function createFireReminders(deps: FireRemindersDeps): () => Promise<numb
   return async () => {
     let fired = 0;
     for (let batch = 0; batch < maxBatches; batch++) {
-      const due = await fireDueReminders(deps.pool, deps.batchSize, async (reminders) => {
+      const due = await deps.fireDue(deps.batchSize, async (reminders) => {
         // One at a time, in remindAt order; a failure stops the batch and rolls it all back.
         for (const reminder of reminders) {
           const event = reminderDueEvent(reminder);

@@ -1,6 +1,15 @@
 import { EVENT_TYPES, newEvent, type ReminderDueEvent } from "@taskmesh/contracts";
 import { v5 as uuidv5 } from "uuid";
-import type { DueReminder } from "../data/reminder.repository.ts";
+
+/** A reminder claimed for firing. */
+export interface DueReminder {
+  taskId: string;
+  userId: string;
+  remindAt: Date;
+  title: string;
+  dueAt: Date | null;
+  firedAt: Date;
+}
 
 // Fixed forever: changing it would change every reminder's event id.
 const REMINDER_EVENT_NAMESPACE = "5b0c3f8e-2d0e-4a51-9f3c-6f1d2b7a9e40";

@@ -1,11 +1,18 @@
 import { AppError, InvalidError, UnauthenticatedError, UnavailableError, type Logger } from "@taskmesh/core";
 import type { Request, Response } from "express";
-import type pg from "pg";
-import { isDeletedUser } from "../data/deleted-user.repository.ts";
-import { latestStreamPosition, streamEventsAfter } from "../data/stream-event.repository.ts";
+import type { StoredStreamEvent } from "../data/stream-event.repository.ts";
+
+/** What a live stream reads: compose.ts binds data/stream-event.repository.ts and data/deleted-user.repository.ts. */
+export interface LiveStreamReads {
+  /** The user's events after `after` (exclusive), oldest first. */
+  eventsAfter(userId: string, after: bigint, limit: number): Promise<StoredStreamEvent[]>;
+  /** The newest position of the user's events (0 when none). */
+  latestPosition(userId: string): Promise<bigint>;
+  isDeletedUser(userId: string): Promise<boolean>;
+}
 
 export interface LiveStreamOptions {
-  pool: pg.Pool;
+  reads: LiveStreamReads;
   logger: Logger;
   /** A comment line this often keeps proxies from closing an idle stream. */
   heartbeatMs: number;
@@ -57,7 +64,7 @@ const RETRY_AFTER_ERROR_MS = 1000;
  * One read per user serves all of that user's streams in this process.
  */
 export function createLiveStream(options: LiveStreamOptions): LiveStream {
-  const { pool, logger } = options;
+  const { reads, logger } = options;
   const batchSize = options.batchSize ?? 500;
   const users = new Map<string, UserStreams>();
   let open = 0;
@@ -94,7 +101,7 @@ export function createLiveStream(options: LiveStreamOptions): LiveStream {
       let from: bigint | undefined;
       for (const c of entry.connections)
         if (from === undefined || c.lastPosition < from) from = c.lastPosition;
-      const rows = await streamEventsAfter(pool, userId, from ?? 0n, batchSize);
+      const rows = await reads.eventsAfter(userId, from ?? 0n, batchSize);
       for (const connection of [...entry.connections]) {
         for (const row of rows) {
           if (!entry.connections.has(connection)) break;
@@ -142,7 +149,7 @@ export function createLiveStream(options: LiveStreamOptions): LiveStream {
         );
       }
       // An access token (a JWT) can outlive its account: a deleted account streams nothing.
-      if (await isDeletedUser(pool, userId)) {
+      if (await reads.isDeletedUser(userId)) {
         throw new UnauthenticatedError(
           "This account no longer exists.",
           'Bearer realm="taskmesh", error="invalid_token"',
@@ -154,7 +161,7 @@ export function createLiveStream(options: LiveStreamOptions): LiveStream {
           { pointer: "/last-event-id", in: "header", detail: "must be the id of an event from this stream" },
         ]);
       }
-      const start = header === undefined ? await latestStreamPosition(pool, userId) : BigInt(header);
+      const start = header === undefined ? await reads.latestPosition(userId) : BigInt(header);
       // Both checks again: close() or concurrent opens may have happened during the await.
       const current = users.get(userId) ?? { connections: new Set(), reading: false, again: false };
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() meanwhile

@@ -2,9 +2,7 @@ import { randomBytes } from "node:crypto";
 import { requireBearer, type BearerIdentity, type BearerVerifier } from "@taskmesh/auth";
 import { UnauthenticatedError } from "@taskmesh/core";
 import express, { type RequestHandler, type Router } from "express";
-import type pg from "pg";
 import { z } from "zod";
-import { consumeStreamTicket, insertStreamTicket } from "../data/stream-ticket.repository.ts";
 import type { LiveStream } from "./live-stream.ts";
 
 /** A stream opened with a token that can be revoked (session, PAT) is re-authenticated this often. */
@@ -12,9 +10,17 @@ const REVOCABLE_STREAM_MAX_MS = 15 * 60_000;
 
 const ticketQuery = z.object({ ticket: z.string().regex(/^tmst_[A-Za-z0-9_-]{43}$/) });
 
+/** Single-use stream tickets: app.ts binds data/stream-ticket.repository.ts. */
+export interface StreamTickets {
+  /** Stores a ticket (by its hash) for `userId`, valid until `expiresAt`. */
+  insert(ticket: { value: string; userId: string; expiresAt: Date; tokenExpiresAt?: Date }): Promise<void>;
+  /** Deletes the ticket and returns its user; undefined when it is unknown, used already or expired. */
+  consume(ticket: string, now: Date): Promise<{ userId: string; tokenExpiresAt?: Date } | undefined>;
+}
+
 export interface StreamRoutesOptions {
   liveStream: LiveStream;
-  pool: pg.Pool;
+  tickets: StreamTickets;
   verifyBearer: BearerVerifier;
   /** How long a stream ticket may wait to be used (default 60 s). */
   ticketTtlMs?: number;
@@ -46,7 +52,7 @@ const invalidTicket = (): UnauthenticatedError =>
  * Resumes after `Last-Event-ID`; without it, starts with the next event.
  */
 export function streamRoutes(options: StreamRoutesOptions): Router {
-  const { liveStream, pool } = options;
+  const { liveStream, tickets } = options;
   const now = options.now ?? (() => new Date());
   const ticketTtlMs = options.ticketTtlMs ?? 60_000;
   const bearer = requireBearer(options.verifyBearer);
@@ -66,7 +72,7 @@ export function streamRoutes(options: StreamRoutesOptions): Router {
       }
       const parsed = ticketQuery.safeParse(req.query);
       if (!parsed.success) throw invalidTicket();
-      const ticket = await consumeStreamTicket(pool, parsed.data.ticket, now());
+      const ticket = await tickets.consume(parsed.data.ticket, now());
       if (!ticket) throw invalidTicket();
       res.locals.userId = ticket.userId;
       res.locals.streamEndsAt = ticket.tokenExpiresAt;
@@ -87,7 +93,7 @@ export function streamRoutes(options: StreamRoutesOptions): Router {
     const issuedAt = now();
     const value = `tmst_${randomBytes(32).toString("base64url")}`;
     const expiresAt = new Date(issuedAt.getTime() + ticketTtlMs);
-    await insertStreamTicket(pool, {
+    await tickets.insert({
       value,
       userId: identity.userId,
       expiresAt,

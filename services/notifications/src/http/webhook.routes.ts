@@ -1,5 +1,5 @@
 import { currentUserId } from "@taskmesh/auth";
-import { REMINDER_EVENT_TYPES, TASK_EVENT_TYPES } from "@taskmesh/contracts";
+import { REMINDER_EVENT_TYPES, storable, TASK_EVENT_TYPES } from "@taskmesh/contracts";
 import {
   decodeCursor,
   encodeCursor,
@@ -10,9 +10,8 @@ import {
 } from "@taskmesh/core";
 import express, { type Request, type Router } from "express";
 import { z } from "zod";
-import type { WebhookDeliveryView, WebhookView } from "../data/webhook.repository.ts";
 import { parseWebhookUrl, WebhookTargetRefused } from "../domain/webhook-target.guard.ts";
-import type { WebhookUseCases } from "../domain/webhook.use-cases.ts";
+import type { WebhookDeliveryView, WebhookUseCases, WebhookView } from "../domain/webhook.use-cases.ts";
 
 const EVENT_TYPE_VALUES = [...TASK_EVENT_TYPES, ...REMINDER_EVENT_TYPES] as const;
 
@@ -50,7 +49,11 @@ const deliveryQuery = pageQuery.extend({
 });
 
 const webhookCursor = z.object({ after: z.uuid() });
-const deliveryCursor = z.object({ createdAt: z.iso.datetime(), id: z.uuid(), status: z.string().optional() });
+const deliveryCursor = z.object({
+  createdAt: storable(z.iso.datetime()),
+  id: z.uuid(),
+  status: z.string().optional(),
+});
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

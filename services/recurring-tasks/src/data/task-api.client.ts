@@ -7,48 +7,23 @@ import {
   type AppError,
   type Problem,
 } from "@taskmesh/core";
-import { meSchema, taskSchema, type CreateTaskBody } from "@taskmesh/contracts";
+import { meSchema, taskSchema } from "@taskmesh/contracts";
 import type { SidecarClient } from "@taskmesh/dapr";
 import { z } from "zod";
+import type { NewTask, TaskApi } from "../domain/schedule-next-occurrence.use-case.ts";
+
+// The port lives with the use case that needs it; this module implements it.
+export type { NewTask, TaskApi };
 
 /** task-api's header naming the user a trusted app acts for (the brief's trusted-caller contract). */
 export const USER_ID_HEADER = "x-taskmesh-user-id";
 /** task-api's header that makes a create idempotent per occurrence (unique per user). */
 export const OCCURRENCE_KEY_HEADER = "x-taskmesh-occurrence-key";
 
-/**
- * The body of `POST /v1/tasks` for a next occurrence: the REST contract's CreateTask, with every
- * field given and a due date (an instant, or for an all-day task its local date) and a rule.
- */
-export type NewTask = Required<
-  Pick<CreateTaskBody, "title" | "description" | "priority" | "tags" | "listId" | "allDay" | "remindAt">
-> & { dueAt: string; recurrence: string };
-
 /** task-api answered with a client error: the request can never succeed as it is. */
 interface Refusal {
   status: number;
   problem: Problem | undefined;
-}
-
-/**
- * task-api as recurring-tasks uses it, acting for a task's owner. What task-api answers comes
- * back as the AppError family, so callers never see a status code:
- * - UnavailableError: transient (the sidecar or task-api unreachable, 5xx, 408, 409, 429);
- * - NotFoundError: the series has nowhere to go (the owner's account or the task's list is gone);
- * - ForbiddenError, InvalidError: refused, and would be refused again.
- */
-export interface TaskApi {
-  /** The owner's IANA time zone (GET /v1/me). */
-  timeZoneOf(userId: string): Promise<string>;
-  /**
-   * Creates the task unless one with this occurrence key exists already (POST /v1/tasks):
-   * `created` says which.
-   */
-  createOccurrence(
-    userId: string,
-    occurrenceKey: string,
-    task: NewTask,
-  ): Promise<{ id: string; created: boolean }>;
 }
 
 /**

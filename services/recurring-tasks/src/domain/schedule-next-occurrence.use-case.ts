@@ -1,8 +1,36 @@
-import { EVENT_TYPES, type TaskEventData } from "@taskmesh/contracts";
+import { EVENT_TYPES, type CreateTaskBody, type TaskEventData } from "@taskmesh/contracts";
 import { AppError, NotFoundError, UnavailableError } from "@taskmesh/core";
 import { dateIn, nextOccurrence } from "@taskmesh/recurrence";
 import type { ProcessedEvents } from "@taskmesh/dapr";
-import type { NewTask, TaskApi } from "../data/task-api.client.ts";
+
+/**
+ * The body of `POST /v1/tasks` for a next occurrence: the REST contract's CreateTask, with every
+ * field given and a due date (an instant, or for an all-day task its local date) and a rule.
+ */
+export type NewTask = Required<
+  Pick<CreateTaskBody, "title" | "description" | "priority" | "tags" | "listId" | "allDay" | "remindAt">
+> & { dueAt: string; recurrence: string };
+
+/**
+ * task-api as recurring-tasks uses it, acting for a task's owner. What task-api answers comes
+ * back as the AppError family, so callers never see a status code:
+ * - UnavailableError: transient (the sidecar or task-api unreachable, 5xx, 408, 409, 429);
+ * - NotFoundError: the series has nowhere to go (the owner's account or the task's list is gone);
+ * - ForbiddenError, InvalidError: refused, and would be refused again.
+ */
+export interface TaskApi {
+  /** The owner's IANA time zone (GET /v1/me). */
+  timeZoneOf(userId: string): Promise<string>;
+  /**
+   * Creates the task unless one with this occurrence key exists already (POST /v1/tasks):
+   * `created` says which.
+   */
+  createOccurrence(
+    userId: string,
+    occurrenceKey: string,
+    task: NewTask,
+  ): Promise<{ id: string; created: boolean }>;
+}
 
 /** What became of one task event. */
 export type ScheduleOutcome =
