@@ -175,6 +175,26 @@ describe("webhook registration API", () => {
     await h.request.get("/v1/webhooks?colour=blue").set(user.auth).expect(400);
   });
 
+  it("when a delivery cursor is forged with an instant PostgreSQL cannot take, then 400 naming the cursor", async () => {
+    const user = await h.signUp();
+    const hook = (
+      await register(user, { url: "http://127.0.0.1:4300/x", eventTypes: TASK_TYPES }).expect(201)
+    ).body as WebhookJson;
+    const forged = (createdAt: string) =>
+      Buffer.from(JSON.stringify({ createdAt, id: hook.id })).toString("base64url");
+    for (const createdAt of ["2026-01-01T00:00:00-22:59", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]) {
+      const res = await h.request
+        .get(`/v1/webhooks/${hook.id}/deliveries?cursor=${forged(createdAt)}`)
+        .set(user.auth)
+        .expect(400);
+      expect((res.body as Problem).errors?.[0]?.pointer).toBe("/cursor");
+    }
+    await h.request
+      .get(`/v1/webhooks/${hook.id}/deliveries?cursor=${forged("2026-01-01T00:00:00Z")}`)
+      .set(user.auth)
+      .expect(200);
+  });
+
   it("when the request has no valid access token, then 401", async () => {
     await h.request.get("/v1/webhooks").expect(401);
     await h.request

@@ -113,6 +113,9 @@ describe("due dates", () => {
     ["past year 9999 once in UTC", { dueAt: "9999-12-31T23:00:00-14:00" }, "/dueAt"],
     ["a reminder given as a date", { remindAt: "2026-12-01" }, "/remindAt"],
     ["a reminder in year 0", { remindAt: "0000-01-01T00:00:00Z" }, "/remindAt"],
+    ["an offset PostgreSQL refuses", { dueAt: "2026-12-01T09:00:00-22:59" }, "/dueAt"],
+    ["an offset past +14:00", { dueAt: "2026-12-01T09:00:00+14:01" }, "/dueAt"],
+    ["a reminder with an offset past -14:00", { remindAt: "2026-12-01T09:00:00-16:00" }, "/remindAt"],
   ])(
     "when the due date or reminder is %s, then 422 naming it and nothing is created",
     async (_case, fields, pointer) => {
@@ -125,6 +128,20 @@ describe("due dates", () => {
       expect(await taskCount(user)).toBe(0);
     },
   );
+
+  it("when an offset is past ±14:00, then the 422 says the real-world range, and ±14:00 itself is taken", async () => {
+    const user = await api.signUp();
+    const res = await api.request
+      .post("/v1/tasks")
+      .set(user.auth)
+      .send({ title: "t", dueAt: "2026-12-01T09:00:00+23:59" });
+    const body = expectProblem(res, 422, "validation-failed", ["/dueAt"]);
+    expect(body.detail).toContain("/dueAt: must have a UTC offset between -14:00 and +14:00");
+    const east = await createTask(user, { title: "east", dueAt: "2026-12-01T09:00:00+14:00" });
+    const west = await createTask(user, { title: "west", remindAt: "2026-12-01T09:00:00-14:00" });
+    expect(east.dueAt).toBe("2026-11-30T19:00:00.000Z");
+    expect(west.remindAt).toBe("2026-12-01T23:00:00.000Z");
+  });
 
   it("when the user moves to another time zone, then all-day tasks keep their date and timed tasks their instant", async () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });

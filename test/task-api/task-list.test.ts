@@ -229,6 +229,17 @@ describe("due filters", () => {
     expectBadRequest(await get(user, { dueAfter: "0000-01-01T00:00:00Z" }), "/dueAfter");
     expectBadRequest(await get(user, { overdue: "yes" }), "/overdue");
   });
+
+  it("when a due bound has an offset past ±14:00, then 400 naming it with the range, not a database error", async () => {
+    const user = await api.signUp();
+    for (const dueAfter of ["2026-01-01T00:00:00-22:59", "2026-01-01T00:00:00+15:00"]) {
+      const res = await get(user, { dueAfter });
+      expectBadRequest(res, "/dueAfter");
+      expect((res.body as ProblemBody).detail).toContain("between -14:00 and +14:00");
+    }
+    expectBadRequest(await get(user, { dueBefore: "2026-01-01T00:00:00+23:59" }), "/dueBefore");
+    expect((await get(user, { dueAfter: "2026-01-01T00:00:00-14:00" })).status).toBe(200);
+  });
 });
 
 describe("search", () => {

@@ -104,6 +104,11 @@ describe("creating a token", () => {
     ["1.5 days", { name: "t", scope: "read", expiresInDays: 1.5 }, "/expiresInDays"],
     ["an unknown field", { name: "t", scope: "read", admin: true }, "/admin"],
     ["expiresAt that is not a date-time", { name: "t", scope: "read", expiresAt: "tomorrow" }, "/expiresAt"],
+    [
+      "expiresAt with an offset past +14:00",
+      { name: "t", scope: "read", expiresAt: "2027-01-01T00:00:00+15:00" },
+      "/expiresAt",
+    ],
   ])("when the body has %s, then 422 names the field", async (_label, body, pointer) => {
     const user = await api.signUp();
     const res = await api.request.post("/v1/tokens").set(user.auth).send(body).expect(422);

@@ -158,6 +158,13 @@ describe("list_tasks", () => {
     );
   });
 
+  it("when dueAfter has a UTC offset past ±14:00, then isError names it and the range (not unavailable)", async () => {
+    const text = await failed(client, "list_tasks", { dueAfter: "2026-01-01T00:00:00-22:59" });
+    expect(text).toMatch(/dueAfter/);
+    expect(text).toContain("between -14:00 and +14:00");
+    expect(text).toMatch(/How to fix: Fix the named fields/);
+  });
+
   it("when a sort key is unknown, then the input schema refuses it", async () => {
     const result = await call(client, "list_tasks", { sort: ["colour"] });
     expect(result.isError).toBe(true);

@@ -14,10 +14,25 @@ export const inRange = (value: string): boolean => {
   return t >= EARLIEST && t < LATEST;
 };
 export const RANGE = "must be between 0001-01-02 and 9999-12-30";
-export const instant = z.iso
-  .datetime({ offset: true })
-  .refine(inRange, RANGE)
-  .meta({ description: "RFC 3339 date-time with offset.", examples: ["2026-12-01T09:00:00Z"] });
+// RFC 3339 allows offsets to ±23:59, PostgreSQL refuses those past ±15:59 (a 500 once the value
+// reaches SQL as text), and the real world uses -12:00 to +14:00: past ±14:00 is a mistake.
+const MAX_OFFSET_MINUTES = 14 * 60;
+const OFFSET = /([+-])(\d{2}):(\d{2})$/;
+export const offsetInRange = (value: string): boolean => {
+  const match = OFFSET.exec(value);
+  return match === null || Number(match[2]) * 60 + Number(match[3]) <= MAX_OFFSET_MINUTES;
+};
+export const OFFSET_RANGE = "must have a UTC offset between -14:00 and +14:00 (real-world offsets)";
+/**
+ * The rules a date-time a client sends must meet beyond its syntax: an offset the world uses,
+ * and an instant PostgreSQL and a JS Date both hold. Every date-time input is built with it.
+ */
+export const storable = <S extends z.ZodType<string>>(schema: S) =>
+  schema.refine(offsetInRange, OFFSET_RANGE).refine(inRange, RANGE);
+export const instant = storable(z.iso.datetime({ offset: true })).meta({
+  description: "RFC 3339 date-time with offset (at most ±14:00).",
+  examples: ["2026-12-01T09:00:00Z"],
+});
 export const instantOut = z.iso.datetime().meta({ description: "RFC 3339 date-time in UTC." });
 // PostgreSQL text cannot hold NUL: refused here as a 422 rather than failing the INSERT with a 500.
 export const noNul = (s: string): boolean => !s.includes("\u0000");

@@ -9,3 +9,4 @@ export * from "./page.schema.ts";
 export * from "./history.schema.ts";
 export * from "./me.schema.ts";
 export * from "./headers.schema.ts";
+export { instant, instantOut, storable } from "./common.schema.ts";

@@ -1,7 +1,7 @@
 /** The REST shapes of tasks: what task-api takes and answers, and what its clients read. */
 import { z } from "zod";
 import "zod-openapi";
-import { id, inRange, instant, instantOut, noNul, RANGE } from "./common.schema.ts";
+import { id, instant, instantOut, noNul, storable } from "./common.schema.ts";
 import { PRIORITIES } from "../task-event.schema.ts";
 import { pageOf } from "./page.schema.ts";
 import { tagName } from "./tag.schema.ts";
@@ -23,13 +23,11 @@ const description = z
   .refine(noNul, "must not contain NUL characters")
   .meta({ description: "Up to 10,000 characters; Markdown, stored and returned as plain text." });
 export const priority = z.enum(PRIORITIES).meta({ id: "Priority" });
-const dueAt = z
-  .union([z.iso.datetime({ offset: true }), z.iso.date()])
-  .refine(inRange, RANGE)
-  .meta({
-    description: "An instant, or a calendar date (YYYY-MM-DD) for an all-day task in your time zone.",
-    examples: ["2026-12-01"],
-  });
+const dueAt = storable(z.union([z.iso.datetime({ offset: true }), z.iso.date()])).meta({
+  description:
+    "An instant (offset at most ±14:00), or a calendar date (YYYY-MM-DD) for an all-day task in your time zone.",
+  examples: ["2026-12-01"],
+});
 const recurrence = z
   .string()
   .max(500)

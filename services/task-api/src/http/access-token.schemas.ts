@@ -1,9 +1,9 @@
 /** The REST contract of personal access tokens (parsed here, documented in openapi.ts). */
+import { instantOut, storable } from "@taskmesh/contracts";
 import { z } from "zod";
 import "zod-openapi";
 import { DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS } from "../domain/access-token.use-cases.ts";
 
-const instantOut = z.iso.datetime().meta({ description: "RFC 3339 date-time in UTC." });
 const tokenScope = z.enum(["read", "read-write"]).meta({
   id: "TokenScope",
   description:
@@ -29,8 +29,7 @@ export const createAccessTokenBody = z
       .meta({
         description: `Days until the token expires (1-${MAX_TOKEN_DAYS}); default ${DEFAULT_TOKEN_DAYS}.`,
       }),
-    expiresAt: z.iso
-      .datetime({ offset: true })
+    expiresAt: storable(z.iso.datetime({ offset: true }))
       .optional()
       .meta({
         description: `When the token expires instead: in the future, at most ${MAX_TOKEN_DAYS} days ahead.`,
