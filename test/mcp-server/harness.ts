@@ -11,10 +11,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createLogger } from "@taskmesh/core";
 import type { SidecarClient } from "@taskmesh/dapr";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { composeMcpServer, type McpServerOverrides } from "../../services/mcp-server/src/compose.ts";
 import { loadMcpServerConfig, type McpServerConfig } from "../../services/mcp-server/src/config.ts";
 import type { TaskApiDeps } from "../../services/task-api/src/app.ts";
+import { lateBound } from "../support/late-bound.ts";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
 
 export { call, failed, ok, textOf, type BatchResult, type Task } from "./tool-calls.ts";
@@ -183,4 +184,24 @@ export async function startAgent(
   const secret =
     token === "oauth" ? await h.resourceToken(user) : (await h.personalAccessToken(user, token)).token;
   return { h, user, client: await h.client(secret) };
+}
+
+/**
+ * startAgent for a whole file: started in beforeAll, closed in afterAll. The harness, user and
+ * client it returns can be named at the top of the file and used inside tests.
+ */
+export function useAgent(
+  token: "read" | "read-write" | "oauth",
+  signUp: { timeZone?: string } = {},
+): { h: McpHarness; user: TestUser; client: Client } {
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  beforeAll(async () => {
+    agent = await startAgent(token, signUp);
+  });
+  afterAll(() => agent?.h.close());
+  return {
+    h: lateBound(() => agent?.h, "the MCP harness"),
+    user: lateBound(() => agent?.user, "the user"),
+    client: lateBound(() => agent?.client, "the MCP client"),
+  };
 }

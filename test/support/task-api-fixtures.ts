@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import type { ListView } from "../../services/task-api/src/data/list.repository.ts";
 import type { TagView } from "../../services/task-api/src/data/tag.repository.ts";
 import type { TaskView } from "../../services/task-api/src/data/task.repository.ts";
+import { lateBound } from "./late-bound.ts";
 import { startTaskApi, type TestTaskApi, type TestUser } from "./task-api.ts";
 
 export type { ListView, TagView, TaskView };
@@ -46,13 +47,7 @@ export function useTaskApi(...args: Parameters<typeof startTaskApi>): TestTaskAp
   afterAll(async () => {
     await started?.close();
   });
-  return new Proxy({} as TestTaskApi, {
-    get(_target, property) {
-      if (!started) throw new Error("task-api is not running (did beforeAll fail?)");
-      const value: unknown = Reflect.get(started, property);
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(started) : value;
-    },
-  });
+  return lateBound(() => started, "task-api");
 }
 
 /** Asserts an RFC 9457 problem with the stable type and, when given, exactly these field pointers. */

@@ -8,6 +8,7 @@ import type { Response, Test } from "supertest";
 import { beforeAll, expect } from "vitest";
 import type { TaskHistory, TaskHistoryPage } from "../../services/task-api/src/data/task-history.client.ts";
 import { createOpenApiDocument } from "../../services/task-api/src/http/openapi.ts";
+import { lateBound } from "./late-bound.ts";
 import { loadOpenApiContract, type OpenApiContract, type OpenApiDocument } from "./openapi.ts";
 import { TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "./task-api.ts";
 import { useTaskApi } from "./task-api-fixtures.ts";
@@ -86,12 +87,7 @@ export function useContractApi(): ContractApi {
   beforeAll(async () => {
     loaded = await loadOpenApiContract(api.request);
   });
-  const contract = new Proxy({} as OpenApiContract, {
-    get(_target, property) {
-      if (!loaded) throw new Error("the contract is not loaded (did beforeAll fail?)");
-      return Reflect.get(loaded, property) as unknown;
-    },
-  });
+  const contract = lateBound(() => loaded, "the OpenAPI contract");
   return {
     api,
     contract,

@@ -1,11 +1,7 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startAgent, textOf, type McpHarness } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { call, ok, useAgent, textOf } from "../harness.ts";
 
-let h: McpHarness;
-let client: Client;
-beforeAll(async () => ({ h, client } = await startAgent("read-write")));
-afterAll(() => h.close());
+const { client } = useAgent("read-write");
 
 describe("add_list", () => {
   it("when an agent adds a list, then it exists with no tasks, and a retry with the key creates no second one", async () => {

@@ -1,13 +1,7 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestUser } from "../../support/task-api.ts";
-import { call, failed, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { call, failed, ok, useAgent, textOf, type Task } from "../harness.ts";
 
-let h: McpHarness;
-let user: TestUser;
-let client: Client;
-beforeAll(async () => ({ h, user, client } = await startAgent("read-write", { timeZone: "Europe/Berlin" })));
-afterAll(() => h.close());
+const { h, user, client } = useAgent("read-write", { timeZone: "Europe/Berlin" });
 
 describe("add_task", () => {
   it("when an agent adds a task with every field, then task-api has it as the user's and the result carries it", async () => {

@@ -1,11 +1,7 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startAgent, textOf, type BatchResult, type McpHarness } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { call, ok, useAgent, textOf, type BatchResult } from "../harness.ts";
 
-let h: McpHarness;
-let client: Client;
-beforeAll(async () => ({ h, client } = await startAgent("read-write")));
-afterAll(() => h.close());
+const { client } = useAgent("read-write");
 
 describe("add_tasks", () => {
   it("when some items are invalid, then the others are created and every item is reported by index", async () => {

@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, failed, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { call, failed, ok, useAgent, textOf, type Task } from "../harness.ts";
 
-let h: McpHarness;
-let client: Client;
-beforeAll(async () => ({ h, client } = await startAgent("read-write")));
-afterAll(() => h.close());
+const { client } = useAgent("read-write");
 
 describe("complete_task", () => {
   it("when an agent completes a task, then it is completed and the summary says so", async () => {

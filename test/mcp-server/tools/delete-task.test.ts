@@ -1,13 +1,7 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestUser } from "../../support/task-api.ts";
-import { failed, ok, startAgent, type McpHarness, type Task } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { failed, ok, useAgent, type Task } from "../harness.ts";
 
-let h: McpHarness;
-let user: TestUser;
-let client: Client;
-beforeAll(async () => ({ h, user, client } = await startAgent("read-write")));
-afterAll(() => h.close());
+const { h, user, client } = useAgent("read-write");
 
 describe("delete_task", () => {
   it("when an agent deletes a task, then it is gone and a second delete is not-found", async () => {

@@ -1,14 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestUser } from "../../support/task-api.ts";
-import { call, failed, ok, startAgent, textOf, type McpHarness, type Task } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { call, failed, ok, useAgent, textOf, type Task } from "../harness.ts";
 
-let h: McpHarness;
-let user: TestUser;
-let client: Client;
-beforeAll(async () => ({ h, user, client } = await startAgent("read")));
-afterAll(() => h.close());
+const { h, user, client } = useAgent("read");
 
 describe("get_task", () => {
   it("when the task exists, then every field comes back, user text only inside the data block", async () => {

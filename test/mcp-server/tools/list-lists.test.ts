@@ -1,16 +1,12 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, ok, startAgent, textOf, type McpHarness } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { call, ok, useAgent, textOf } from "../harness.ts";
 
 interface Lists {
   lists: { id: string; name: string; openTaskCount: number; version: number }[];
   nextCursor: string | null;
 }
 
-let h: McpHarness;
-let client: Client;
-beforeAll(async () => ({ h, client } = await startAgent("read-write")));
-afterAll(() => h.close());
+const { client } = useAgent("read-write");
 
 describe("list_lists", () => {
   it("when the user has lists, then each comes with its open task count, paged with a cursor", async () => {

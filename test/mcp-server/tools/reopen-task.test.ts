@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failed, ok, startAgent, type McpHarness, type Task } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { failed, ok, useAgent, type Task } from "../harness.ts";
 
-let h: McpHarness;
-let client: Client;
-beforeAll(async () => ({ h, client } = await startAgent("read-write")));
-afterAll(() => h.close());
+const { client } = useAgent("read-write");
 
 describe("reopen_task", () => {
   it("when an agent reopens a completed task, then it is open again", async () => {

@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failed, ok, startAgent, type McpHarness, type Task } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { failed, ok, useAgent, type Task } from "../harness.ts";
 
-let h: McpHarness;
-let client: Client;
-beforeAll(async () => ({ h, client } = await startAgent("oauth")));
-afterAll(() => h.close());
+const { client } = useAgent("oauth");
 
 async function newTask(fields: Record<string, unknown> = {}): Promise<Task> {
   return (await ok<{ task: Task }>(client, "add_task", { title: "to change", ...fields })).task;

@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ok, startAgent, type BatchResult, type McpHarness, type Task } from "../harness.ts";
+import { describe, expect, it } from "vitest";
+import { ok, useAgent, type BatchResult, type Task } from "../harness.ts";
 
-let h: McpHarness;
-let client: Client;
-beforeAll(async () => ({ h, client } = await startAgent("read-write")));
-afterAll(() => h.close());
+const { client } = useAgent("read-write");
 
 describe("update_tasks", () => {
   it("when an agent changes several tasks, then each item reports its task or why it failed", async () => {
