@@ -1,11 +1,4 @@
-import {
-  createHttpMetrics,
-  createServiceApp,
-  jsonBody,
-  type HttpMetrics,
-  type Lifecycle,
-  type Logger,
-} from "@taskmesh/core";
+import { createServiceApp, jsonBody, type ServiceDeps } from "@taskmesh/core";
 import { requireAppToken } from "@taskmesh/dapr";
 import type { Express } from "express";
 import type pg from "pg";
@@ -17,14 +10,11 @@ import { taskEventsRoute } from "./events/task-events.subscription.ts";
 import { userEventsRoute } from "./events/user-events.subscription.ts";
 import { historyRoutes } from "./http/history.routes.ts";
 
-export interface AuditLogDeps {
-  logger: Logger;
+export interface AuditLogDeps extends ServiceDeps {
   /** audit_entries is read and written through node-postgres (createPool of @taskmesh/db). */
   pool: pg.Pool;
-  lifecycle: Lifecycle;
   /** APP_API_TOKEN: what the sidecar sends as dapr-api-token; required on /events and /internal. */
   appApiToken: string;
-  metrics?: HttpMetrics;
 }
 
 /**
@@ -36,15 +26,12 @@ const EVENT_BODY_LIMIT = "64mb";
 /** The audit-log Express app, without listening: main.ts and the tests build the same app. */
 export function createApp(deps: AuditLogDeps): Express {
   const { logger, pool } = deps;
-  const metrics = deps.metrics ?? createHttpMetrics("audit-log");
   const store = createAuditEntryRepository(pool);
 
   return createServiceApp(
     {
       service: "audit-log",
-      logger,
-      lifecycle: deps.lifecycle,
-      metrics,
+      ...deps, // logger, lifecycle, metrics
       readiness: {
         database: async () => {
           await pool.query("SELECT 1");
@@ -56,18 +43,18 @@ export function createApp(deps: AuditLogDeps): Express {
       daprSubscribe: true,
       databaseErrors: true,
     },
-    (app) => {
+    (app, { registry }) => {
       // Everything below is for the sidecar only, and checked before any body is read.
       app.use(["/events", "/internal"], requireAppToken(deps.appApiToken));
       app.post(
         "/events/task-events",
         jsonBody({ limit: EVENT_BODY_LIMIT }),
-        taskEventsRoute({ record: createRecordTaskEvents(store), logger, registry: metrics.registry }),
+        taskEventsRoute({ record: createRecordTaskEvents(store), logger, registry }),
       );
       app.post(
         "/events/user-events",
         jsonBody({ limit: EVENT_BODY_LIMIT }),
-        userEventsRoute({ purge: createPurgeUser(store), logger, registry: metrics.registry }),
+        userEventsRoute({ purge: createPurgeUser(store), logger, registry }),
       );
       app.use(historyRoutes(createReadHistory(store)));
     },

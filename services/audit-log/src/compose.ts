@@ -1,4 +1,4 @@
-import { serviceParts, type ComposedService, type ServiceOverrides, type HttpMetrics } from "@taskmesh/core";
+import { serviceParts, type ComposedService, type ServiceOverrides } from "@taskmesh/core";
 import { createPoolFromConfig } from "@taskmesh/db";
 import type pg from "pg";
 import { createApp } from "./app.ts";
@@ -11,21 +11,18 @@ export interface AuditLogOverrides extends ServiceOverrides {
 
 export interface AuditLogService extends ComposedService {
   pool: pg.Pool;
-  metrics: HttpMetrics;
 }
 
 /** audit-log's composition root: main.ts serves what it returns, and the tests build the same. */
 export function composeAuditLog(config: AuditLogConfig, overrides: AuditLogOverrides = {}): AuditLogService {
-  const { logger, metrics, lifecycle } = serviceParts("audit-log", config, overrides);
-  const pool = overrides.pool ?? createPoolFromConfig(config, logger);
-  const app = createApp({ logger, pool, lifecycle, appApiToken: config.APP_API_TOKEN, metrics });
+  const parts = serviceParts("audit-log", config, overrides);
+  const pool = overrides.pool ?? createPoolFromConfig(config, parts.logger);
+  const app = createApp({ ...parts, pool, appApiToken: config.APP_API_TOKEN });
   return {
     name: "audit-log",
     app,
-    logger,
-    lifecycle,
+    ...parts,
     pool,
-    metrics,
     close: async () => {
       await pool.end();
     },

@@ -1,17 +1,9 @@
-import {
-  appTokenConfigFields,
-  databaseConfigFields,
-  loadConfig,
-  serviceConfigFields,
-  servicePorts,
-} from "@taskmesh/core";
+import { loadConfig, serviceConfigFields } from "@taskmesh/core";
 import { z } from "zod";
 
 // No sidecar fields: audit-log never calls its sidecar, the sidecar only calls it.
 const schema = z.object({
-  ...serviceConfigFields(servicePorts(3003)),
-  ...databaseConfigFields(),
-  ...appTokenConfigFields(),
+  ...serviceConfigFields(3003, { database: true, appToken: true }),
 });
 
 export type AuditLogConfig = z.infer<typeof schema>;

@@ -1,12 +1,4 @@
-import {
-  createHttpMetrics,
-  createServiceApp,
-  jsonBody,
-  type HttpMetrics,
-  type Lifecycle,
-  type Logger,
-  type ReadinessCheck,
-} from "@taskmesh/core";
+import { createServiceApp, jsonBody, type ReadinessCheck, type ServiceDeps } from "@taskmesh/core";
 import { OAUTH_SCOPES, requireBearer, type BearerVerifier, type TokenScope } from "@taskmesh/auth";
 import type { Express } from "express";
 import { createTaskApi, type TaskApiTransport } from "./data/task-api.client.ts";
@@ -18,9 +10,7 @@ import { taskApiCallsOf } from "./http/request-cost.ts";
 import { toolCallLimits } from "./http/tool-call-limits.ts";
 import { WRITING_TOOLS } from "./tools/index.ts";
 
-export interface McpServerDeps {
-  logger: Logger;
-  lifecycle: Lifecycle;
+export interface McpServerDeps extends ServiceDeps {
   verifyBearer: BearerVerifier;
   /**
    * How task-api is reached for a user: in compose.ts through this app's own daprd
@@ -41,7 +31,6 @@ export interface McpServerDeps {
   /** Express "trust proxy" hops in front (ingress): which address is the client's. */
   trustProxyHops: number;
   maxBodyBytes: number;
-  metrics?: HttpMetrics;
   /**
    * /readyz checks besides draining; compose.ts: `signingKeys` (task-api's keys, preloadJwks), so
    * the pod takes no traffic until OAuth JWTs can be checked, whatever the start order.
@@ -51,14 +40,11 @@ export interface McpServerDeps {
 
 /** The mcp-server Express app, without listening: compose.ts builds it for main.ts and the tests. */
 export function createApp(deps: McpServerDeps): Express {
-  const metrics = deps.metrics ?? createHttpMetrics("mcp-server");
   const metadataUrl = resourceMetadataUrl(deps.resource);
   return createServiceApp(
     {
       service: "mcp-server",
-      logger: deps.logger,
-      lifecycle: deps.lifecycle,
-      metrics,
+      ...deps, // logger, lifecycle, metrics
       // Readiness is draining and task-api's signing keys (loaded at start and retried until they
       // are there): task-api itself is not this app's to probe; an unreachable one shows per call
       // (isError "unavailable", 503 for token checks), with a detail that says to try again.

@@ -7,7 +7,7 @@ import {
   type PreloadedJwks,
   type TokenScope,
 } from "@taskmesh/auth";
-import { serviceParts, type ComposedService, type ServiceOverrides, type HttpMetrics } from "@taskmesh/core";
+import { serviceParts, type ComposedService, type ServiceOverrides } from "@taskmesh/core";
 import { sidecarClientFromConfig, type SidecarClient } from "@taskmesh/dapr";
 import { createApp } from "./app.ts";
 import type { McpServerConfig } from "./config.ts";
@@ -28,7 +28,6 @@ export interface McpServerOverrides extends ServiceOverrides {
 
 export interface McpServerService extends ComposedService {
   jwks: PreloadedJwks;
-  metrics: HttpMetrics;
 }
 
 /** mcp-server's composition root: main.ts serves what it returns, and the tests build the same. */
@@ -36,7 +35,8 @@ export function composeMcpServer(
   config: McpServerConfig,
   overrides: McpServerOverrides = {},
 ): McpServerService {
-  const { logger, metrics, lifecycle } = serviceParts("mcp-server", config, overrides);
+  const parts = serviceParts("mcp-server", config, overrides);
+  const { logger } = parts;
   const sidecar = overrides.sidecar ?? sidecarClientFromConfig(config);
   const resource = new URL(config.MCP_RESOURCE_URL);
   // task-api's keys (for OAuth JWTs), loaded at start and retried until task-api and the
@@ -44,9 +44,7 @@ export function composeMcpServer(
   const jwks =
     overrides.jwks ?? preloadJwks(jwksFromSidecar(sidecar, { appId: config.TASK_API_APP_ID }), { logger });
   const app = createApp({
-    logger,
-    lifecycle,
-    metrics,
+    ...parts,
     // Only tokens for this server: JWTs whose aud is the MCP endpoint's URL, or personal access
     // tokens introspected at task-api. The token itself never goes anywhere else.
     verifyBearer:
@@ -77,10 +75,8 @@ export function composeMcpServer(
   return {
     name: "mcp-server",
     app,
-    logger,
-    lifecycle,
+    ...parts,
     jwks,
-    metrics,
     start: () => {
       jwks.start();
     },

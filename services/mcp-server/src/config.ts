@@ -1,21 +1,12 @@
-import {
-  appTokenConfigFields,
-  env,
-  loadConfig,
-  serviceConfigFields,
-  servicePorts,
-  sidecarConfigFields,
-} from "@taskmesh/core";
+import { env, loadConfig, serviceConfigFields } from "@taskmesh/core";
 import { z } from "zod";
 
 // No DATABASE_URL: the mcp-server has no tables. Every read and write is task-api's, reached
 // by service invocation through this app's own sidecar.
 const schema = z.object({
-  ...serviceConfigFields(servicePorts(3001)),
-  // The sidecar: service invocation of task-api.
-  ...sidecarConfigFields(),
-  // No sidecar-only routes here yet; kept per convention.
-  ...appTokenConfigFields(),
+  // The sidecar: service invocation of task-api. No sidecar-only routes here yet; the app
+  // token is kept per convention.
+  ...serviceConfigFields(3001, { sidecar: true, appToken: true }),
   TASK_API_APP_ID: z.string().min(1).default("task-api"),
   /**
    * The MCP endpoint's canonical URL as clients reach it: the OAuth resource identifier

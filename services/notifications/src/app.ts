@@ -1,14 +1,6 @@
 import { requireBearer, requireScope, type BearerVerifier } from "@taskmesh/auth";
 import type { TaskmeshEvent } from "@taskmesh/contracts";
-import {
-  createHttpMetrics,
-  createServiceApp,
-  jsonBody,
-  type HttpMetrics,
-  type Lifecycle,
-  type Logger,
-  type ReadinessCheck,
-} from "@taskmesh/core";
+import { createServiceApp, jsonBody, type ReadinessCheck, type ServiceDeps } from "@taskmesh/core";
 import {
   createProcessedEvents,
   requireAppToken,
@@ -53,9 +45,7 @@ export interface WebhookPlugin {
   fanOut?: (event: TaskmeshEvent) => Promise<void>;
 }
 
-export interface NotificationsDeps {
-  logger: Logger;
-  lifecycle: Lifecycle;
+export interface NotificationsDeps extends ServiceDeps {
   prisma: PrismaClient;
   /** The pool Prisma uses; raw SQL (claims, stream replay) goes through it too. */
   pool: pg.Pool;
@@ -78,7 +68,6 @@ export interface NotificationsDeps {
   readiness?: Record<string, ReadinessCheck>;
   /** Browser origins allowed to call /v1 (e.g. an EventSource on another origin); empty = CORS off. */
   corsOrigins?: string[];
-  metrics?: HttpMetrics;
   /** Requests per minute per client IP and per user on /v1 (0 = off). Default 1200 / 600, as task-api. */
   rateLimit?: { ipPerMinute: number; userPerMinute: number };
   /** Express "trust proxy" hop count (TRUST_PROXY_HOPS), so per-IP limits see the client behind an ingress. */
@@ -90,8 +79,6 @@ export interface NotificationsDeps {
 /** The notifications Express app, without listening: compose.ts builds it for main.ts and the tests. */
 export function createApp(deps: NotificationsDeps): Express {
   const { logger, pool } = deps;
-  const metrics = deps.metrics ?? createHttpMetrics("notifications");
-  const counters = notificationMetrics(metrics.registry, deps.liveStream);
   const limits = rateLimits(deps.rateLimit ?? { ipPerMinute: 1200, userPerMinute: 600 });
   const processedEvents =
     deps.processedEvents ??
@@ -122,16 +109,13 @@ export function createApp(deps: NotificationsDeps): Express {
   return createServiceApp(
     {
       service: "notifications",
-      logger,
-      lifecycle: deps.lifecycle,
-      metrics,
+      ...deps, // logger, lifecycle, metrics, trustProxyHops
       readiness: {
         database: async () => {
           await pool.query("SELECT 1");
         },
         ...deps.readiness,
       },
-      trustProxyHops: deps.trustProxyHops ?? 0,
       // ?access_token= (EventSource cannot send headers) becomes the Authorization header and
       // leaves the URL before the request is logged, so it is never logged.
       beforeLog: [queryAccessToken("/v1/stream")],
@@ -140,7 +124,8 @@ export function createApp(deps: NotificationsDeps): Express {
       // A statement cancelled by the pool's statement_timeout, or a lost database: 503, not 500.
       databaseErrors: true,
     },
-    (app) => {
+    (app, { registry }) => {
+      const counters = notificationMetrics(registry, deps.liveStream);
       // Routes only the sidecar calls: event deliveries, cron ticks, service invocation.
       app.use(
         ["/events", "/cron", "/internal"],

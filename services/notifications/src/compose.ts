@@ -11,7 +11,6 @@ import {
   serviceParts,
   type ComposedService,
   type ServiceOverrides,
-  type HttpMetrics,
   type Logger,
   type WorkerLoop,
 } from "@taskmesh/core";
@@ -124,7 +123,6 @@ export interface NotificationsService extends ComposedService {
   webhooks: Webhooks;
   jwks: PreloadedJwks;
   retention: WorkerLoop;
-  metrics: HttpMetrics;
 }
 
 /**
@@ -135,7 +133,8 @@ export async function composeNotifications(
   config: NotificationsConfig,
   overrides: NotificationsOverrides = {},
 ): Promise<NotificationsService> {
-  const { logger, metrics, lifecycle } = serviceParts("notifications", config, overrides);
+  const parts = serviceParts("notifications", config, overrides);
+  const { logger } = parts;
   const pool = overrides.pool ?? createPoolFromConfig(config, logger);
   const prisma = overrides.prisma ?? new PrismaClient({ adapter: new PrismaPg(pool) });
   const sidecar = overrides.sidecar ?? sidecarClientFromConfig(config);
@@ -195,8 +194,7 @@ export async function composeNotifications(
   });
 
   const app = createApp({
-    logger,
-    lifecycle,
+    ...parts,
     prisma,
     pool,
     sidecar,
@@ -220,7 +218,6 @@ export async function composeNotifications(
     },
     trustProxyHops: config.TRUST_PROXY_HOPS,
     streamTicketTtlMs: config.STREAM_TICKET_TTL_SECONDS * 1000,
-    metrics,
     readiness: {
       signingKeys: () => jwks.check(),
       streamListener: () =>
@@ -231,8 +228,7 @@ export async function composeNotifications(
   return {
     name: "notifications",
     app,
-    logger,
-    lifecycle,
+    ...parts,
     pool,
     prisma,
     liveStream,
@@ -240,7 +236,6 @@ export async function composeNotifications(
     webhooks,
     jwks,
     retention,
-    metrics,
     start: () => {
       jwks.start();
       webhooks.worker.start();

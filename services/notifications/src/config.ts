@@ -1,13 +1,5 @@
 import { createHash } from "node:crypto";
-import {
-  appTokenConfigFields,
-  databaseConfigFields,
-  env,
-  loadConfig,
-  serviceConfigFields,
-  servicePorts,
-  sidecarConfigFields,
-} from "@taskmesh/core";
+import { env, loadConfig, serviceConfigFields } from "@taskmesh/core";
 import { z } from "zod";
 
 /**
@@ -111,12 +103,9 @@ export function webhookSettings(config: WebhookEnv): WebhookSettings {
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    ...serviceConfigFields(servicePorts(3002)),
-    // The database Prisma migrates (reminders, webhooks, stream_events).
-    ...databaseConfigFields(),
-    ...sidecarConfigFields(),
-    // Every /events, /cron and /internal route requires it.
-    ...appTokenConfigFields(),
+    // The database Prisma migrates (reminders, webhooks, stream_events); the app token is
+    // required on every /events, /cron and /internal route.
+    ...serviceConfigFields(3002, { database: true, sidecar: true, appToken: true }),
     /** task-api's public URL: the `iss` of the access tokens users present. */
     AUTH_ISSUER: z.url(),
     AUTH_AUDIENCE: z.string().default("taskmesh"),

@@ -1,4 +1,4 @@
-import { serviceParts, type ComposedService, type ServiceOverrides, type HttpMetrics } from "@taskmesh/core";
+import { serviceParts, type ComposedService, type ServiceOverrides } from "@taskmesh/core";
 import { sidecarClientFromConfig, type SidecarClient } from "@taskmesh/dapr";
 import { createApp } from "./app.ts";
 import type { RecurringTasksConfig } from "./config.ts";
@@ -10,7 +10,6 @@ export interface RecurringTasksOverrides extends ServiceOverrides {
 
 export interface RecurringTasksService extends ComposedService {
   sidecar: SidecarClient;
-  metrics: HttpMetrics;
 }
 
 /** recurring-tasks' composition root: main.ts serves what it returns, and the tests build the same. */
@@ -18,13 +17,11 @@ export function composeRecurringTasks(
   config: RecurringTasksConfig,
   overrides: RecurringTasksOverrides = {},
 ): RecurringTasksService {
-  const { logger, metrics, lifecycle } = serviceParts("recurring-tasks", config, overrides);
+  const parts = serviceParts("recurring-tasks", config, overrides);
   const sidecar = overrides.sidecar ?? sidecarClientFromConfig(config);
   const app = createApp({
-    logger,
+    ...parts,
     sidecar,
-    lifecycle,
-    metrics,
     appApiToken: config.APP_API_TOKEN,
     taskApiAppId: config.TASK_API_APP_ID,
     stateStore: config.STATE_STORE,
@@ -33,10 +30,8 @@ export function composeRecurringTasks(
   return {
     name: "recurring-tasks",
     app,
-    logger,
-    lifecycle,
+    ...parts,
     sidecar,
-    metrics,
     // Nothing to close: every call goes to the sidecar over plain fetch.
     close: () => Promise.resolve(),
   };

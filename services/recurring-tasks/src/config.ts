@@ -1,19 +1,11 @@
-import {
-  appTokenConfigFields,
-  loadConfig,
-  serviceConfigFields,
-  servicePorts,
-  sidecarConfigFields,
-} from "@taskmesh/core";
+import { loadConfig, serviceConfigFields } from "@taskmesh/core";
 import { z } from "zod";
 
 // No DATABASE_URL: recurring-tasks has no tables. Its only state (ids of events it handled)
 // is in its sidecar's state store, and the occurrence itself is task-api's.
 const schema = z.object({
-  ...serviceConfigFields(servicePorts(3004)),
   // The sidecar: state store and service invocation of task-api.
-  ...sidecarConfigFields(),
-  ...appTokenConfigFields(),
+  ...serviceConfigFields(3004, { sidecar: true, appToken: true }),
   /** The app id of task-api, where next occurrences are created. */
   TASK_API_APP_ID: z.string().min(1).default("task-api"),
   /** The Dapr state store component of this app (dapr-components/statestore.yaml). */

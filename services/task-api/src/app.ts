@@ -1,12 +1,4 @@
-import {
-  createHttpMetrics,
-  createServiceApp,
-  jsonBody,
-  type HttpMetrics,
-  type Lifecycle,
-  type Logger,
-  UnavailableError,
-} from "@taskmesh/core";
+import { createServiceApp, jsonBody, type ServiceDeps, UnavailableError } from "@taskmesh/core";
 import cors from "cors";
 import express, { type Express, type RequestHandler } from "express";
 import helmet from "helmet";
@@ -44,12 +36,10 @@ import { tagRoutes } from "./http/tag.routes.ts";
 import { taskHistoryRoutes } from "./http/task-history.routes.ts";
 import { taskRoutes } from "./http/task.routes.ts";
 
-export interface TaskApiDeps {
-  logger: Logger;
+export interface TaskApiDeps extends ServiceDeps {
   db: Database;
   auth: Auth;
   verifyAccessToken: ClaimsAccessTokenVerifier;
-  lifecycle: Lifecycle;
   publicUrl: string;
   corsOrigins: string[];
   /** Per minute unless named otherwise; 0 or absent (the auth limits) = off. */
@@ -63,7 +53,6 @@ export interface TaskApiDeps {
   trustProxyHops: number;
   /** Per-user quotas (QUOTA_* in config.ts); absent = DEFAULT_QUOTAS. */
   quotas?: Quotas;
-  metrics?: HttpMetrics;
   clock?: () => Date;
   /**
    * Services that may act for a user (x-taskmesh-user-id), recognised by this app's
@@ -121,15 +110,12 @@ export function createApp(deps: TaskApiDeps): Express {
   return createServiceApp(
     {
       service: "task-api",
-      logger: deps.logger,
-      lifecycle: deps.lifecycle,
-      metrics: deps.metrics ?? createHttpMetrics("task-api"),
+      ...deps, // logger, lifecycle, metrics, trustProxyHops
       readiness: {
         database: async () => {
           await deps.db.read.query("SELECT 1", []);
         },
       },
-      trustProxyHops: deps.trustProxyHops,
       security,
       databaseErrors: true,
     },

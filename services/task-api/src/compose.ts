@@ -8,7 +8,6 @@ import {
   serviceParts,
   type ComposedService,
   type ServiceOverrides,
-  type HttpMetrics,
   type Logger,
   type WorkerLoop,
 } from "@taskmesh/core";
@@ -57,7 +56,6 @@ export interface TaskApiService extends ComposedService {
   prisma: PrismaClient;
   db: Database;
   auth: Auth;
-  metrics: HttpMetrics;
   /** Absent when OUTBOX_RELAY=false. */
   relay: OutboxRelay | undefined;
   idempotencySweep: WorkerLoop;
@@ -68,7 +66,8 @@ export async function composeTaskApi(
   config: TaskApiConfig,
   overrides: TaskApiOverrides = {},
 ): Promise<TaskApiService> {
-  const { logger, metrics, lifecycle } = serviceParts("task-api", config, overrides);
+  const parts = serviceParts("task-api", config, overrides);
+  const { logger } = parts;
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   // One pool: Prisma writes through it and the hot read paths query it directly.
   const pool = overrides.pool ?? createPoolFromConfig(config, logger);
@@ -82,7 +81,7 @@ export async function composeTaskApi(
         sidecar: overrides.sidecar ?? sidecarClientFromConfig(config, { timeoutMs: 5_000 }),
         pubsub: PUBSUB_NAME,
         logger: logger.child({ component: "outbox-relay" }),
-        registry: metrics.registry,
+        registry: parts.metrics.registry,
         batchSize: config.OUTBOX_BATCH_SIZE,
         bulkPublish: config.OUTBOX_BULK_PUBLISH,
         publishConcurrency: config.OUTBOX_PUBLISH_CONCURRENCY,
@@ -116,11 +115,10 @@ export async function composeTaskApi(
     });
 
   const app = createApp({
-    logger,
+    ...parts,
     db,
     auth,
     verifyAccessToken,
-    lifecycle,
     publicUrl,
     corsOrigins: config.CORS_ORIGINS,
     rateLimit: {
@@ -137,7 +135,6 @@ export async function composeTaskApi(
       tags: config.QUOTA_TAGS_PER_USER,
       tokens: config.QUOTA_TOKENS_PER_USER,
     },
-    metrics,
     ...(overrides.clock ? { clock: overrides.clock } : {}),
     ...(config.APP_API_TOKEN
       ? { trustedCallers: { appApiToken: config.APP_API_TOKEN, appIds: config.TRUSTED_CALLER_APP_IDS } }
@@ -151,13 +148,11 @@ export async function composeTaskApi(
   return {
     name: "task-api",
     app,
-    logger,
-    lifecycle,
+    ...parts,
     pool,
     prisma,
     db,
     auth,
-    metrics,
     relay,
     idempotencySweep,
     start: () => {

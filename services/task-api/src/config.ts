@@ -1,21 +1,14 @@
-import {
-  databaseConfigFields,
-  env,
-  loadConfig,
-  serviceConfigFields,
-  servicePorts,
-  sidecarConfigFields,
-} from "@taskmesh/core";
+import { env, loadConfig, serviceConfigFields } from "@taskmesh/core";
 import { z } from "zod";
 
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    ...serviceConfigFields(servicePorts(3000)),
+    // The database is migrated by the launcher (npm start, the test stacks) or the deploy's
+    // migrate Job; the sidecar: the relay publishes and task history is read through it.
+    ...serviceConfigFields(3000, { database: true, sidecar: true }),
     /** Public origin of this service, used by auth for callbacks and as the JWT issuer. */
     PUBLIC_URL: z.url().optional(),
-    // Migrated by the launcher (npm start, the test stacks) or the deploy's migrate Job.
-    ...databaseConfigFields(),
     /** Outside production, where the generated development auth secret is kept (auth-secret). */
     DATA_DIR: z.string().default(".data"),
     /** Signs sessions and encrypts the JWT private keys; at least 32 characters. */
@@ -38,8 +31,6 @@ const schema = z
     QUOTA_TOKENS_PER_USER: z.coerce.number().int().min(1).default(50),
     /** Express "trust proxy" hop count, so per-IP limits see the client behind an ingress. */
     TRUST_PROXY_HOPS: env.int(0),
-    // The sidecar: the relay publishes and task history is read through it.
-    ...sidecarConfigFields(),
     /**
      * The token daprd sends to this app (dapr-api-token). Proves that a request came through
      * this app's own sidecar, which is what makes a trusted service caller; unset = none.

@@ -14,6 +14,7 @@ export interface ComposedService {
   app: Express;
   logger: Logger;
   lifecycle: Lifecycle;
+  metrics: HttpMetrics;
   /** Background work (workers, sweeps) started once the listeners are open. */
   start?: () => void;
   /** Called when draining begins (e.g. ending open streams so they do not hold the drain). */
@@ -66,12 +67,19 @@ export interface ServiceOverrides {
   lifecycle?: Lifecycle;
 }
 
+/** What serviceParts builds: part of createApp's deps and of the ComposedService. */
+export interface ServiceParts {
+  logger: Logger;
+  metrics: HttpMetrics;
+  lifecycle: Lifecycle;
+}
+
 /** The logger, metrics and lifecycle every composition root starts from (each overridable). */
 export function serviceParts(
   service: string,
   config: Pick<ServiceConfig, "LOG_LEVEL">,
   overrides: ServiceOverrides = {},
-): { logger: Logger; metrics: HttpMetrics; lifecycle: Lifecycle } {
+): ServiceParts {
   return {
     logger: overrides.logger ?? createLogger({ service, level: config.LOG_LEVEL }),
     metrics: overrides.metrics ?? createHttpMetrics(service),

@@ -7,13 +7,20 @@ import { notFoundHandler, problemHandler } from "../http/problem.ts";
 import { requestContext } from "../http/request-context.ts";
 import type { Logger } from "../logger.ts";
 
-export interface ServiceAppOptions {
-  /** The service's name, as in its metrics (`service` label) and logs. */
-  service: string;
+/**
+ * What every service's createApp is given besides its own dependencies (its deps interface
+ * extends this): the logger, the lifecycle /readyz reads, and the metrics (default: a new
+ * registry for the service; compose.ts passes the one serviceParts made).
+ */
+export interface ServiceDeps {
   logger: Logger;
   lifecycle: Lifecycle;
-  /** Default: a new registry for `service`. */
   metrics?: HttpMetrics;
+}
+
+export interface ServiceAppOptions extends ServiceDeps {
+  /** The service's name, as in its metrics (`service` label) and logs. */
+  service: string;
   /** /readyz checks (database, signing keys...); draining is always checked. */
   readiness?: Record<string, ReadinessCheck>;
   /** Express "trust proxy" hop count (TRUST_PROXY_HOPS), so req.ip is the client behind an ingress. */

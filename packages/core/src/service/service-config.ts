@@ -1,33 +1,51 @@
 import { z } from "zod";
 import { env } from "../config.ts";
 
-/** The three listeners' default ports of a service: public, Dapr app port (+100), operations (+200). */
-export interface ServicePorts {
-  port: number;
-  appPort: number;
-  opsPort: number;
+/** What a service has besides the listeners: each adds its environment to serviceConfigFields. */
+export interface ServiceConfigParts {
+  /** It calls its sidecar: DAPR_HTTP_PORT and DAPR_API_TOKEN (sidecarConfigFields). */
+  sidecar?: boolean;
+  /** The sidecar calls it: APP_API_TOKEN is required (appTokenConfigFields). */
+  appToken?: boolean;
+  /** It has its own PostgreSQL pool: DATABASE_* (databaseConfigFields). */
+  database?: boolean;
 }
 
-/** Ports of a service whose public port is `port`: the app port is +100 and the operations port +200. */
-export function servicePorts(port: number): ServicePorts {
-  return { port, appPort: port + 100, opsPort: port + 200 };
-}
+type PartFields<P extends ServiceConfigParts> = (P extends { sidecar: true }
+  ? ReturnType<typeof sidecarConfigFields>
+  : unknown) &
+  (P extends { appToken: true } ? ReturnType<typeof appTokenConfigFields> : unknown) &
+  (P extends { database: true } ? ReturnType<typeof databaseConfigFields> : unknown);
 
 /**
- * The environment every service reads: its listeners, log level and shutdown drain.
- * Spread into a service's own zod object (`z.object({ ...serviceConfigFields(ports), ... })`).
+ * The environment every service reads, spread into its own zod object
+ * (`z.object({ ...serviceConfigFields(3003, { database: true }), ... })`): its three listeners
+ * (public `port`, the Dapr app port at +100, the operations port at +200), log level and
+ * shutdown drain, and the fields of the `parts` it has.
  */
-export function serviceConfigFields(ports: ServicePorts) {
+export function serviceConfigFields<const P extends ServiceConfigParts = ServiceConfigParts>(
+  port: number,
+  parts?: P,
+): ReturnType<typeof listenerConfigFields> & PartFields<P> {
   return {
-    PORT: env.port(ports.port),
+    ...listenerConfigFields(port),
+    ...(parts?.sidecar ? sidecarConfigFields() : {}),
+    ...(parts?.appToken ? appTokenConfigFields() : {}),
+    ...(parts?.database ? databaseConfigFields() : {}),
+  } as ReturnType<typeof listenerConfigFields> & PartFields<P>;
+}
+
+function listenerConfigFields(port: number) {
+  return {
+    PORT: env.port(port),
     /**
      * The Dapr app port (daprd --app-port, dapr.io/app-port), always on 127.0.0.1: only this
      * pod's sidecar reaches it. Event deliveries, cron ticks, /internal/*, and service
      * invocation with the trusted-caller identity are served here and nowhere else.
      */
-    APP_PORT: env.port(ports.appPort),
+    APP_PORT: env.port(port + 100),
     /** /healthz, /readyz and /metrics for probes and Prometheus (on HOST; not in the Service or Ingress). */
-    OPS_PORT: env.port(ports.opsPort),
+    OPS_PORT: env.port(port + 200),
     HOST: z.string().default("0.0.0.0"),
     LOG_LEVEL: env.logLevel(),
     /** How long /readyz answers 503 before the listeners close, so load balancers stop routing first. */
