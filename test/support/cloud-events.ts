@@ -40,7 +40,7 @@ export function userDeleted(userId: string, id: string = randomUUID()): UserDele
 
 /**
  * Messages a user-events route must drop: not CloudEvents, `otherTypes` (known types the route
- * does not take), and user.deleted events that break the contract or that the database refuses.
+ * does not take), and user.deleted events that break the contract.
  */
 export function invalidUserDeleted(valid: UserDeletedEvent, otherTypes: unknown[]): unknown[] {
   return [
@@ -53,7 +53,8 @@ export function invalidUserDeleted(valid: UserDeletedEvent, otherTypes: unknown[
     { ...valid, data: { occurredAt: valid.data.occurredAt, actor: valid.data.actor } },
     { ...valid, data: { ...valid.data, occurredAt: "yesterday" } },
     { ...valid, source: "/somebody/else" },
-    // Valid by the contract, refused by the database (NUL in text): retrying cannot help.
+    // User ids the uuid columns could not hold: not UUIDs, so the contract refuses them first.
     { ...valid, data: { ...valid.data, userId: "user\u0000x" } },
+    { ...valid, data: { ...valid.data, userId: "aliceAAAAAAAAAAAAAAAAAAAAAAAAAAA" } },
   ];
 }

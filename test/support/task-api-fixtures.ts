@@ -97,17 +97,17 @@ export interface TaskApiFixtures {
 export function taskApiFixtures(api: TestTaskApi): TaskApiFixtures {
   return {
     createTask: async (user, body) => {
-      return (await api.request.post("/v1/tasks").set(user.auth).send(body).expect(201)).body as TaskView;
+      return (await api.as(user).post("/v1/tasks", body).expect(201)).body as TaskView;
     },
     readTask: async (user, id) => {
-      return (await api.request.get(`/v1/tasks/${id}`).set(user.auth).expect(200)).body as TaskView;
+      return (await api.as(user).get(`/v1/tasks/${id}`).expect(200)).body as TaskView;
     },
     listTasks: async (user, query = {}) => {
       return (await api.request.get("/v1/tasks").query(query).set(user.auth).expect(200))
         .body as Page<TaskView>;
     },
     createList: async (user, name) => {
-      return (await api.request.post("/v1/lists").set(user.auth).send({ name }).expect(201)).body as ListView;
+      return (await api.as(user).post("/v1/lists", { name }).expect(201)).body as ListView;
     },
     taskCount: (user) => {
       return api.prisma.task.count({ where: { userId: user.id } });

@@ -43,7 +43,41 @@ export interface TestTaskApi {
   auth: Auth;
   /** Signs up a new user through the real auth endpoints (unique email each call). */
   signUp(options?: { name?: string; timeZone?: string }): Promise<TestUser>;
+  /** Requests to the sidecar listener (`request`) as `user`, with its access token. */
+  as(user: TestUser): UserRequests;
   close(): Promise<void>;
+}
+
+/** Headers of a request beyond the user's Authorization: Idempotency-Key, If-Match, Content-Type... */
+export type Headers = Record<string, string>;
+
+/**
+ * Requests as one user. The headers are set before the body (a string body is sent as it is,
+ * with the Content-Type it names); nothing is awaited, so a test adds `.expect()` or more.
+ */
+export interface UserRequests {
+  get(path: string, headers?: Headers): supertest.Test;
+  delete(path: string, headers?: Headers): supertest.Test;
+  post(path: string, body?: object | string, headers?: Headers): supertest.Test;
+  patch(path: string, body?: object | string, headers?: Headers): supertest.Test;
+}
+
+function requestsAs(request: ReturnType<typeof supertest>, user: TestUser): UserRequests {
+  const build = (
+    method: "get" | "delete" | "post" | "patch",
+    path: string,
+    body: object | string | undefined,
+    headers: Headers = {},
+  ) => {
+    const req = request[method](path).set(user.auth).set(headers);
+    return body === undefined ? req : req.send(body);
+  };
+  return {
+    get: (path, headers) => build("get", path, undefined, headers),
+    delete: (path, headers) => build("delete", path, undefined, headers),
+    post: (path, body, headers) => build("post", path, body, headers),
+    patch: (path, body, headers) => build("patch", path, body, headers),
+  };
 }
 
 /**
@@ -185,6 +219,7 @@ export async function startTaskApi(
         auth: { Authorization: `Bearer ${accessToken}` },
       };
     },
+    as: (user) => requestsAs(request, user),
     async close() {
       await Promise.all(
         [server, publicServer, opsServer].map(

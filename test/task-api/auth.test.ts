@@ -154,7 +154,7 @@ describe("time zone at sign-up", () => {
   it("when sign-up names a time zone in another case, then the canonical name is stored", async () => {
     const user = await api.signUp({ timeZone: "europe/berlin" });
 
-    const me = await api.request.get("/v1/me").set(user.auth).expect(200);
+    const me = await api.as(user).get("/v1/me").expect(200);
 
     expect(me.body).toMatchObject({ timeZone: "Europe/Berlin" });
     expect(
@@ -165,7 +165,7 @@ describe("time zone at sign-up", () => {
   it("when sign-up names no time zone, then the user is in UTC", async () => {
     const user = await api.signUp();
 
-    const me = await api.request.get("/v1/me").set(user.auth).expect(200);
+    const me = await api.as(user).get("/v1/me").expect(200);
 
     expect(me.body).toMatchObject({ timeZone: "UTC" });
   });
@@ -226,7 +226,7 @@ describe("JWT access tokens", () => {
   it("when /v1 is called with a valid access token, then the token's user is authenticated", async () => {
     const user = await api.signUp();
 
-    const me = await api.request.get("/v1/me").set(user.auth).expect(200);
+    const me = await api.as(user).get("/v1/me").expect(200);
 
     expect(me.body).toMatchObject({ id: user.id, email: user.email });
   });

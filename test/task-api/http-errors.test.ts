@@ -29,33 +29,25 @@ function expectProblem(res: Response, status: number, code: string, instance: st
 describe("problem+json for client errors", () => {
   it("when the JSON body is malformed, then 400 malformed-json", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Content-Type", "application/json")
-      .send('{"name": "unterminated');
+    const res = await api
+      .as(user)
+      .post("/v1/lists", '{"name": "unterminated', { "Content-Type": "application/json" });
 
     expectProblem(res, 400, "malformed-json", "/v1/lists");
   });
 
   it("when the JSON body is a bare string, then 400 malformed-json (objects only)", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Content-Type", "application/json")
-      .send('"Groceries"');
+    const res = await api.as(user).post("/v1/lists", '"Groceries"', { "Content-Type": "application/json" });
 
     expectProblem(res, 400, "malformed-json", "/v1/lists");
   });
 
   it("when the body is text/plain, then 415 naming the accepted types", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Content-Type", "text/plain")
-      .send('{"name":"Groceries"}');
+    const res = await api
+      .as(user)
+      .post("/v1/lists", '{"name":"Groceries"}', { "Content-Type": "text/plain" });
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/lists");
     expect(res.body).toMatchObject({ accept: expect.arrayContaining(["application/json"]) as unknown });
@@ -64,18 +56,16 @@ describe("problem+json for client errors", () => {
 
   it("when the body is a form, then 415", async () => {
     const user = await api.signUp();
-    const res = await api.request.patch("/v1/me").set(user.auth).type("form").send({ name: "Form" });
+    const res = await api.as(user).patch("/v1/me").type("form").send({ name: "Form" });
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/me");
   });
 
   it("when the JSON body is in a charset other than UTF-8, then 415", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Content-Type", "application/json; charset=latin1")
-      .send('{"name":"x"}');
+    const res = await api
+      .as(user)
+      .post("/v1/lists", '{"name":"x"}', { "Content-Type": "application/json; charset=latin1" });
 
     expectProblem(res, 415, "unsupported-media-type", "/v1/lists");
   });
@@ -84,11 +74,7 @@ describe("problem+json for client errors", () => {
     const user = await api.signUp();
     const body = JSON.stringify({ name: "big", padding: "x".repeat(64 * 1024) });
 
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Content-Type", "application/json")
-      .send(body);
+    const res = await api.as(user).post("/v1/lists", body, { "Content-Type": "application/json" });
 
     expectProblem(res, 413, "payload-too-large", "/v1/lists");
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(0);
@@ -98,11 +84,7 @@ describe("problem+json for client errors", () => {
     const user = await api.signUp();
     const body = JSON.stringify({ name: "big", padding: "x".repeat(60 * 1024) });
 
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Content-Type", "application/json")
-      .send(body);
+    const res = await api.as(user).post("/v1/lists", body, { "Content-Type": "application/json" });
 
     expectProblem(res, 422, "validation-failed", "/v1/lists");
     expect(res.body).toMatchObject({ errors: [{ pointer: "/padding", in: "body" }] });
@@ -110,10 +92,9 @@ describe("problem+json for client errors", () => {
 
   it("when fields break the schema, then 422 with one JSON Pointer per field, nested ones included", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: " ", priority: "someday", tags: ["ok", "has,comma"], colour: "red" });
+    const res = await api
+      .as(user)
+      .post("/v1/tasks", { title: " ", priority: "someday", tags: ["ok", "has,comma"], colour: "red" });
 
     expectProblem(res, 422, "validation-failed", "/v1/tasks");
     const errors = (res.body as { errors: { pointer: string; in: string; detail: string }[] }).errors;
@@ -124,14 +105,14 @@ describe("problem+json for client errors", () => {
 
   it("when a POST has no body at all, then 422 asking for one", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/lists").set(user.auth);
+    const res = await api.as(user).post("/v1/lists");
 
     expectProblem(res, 422, "validation-failed", "/v1/lists");
   });
 
   it("when a query parameter is invalid, then 400 pointing into the query, and instance has no query string", async () => {
     const user = await api.signUp();
-    const res = await api.request.get("/v1/tasks?limit=1000&secret=token").set(user.auth);
+    const res = await api.as(user).get("/v1/tasks?limit=1000&secret=token");
 
     expectProblem(res, 400, "bad-request", "/v1/tasks");
     const pointers = (res.body as { errors: { pointer: string; in: string }[] }).errors.map((e) => [
@@ -255,12 +236,8 @@ describe("request ids", () => {
     const user = await api.signUp();
     const id = "edge-7f3a.42:retry@2";
 
-    const ok = await api.request.get("/v1/me").set(user.auth).set("X-Request-Id", id).expect(200);
-    const problem = await api.request
-      .get("/v1/lists/nope")
-      .set(user.auth)
-      .set("X-Request-Id", id)
-      .expect(404);
+    const ok = await api.as(user).get("/v1/me", { "X-Request-Id": id }).expect(200);
+    const problem = await api.as(user).get("/v1/lists/nope", { "X-Request-Id": id }).expect(404);
 
     expect(ok.headers["x-request-id"]).toBe(id);
     expect(problem.headers["x-request-id"]).toBe(id);
@@ -310,7 +287,7 @@ describe("CORS", () => {
 
   it("when no origins are configured, then no response allows any origin, preflights included", async () => {
     const user = await api.signUp();
-    const get = await api.request.get("/v1/me").set(user.auth).set("Origin", ALLOWED).expect(200);
+    const get = await api.as(user).get("/v1/me", { Origin: ALLOWED }).expect(200);
     const preflight = await api.request
       .options("/v1/lists")
       .set("Origin", ALLOWED)

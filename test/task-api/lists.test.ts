@@ -37,11 +37,7 @@ describe("POST /v1/lists", () => {
   it("when a user creates a list, then 201 with Location, ETag and the list, which reads back the same", async () => {
     const user = await api.signUp();
 
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .send({ name: "  Groceries  " })
-      .expect(201);
+    const res = await api.as(user).post("/v1/lists", { name: "  Groceries  " }).expect(201);
 
     const list = res.body as List;
     expect(list).toEqual({
@@ -54,7 +50,7 @@ describe("POST /v1/lists", () => {
     });
     expect(res.headers.location).toBe(`/v1/lists/${list.id}`);
     expect(res.headers.etag).toBe('"1"');
-    const read = await api.request.get(String(res.headers.location)).set(user.auth).expect(200);
+    const read = await api.as(user).get(String(res.headers.location)).expect(200);
     expect(read.body).toEqual(list);
     expect(read.headers.etag).toBe('"1"');
   });
@@ -73,7 +69,7 @@ describe("POST /v1/lists", () => {
     async (_case, body, expected) => {
       const user = await api.signUp();
 
-      const res = await api.request.post("/v1/lists").set(user.auth).send(body);
+      const res = await api.as(user).post("/v1/lists", body);
 
       expectProblem(res, 422, "validation-failed");
       expect(pointers(res)).toEqual(expected);
@@ -86,10 +82,9 @@ describe("POST /v1/lists", () => {
     const name = "n".repeat(100);
 
     const list = (
-      await api.request
-        .post("/v1/lists")
-        .set(user.auth)
-        .send({ name: ` ${name} ` })
+      await api
+        .as(user)
+        .post("/v1/lists", { name: ` ${name} ` })
         .expect(201)
     ).body as List;
 
@@ -98,18 +93,14 @@ describe("POST /v1/lists", () => {
 
   it("when a create is retried with the same Idempotency-Key and body, then the first response is replayed and one list exists", async () => {
     const user = await api.signUp();
-    const first = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Idempotency-Key", "create-inbox-1")
-      .send({ name: "Inbox" })
+    const first = await api
+      .as(user)
+      .post("/v1/lists", { name: "Inbox" }, { "Idempotency-Key": "create-inbox-1" })
       .expect(201);
 
-    const retry = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Idempotency-Key", "create-inbox-1")
-      .send({ name: "Inbox" })
+    const retry = await api
+      .as(user)
+      .post("/v1/lists", { name: "Inbox" }, { "Idempotency-Key": "create-inbox-1" })
       .expect(201);
 
     expect(retry.body).toEqual(first.body);
@@ -122,18 +113,9 @@ describe("POST /v1/lists", () => {
 
   it("when an Idempotency-Key is reused with another body, then 422 idempotency-key-reused and nothing is created", async () => {
     const user = await api.signUp();
-    await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Idempotency-Key", "k-1")
-      .send({ name: "First" })
-      .expect(201);
+    await api.as(user).post("/v1/lists", { name: "First" }, { "Idempotency-Key": "k-1" }).expect(201);
 
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Idempotency-Key", "k-1")
-      .send({ name: "Second" });
+    const res = await api.as(user).post("/v1/lists", { name: "Second" }, { "Idempotency-Key": "k-1" });
 
     expectProblem(res, 422, "idempotency-key-reused");
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(1);
@@ -143,17 +125,13 @@ describe("POST /v1/lists", () => {
     const a = await api.signUp();
     const b = await api.signUp();
 
-    const ra = await api.request
-      .post("/v1/lists")
-      .set(a.auth)
-      .set("Idempotency-Key", "shared-key")
-      .send({ name: "Same" })
+    const ra = await api
+      .as(a)
+      .post("/v1/lists", { name: "Same" }, { "Idempotency-Key": "shared-key" })
       .expect(201);
-    const rb = await api.request
-      .post("/v1/lists")
-      .set(b.auth)
-      .set("Idempotency-Key", "shared-key")
-      .send({ name: "Same" })
+    const rb = await api
+      .as(b)
+      .post("/v1/lists", { name: "Same" }, { "Idempotency-Key": "shared-key" })
       .expect(201);
 
     expect((rb.body as List).id).not.toBe((ra.body as List).id);
@@ -163,11 +141,9 @@ describe("POST /v1/lists", () => {
   it("when the Idempotency-Key is not visible ASCII, then 400 pointing at the header", async () => {
     const user = await api.signUp();
 
-    const res = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Idempotency-Key", "x".repeat(256))
-      .send({ name: "Inbox" });
+    const res = await api
+      .as(user)
+      .post("/v1/lists", { name: "Inbox" }, { "Idempotency-Key": "x".repeat(256) });
 
     expectProblem(res, 400, "bad-request");
     expect(res.body).toMatchObject({ errors: [{ pointer: "/idempotency-key", in: "header" }] });
@@ -179,7 +155,7 @@ describe("GET /v1/lists", () => {
   it("when a user has no lists, then an empty page with no next cursor", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.get("/v1/lists").set(user.auth).expect(200);
+    const res = await api.as(user).get("/v1/lists").expect(200);
 
     expect(res.body).toEqual({ data: [], nextCursor: null });
   });
@@ -211,7 +187,7 @@ describe("GET /v1/lists", () => {
   it("when a list is created between pages, then paging neither repeats nor skips the earlier lists", async () => {
     const user = await api.signUp();
     for (const name of ["a", "b", "c"]) await createList(user, name);
-    const first = (await api.request.get("/v1/lists?limit=2").set(user.auth).expect(200)).body as Page;
+    const first = (await api.as(user).get("/v1/lists?limit=2").expect(200)).body as Page;
 
     await createList(user, "d");
     const second = (
@@ -233,7 +209,7 @@ describe("GET /v1/lists", () => {
   ])("when the query has %s, then 400 pointing at the parameter", async (query, pointer) => {
     const user = await api.signUp();
 
-    const res = await api.request.get(`/v1/lists?${query}`).set(user.auth);
+    const res = await api.as(user).get(`/v1/lists?${query}`);
 
     expectProblem(res, 400, "bad-request");
     expect(res.body).toMatchObject({ errors: [{ pointer, in: "query" }] });
@@ -258,16 +234,14 @@ describe("PATCH /v1/lists/:id", () => {
     const user = await api.signUp();
     const list = await createList(user, "Old");
 
-    const res = await api.request
-      .patch(`/v1/lists/${list.id}`)
-      .set(user.auth)
-      .set("If-Match", '"1"')
-      .send({ name: " New " })
+    const res = await api
+      .as(user)
+      .patch(`/v1/lists/${list.id}`, { name: " New " }, { "If-Match": '"1"' })
       .expect(200);
 
     expect(res.body).toMatchObject({ id: list.id, name: "New", version: 2 });
     expect(res.headers.etag).toBe('"2"');
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get(`/v1/lists/${list.id}`).expect(200)).body).toMatchObject({
       name: "New",
       version: 2,
     });
@@ -276,22 +250,15 @@ describe("PATCH /v1/lists/:id", () => {
   it("when a list is renamed with a stale If-Match, then 412 with the current version and the name is unchanged", async () => {
     const user = await api.signUp();
     const list = await createList(user, "Original");
-    await api.request
-      .patch(`/v1/lists/${list.id}`)
-      .set(user.auth)
-      .set("If-Match", '"1"')
-      .send({ name: "Second" })
-      .expect(200);
+    await api.as(user).patch(`/v1/lists/${list.id}`, { name: "Second" }, { "If-Match": '"1"' }).expect(200);
 
-    const res = await api.request
-      .patch(`/v1/lists/${list.id}`)
-      .set(user.auth)
-      .set("If-Match", '"1"')
-      .send({ name: "Lost update" });
+    const res = await api
+      .as(user)
+      .patch(`/v1/lists/${list.id}`, { name: "Lost update" }, { "If-Match": '"1"' });
 
     expectProblem(res, 412, "precondition-failed");
     expect(res.body).toMatchObject({ currentVersion: 2 });
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get(`/v1/lists/${list.id}`).expect(200)).body).toMatchObject({
       name: "Second",
       version: 2,
     });
@@ -303,11 +270,7 @@ describe("PATCH /v1/lists/:id", () => {
       const user = await api.signUp();
       const list = await createList(user, "Strong");
 
-      const res = await api.request
-        .patch(`/v1/lists/${list.id}`)
-        .set(user.auth)
-        .set("If-Match", ifMatch)
-        .send({ name: "Weak" });
+      const res = await api.as(user).patch(`/v1/lists/${list.id}`, { name: "Weak" }, { "If-Match": ifMatch });
 
       expectProblem(res, 412, "precondition-failed");
     },
@@ -317,12 +280,10 @@ describe("PATCH /v1/lists/:id", () => {
     const user = await api.signUp();
     const list = await createList(user, "A");
 
-    await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).send({ name: "B" }).expect(200);
-    const res = await api.request
-      .patch(`/v1/lists/${list.id}`)
-      .set(user.auth)
-      .set("If-Match", "*")
-      .send({ name: "C" })
+    await api.as(user).patch(`/v1/lists/${list.id}`, { name: "B" }).expect(200);
+    const res = await api
+      .as(user)
+      .patch(`/v1/lists/${list.id}`, { name: "C" }, { "If-Match": "*" })
       .expect(200);
 
     expect(res.body).toMatchObject({ name: "C", version: 3 });
@@ -332,14 +293,11 @@ describe("PATCH /v1/lists/:id", () => {
     const user = await api.signUp();
     const list = await createList(user, "Keep");
 
-    const res = await api.request
-      .patch(`/v1/lists/${list.id}`)
-      .set(user.auth)
-      .send({ name: " ", archived: true });
+    const res = await api.as(user).patch(`/v1/lists/${list.id}`, { name: " ", archived: true });
 
     expectProblem(res, 422, "validation-failed");
     expect(pointers(res)).toEqual(["/archived", "/name"]);
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get(`/v1/lists/${list.id}`).expect(200)).body).toMatchObject({
       name: "Keep",
       version: 1,
     });
@@ -354,14 +312,14 @@ describe("DELETE /v1/lists/:id", () => {
     const subtask = await createTask(user, { title: "subtask", parentId: inside.id });
     const outside = await createTask(user, { title: "outside" });
 
-    await api.request.delete(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", '"1"').expect(204);
+    await api.as(user).delete(`/v1/lists/${list.id}`, { "If-Match": '"1"' }).expect(204);
 
-    expectProblem(await api.request.get(`/v1/lists/${list.id}`).set(user.auth), 404, "not-found");
-    expectProblem(await api.request.get(`/v1/tasks/${inside.id}`).set(user.auth), 404, "not-found");
-    expectProblem(await api.request.get(`/v1/tasks/${subtask.id}`).set(user.auth), 404, "not-found");
-    await api.request.get(`/v1/tasks/${outside.id}`).set(user.auth).expect(200);
+    expectProblem(await api.as(user).get(`/v1/lists/${list.id}`), 404, "not-found");
+    expectProblem(await api.as(user).get(`/v1/tasks/${inside.id}`), 404, "not-found");
+    expectProblem(await api.as(user).get(`/v1/tasks/${subtask.id}`), 404, "not-found");
+    await api.as(user).get(`/v1/tasks/${outside.id}`).expect(200);
     expect(await api.prisma.task.count({ where: { userId: user.id } })).toBe(1);
-    const page = (await api.request.get("/v1/lists").set(user.auth).expect(200)).body as Page;
+    const page = (await api.as(user).get("/v1/lists").expect(200)).body as Page;
     expect(page.data).toEqual([]);
   });
 
@@ -369,12 +327,12 @@ describe("DELETE /v1/lists/:id", () => {
     const user = await api.signUp();
     const list = await createList(user, "Kept");
     await createTask(user, { title: "kept", listId: list.id });
-    await api.request.patch(`/v1/lists/${list.id}`).set(user.auth).send({ name: "Renamed" }).expect(200);
+    await api.as(user).patch(`/v1/lists/${list.id}`, { name: "Renamed" }).expect(200);
 
-    const res = await api.request.delete(`/v1/lists/${list.id}`).set(user.auth).set("If-Match", '"1"');
+    const res = await api.as(user).delete(`/v1/lists/${list.id}`, { "If-Match": '"1"' });
 
     expectProblem(res, 412, "precondition-failed");
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get(`/v1/lists/${list.id}`).expect(200)).body).toMatchObject({
       openTaskCount: 1,
     });
   });
@@ -382,9 +340,9 @@ describe("DELETE /v1/lists/:id", () => {
   it("when a list is deleted twice, then the second delete is 404", async () => {
     const user = await api.signUp();
     const list = await createList(user, "Once");
-    await api.request.delete(`/v1/lists/${list.id}`).set(user.auth).expect(204);
+    await api.as(user).delete(`/v1/lists/${list.id}`).expect(204);
 
-    expectProblem(await api.request.delete(`/v1/lists/${list.id}`).set(user.auth), 404, "not-found");
+    expectProblem(await api.as(user).delete(`/v1/lists/${list.id}`), 404, "not-found");
   });
 });
 
@@ -397,13 +355,13 @@ describe("openTaskCount", () => {
     for (const title of ["a", "b", "c"]) tasks.push(await createTask(user, { title, listId: list.id }));
     await createTask(user, { title: "elsewhere", listId: other.id });
     await createTask(user, { title: "nowhere" });
-    await api.request
+    await api
+      .as(user)
       .post(`/v1/tasks/${String(tasks[0]?.id)}/complete`)
-      .set(user.auth)
       .expect(200);
 
-    const one = (await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body as List;
-    const page = (await api.request.get("/v1/lists").set(user.auth).expect(200)).body as Page;
+    const one = (await api.as(user).get(`/v1/lists/${list.id}`).expect(200)).body as List;
+    const page = (await api.as(user).get("/v1/lists").expect(200)).body as Page;
 
     expect(one.openTaskCount).toBe(2);
     expect(page.data.map((l) => [l.name, l.openTaskCount])).toEqual([
@@ -417,9 +375,9 @@ describe("openTaskCount", () => {
     const list = await createList(user, "Source");
     const task = await createTask(user, { title: "mover", listId: list.id });
 
-    await api.request.patch(`/v1/tasks/${task.id}`).set(user.auth).send({ listId: null }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${task.id}`, { listId: null }).expect(200);
 
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get(`/v1/lists/${list.id}`).expect(200)).body).toMatchObject({
       openTaskCount: 0,
     });
   });
@@ -443,8 +401,8 @@ describe("lists of other users", () => {
   it("when a user reads another user's list, then 404 exactly like a random id", async () => {
     const { intruder, list } = await setUp();
 
-    const theirs = await api.request.get(`/v1/lists/${list.id}`).set(intruder.auth);
-    const random = await api.request.get(`/v1/lists/${crypto.randomUUID()}`).set(intruder.auth);
+    const theirs = await api.as(intruder).get(`/v1/lists/${list.id}`);
+    const random = await api.as(intruder).get(`/v1/lists/${crypto.randomUUID()}`);
 
     expectProblem(theirs, 404, "not-found");
     expect(stable(theirs)).toEqual(stable(random));
@@ -453,20 +411,16 @@ describe("lists of other users", () => {
   it("when a user renames another user's list, then 404 exactly like a random id and the list is unchanged", async () => {
     const { owner, intruder, list } = await setUp();
 
-    const theirs = await api.request
-      .patch(`/v1/lists/${list.id}`)
-      .set(intruder.auth)
-      .set("If-Match", '"1"')
-      .send({ name: "Hacked" });
-    const random = await api.request
-      .patch(`/v1/lists/${crypto.randomUUID()}`)
-      .set(intruder.auth)
-      .set("If-Match", '"1"')
-      .send({ name: "Hacked" });
+    const theirs = await api
+      .as(intruder)
+      .patch(`/v1/lists/${list.id}`, { name: "Hacked" }, { "If-Match": '"1"' });
+    const random = await api
+      .as(intruder)
+      .patch(`/v1/lists/${crypto.randomUUID()}`, { name: "Hacked" }, { "If-Match": '"1"' });
 
     expectProblem(theirs, 404, "not-found");
     expect(stable(theirs)).toEqual(stable(random));
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(owner.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(owner).get(`/v1/lists/${list.id}`).expect(200)).body).toMatchObject({
       name: "Private",
       version: 1,
     });
@@ -475,11 +429,9 @@ describe("lists of other users", () => {
   it("when a user renames another user's list with a stale If-Match, then still 404 (the version is not revealed)", async () => {
     const { intruder, list } = await setUp();
 
-    const res = await api.request
-      .patch(`/v1/lists/${list.id}`)
-      .set(intruder.auth)
-      .set("If-Match", '"7"')
-      .send({ name: "Probe" });
+    const res = await api
+      .as(intruder)
+      .patch(`/v1/lists/${list.id}`, { name: "Probe" }, { "If-Match": '"7"' });
 
     expectProblem(res, 404, "not-found");
     expect(res.body).not.toHaveProperty("currentVersion");
@@ -488,12 +440,12 @@ describe("lists of other users", () => {
   it("when a user deletes another user's list, then 404 exactly like a random id and the list and its tasks remain", async () => {
     const { owner, intruder, list } = await setUp();
 
-    const theirs = await api.request.delete(`/v1/lists/${list.id}`).set(intruder.auth);
-    const random = await api.request.delete(`/v1/lists/${crypto.randomUUID()}`).set(intruder.auth);
+    const theirs = await api.as(intruder).delete(`/v1/lists/${list.id}`);
+    const random = await api.as(intruder).delete(`/v1/lists/${crypto.randomUUID()}`);
 
     expectProblem(theirs, 404, "not-found");
     expect(stable(theirs)).toEqual(stable(random));
-    expect((await api.request.get(`/v1/lists/${list.id}`).set(owner.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(owner).get(`/v1/lists/${list.id}`).expect(200)).body).toMatchObject({
       openTaskCount: 1,
     });
   });
@@ -525,7 +477,7 @@ describe("lists of other users", () => {
     async (id) => {
       const user = await api.signUp();
 
-      expectProblem(await api.request.get(`/v1/lists/${id}`).set(user.auth), 404, "not-found");
+      expectProblem(await api.as(user).get(`/v1/lists/${id}`), 404, "not-found");
     },
   );
 });

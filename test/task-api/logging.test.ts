@@ -24,11 +24,9 @@ describe("request logs", () => {
     const user = await api.signUp();
     const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-    const res = await api.request
-      .get("/v1/tasks")
-      .set(user.auth)
-      .set("traceparent", traceparent)
-      .set("X-Request-Id", "req-trace-1")
+    const res = await api
+      .as(user)
+      .get("/v1/tasks", { traceparent: traceparent, "X-Request-Id": "req-trace-1" })
       .expect(200);
 
     expect(res.headers["x-request-id"]).toBe("req-trace-1");

@@ -23,7 +23,7 @@ describe("GET /v1/me", () => {
   it("when a user reads /v1/me, then the profile is theirs and carries no secrets", async () => {
     const user = await api.signUp({ name: "Grace", timeZone: "Asia/Tokyo" });
 
-    const res = await api.request.get("/v1/me").set(user.auth).expect(200);
+    const res = await api.as(user).get("/v1/me").expect(200);
 
     expect(res.body).toEqual({
       id: user.id,
@@ -41,10 +41,7 @@ describe("GET /v1/me", () => {
     const a = await api.signUp({ name: "A" });
     const b = await api.signUp({ name: "B" });
 
-    const [ra, rb] = await Promise.all([
-      api.request.get("/v1/me").set(a.auth),
-      api.request.get("/v1/me").set(b.auth),
-    ]);
+    const [ra, rb] = await Promise.all([api.as(a).get("/v1/me"), api.as(b).get("/v1/me")]);
 
     expect(ra.body).toMatchObject({ id: a.id, name: "A" });
     expect(rb.body).toMatchObject({ id: b.id, name: "B" });
@@ -55,10 +52,10 @@ describe("PATCH /v1/me", () => {
   it("when a user changes their name, then it is trimmed, returned and kept", async () => {
     const user = await api.signUp({ name: "Old" });
 
-    const res = await api.request.patch("/v1/me").set(user.auth).send({ name: "  New Name  " }).expect(200);
+    const res = await api.as(user).patch("/v1/me", { name: "  New Name  " }).expect(200);
 
     expect(res.body).toMatchObject({ id: user.id, name: "New Name" });
-    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get("/v1/me").expect(200)).body).toMatchObject({
       name: "New Name",
     });
   });
@@ -66,11 +63,7 @@ describe("PATCH /v1/me", () => {
   it("when a user changes their time zone in another case, then the canonical name is stored", async () => {
     const user = await api.signUp();
 
-    const res = await api.request
-      .patch("/v1/me")
-      .set(user.auth)
-      .send({ timeZone: "america/new_york" })
-      .expect(200);
+    const res = await api.as(user).patch("/v1/me", { timeZone: "america/new_york" }).expect(200);
 
     expect(res.body).toMatchObject({ timeZone: "America/New_York" });
     expect(
@@ -81,13 +74,10 @@ describe("PATCH /v1/me", () => {
   it("when the time zone is not an IANA zone, then 422 pointing at /timeZone and nothing changes", async () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
 
-    const res = await api.request
-      .patch("/v1/me")
-      .set(user.auth)
-      .send({ timeZone: "Europe/Atlantis", name: "Changed" });
+    const res = await api.as(user).patch("/v1/me", { timeZone: "Europe/Atlantis", name: "Changed" });
 
     expectValidationFailed(res, ["/timeZone"]);
-    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get("/v1/me").expect(200)).body).toMatchObject({
       timeZone: "Europe/Berlin",
       name: "Test User",
     });
@@ -96,13 +86,10 @@ describe("PATCH /v1/me", () => {
   it("when the body has fields that cannot be changed here, then 422 names each one", async () => {
     const user = await api.signUp();
 
-    const res = await api.request
-      .patch("/v1/me")
-      .set(user.auth)
-      .send({ email: "new@example.com", emailVerified: true });
+    const res = await api.as(user).patch("/v1/me", { email: "new@example.com", emailVerified: true });
 
     expectValidationFailed(res, ["/email", "/emailVerified"]);
-    expect((await api.request.get("/v1/me").set(user.auth).expect(200)).body).toMatchObject({
+    expect((await api.as(user).get("/v1/me").expect(200)).body).toMatchObject({
       email: user.email,
       emailVerified: false,
     });
@@ -111,7 +98,7 @@ describe("PATCH /v1/me", () => {
   it("when the name is blank or the time zone not a string, then 422 names both fields", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.patch("/v1/me").set(user.auth).send({ name: "   ", timeZone: 5 });
+    const res = await api.as(user).patch("/v1/me", { name: "   ", timeZone: 5 });
 
     expectValidationFailed(res, ["/name", "/timeZone"]);
   });
@@ -119,7 +106,7 @@ describe("PATCH /v1/me", () => {
   it("when the name contains a NUL character, then 422 (not a database error)", async () => {
     const user = await api.signUp();
 
-    const res = await api.request.patch("/v1/me").set(user.auth).send({ name: "nul\u0000name" });
+    const res = await api.as(user).patch("/v1/me", { name: "nul\u0000name" });
 
     expectValidationFailed(res, ["/name"]);
   });
@@ -127,10 +114,7 @@ describe("PATCH /v1/me", () => {
   it("when the body is an array, then 422", async () => {
     const user = await api.signUp();
 
-    const res = await api.request
-      .patch("/v1/me")
-      .set(user.auth)
-      .send([{ name: "x" }]);
+    const res = await api.as(user).patch("/v1/me", [{ name: "x" }]);
 
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ type: "https://taskmesh.dev/problems/validation-failed" });
@@ -143,7 +127,7 @@ describe("PATCH /v1/me", () => {
     expect(winter.dueAt).toBe("2026-11-30T23:00:00.000Z");
     expect(summer.dueAt).toBe("2026-06-30T22:00:00.000Z");
 
-    await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "America/New_York" }).expect(200);
+    await api.as(user).patch("/v1/me", { timeZone: "America/New_York" }).expect(200);
 
     const winterAfter = await readTask(user, winter.id);
     const summerAfter = await readTask(user, summer.id);
@@ -164,7 +148,7 @@ describe("PATCH /v1/me", () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
     const timed = await createTask(user, { title: "call", dueAt: "2026-12-01T09:30:00Z" });
 
-    await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "Pacific/Auckland" }).expect(200);
+    await api.as(user).patch("/v1/me", { timeZone: "Pacific/Auckland" }).expect(200);
 
     const after = await readTask(user, timed.id);
     expect(after).toMatchObject({ allDay: false, dueAt: "2026-12-01T09:30:00.000Z", dueDate: "2026-12-01" });
@@ -176,7 +160,7 @@ describe("PATCH /v1/me", () => {
     const stayer = await api.signUp({ timeZone: "Europe/Berlin" });
     const theirs = await createTask(stayer, { title: "theirs", dueAt: "2026-12-01" });
 
-    await api.request.patch("/v1/me").set(mover.auth).send({ timeZone: "America/New_York" }).expect(200);
+    await api.as(mover).patch("/v1/me", { timeZone: "America/New_York" }).expect(200);
 
     expect(await readTask(stayer, theirs.id)).toMatchObject({
       dueDate: "2026-12-01",
@@ -189,7 +173,7 @@ describe("PATCH /v1/me", () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
     const task = await createTask(user, { title: "same", dueAt: "2026-12-01" });
 
-    await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "Europe/Berlin" }).expect(200);
+    await api.as(user).patch("/v1/me", { timeZone: "Europe/Berlin" }).expect(200);
 
     expect(await readTask(user, task.id)).toMatchObject({ dueAt: task.dueAt, version: task.version });
   });
@@ -211,11 +195,9 @@ describe("DELETE /v1/me", () => {
   }
 
   async function seed(user: TestUser): Promise<void> {
-    const list = await api.request
-      .post("/v1/lists")
-      .set(user.auth)
-      .set("Idempotency-Key", `list-${user.id}`)
-      .send({ name: "Home" })
+    const list = await api
+      .as(user)
+      .post("/v1/lists", { name: "Home" }, { "Idempotency-Key": `list-${user.id}` })
       .expect(201);
     const listId = (list.body as { id: string }).id;
     const parent = await createTask(user, {
@@ -225,11 +207,9 @@ describe("DELETE /v1/me", () => {
       dueAt: "2026-12-01",
     });
     await createTask(user, { title: "child", parentId: parent.id, tags: ["errand"] });
-    await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", `task-${user.id}`)
-      .send({ title: "loose" })
+    await api
+      .as(user)
+      .post("/v1/tasks", { title: "loose" }, { "Idempotency-Key": `task-${user.id}` })
       .expect(201);
   }
 
@@ -247,7 +227,7 @@ describe("DELETE /v1/me", () => {
       idempotencyKeys: 2,
     });
 
-    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    await api.as(user).delete("/v1/me").expect(204);
 
     expect(await countOwned(user.id)).toEqual({
       users: 0,
@@ -268,10 +248,10 @@ describe("DELETE /v1/me", () => {
     await seed(staying);
     const before = await countOwned(staying.id);
 
-    await api.request.delete("/v1/me").set(leaving.auth).expect(204);
+    await api.as(leaving).delete("/v1/me").expect(204);
 
     expect(await countOwned(staying.id)).toEqual(before);
-    await api.request.get("/v1/me").set(staying.auth).expect(200);
+    await api.as(staying).get("/v1/me").expect(200);
   });
 
   it("when an account is deleted, then its session token answers 401 invalid_token", async () => {
@@ -290,12 +270,12 @@ describe("DELETE /v1/me", () => {
   it("when an account is deleted, then its still-unexpired access token gets 401 from /v1/me", async () => {
     const user = await api.signUp();
 
-    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    await api.as(user).delete("/v1/me").expect(204);
 
     for (const call of [
-      api.request.get("/v1/me").set(user.auth),
-      api.request.patch("/v1/me").set(user.auth).send({ name: "ghost" }),
-      api.request.delete("/v1/me").set(user.auth),
+      api.as(user).get("/v1/me"),
+      api.as(user).patch("/v1/me", { name: "ghost" }),
+      api.as(user).delete("/v1/me"),
     ]) {
       const res = await call;
       expect(res.status).toBe(401);
@@ -307,14 +287,12 @@ describe("DELETE /v1/me", () => {
   it("when an account is deleted, then its access token cannot create anything (401, not a server error)", async () => {
     const user = await api.signUp();
 
-    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    await api.as(user).delete("/v1/me").expect(204);
 
-    const list = await api.request.post("/v1/lists").set(user.auth).send({ name: "ghost list" });
-    const task = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "ghost")
-      .send({ title: "ghost task" });
+    const list = await api.as(user).post("/v1/lists", { name: "ghost list" });
+    const task = await api
+      .as(user)
+      .post("/v1/tasks", { title: "ghost task" }, { "Idempotency-Key": "ghost" });
     expect([list.status, task.status]).toEqual([401, 401]);
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(0);
   });

@@ -415,7 +415,7 @@ describe("authorization code + PKCE for the MCP resource", () => {
   it("when the user's account is deleted, then the client and its grants go with it", async () => {
     const user = await api.signUp();
     const { body } = await tokensFor(user);
-    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    await api.as(user).delete("/v1/me").expect(204);
 
     const res = await api.request
       .post("/api/auth/oauth2/token")

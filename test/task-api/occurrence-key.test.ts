@@ -98,11 +98,9 @@ describe("occurrence keys", () => {
   it("when a user (not a trusted service) sends an occurrence key, then it is ignored: each create makes a task and no key is stored", async () => {
     const occurrence = key();
     const create = () =>
-      api.request
-        .post("/v1/tasks")
-        .set(user.auth)
-        .set("x-taskmesh-occurrence-key", occurrence)
-        .send({ title: "User with a key" })
+      api
+        .as(user)
+        .post("/v1/tasks", { title: "User with a key" }, { "x-taskmesh-occurrence-key": occurrence })
         .expect(201);
     const first = (await create()).body as Task;
     const second = (await create()).body as Task;

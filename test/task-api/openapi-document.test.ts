@@ -151,7 +151,7 @@ describe("the document", () => {
 
   it("when a response is not documented for the operation, then the checker rejects it", async () => {
     const user = await api.signUp();
-    const res = await api.request.get("/v1/me").set(user.auth).expect(200);
+    const res = await api.as(user).get("/v1/me").expect(200);
 
     expect(() => contract.validate(res, "get", "/v1/nowhere")).toThrow(/not documented/);
     expect(() => contract.validate(res, "get", "/v1/lists")).toThrow(
@@ -168,7 +168,7 @@ describe("the document", () => {
 
   it("when a body breaks the documented schema, then the checker names the field", async () => {
     const user = await api.signUp();
-    const res = await api.request.get("/v1/me").set(user.auth).expect(200);
+    const res = await api.as(user).get("/v1/me").expect(200);
     const text = JSON.stringify({ ...(res.body as object), timeZone: 5 });
     const broken = { status: 200, text, headers: res.headers, request: res.request } as unknown as Response;
 

@@ -34,18 +34,14 @@ describe("error responses match the document", () => {
   });
 
   async function personalAccessToken(scope: "read" | "read-write"): Promise<string> {
-    const res = await api.request
-      .post("/v1/tokens")
-      .set(user.auth)
-      .send({ name: "contract", scope })
-      .expect(201);
+    const res = await api.as(user).post("/v1/tokens", { name: "contract", scope }).expect(201);
     return (res.body as { token: string }).token;
   }
 
   async function existing(path: string): Promise<string> {
     const res = path.startsWith("/v1/lists")
-      ? await api.request.post("/v1/lists").set(user.auth).send({ name: "Existing" }).expect(201)
-      : await api.request.post("/v1/tasks").set(user.auth).send({ title: "Existing" }).expect(201);
+      ? await api.as(user).post("/v1/lists", { name: "Existing" }).expect(201)
+      : await api.as(user).post("/v1/tasks", { title: "Existing" }).expect(201);
     return (res.body as { id: string }).id;
   }
 

@@ -121,7 +121,7 @@ describe("generated requests", () => {
         for (const [name, value] of Object.entries(documentable(query))) {
           for (const one of [asSent(value)].flat()) search.append(name, String(one));
         }
-        const res = await api.request.get(`${operation[1]}?${search.toString()}`).set(user.auth);
+        const res = await api.as(user).get(`${operation[1]}?${search.toString()}`);
         check(res, operation, 200);
       }
     }

@@ -19,14 +19,13 @@ describe("success responses match the document", () => {
   async function seeded(): Promise<{ user: TestUser; listId: string; richTaskId: string }> {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
     const listId = (
-      (await api.request.post("/v1/lists").set(user.auth).send({ name: "Contract" }).expect(201)).body as {
+      (await api.as(user).post("/v1/lists", { name: "Contract" }).expect(201)).body as {
         id: string;
       }
     ).id;
-    const rich = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({
+    const rich = await api
+      .as(user)
+      .post("/v1/tasks", {
         title: "Rich task",
         description: "With **every** field set",
         priority: "high",
@@ -38,33 +37,29 @@ describe("success responses match the document", () => {
       })
       .expect(201);
     const richTaskId = (rich.body as { id: string }).id;
-    await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "Subtask", parentId: richTaskId, dueAt: "2026-12-01T09:00:00Z" })
+    await api
+      .as(user)
+      .post("/v1/tasks", { title: "Subtask", parentId: richTaskId, dueAt: "2026-12-01T09:00:00Z" })
       .expect(201);
-    await api.request.post("/v1/tasks").set(user.auth).send({ title: "Bare task" }).expect(201);
+    await api.as(user).post("/v1/tasks", { title: "Bare task" }).expect(201);
     return { user, listId, richTaskId };
   }
 
   async function created(user: TestUser, path: "/v1/lists" | "/v1/tasks", body: object): Promise<string> {
-    return ((await api.request.post(path).set(user.auth).send(body).expect(201)).body as { id: string }).id;
+    return ((await api.as(user).post(path, body).expect(201)).body as { id: string }).id;
   }
 
   it("when GET /v1/me succeeds, then it matches", async () => {
     const user = await api.signUp({ timeZone: "Asia/Kolkata" });
 
-    check(await api.request.get("/v1/me").set(user.auth), op("get", "/v1/me"), 200);
+    check(await api.as(user).get("/v1/me"), op("get", "/v1/me"), 200);
   });
 
   it("when PATCH /v1/me succeeds, then it matches", async () => {
     const user = await api.signUp();
 
     check(
-      await api.request
-        .patch("/v1/me")
-        .set(user.auth)
-        .send({ name: "Contract User", timeZone: "America/Sao_Paulo" }),
+      await api.as(user).patch("/v1/me", { name: "Contract User", timeZone: "America/Sao_Paulo" }),
       op("patch", "/v1/me"),
       200,
     );
@@ -73,18 +68,14 @@ describe("success responses match the document", () => {
   it("when DELETE /v1/me succeeds, then it matches", async () => {
     const { user } = await seeded();
 
-    check(await api.request.delete("/v1/me").set(user.auth), op("delete", "/v1/me"), 204);
+    check(await api.as(user).delete("/v1/me"), op("delete", "/v1/me"), 204);
   });
 
   it("when GET /v1/lists succeeds, on a middle and a last page, then both match", async () => {
     const { user } = await seeded();
     await created(user, "/v1/lists", { name: "Second" });
 
-    const first = check(
-      await api.request.get("/v1/lists?limit=1").set(user.auth),
-      op("get", "/v1/lists"),
-      200,
-    );
+    const first = check(await api.as(user).get("/v1/lists?limit=1"), op("get", "/v1/lists"), 200);
     const cursor = (first.body as { nextCursor: string }).nextCursor;
     check(
       await api.request.get("/v1/lists").query({ limit: 100, cursor }).set(user.auth),
@@ -96,11 +87,7 @@ describe("success responses match the document", () => {
   it("when POST /v1/lists succeeds, first and replayed, then both match", async () => {
     const user = await api.signUp();
     const create = () =>
-      api.request
-        .post("/v1/lists")
-        .set(user.auth)
-        .set("Idempotency-Key", "contract-list")
-        .send({ name: "Created" });
+      api.as(user).post("/v1/lists", { name: "Created" }, { "Idempotency-Key": "contract-list" });
 
     check(await create(), op("post", "/v1/lists"), 201);
     check(await create(), op("post", "/v1/lists"), 201);
@@ -109,18 +96,14 @@ describe("success responses match the document", () => {
   it("when GET /v1/lists/{id} succeeds, then it matches", async () => {
     const { user, listId } = await seeded();
 
-    check(await api.request.get(`/v1/lists/${listId}`).set(user.auth), op("get", "/v1/lists/{id}"), 200);
+    check(await api.as(user).get(`/v1/lists/${listId}`), op("get", "/v1/lists/{id}"), 200);
   });
 
   it("when PATCH /v1/lists/{id} succeeds, then it matches", async () => {
     const { user, listId } = await seeded();
 
     check(
-      await api.request
-        .patch(`/v1/lists/${listId}`)
-        .set(user.auth)
-        .set("If-Match", '"1"')
-        .send({ name: "Renamed" }),
+      await api.as(user).patch(`/v1/lists/${listId}`, { name: "Renamed" }, { "If-Match": '"1"' }),
       op("patch", "/v1/lists/{id}"),
       200,
     );
@@ -129,21 +112,13 @@ describe("success responses match the document", () => {
   it("when DELETE /v1/lists/{id} succeeds, then it matches", async () => {
     const { user, listId } = await seeded();
 
-    check(
-      await api.request.delete(`/v1/lists/${listId}`).set(user.auth),
-      op("delete", "/v1/lists/{id}"),
-      204,
-    );
+    check(await api.as(user).delete(`/v1/lists/${listId}`), op("delete", "/v1/lists/{id}"), 204);
   });
 
   it("when GET /v1/tasks succeeds, with filters, search and paging, then every page matches", async () => {
     const { user } = await seeded();
 
-    const first = check(
-      await api.request.get("/v1/tasks?limit=1&status=all").set(user.auth),
-      op("get", "/v1/tasks"),
-      200,
-    );
+    const first = check(await api.as(user).get("/v1/tasks?limit=1&status=all"), op("get", "/v1/tasks"), 200);
     const cursor = (first.body as { nextCursor: string }).nextCursor;
     check(
       await api.request.get("/v1/tasks").query({ limit: 1, status: "all", cursor }).set(user.auth),
@@ -171,16 +146,10 @@ describe("success responses match the document", () => {
   it("when POST /v1/tasks succeeds, bare and with every field, then both match", async () => {
     const { user, listId, richTaskId } = await seeded();
 
-    check(
-      await api.request.post("/v1/tasks").set(user.auth).send({ title: "Posted" }),
-      op("post", "/v1/tasks"),
-      201,
-    );
-    const full = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "contract-task")
-      .send({
+    check(await api.as(user).post("/v1/tasks", { title: "Posted" }), op("post", "/v1/tasks"), 201);
+    const full = await api.as(user).post(
+      "/v1/tasks",
+      {
         title: "Posted in full",
         description: "d",
         priority: "urgent",
@@ -189,23 +158,18 @@ describe("success responses match the document", () => {
         parentId: richTaskId,
         dueAt: "2026-12-24T18:00:00-05:00",
         remindAt: "2026-12-24T12:00:00Z",
-      });
+      },
+      { "Idempotency-Key": "contract-task" },
+    );
     check(full, op("post", "/v1/tasks"), 201);
   });
 
   it("when GET /v1/tasks/{id} succeeds, and again with If-None-Match, then 200 and 304 match", async () => {
     const { user, richTaskId } = await seeded();
 
-    const res = check(
-      await api.request.get(`/v1/tasks/${richTaskId}`).set(user.auth),
-      op("get", "/v1/tasks/{id}"),
-      200,
-    );
+    const res = check(await api.as(user).get(`/v1/tasks/${richTaskId}`), op("get", "/v1/tasks/{id}"), 200);
     check(
-      await api.request
-        .get(`/v1/tasks/${richTaskId}`)
-        .set(user.auth)
-        .set("If-None-Match", String(res.headers.etag)),
+      await api.as(user).get(`/v1/tasks/${richTaskId}`, { "If-None-Match": String(res.headers.etag) }),
       op("get", "/v1/tasks/{id}"),
       304,
     );
@@ -216,43 +180,36 @@ describe("success responses match the document", () => {
     const id = await created(user, "/v1/tasks", { title: "Patch me" });
 
     check(
-      await api.request
-        .patch(`/v1/tasks/${id}`)
-        .set(user.auth)
-        .send({ priority: "low", dueAt: "2026-12-02" }),
+      await api.as(user).patch(`/v1/tasks/${id}`, { priority: "low", dueAt: "2026-12-02" }),
       op("patch", "/v1/tasks/{id}"),
       200,
     );
-    const merge = await api.request
-      .patch(`/v1/tasks/${id}`)
-      .set(user.auth)
-      .set("Content-Type", "application/merge-patch+json")
-      .send(JSON.stringify({ dueAt: null, tags: ["merged"] }));
+    const merge = await api
+      .as(user)
+      .patch(`/v1/tasks/${id}`, JSON.stringify({ dueAt: null, tags: ["merged"] }), {
+        "Content-Type": "application/merge-patch+json",
+      });
     check(merge, op("patch", "/v1/tasks/{id}"), 200);
   });
 
   it("when DELETE /v1/tasks/{id} succeeds, then it matches", async () => {
     const { user, richTaskId } = await seeded();
 
-    check(
-      await api.request.delete(`/v1/tasks/${richTaskId}`).set(user.auth),
-      op("delete", "/v1/tasks/{id}"),
-      204,
-    );
+    check(await api.as(user).delete(`/v1/tasks/${richTaskId}`), op("delete", "/v1/tasks/{id}"), 204);
   });
 
   it("when a recurring task is completed and another reopened, then complete and reopen match", async () => {
     const { user, richTaskId } = await seeded();
     const id = await created(user, "/v1/tasks", { title: "Reopen me" });
-    await api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${id}/complete`).expect(200);
 
     check(
-      await api.request.post(`/v1/tasks/${richTaskId}/complete`).set(user.auth),
+      await api.as(user).post(`/v1/tasks/${richTaskId}/complete`),
       op("post", "/v1/tasks/{id}/complete"),
       200,
     );
     check(
-      await api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).set("If-Match", '"2"'),
+      await api.as(user).post(`/v1/tasks/${id}/reopen`, undefined, { "If-Match": '"2"' }),
       op("post", "/v1/tasks/{id}/reopen"),
       200,
     );
@@ -284,21 +241,17 @@ describe("success responses match the document", () => {
     const bare = await created(user, "/v1/tasks", { title: "No history yet" });
 
     check(
-      await api.request.get(`/v1/tasks/${richTaskId}/history?limit=2`).set(user.auth),
+      await api.as(user).get(`/v1/tasks/${richTaskId}/history?limit=2`),
       op("get", "/v1/tasks/{id}/history"),
       200,
     );
-    check(
-      await api.request.get(`/v1/tasks/${bare}/history`).set(user.auth),
-      op("get", "/v1/tasks/{id}/history"),
-      200,
-    );
+    check(await api.as(user).get(`/v1/tasks/${bare}/history`), op("get", "/v1/tasks/{id}/history"), 200);
   });
 
   it("when tokens are created, listed (paged), read and revoked, then every response matches", async () => {
     const user = await api.signUp();
     const created = check(
-      await api.request.post("/v1/tokens").set(user.auth).send({ name: "Contract", scope: "read-write" }),
+      await api.as(user).post("/v1/tokens", { name: "Contract", scope: "read-write" }),
       op("post", "/v1/tokens"),
       201,
     );
@@ -306,28 +259,27 @@ describe("success responses match the document", () => {
     const secret = (created.body as { token: string }).token;
     await api.request.get("/v1/me").set("Authorization", `Bearer ${secret}`).expect(200);
     check(
-      await api.request
-        .post("/v1/tokens")
-        .set(user.auth)
-        .send({ name: "Dated", scope: "read", expiresAt: new Date(Date.now() + 86_400_000).toISOString() }),
+      await api
+        .as(user)
+        .post("/v1/tokens", {
+          name: "Dated",
+          scope: "read",
+          expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        }),
       op("post", "/v1/tokens"),
       201,
     );
-    const first = check(
-      await api.request.get("/v1/tokens?limit=1").set(user.auth),
-      op("get", "/v1/tokens"),
-      200,
-    );
+    const first = check(await api.as(user).get("/v1/tokens?limit=1"), op("get", "/v1/tokens"), 200);
     const cursor = (first.body as { nextCursor: string }).nextCursor;
     check(await api.request.get("/v1/tokens").query({ cursor }).set(user.auth), op("get", "/v1/tokens"), 200);
-    check(await api.request.get(`/v1/tokens/${id}`).set(user.auth), op("get", "/v1/tokens/{id}"), 200);
-    check(await api.request.delete(`/v1/tokens/${id}`).set(user.auth), op("delete", "/v1/tokens/{id}"), 204);
+    check(await api.as(user).get(`/v1/tokens/${id}`), op("get", "/v1/tokens/{id}"), 200);
+    check(await api.as(user).delete(`/v1/tokens/${id}`), op("delete", "/v1/tokens/{id}"), 204);
   });
 
   it("when GET /v1/tags succeeds, paged, then every page matches", async () => {
     const { user } = await seeded();
 
-    const first = check(await api.request.get("/v1/tags?limit=1").set(user.auth), op("get", "/v1/tags"), 200);
+    const first = check(await api.as(user).get("/v1/tags?limit=1"), op("get", "/v1/tags"), 200);
     const cursor = (first.body as { nextCursor: string }).nextCursor;
     check(await api.request.get("/v1/tags").query({ cursor }).set(user.auth), op("get", "/v1/tags"), 200);
   });

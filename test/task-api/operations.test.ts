@@ -49,7 +49,7 @@ describe("liveness and readiness", () => {
     const user = await api.signUp();
     lifecycle.draining = true;
     try {
-      await api.request.get("/v1/me").set(user.auth).expect(200);
+      await api.as(user).get("/v1/me").expect(200);
     } finally {
       lifecycle.draining = false;
     }
@@ -110,15 +110,17 @@ describe("/metrics", () => {
 
   it("when API routes with ids are called, then durations are labelled by route pattern and status, never by raw id", async () => {
     const user = await api.signUp();
-    const list = (await api.request.post("/v1/lists").set(user.auth).send({ name: "Metered" }).expect(201))
-      .body as { id: string };
-    const task = (await api.request.post("/v1/tasks").set(user.auth).send({ title: "metered" }).expect(201))
-      .body as { id: string };
+    const list = (await api.as(user).post("/v1/lists", { name: "Metered" }).expect(201)).body as {
+      id: string;
+    };
+    const task = (await api.as(user).post("/v1/tasks", { title: "metered" }).expect(201)).body as {
+      id: string;
+    };
     const missing = crypto.randomUUID();
-    await api.request.get(`/v1/lists/${list.id}`).set(user.auth).expect(200);
-    await api.request.get(`/v1/tasks/${task.id}`).set(user.auth).expect(200);
-    await api.request.get(`/v1/tasks/${missing}`).set(user.auth).expect(404);
-    await api.request.post(`/v1/tasks/${task.id}/complete`).set(user.auth).expect(200);
+    await api.as(user).get(`/v1/lists/${list.id}`).expect(200);
+    await api.as(user).get(`/v1/tasks/${task.id}`).expect(200);
+    await api.as(user).get(`/v1/tasks/${missing}`).expect(404);
+    await api.as(user).post(`/v1/tasks/${task.id}/complete`).expect(200);
 
     const res = await api.opsRequest.get("/metrics").expect(200);
 

@@ -55,10 +55,9 @@ describe("transactional outbox", () => {
   it("when a task is updated, then task.updated names each changed field from what to what, with the new version as sequence", async () => {
     const user = await api.signUp();
     const task = await createTask(user, { title: "Draft", priority: "low" });
-    await api.request
-      .patch(`/v1/tasks/${task.id}`)
-      .set(user.auth)
-      .send({ title: "Final", priority: "high", tags: ["a"] })
+    await api
+      .as(user)
+      .patch(`/v1/tasks/${task.id}`, { title: "Final", priority: "high", tags: ["a"] })
       .expect(200);
 
     const [, updated] = await events(user);
@@ -76,8 +75,8 @@ describe("transactional outbox", () => {
     const parent = await createTask(user, { title: "Trip" });
     const a = await createTask(user, { title: "Tickets", parentId: parent.id });
     const b = await createTask(user, { title: "Hotel", parentId: parent.id });
-    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
-    await api.request.post(`/v1/tasks/${a.id}/reopen`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${parent.id}/complete`).expect(200);
+    await api.as(user).post(`/v1/tasks/${a.id}/reopen`).expect(200);
 
     const rows = (await events(user)).slice(3);
     expect(kinds(rows).sort()).toEqual(
@@ -98,7 +97,7 @@ describe("transactional outbox", () => {
     const user = await api.signUp();
     const parent = await createTask(user, { title: "Move" });
     const sub = await createTask(user, { title: "Boxes", parentId: parent.id });
-    await api.request.delete(`/v1/tasks/${parent.id}`).set(user.auth).expect(204);
+    await api.as(user).delete(`/v1/tasks/${parent.id}`).expect(204);
 
     const deleted = (await events(user)).filter((r) => r.type === "dev.taskmesh.task.deleted.v1");
     expect(kinds(deleted).sort()).toEqual([`deleted:${parent.id}:2`, `deleted:${sub.id}:2`].sort());
@@ -110,21 +109,20 @@ describe("transactional outbox", () => {
 
   it("when a list is deleted, when the time zone changes, and when the account is deleted, then every task they touch gets its event", async () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
-    const list = (await api.request.post("/v1/lists").set(user.auth).send({ name: "Home" }).expect(201))
-      .body as { id: string };
+    const list = (await api.as(user).post("/v1/lists", { name: "Home" }).expect(201)).body as { id: string };
     const inList = await createTask(user, { title: "In list", listId: list.id });
     const allDay = await createTask(user, { title: "All day", dueAt: "2026-12-01" });
     const timed = await createTask(user, { title: "Timed", dueAt: "2026-12-01T09:00:00Z" });
 
-    await api.request.delete(`/v1/lists/${list.id}`).set(user.auth).expect(204);
-    await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "America/New_York" }).expect(200);
+    await api.as(user).delete(`/v1/lists/${list.id}`).expect(204);
+    await api.as(user).patch("/v1/me", { timeZone: "America/New_York" }).expect(200);
     const afterZone = await events(user);
     expect(kinds(afterZone.slice(3))).toEqual([`deleted:${inList.id}:2`, `updated:${allDay.id}:2`]);
     expect(afterZone.at(-1)?.data.changes).toEqual({
       dueAt: { from: "2026-11-30T23:00:00.000Z", to: "2026-12-01T05:00:00.000Z" },
     });
 
-    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    await api.as(user).delete("/v1/me").expect(204);
     const taskEvents = (await events(user)).filter((r) => r.topic === TOPICS.taskEvents);
     expect(kinds(taskEvents.slice(5)).sort()).toEqual(
       [`deleted:${allDay.id}:3`, `deleted:${timed.id}:2`].sort(),
@@ -134,7 +132,7 @@ describe("transactional outbox", () => {
   it("when the account is deleted, then user.deleted is written with its tasks' events, on user-events keyed by the user, and valid by the contract", async () => {
     const user = await api.signUp();
     const task = await createTask(user, { title: "Goes with the account" });
-    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    await api.as(user).delete("/v1/me").expect(204);
 
     const rows = await events(user);
     const userEvents = rows.filter((r) => r.topic === TOPICS.userEvents);
@@ -154,12 +152,9 @@ describe("transactional outbox", () => {
   it("when the account is deleted twice at once, or again with a token that outlived it, then one user.deleted is written", async () => {
     const user = await api.signUp();
     await createTask(user, { title: "Only one deletion" });
-    const answers = await Promise.all([
-      api.request.delete("/v1/me").set(user.auth),
-      api.request.delete("/v1/me").set(user.auth),
-    ]);
+    const answers = await Promise.all([api.as(user).delete("/v1/me"), api.as(user).delete("/v1/me")]);
     expect(answers.map((a) => a.status).sort()).toEqual([204, 401]);
-    await api.request.delete("/v1/me").set(user.auth).expect(401);
+    await api.as(user).delete("/v1/me").expect(401);
     expect((await events(user)).filter((r) => r.topic === TOPICS.userEvents)).toHaveLength(1);
   });
 
@@ -168,33 +163,14 @@ describe("transactional outbox", () => {
     const task = await createTask(user, { title: "Stable" });
     const before = (await events(user)).length;
 
-    await api.request.post("/v1/tasks").set(user.auth).send({ title: " " }).expect(422);
-    await api.request
-      .patch(`/v1/tasks/${task.id}`)
-      .set(user.auth)
-      .set("If-Match", '"7"')
-      .send({ title: "x" })
-      .expect(412);
-    await api.request
-      .patch(`/v1/tasks/${task.id}`)
-      .set(user.auth)
-      .send({ recurrence: "FREQ=SOMETIMES" })
-      .expect(422);
-    await api.request.delete("/v1/tasks/01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f").set(user.auth).expect(404);
-    await api.request.post(`/v1/tasks/${task.id}/reopen`).set(user.auth).expect(200); // already open
-    await api.request.patch(`/v1/tasks/${task.id}`).set(user.auth).send({}).expect(200);
-    await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "once")
-      .send({ title: "Once" })
-      .expect(201);
-    await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "once")
-      .send({ title: "Once" })
-      .expect(201);
+    await api.as(user).post("/v1/tasks", { title: " " }).expect(422);
+    await api.as(user).patch(`/v1/tasks/${task.id}`, { title: "x" }, { "If-Match": '"7"' }).expect(412);
+    await api.as(user).patch(`/v1/tasks/${task.id}`, { recurrence: "FREQ=SOMETIMES" }).expect(422);
+    await api.as(user).delete("/v1/tasks/01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f").expect(404);
+    await api.as(user).post(`/v1/tasks/${task.id}/reopen`).expect(200); // already open
+    await api.as(user).patch(`/v1/tasks/${task.id}`, {}).expect(200);
+    await api.as(user).post("/v1/tasks", { title: "Once" }, { "Idempotency-Key": "once" }).expect(201);
+    await api.as(user).post("/v1/tasks", { title: "Once" }, { "Idempotency-Key": "once" }).expect(201);
 
     expect((await events(user)).length).toBe(before + 1);
   });
@@ -203,8 +179,8 @@ describe("transactional outbox", () => {
     const owner = await api.signUp();
     const intruder = await api.signUp();
     const task = await createTask(owner, { title: "Mine" });
-    await api.request.post(`/v1/tasks/${task.id}/complete`).set(intruder.auth).expect(404);
-    await api.request.delete(`/v1/tasks/${task.id}`).set(intruder.auth).expect(404);
+    await api.as(intruder).post(`/v1/tasks/${task.id}/complete`).expect(404);
+    await api.as(intruder).delete(`/v1/tasks/${task.id}`).expect(404);
     expect(kinds(await events(owner))).toEqual([`created:${task.id}:1`]);
     expect(await events(intruder)).toEqual([]);
   });
@@ -217,10 +193,10 @@ describe("transactional outbox", () => {
       recurrence: "FREQ=WEEKLY",
     });
     const sub = await createTask(user, { title: "Checklist", parentId: parent.id });
-    await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ priority: "urgent" }).expect(200);
-    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
-    await api.request.post(`/v1/tasks/${sub.id}/reopen`).set(user.auth).expect(200);
-    await api.request.delete(`/v1/tasks/${parent.id}`).set(user.auth).expect(204);
+    await api.as(user).patch(`/v1/tasks/${sub.id}`, { priority: "urgent" }).expect(200);
+    await api.as(user).post(`/v1/tasks/${parent.id}/complete`).expect(200);
+    await api.as(user).post(`/v1/tasks/${sub.id}/reopen`).expect(200);
+    await api.as(user).delete(`/v1/tasks/${parent.id}`).expect(204);
 
     const rows = await events(user);
     expect(new Set(rows.map((r) => r.type)).size).toBe(5);

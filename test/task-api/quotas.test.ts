@@ -29,7 +29,7 @@ function expectQuotaExceeded(res: Response, quota: string, limit: number): void 
 }
 
 const createTask = (user: TestUser, body: Record<string, unknown> = { title: "t" }) =>
-  api.request.post("/v1/tasks").set(user.auth).send(body);
+  api.as(user).post("/v1/tasks", body);
 
 async function ownedCounts(userId: string) {
   const where = { userId };
@@ -59,9 +59,9 @@ describe("task quota", () => {
     expectQuotaExceeded(await createTask(user, { title: "sub", parentId: ids[0] }), "tasks", QUOTAS.tasks);
     expect(await ownedCounts(user.id)).toEqual(before);
 
-    await api.request
+    await api
+      .as(user)
       .delete(`/v1/tasks/${String(ids[0])}`)
-      .set(user.auth)
       .expect(204);
     // The refusal was not recorded under the idempotency key: the retry creates the task.
     await createTask(user, { title: "one more", tags: ["fresh"] })
@@ -116,12 +116,7 @@ describe("list quota", () => {
   it("when concurrent creates race for the list quota, then exactly the quota is created and the rest are 422 quota-exceeded", async () => {
     const user = await api.signUp();
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        api.request
-          .post("/v1/lists")
-          .set(user.auth)
-          .send({ name: `l${i}` }),
-      ),
+      Array.from({ length: 6 }, (_, i) => api.as(user).post("/v1/lists", { name: `l${i}` })),
     );
     expect(results.map((r) => r.status).sort()).toEqual([201, 201, 422, 422, 422, 422]);
     const refused = results.find((r) => r.status === 422);
@@ -143,14 +138,12 @@ describe("tag quota", () => {
     const refused = await createTask(user, { title: "b", tags: ["Four", "five"] });
     expectQuotaExceeded(refused, "tags", QUOTAS.tags);
     expect((refused.body as { detail: string }).detail).toContain("this request adds 2");
-    const update = await api.request
-      .patch(`/v1/tasks/${task.id}`)
-      .set(user.auth)
-      .send({ tags: ["one", "two", "three", "four", "five"] });
+    const update = await api
+      .as(user)
+      .patch(`/v1/tasks/${task.id}`, { tags: ["one", "two", "three", "four", "five"] });
     expectQuotaExceeded(update, "tags", QUOTAS.tags);
     expect(await ownedCounts(user.id)).toEqual(before);
-    const tags = ((await api.request.get(`/v1/tasks/${task.id}`).set(user.auth)).body as { tags: string[] })
-      .tags;
+    const tags = ((await api.as(user).get(`/v1/tasks/${task.id}`)).body as { tags: string[] }).tags;
     expect(tags.toSorted()).toEqual(["one", "three", "two"]);
 
     // Existing names cost nothing, whatever their case; one new tag still fits.
@@ -163,7 +156,7 @@ describe("tag quota", () => {
     const task = (await createTask(user, { title: "a", tags: ["a", "b", "c", "d"] }).expect(201)).body as {
       id: string;
     };
-    await api.request.patch(`/v1/tasks/${task.id}`).set(user.auth).send({ tags: [] }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${task.id}`, { tags: [] }).expect(200);
 
     await createTask(user, { title: "b", tags: ["e", "f"] }).expect(201);
     const names = (await api.prisma.tag.findMany({ where: { userId: user.id }, select: { name: true } })).map(
@@ -176,7 +169,7 @@ describe("tag quota", () => {
 describe("personal access token quota", () => {
   it("when a user holds as many tokens as the quota, then another is 422 quota-exceeded until one is revoked", async () => {
     const user = await api.signUp();
-    const create = () => api.request.post("/v1/tokens").set(user.auth).send({ name: "agent", scope: "read" });
+    const create = () => api.as(user).post("/v1/tokens", { name: "agent", scope: "read" });
     const results = await Promise.all([create(), create(), create(), create()]);
     expect(results.map((r) => r.status).sort()).toEqual([201, 201, 422, 422]);
     const refused = results.find((r) => r.status === 422);
@@ -185,7 +178,7 @@ describe("personal access token quota", () => {
     expect((refused.body as { detail: string }).detail).toContain("revoke");
 
     const id = (results.find((r) => r.status === 201)?.body as { id: string }).id;
-    await api.request.delete(`/v1/tokens/${id}`).set(user.auth).expect(204);
+    await api.as(user).delete(`/v1/tokens/${id}`).expect(204);
     await create().expect(201);
   });
 });

@@ -45,12 +45,12 @@ describe("per-user limit", () => {
     const user = await api.signUp();
     const remaining: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const ok = await api.request.get("/v1/me").set(user.auth).expect(200);
+      const ok = await api.as(user).get("/v1/me").expect(200);
       expect(parseItems(ok.headers["ratelimit-policy"]).user).toMatchObject({ q: "3", w: "60" });
       remaining.push(String(parseItems(ok.headers.ratelimit).user?.r));
     }
 
-    const res = await api.request.get("/v1/me").set(user.auth);
+    const res = await api.as(user).get("/v1/me");
 
     expect(remaining).toEqual(["2", "1", "0"]);
     expectRateLimited(res, "user", 3);
@@ -58,9 +58,9 @@ describe("per-user limit", () => {
 
   it("when a user is limited, then writes are refused too and nothing is created", async () => {
     const user = await api.signUp();
-    for (let i = 0; i < 3; i++) await api.request.get("/v1/tags").set(user.auth).expect(200);
+    for (let i = 0; i < 3; i++) await api.as(user).get("/v1/tags").expect(200);
 
-    const res = await api.request.post("/v1/lists").set(user.auth).send({ name: "too many" });
+    const res = await api.as(user).post("/v1/lists", { name: "too many" });
 
     expectRateLimited(res, "user", 3);
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(0);
@@ -69,10 +69,10 @@ describe("per-user limit", () => {
   it("when one user is limited, then another user is not", async () => {
     const busy = await api.signUp();
     const calm = await api.signUp();
-    for (let i = 0; i < 3; i++) await api.request.get("/v1/me").set(busy.auth).expect(200);
-    await api.request.get("/v1/me").set(busy.auth).expect(429);
+    for (let i = 0; i < 3; i++) await api.as(busy).get("/v1/me").expect(200);
+    await api.as(busy).get("/v1/me").expect(429);
 
-    const res = await api.request.get("/v1/me").set(calm.auth).expect(200);
+    const res = await api.as(calm).get("/v1/me").expect(200);
 
     expect(parseItems(res.headers.ratelimit).user).toMatchObject({ r: "2" });
   });
@@ -80,9 +80,9 @@ describe("per-user limit", () => {
   it("when a user switches between session token and access token, then both count against the same user budget", async () => {
     const user = await api.signUp();
     const session = { Authorization: `Bearer ${user.sessionToken}` };
-    await api.request.get("/v1/me").set(user.auth).expect(200);
+    await api.as(user).get("/v1/me").expect(200);
     await api.request.get("/v1/me").set(session).expect(200);
-    await api.request.get("/v1/me").set(user.auth).expect(200);
+    await api.as(user).get("/v1/me").expect(200);
 
     expectRateLimited(await api.request.get("/v1/me").set(session), "user", 3);
   });
@@ -91,7 +91,7 @@ describe("per-user limit", () => {
     const user = await api.signUp();
     for (let i = 0; i < 5; i++) await api.request.get("/v1/me").expect(401);
 
-    await api.request.get("/v1/me").set(user.auth).expect(200);
+    await api.as(user).get("/v1/me").expect(200);
   });
 });
 
@@ -148,7 +148,7 @@ describe("per-IP limit", () => {
     for (let i = 0; i < 5; i++) await api.request.get("/v1/me").set("X-Forwarded-For", ip).expect(401);
     const user = await api.signUp();
 
-    expectRateLimited(await api.request.get("/v1/me").set(user.auth).set("X-Forwarded-For", ip), "ip", 5);
+    expectRateLimited(await api.as(user).get("/v1/me", { "X-Forwarded-For": ip }), "ip", 5);
   });
 
   it("when an IP is limited, then health, readiness and metrics still answer for it", async () => {

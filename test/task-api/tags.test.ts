@@ -66,7 +66,7 @@ describe("GET /v1/tags", () => {
     const done = await createTask(user, "done", ["finished", "shared"]);
     await createTask(user, "open", ["shared"]);
 
-    await api.request.post(`/v1/tasks/${done}/complete`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${done}/complete`).expect(200);
 
     expect((await tags(user)).data.map((t) => [t.name, t.openTaskCount])).toEqual([
       ["finished", 0],
@@ -77,9 +77,9 @@ describe("GET /v1/tags", () => {
   it("when a completed task is reopened, then it counts again", async () => {
     const user = await api.signUp();
     const task = await createTask(user, "flip", ["flip"]);
-    await api.request.post(`/v1/tasks/${task}/complete`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${task}/complete`).expect(200);
 
-    await api.request.post(`/v1/tasks/${task}/reopen`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${task}/reopen`).expect(200);
 
     expect((await tags(user)).data).toMatchObject([{ name: "flip", openTaskCount: 1 }]);
   });
@@ -136,7 +136,7 @@ describe("GET /v1/tags", () => {
   ])("when the query has %s, then 400 pointing at the parameter", async (query, pointer) => {
     const user = await api.signUp();
 
-    expectBadQuery(await api.request.get(`/v1/tags?${query}`).set(user.auth), pointer);
+    expectBadQuery(await api.as(user).get(`/v1/tags?${query}`), pointer);
   });
 
   it("when the cursor is not one this endpoint issued, then 400", async () => {

@@ -13,7 +13,7 @@ const { createTask, readTask, createList, taskCount } = taskApiFixtures(api);
 describe("POST /v1/tasks", () => {
   it("when a user creates a task with only a title, then 201 with Location, ETag and the defaults", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "Buy milk" }).expect(201);
+    const res = await api.as(user).post("/v1/tasks", { title: "Buy milk" }).expect(201);
     const created = taskOf(res);
     expect(res.headers.location).toBe(`/v1/tasks/${created.id}`);
     expect(res.headers.etag).toBe('"1"');
@@ -84,7 +84,7 @@ describe("POST /v1/tasks", () => {
     ["holding a NUL character", { title: "a\u0000b" }, ["/title"]],
   ])("when the title is %s, then 422 naming /title and nothing is created", async (_case, body, pointers) => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send(body);
+    const res = await api.as(user).post("/v1/tasks", body);
     expectProblem(res, 422, "validation-failed", pointers);
     expect(await taskCount(user)).toBe(0);
   });
@@ -94,28 +94,22 @@ describe("POST /v1/tasks", () => {
     expect(
       (await createTask(user, { title: "t", description: "d".repeat(10_000) })).description,
     ).toHaveLength(10_000);
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "t", description: "d".repeat(10_001) });
+    const res = await api.as(user).post("/v1/tasks", { title: "t", description: "d".repeat(10_001) });
     expectProblem(res, 422, "validation-failed", ["/description"]);
     expect(await taskCount(user)).toBe(1);
   });
 
   it("when several fields are invalid, then 422 names each of them by JSON pointer", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({
-        title: "",
-        priority: "critical",
-        tags: ["ok", "a,b"],
-        dueAt: "tomorrow",
-        remindAt: "2026-12-01",
-        allDay: "yes",
-        listId: "nope",
-      });
+    const res = await api.as(user).post("/v1/tasks", {
+      title: "",
+      priority: "critical",
+      tags: ["ok", "a,b"],
+      dueAt: "tomorrow",
+      remindAt: "2026-12-01",
+      allDay: "yes",
+      listId: "nope",
+    });
     const problem = expectProblem(res, 422, "validation-failed", [
       "/title",
       "/priority",
@@ -140,7 +134,7 @@ describe("POST /v1/tasks", () => {
   it("when a client sets fields it may not (owner, id, timestamps, version, completion), then 422 names each and nothing is stored", async () => {
     const user = await api.signUp();
     const other = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({
+    const res = await api.as(user).post("/v1/tasks", {
       title: "sneaky",
       userId: other.id,
       owner: other.id,
@@ -167,40 +161,27 @@ describe("POST /v1/tasks", () => {
 
   it("when the body is malformed JSON, then 400 malformed-json and nothing is created", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Content-Type", "application/json")
-      .send('{"title": "x",');
+    const res = await api
+      .as(user)
+      .post("/v1/tasks", '{"title": "x",', { "Content-Type": "application/json" });
     expectProblem(res, 400, "malformed-json");
     expect(await taskCount(user)).toBe(0);
   });
 
   it("when the body is JSON but not an object, then it is refused and nothing is created", async () => {
     const user = await api.signUp();
-    const array = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Content-Type", "application/json")
-      .send("[]");
+    const array = await api.as(user).post("/v1/tasks", "[]", { "Content-Type": "application/json" });
     expectProblem(array, 422, "validation-failed", [""]);
-    const bare = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Content-Type", "application/json")
-      .send('"title"');
+    const bare = await api.as(user).post("/v1/tasks", '"title"', { "Content-Type": "application/json" });
     expectProblem(bare, 400, "malformed-json");
-    const none = await api.request.post("/v1/tasks").set(user.auth);
+    const none = await api.as(user).post("/v1/tasks");
     expectProblem(none, 422, "validation-failed");
     expect(await taskCount(user)).toBe(0);
   });
 
   it("when the body is over 64 KiB, then 413 and nothing is created", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "big", description: "d".repeat(70_000) });
+    const res = await api.as(user).post("/v1/tasks", { title: "big", description: "d".repeat(70_000) });
     expectProblem(res, 413, "payload-too-large");
     expect(await taskCount(user)).toBe(0);
   });
@@ -209,11 +190,7 @@ describe("POST /v1/tasks", () => {
     "when the body is sent as %s, then 415 and nothing is created",
     async (contentType) => {
       const user = await api.signUp();
-      const res = await api.request
-        .post("/v1/tasks")
-        .set(user.auth)
-        .set("Content-Type", contentType)
-        .send("title=x");
+      const res = await api.as(user).post("/v1/tasks", "title=x", { "Content-Type": contentType });
       expectProblem(res, 415, "unsupported-media-type");
       expect(await taskCount(user)).toBe(0);
     },
@@ -235,7 +212,7 @@ describe("lists", () => {
 
   it("when the listId names no list, then 422 naming /listId and nothing is created", async () => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", listId: randomUUID() });
+    const res = await api.as(user).post("/v1/tasks", { title: "t", listId: randomUUID() });
     expectProblem(res, 422, "validation-failed", ["/listId"]);
     expect(await taskCount(user)).toBe(0);
   });

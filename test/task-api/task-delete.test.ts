@@ -12,31 +12,31 @@ describe("DELETE /v1/tasks/:id", () => {
   it("when a user deletes a task, then 204 and it is gone", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t", tags: ["x"] });
-    const res = await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth).expect(204);
+    const res = await api.as(user).delete(`/v1/tasks/${created.id}`).expect(204);
     expect(res.text).toBe("");
-    expectProblem(await api.request.get(`/v1/tasks/${created.id}`).set(user.auth), 404, "not-found");
+    expectProblem(await api.as(user).get(`/v1/tasks/${created.id}`), 404, "not-found");
     expect(await taskCount(user)).toBe(0);
   });
 
   it("when If-Match is current, then the task is deleted; when stale, then 412 and it stays", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${created.id}`, { title: "v2" }).expect(200);
     const before = await readTask(user, created.id);
     expectProblem(
-      await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", '"1"'),
+      await api.as(user).delete(`/v1/tasks/${created.id}`, { "If-Match": '"1"' }),
       412,
       "precondition-failed",
     );
     expect(await readTask(user, created.id)).toEqual(before);
-    await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth).set("If-Match", '"2"').expect(204);
+    await api.as(user).delete(`/v1/tasks/${created.id}`, { "If-Match": '"2"' }).expect(204);
     expect(await taskCount(user)).toBe(0);
   });
 
   it("when a task is deleted twice, then the second answer is 404", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth).expect(204);
-    expectProblem(await api.request.delete(`/v1/tasks/${created.id}`).set(user.auth), 404, "not-found");
+    await api.as(user).delete(`/v1/tasks/${created.id}`).expect(204);
+    expectProblem(await api.as(user).delete(`/v1/tasks/${created.id}`), 404, "not-found");
   });
 });

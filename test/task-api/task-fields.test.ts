@@ -22,7 +22,7 @@ describe("tags", () => {
     await createTask(user, { title: "first", tags: ["ProjectX"] });
     const second = await createTask(user, { title: "second", tags: [" projectx "] });
     expect(second.tags).toEqual(["ProjectX"]);
-    const tags = await api.request.get("/v1/tags").set(user.auth).expect(200);
+    const tags = await api.as(user).get("/v1/tags").expect(200);
     expect((tags.body as { data: { name: string; openTaskCount: number }[] }).data).toEqual([
       expect.objectContaining({ name: "ProjectX", openTaskCount: 2 }),
     ]);
@@ -35,10 +35,7 @@ describe("tags", () => {
     ["with a control character", "a\tb"],
   ])("when a tag is %s, then 422 naming it by index and nothing is created", async (_case, bad) => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "t", tags: ["fine", bad] });
+    const res = await api.as(user).post("/v1/tasks", { title: "t", tags: ["fine", bad] });
     expectProblem(res, 422, "validation-failed", ["/tags/1"]);
     expect(await taskCount(user)).toBe(0);
     expect(await api.prisma.tag.count({ where: { userId: user.id } })).toBe(0);
@@ -47,18 +44,13 @@ describe("tags", () => {
   it("when a patch replaces the tags, then the task has exactly the new ones", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t", tags: ["a", "b"] });
-    const patched = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .send({ tags: ["B", "c"] })
+    const patched = await api
+      .as(user)
+      .patch(`/v1/tasks/${created.id}`, { tags: ["B", "c"] })
       .expect(200);
     expect(taskOf(patched).tags).toEqual(["b", "c"]);
     expect(taskOf(patched).version).toBe(2);
-    const cleared = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .send({ tags: [] })
-      .expect(200);
+    const cleared = await api.as(user).patch(`/v1/tasks/${created.id}`, { tags: [] }).expect(200);
     expect(taskOf(cleared).tags).toEqual([]);
   });
 });
@@ -89,16 +81,13 @@ describe("due dates", () => {
   it("when allDay contradicts dueAt, then 422 naming /allDay and nothing is created", async () => {
     const user = await api.signUp();
     expectProblem(
-      await api.request
-        .post("/v1/tasks")
-        .set(user.auth)
-        .send({ title: "t", dueAt: "2026-12-01", allDay: false }),
+      await api.as(user).post("/v1/tasks", { title: "t", dueAt: "2026-12-01", allDay: false }),
       422,
       "validation-failed",
       ["/allDay"],
     );
     expectProblem(
-      await api.request.post("/v1/tasks").set(user.auth).send({ title: "t", allDay: true }),
+      await api.as(user).post("/v1/tasks", { title: "t", allDay: true }),
       422,
       "validation-failed",
       ["/allDay"],
@@ -120,10 +109,7 @@ describe("due dates", () => {
     "when the due date or reminder is %s, then 422 naming it and nothing is created",
     async (_case, fields, pointer) => {
       const user = await api.signUp();
-      const res = await api.request
-        .post("/v1/tasks")
-        .set(user.auth)
-        .send({ title: "t", ...fields });
+      const res = await api.as(user).post("/v1/tasks", { title: "t", ...fields });
       expectProblem(res, 422, "validation-failed", [pointer]);
       expect(await taskCount(user)).toBe(0);
     },
@@ -131,10 +117,7 @@ describe("due dates", () => {
 
   it("when an offset is past ±14:00, then the 422 says the real-world range, and ±14:00 itself is taken", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "t", dueAt: "2026-12-01T09:00:00+23:59" });
+    const res = await api.as(user).post("/v1/tasks", { title: "t", dueAt: "2026-12-01T09:00:00+23:59" });
     const body = expectProblem(res, 422, "validation-failed", ["/dueAt"]);
     expect(body.detail).toContain("/dueAt: must have a UTC offset between -14:00 and +14:00");
     const east = await createTask(user, { title: "east", dueAt: "2026-12-01T09:00:00+14:00" });
@@ -147,7 +130,7 @@ describe("due dates", () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
     const allDay = await createTask(user, { title: "all day", dueAt: "2026-12-01" });
     const timed = await createTask(user, { title: "timed", dueAt: "2026-12-01T10:00:00Z" });
-    await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "America/Los_Angeles" }).expect(200);
+    await api.as(user).patch("/v1/me", { timeZone: "America/Los_Angeles" }).expect(200);
     const movedAllDay = await readTask(user, allDay.id);
     expect(movedAllDay).toMatchObject({
       dueDate: "2026-12-01",
@@ -165,10 +148,10 @@ describe("due dates", () => {
   it("when the user's new time zone is not an IANA zone, then 422 naming /timeZone and no task moves", async () => {
     const user = await api.signUp({ timeZone: "Europe/Berlin" });
     const allDay = await createTask(user, { title: "all day", dueAt: "2026-12-01" });
-    const res = await api.request.patch("/v1/me").set(user.auth).send({ timeZone: "Mars/Olympus_Mons" });
+    const res = await api.as(user).patch("/v1/me", { timeZone: "Mars/Olympus_Mons" });
     expectProblem(res, 422, "validation-failed", ["/timeZone"]);
     expect(await readTask(user, allDay.id)).toEqual(allDay);
-    const me = await api.request.get("/v1/me").set(user.auth).expect(200);
+    const me = await api.as(user).get("/v1/me").expect(200);
     expect((me.body as { timeZone: string }).timeZone).toBe("Europe/Berlin");
   });
 });
@@ -189,10 +172,7 @@ describe("recurrence", () => {
 
   it("when a recurrence is given without a dueAt, then 422 naming /recurrence and nothing is created", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "t", recurrence: "FREQ=DAILY" });
+    const res = await api.as(user).post("/v1/tasks", { title: "t", recurrence: "FREQ=DAILY" });
     expectProblem(res, 422, "validation-failed", ["/recurrence"]);
     expect(await taskCount(user)).toBe(0);
   });
@@ -219,10 +199,7 @@ describe("recurrence", () => {
     "when the recurrence has %s, then 422 naming /recurrence and nothing is created",
     async (_case, rule) => {
       const user = await api.signUp();
-      const res = await api.request
-        .post("/v1/tasks")
-        .set(user.auth)
-        .send({ title: "t", dueAt: "2026-12-01", recurrence: rule });
+      const res = await api.as(user).post("/v1/tasks", { title: "t", dueAt: "2026-12-01", recurrence: rule });
       expectProblem(res, 422, "validation-failed", ["/recurrence"]);
       expect(await taskCount(user)).toBe(0);
     },
@@ -231,7 +208,7 @@ describe("recurrence", () => {
   it("when a patch clears the dueAt of a recurring task, then 422 naming /dueAt and the task is unchanged", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t", dueAt: "2026-12-01", recurrence: "FREQ=DAILY" });
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ dueAt: null });
+    const res = await api.as(user).patch(`/v1/tasks/${created.id}`, { dueAt: null });
     expectProblem(res, 422, "validation-failed", ["/dueAt"]);
     expect(await readTask(user, created.id)).toEqual(created);
   });
@@ -239,10 +216,7 @@ describe("recurrence", () => {
   it("when a patch sets an invalid RRULE, then 422 and the task keeps its recurrence", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t", dueAt: "2026-12-01", recurrence: "FREQ=DAILY" });
-    const res = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .send({ recurrence: "FREQ=DAILY;INTERVAL=0" });
+    const res = await api.as(user).patch(`/v1/tasks/${created.id}`, { recurrence: "FREQ=DAILY;INTERVAL=0" });
     expectProblem(res, 422, "validation-failed", ["/recurrence"]);
     expect(await readTask(user, created.id)).toEqual(created);
   });
@@ -250,10 +224,9 @@ describe("recurrence", () => {
   it("when a patch clears both dueAt and recurrence, then both are cleared", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t", dueAt: "2026-12-01", recurrence: "FREQ=DAILY" });
-    const res = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .send({ dueAt: null, recurrence: null })
+    const res = await api
+      .as(user)
+      .patch(`/v1/tasks/${created.id}`, { dueAt: null, recurrence: null })
       .expect(200);
     expect(taskOf(res)).toMatchObject({
       dueAt: null,

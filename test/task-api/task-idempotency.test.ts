@@ -14,19 +14,9 @@ describe("Idempotency-Key", () => {
   it("when a create is retried with the same key and body, then the first response is replayed and nothing new is created", async () => {
     const user = await api.signUp();
     const body = { title: "once", tags: ["a"], dueAt: "2026-12-01" };
-    const first = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "create-1")
-      .send(body)
-      .expect(201);
+    const first = await api.as(user).post("/v1/tasks", body, { "Idempotency-Key": "create-1" }).expect(201);
     expect(first.headers["idempotent-replayed"]).toBeUndefined();
-    const retry = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "create-1")
-      .send(body)
-      .expect(201);
+    const retry = await api.as(user).post("/v1/tasks", body, { "Idempotency-Key": "create-1" }).expect(201);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.headers.location).toBe(first.headers.location);
     expect(retry.headers.etag).toBe(first.headers.etag);
@@ -36,18 +26,16 @@ describe("Idempotency-Key", () => {
 
   it("when the retry's body has the same fields in another order, then it is the same request and is replayed", async () => {
     const user = await api.signUp();
-    const first = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "t", priority: "low" })
+    const first = await api
+      .as(user)
+      .post("/v1/tasks", { title: "t", priority: "low" }, { "Idempotency-Key": "k" })
       .expect(201);
-    const retry = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .set("Content-Type", "application/json")
-      .send('{ "priority": "low",  "title": "t" }')
+    const retry = await api
+      .as(user)
+      .post("/v1/tasks", '{ "priority": "low",  "title": "t" }', {
+        "Idempotency-Key": "k",
+        "Content-Type": "application/json",
+      })
       .expect(201);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.body).toEqual(first.body);
@@ -56,20 +44,16 @@ describe("Idempotency-Key", () => {
 
   it("when the task changed after the first response, then a retry still replays the first response and changes nothing", async () => {
     const user = await api.signUp();
-    const first = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "t" })
+    const first = await api
+      .as(user)
+      .post("/v1/tasks", { title: "t" }, { "Idempotency-Key": "k" })
       .expect(201);
     const id = taskOf(first).id;
-    await api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "changed" }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${id}`, { title: "changed" }).expect(200);
     const current = await readTask(user, id);
-    const retry = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "t" })
+    const retry = await api
+      .as(user)
+      .post("/v1/tasks", { title: "t" }, { "Idempotency-Key": "k" })
       .expect(201);
     expect(retry.body).toEqual(first.body);
     expect(await readTask(user, id)).toEqual(current);
@@ -77,17 +61,11 @@ describe("Idempotency-Key", () => {
 
   it("when the same key comes with another body, then 422 idempotency-key-reused and nothing changes", async () => {
     const user = await api.signUp();
-    const first = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "first" })
+    const first = await api
+      .as(user)
+      .post("/v1/tasks", { title: "first" }, { "Idempotency-Key": "k" })
       .expect(201);
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "second" });
+    const res = await api.as(user).post("/v1/tasks", { title: "second" }, { "Idempotency-Key": "k" });
     expectProblem(res, 422, "idempotency-key-reused");
     expect(await taskCount(user)).toBe(1);
     expect(await readTask(user, taskOf(first).id)).toEqual(taskOf(first));
@@ -96,17 +74,11 @@ describe("Idempotency-Key", () => {
   it("when the same key is used on another route, then 422 idempotency-key-reused and nothing changes", async () => {
     const user = await api.signUp();
     const created = taskOf(
-      await api.request
-        .post("/v1/tasks")
-        .set(user.auth)
-        .set("Idempotency-Key", "k")
-        .send({ title: "t" })
-        .expect(201),
+      await api.as(user).post("/v1/tasks", { title: "t" }, { "Idempotency-Key": "k" }).expect(201),
     );
-    const res = await api.request
-      .post(`/v1/tasks/${created.id}/complete`)
-      .set(user.auth)
-      .set("Idempotency-Key", "k");
+    const res = await api
+      .as(user)
+      .post(`/v1/tasks/${created.id}/complete`, undefined, { "Idempotency-Key": "k" });
     expectProblem(res, 422, "idempotency-key-reused");
     expect(await readTask(user, created.id)).toEqual(created);
   });
@@ -115,12 +87,7 @@ describe("Idempotency-Key", () => {
     const user = await api.signUp();
     const responses = await Promise.all(
       Array.from({ length: 8 }, () =>
-        api.request
-          .post("/v1/tasks")
-          .set(user.auth)
-          .set("Idempotency-Key", "burst")
-          .send({ title: "burst" })
-          .then(),
+        api.as(user).post("/v1/tasks", { title: "burst" }, { "Idempotency-Key": "burst" }).then(),
       ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 201));
@@ -132,18 +99,14 @@ describe("Idempotency-Key", () => {
   it("when a complete is retried with its key after the task was reopened, then the first response is replayed and the task stays open", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    const first = await api.request
-      .post(`/v1/tasks/${created.id}/complete`)
-      .set(user.auth)
-      .set("Idempotency-Key", "done-1")
+    const first = await api
+      .as(user)
+      .post(`/v1/tasks/${created.id}/complete`, undefined, { "Idempotency-Key": "done-1" })
       .expect(200);
-    const reopened = taskOf(
-      await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200),
-    );
-    const retry = await api.request
-      .post(`/v1/tasks/${created.id}/complete`)
-      .set(user.auth)
-      .set("Idempotency-Key", "done-1")
+    const reopened = taskOf(await api.as(user).post(`/v1/tasks/${created.id}/reopen`).expect(200));
+    const retry = await api
+      .as(user)
+      .post(`/v1/tasks/${created.id}/complete`, undefined, { "Idempotency-Key": "done-1" })
       .expect(200);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.headers.etag).toBe(first.headers.etag);
@@ -154,16 +117,14 @@ describe("Idempotency-Key", () => {
   it("when a reopen is retried with its key, then it is replayed and the version does not move", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200);
-    const first = await api.request
-      .post(`/v1/tasks/${created.id}/reopen`)
-      .set(user.auth)
-      .set("Idempotency-Key", "open-1")
+    await api.as(user).post(`/v1/tasks/${created.id}/complete`).expect(200);
+    const first = await api
+      .as(user)
+      .post(`/v1/tasks/${created.id}/reopen`, undefined, { "Idempotency-Key": "open-1" })
       .expect(200);
-    const retry = await api.request
-      .post(`/v1/tasks/${created.id}/reopen`)
-      .set(user.auth)
-      .set("Idempotency-Key", "open-1")
+    const retry = await api
+      .as(user)
+      .post(`/v1/tasks/${created.id}/reopen`, undefined, { "Idempotency-Key": "open-1" })
       .expect(200);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.body).toEqual(first.body);
@@ -172,19 +133,12 @@ describe("Idempotency-Key", () => {
 
   it("when a request with a key is rejected, then the key is not used up and a corrected retry creates the task", async () => {
     const user = await api.signUp();
-    const rejected = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "t", listId: randomUUID() });
+    const rejected = await api
+      .as(user)
+      .post("/v1/tasks", { title: "t", listId: randomUUID() }, { "Idempotency-Key": "k" });
     expectProblem(rejected, 422, "validation-failed", ["/listId"]);
     expect(await taskCount(user)).toBe(0);
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "t" })
-      .expect(201);
+    const res = await api.as(user).post("/v1/tasks", { title: "t" }, { "Idempotency-Key": "k" }).expect(201);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
     expect(await taskCount(user)).toBe(1);
   });
@@ -194,29 +148,15 @@ describe("Idempotency-Key", () => {
     ["longer than 255 characters", "k".repeat(256)],
   ])("when the key is %s, then 400 and nothing is created", async (_case, key) => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", key)
-      .send({ title: "t" });
+    const res = await api.as(user).post("/v1/tasks", { title: "t" }, { "Idempotency-Key": key });
     expectProblem(res, 400, "bad-request", ["/idempotency-key"]);
     expect(await taskCount(user)).toBe(0);
   });
 
   it("when different keys are used, then each creates its own task", async () => {
     const user = await api.signUp();
-    await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "a")
-      .send({ title: "t" })
-      .expect(201);
-    await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "b")
-      .send({ title: "t" })
-      .expect(201);
+    await api.as(user).post("/v1/tasks", { title: "t" }, { "Idempotency-Key": "a" }).expect(201);
+    await api.as(user).post("/v1/tasks", { title: "t" }, { "Idempotency-Key": "b" }).expect(201);
     expect(await taskCount(user)).toBe(2);
   });
 });
@@ -227,35 +167,24 @@ describe("Idempotency-Key lifetime", () => {
 
   it("when a key is retried within 24 h, then the first response is replayed; after 24 h, the key is free again", async () => {
     const user = await api.signUp();
-    const first = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k-1")
-      .send({ title: "first" })
+    const first = await api
+      .as(user)
+      .post("/v1/tasks", { title: "first" }, { "Idempotency-Key": "k-1" })
       .expect(201);
 
     now = new Date(now.getTime() + 23 * 3600_000);
-    const replay = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k-1")
-      .send({ title: "first" })
+    const replay = await api
+      .as(user)
+      .post("/v1/tasks", { title: "first" }, { "Idempotency-Key": "k-1" })
       .expect(201);
     expect(replay.headers["idempotent-replayed"]).toBe("true");
     expect(replay.body).toEqual(first.body);
-    await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k-1")
-      .send({ title: "other" })
-      .expect(422);
+    await api.as(user).post("/v1/tasks", { title: "other" }, { "Idempotency-Key": "k-1" }).expect(422);
 
     now = new Date(now.getTime() + 2 * 3600_000);
-    const fresh = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .set("Idempotency-Key", "k-1")
-      .send({ title: "other" })
+    const fresh = await api
+      .as(user)
+      .post("/v1/tasks", { title: "other" }, { "Idempotency-Key": "k-1" })
       .expect(201);
     expect(fresh.headers["idempotent-replayed"]).toBeUndefined();
     expect((fresh.body as { id: string }).id).not.toBe((first.body as { id: string }).id);

@@ -59,44 +59,32 @@ async function ownerAndIntruder() {
 type Call = (user: TestUser, id: string) => Promise<Response>;
 
 const routes: [string, Call][] = [
-  ["reads", (user, id) => api.request.get(`/v1/tasks/${id}`).set(user.auth).then()],
+  ["reads", (user, id) => api.as(user).get(`/v1/tasks/${id}`).then()],
   [
     "reads with If-None-Match",
-    (user, id) => api.request.get(`/v1/tasks/${id}`).set(user.auth).set("If-None-Match", '"1"').then(),
+    (user, id) => api.as(user).get(`/v1/tasks/${id}`, { "If-None-Match": '"1"' }).then(),
   ],
-  [
-    "patches",
-    (user, id) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "pwned" }).then(),
-  ],
+  ["patches", (user, id) => api.as(user).patch(`/v1/tasks/${id}`, { title: "pwned" }).then()],
   [
     "patches with a stale If-Match",
-    (user, id) =>
-      api.request
-        .patch(`/v1/tasks/${id}`)
-        .set(user.auth)
-        .set("If-Match", '"99"')
-        .send({ title: "pwned" })
-        .then(),
+    (user, id) => api.as(user).patch(`/v1/tasks/${id}`, { title: "pwned" }, { "If-Match": '"99"' }).then(),
   ],
-  [
-    "patches with an invalid body",
-    (user, id) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "" }).then(),
-  ],
-  ["deletes", (user, id) => api.request.delete(`/v1/tasks/${id}`).set(user.auth).then()],
+  ["patches with an invalid body", (user, id) => api.as(user).patch(`/v1/tasks/${id}`, { title: "" }).then()],
+  ["deletes", (user, id) => api.as(user).delete(`/v1/tasks/${id}`).then()],
   [
     "deletes with a stale If-Match",
-    (user, id) => api.request.delete(`/v1/tasks/${id}`).set(user.auth).set("If-Match", '"99"').then(),
+    (user, id) => api.as(user).delete(`/v1/tasks/${id}`, { "If-Match": '"99"' }).then(),
   ],
-  ["completes", (user, id) => api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).then()],
+  ["completes", (user, id) => api.as(user).post(`/v1/tasks/${id}/complete`).then()],
   [
     "completes with an Idempotency-Key",
     (user, id) =>
-      api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).set("Idempotency-Key", "k1").then(),
+      api.as(user).post(`/v1/tasks/${id}/complete`, undefined, { "Idempotency-Key": "k1" }).then(),
   ],
-  ["reopens", (user, id) => api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).then()],
+  ["reopens", (user, id) => api.as(user).post(`/v1/tasks/${id}/reopen`).then()],
   [
     "reopens with a stale If-Match",
-    (user, id) => api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).set("If-Match", '"99"').then(),
+    (user, id) => api.as(user).post(`/v1/tasks/${id}/reopen`, undefined, { "If-Match": '"99"' }).then(),
   ],
 ];
 
@@ -117,20 +105,20 @@ describe("task routes by id", () => {
 
   it("when a user reads another user's task, then 404 not-found", async () => {
     const { intruder, secret } = await ownerAndIntruder();
-    const res = await api.request.get(`/v1/tasks/${secret.id}`).set(intruder.auth);
+    const res = await api.as(intruder).get(`/v1/tasks/${secret.id}`);
     expect(res.status).toBe(404);
     expect((res.body as ProblemBody).type).toBe("https://taskmesh.dev/problems/not-found");
   });
 
   it("when a user completes another user's parent task, then none of its subtasks is completed either", async () => {
     const { owner, intruder, secret, subtask } = await ownerAndIntruder();
-    expect((await api.request.post(`/v1/tasks/${secret.id}/complete`).set(intruder.auth)).status).toBe(404);
+    expect((await api.as(intruder).post(`/v1/tasks/${secret.id}/complete`)).status).toBe(404);
     expect(await readTask(owner, subtask.id)).toMatchObject({ completed: false, version: 1 });
   });
 
   it("when a user deletes another user's parent task, then the owner keeps the task and its subtasks", async () => {
     const { owner, intruder, secret } = await ownerAndIntruder();
-    expect((await api.request.delete(`/v1/tasks/${secret.id}`).set(intruder.auth)).status).toBe(404);
+    expect((await api.as(intruder).delete(`/v1/tasks/${secret.id}`)).status).toBe(404);
     expect(await api.prisma.task.count({ where: { userId: owner.id } })).toBe(2);
   });
 });
@@ -226,7 +214,7 @@ describe("listing, searching and filtering", () => {
   it("when a user lists tags, then another user's tags are not among them", async () => {
     const { intruder } = await ownerAndIntruder();
     await createTask(intruder, { title: "t", tags: ["mine"] });
-    const res = await api.request.get("/v1/tags").set(intruder.auth).expect(200);
+    const res = await api.as(intruder).get("/v1/tags").expect(200);
     expect((res.body as { data: { name: string }[] }).data.map((t) => t.name)).toEqual(["mine"]);
   });
 
@@ -242,11 +230,8 @@ describe("listing, searching and filtering", () => {
 describe("references in bodies", () => {
   it("when a user creates a task in another user's list, then 422 exactly as for a list that does not exist, and nothing is created", async () => {
     const { owner, intruder, listId } = await ownerAndIntruder();
-    const stolen = await api.request.post("/v1/tasks").set(intruder.auth).send({ title: "t", listId });
-    const random = await api.request
-      .post("/v1/tasks")
-      .set(intruder.auth)
-      .send({ title: "t", listId: randomUUID() });
+    const stolen = await api.as(intruder).post("/v1/tasks", { title: "t", listId });
+    const random = await api.as(intruder).post("/v1/tasks", { title: "t", listId: randomUUID() });
     expect(stolen.status).toBe(422);
     expect(observable(stolen)).toEqual(observable(random));
     expect((stolen.body as ProblemBody).errors).toEqual([expect.objectContaining({ pointer: "/listId" })]);
@@ -257,14 +242,8 @@ describe("references in bodies", () => {
 
   it("when a user creates a subtask of another user's task, then 422 exactly as for a task that does not exist, and nothing is created", async () => {
     const { owner, intruder, secret } = await ownerAndIntruder();
-    const stolen = await api.request
-      .post("/v1/tasks")
-      .set(intruder.auth)
-      .send({ title: "t", parentId: secret.id });
-    const random = await api.request
-      .post("/v1/tasks")
-      .set(intruder.auth)
-      .send({ title: "t", parentId: randomUUID() });
+    const stolen = await api.as(intruder).post("/v1/tasks", { title: "t", parentId: secret.id });
+    const random = await api.as(intruder).post("/v1/tasks", { title: "t", parentId: randomUUID() });
     expect(stolen.status).toBe(422);
     expect(observable(stolen)).toEqual(observable(random));
     expect((stolen.body as ProblemBody).errors).toEqual([expect.objectContaining({ pointer: "/parentId" })]);
@@ -279,14 +258,8 @@ describe("references in bodies", () => {
       ["listId", listId],
       ["parentId", secret.id],
     ] as const) {
-      const stolen = await api.request
-        .patch(`/v1/tasks/${mine.id}`)
-        .set(intruder.auth)
-        .send({ [key]: foreign });
-      const random = await api.request
-        .patch(`/v1/tasks/${mine.id}`)
-        .set(intruder.auth)
-        .send({ [key]: randomUUID() });
+      const stolen = await api.as(intruder).patch(`/v1/tasks/${mine.id}`, { [key]: foreign });
+      const random = await api.as(intruder).patch(`/v1/tasks/${mine.id}`, { [key]: randomUUID() });
       expect(stolen.status).toBe(422);
       expect(observable(stolen)).toEqual(observable(random));
     }
@@ -298,17 +271,13 @@ describe("idempotency keys", () => {
   it("when two users create with the same key and body, then each gets a task of their own and neither is a replay", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    const first = await api.request
-      .post("/v1/tasks")
-      .set(alice.auth)
-      .set("Idempotency-Key", "shared")
-      .send({ title: "same" })
+    const first = await api
+      .as(alice)
+      .post("/v1/tasks", { title: "same" }, { "Idempotency-Key": "shared" })
       .expect(201);
-    const second = await api.request
-      .post("/v1/tasks")
-      .set(bob.auth)
-      .set("Idempotency-Key", "shared")
-      .send({ title: "same" })
+    const second = await api
+      .as(bob)
+      .post("/v1/tasks", { title: "same" }, { "Idempotency-Key": "shared" })
       .expect(201);
     expect(second.headers["idempotent-replayed"]).toBeUndefined();
     expect((second.body as TaskView).id).not.toBe((first.body as TaskView).id);
@@ -319,17 +288,10 @@ describe("idempotency keys", () => {
   it("when a user reuses another user's key with another body, then it is a fresh request, not a 422", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    await api.request
-      .post("/v1/tasks")
-      .set(alice.auth)
-      .set("Idempotency-Key", "shared")
-      .send({ title: "alice's" })
-      .expect(201);
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(bob.auth)
-      .set("Idempotency-Key", "shared")
-      .send({ title: "bob's" })
+    await api.as(alice).post("/v1/tasks", { title: "alice's" }, { "Idempotency-Key": "shared" }).expect(201);
+    const res = await api
+      .as(bob)
+      .post("/v1/tasks", { title: "bob's" }, { "Idempotency-Key": "shared" })
       .expect(201);
     expect((res.body as TaskView).title).toBe("bob's");
   });
@@ -339,15 +301,13 @@ describe("idempotency keys", () => {
     const bob = await api.signUp();
     const alices = await createTask(alice, { title: "alice's" });
     const bobs = await createTask(bob, { title: "bob's" });
-    await api.request
-      .post(`/v1/tasks/${alices.id}/complete`)
-      .set(alice.auth)
-      .set("Idempotency-Key", "done")
+    await api
+      .as(alice)
+      .post(`/v1/tasks/${alices.id}/complete`, undefined, { "Idempotency-Key": "done" })
       .expect(200);
-    const res = await api.request
-      .post(`/v1/tasks/${bobs.id}/complete`)
-      .set(bob.auth)
-      .set("Idempotency-Key", "done")
+    const res = await api
+      .as(bob)
+      .post(`/v1/tasks/${bobs.id}/complete`, undefined, { "Idempotency-Key": "done" })
       .expect(200);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
     expect(res.body).toMatchObject({ id: bobs.id, completed: true });
@@ -356,41 +316,35 @@ describe("idempotency keys", () => {
   it("when a user replays another user's create request with the same key, then the first user's task is not revealed", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    const alices = await api.request
-      .post("/v1/tasks")
-      .set(alice.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "plan" })
+    const alices = await api
+      .as(alice)
+      .post("/v1/tasks", { title: "plan" }, { "Idempotency-Key": "k" })
       .expect(201);
-    const bobs = await api.request
-      .post("/v1/tasks")
-      .set(bob.auth)
-      .set("Idempotency-Key", "k")
-      .send({ title: "plan" })
+    const bobs = await api
+      .as(bob)
+      .post("/v1/tasks", { title: "plan" }, { "Idempotency-Key": "k" })
       .expect(201);
     expect(bobs.headers.location).not.toBe(alices.headers.location);
     expect(await readTask(bob, (bobs.body as TaskView).id)).toEqual(bobs.body);
-    expect((await api.request.get(alices.headers.location ?? "").set(bob.auth)).status).toBe(404);
+    expect((await api.as(bob).get(alices.headers.location ?? "")).status).toBe(404);
   });
 
   it("when another user's key was used on a task the user cannot see, then nothing was stored for either user", async () => {
     const { owner, intruder, secret } = await ownerAndIntruder();
     expect(
       (
-        await api.request
-          .post(`/v1/tasks/${secret.id}/complete`)
-          .set(intruder.auth)
-          .set("Idempotency-Key", "probe")
+        await api
+          .as(intruder)
+          .post(`/v1/tasks/${secret.id}/complete`, undefined, { "Idempotency-Key": "probe" })
       ).status,
     ).toBe(404);
     expect(
       await api.prisma.idempotencyKey.count({ where: { userId: { in: [owner.id, intruder.id] } } }),
     ).toBe(0);
     // The owner can still use the key for a real request.
-    const res = await api.request
-      .post(`/v1/tasks/${secret.id}/complete`)
-      .set(owner.auth)
-      .set("Idempotency-Key", "probe")
+    const res = await api
+      .as(owner)
+      .post(`/v1/tasks/${secret.id}/complete`, undefined, { "Idempotency-Key": "probe" })
       .expect(200);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
   });

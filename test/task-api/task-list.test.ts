@@ -71,7 +71,7 @@ describe("status", () => {
     const user = await api.signUp();
     await createTask(user, { title: "open" });
     const done = await createTask(user, { title: "done" });
-    await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${done.id}/complete`).expect(200);
     expect(await titles(user)).toEqual(["open"]);
     expect(await titles(user, { status: "open" })).toEqual(["open"]);
     expect(await titles(user, { status: "completed" })).toEqual(["done"]);
@@ -154,7 +154,7 @@ describe("list and parent", () => {
   it("when a listId is given, then only that list's tasks are listed; 'none' lists tasks in no list", async () => {
     const user = await api.signUp();
     const listId = (
-      (await api.request.post("/v1/lists").set(user.auth).send({ name: "L" }).expect(201)).body as {
+      (await api.as(user).post("/v1/lists", { name: "L" }).expect(201)).body as {
         id: string;
       }
     ).id;
@@ -216,7 +216,7 @@ describe("due filters", () => {
     await createTask(user, { title: "future", dueAt: "2099-01-01" });
     await createTask(user, { title: "undated" });
     const done = await createTask(user, { title: "past but done", dueAt: "2020-01-01" });
-    await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${done.id}/complete`).expect(200);
     expect(await titles(user, { overdue: "true" })).toEqual(["past instant", "past day"]);
     expect(await titles(user, { overdue: "false" })).toEqual(["future", "undated"]);
     expect(await titles(user, { overdue: "false", status: "completed" })).toEqual(["past but done"]);

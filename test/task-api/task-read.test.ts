@@ -16,11 +16,7 @@ describe("GET /v1/tasks/:id", () => {
   it("when the client sends the current ETag in If-None-Match, then 304 with the ETag and no body", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    const res = await api.request
-      .get(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .set("If-None-Match", '"1"')
-      .expect(304);
+    const res = await api.as(user).get(`/v1/tasks/${created.id}`, { "If-None-Match": '"1"' }).expect(304);
     expect(res.headers.etag).toBe('"1"');
     expect(res.text).toBe("");
   });
@@ -28,12 +24,8 @@ describe("GET /v1/tasks/:id", () => {
   it("when the client's ETag is stale, then 200 with the current task and ETag", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "t2" }).expect(200);
-    const res = await api.request
-      .get(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .set("If-None-Match", '"1"')
-      .expect(200);
+    await api.as(user).patch(`/v1/tasks/${created.id}`, { title: "t2" }).expect(200);
+    const res = await api.as(user).get(`/v1/tasks/${created.id}`, { "If-None-Match": '"1"' }).expect(200);
     expect(res.headers.etag).toBe('"2"');
     expect(taskOf(res).title).toBe("t2");
   });
@@ -47,11 +39,11 @@ describe("GET /v1/tasks/:id", () => {
 
 describe("unknown ids", () => {
   const routes: [string, (id: string, user: TestUser) => Promise<Response>][] = [
-    ["GET", (id, user) => api.request.get(`/v1/tasks/${id}`).set(user.auth).then()],
-    ["PATCH", (id, user) => api.request.patch(`/v1/tasks/${id}`).set(user.auth).send({ title: "x" }).then()],
-    ["DELETE", (id, user) => api.request.delete(`/v1/tasks/${id}`).set(user.auth).then()],
-    ["POST complete", (id, user) => api.request.post(`/v1/tasks/${id}/complete`).set(user.auth).then()],
-    ["POST reopen", (id, user) => api.request.post(`/v1/tasks/${id}/reopen`).set(user.auth).then()],
+    ["GET", (id, user) => api.as(user).get(`/v1/tasks/${id}`).then()],
+    ["PATCH", (id, user) => api.as(user).patch(`/v1/tasks/${id}`, { title: "x" }).then()],
+    ["DELETE", (id, user) => api.as(user).delete(`/v1/tasks/${id}`).then()],
+    ["POST complete", (id, user) => api.as(user).post(`/v1/tasks/${id}/complete`).then()],
+    ["POST reopen", (id, user) => api.as(user).post(`/v1/tasks/${id}/reopen`).then()],
   ];
   for (const [route, call] of routes) {
     it.each([

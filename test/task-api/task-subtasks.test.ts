@@ -30,10 +30,13 @@ describe("subtasks", () => {
       const listId = (await createList(user, "Trip")).id;
       const other = (await createList(user, "Other")).id;
       const parent = await createTask(user, { title: "pack", listId });
-      const res = await api.request
-        .post("/v1/tasks")
-        .set(user.auth)
-        .send({ title: "socks", parentId: parent.id, listId: which === "listOther" ? other : null });
+      const res = await api
+        .as(user)
+        .post("/v1/tasks", {
+          title: "socks",
+          parentId: parent.id,
+          listId: which === "listOther" ? other : null,
+        });
       expectProblem(res, 422, "validation-failed", ["/listId"]);
       expect(await taskCount(user)).toBe(1);
     },
@@ -43,17 +46,14 @@ describe("subtasks", () => {
     const user = await api.signUp();
     const parent = await createTask(user, { title: "p" });
     const sub = await createTask(user, { title: "s", parentId: parent.id });
-    const res = await api.request.post("/v1/tasks").set(user.auth).send({ title: "ss", parentId: sub.id });
+    const res = await api.as(user).post("/v1/tasks", { title: "ss", parentId: sub.id });
     expectProblem(res, 422, "validation-failed", ["/parentId"]);
     expect(await taskCount(user)).toBe(2);
   });
 
   it("when the parentId names no task, then 422 naming /parentId", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tasks")
-      .set(user.auth)
-      .send({ title: "s", parentId: randomUUID() });
+    const res = await api.as(user).post("/v1/tasks", { title: "s", parentId: randomUUID() });
     expectProblem(res, 422, "validation-failed", ["/parentId"]);
     expect(await taskCount(user)).toBe(0);
   });
@@ -64,13 +64,13 @@ describe("subtasks", () => {
     const sub = await createTask(user, { title: "s", parentId: parent.id });
     const other = await createTask(user, { title: "o" });
     expectProblem(
-      await api.request.patch(`/v1/tasks/${other.id}`).set(user.auth).send({ parentId: other.id }),
+      await api.as(user).patch(`/v1/tasks/${other.id}`, { parentId: other.id }),
       422,
       "validation-failed",
       ["/parentId"],
     );
     expectProblem(
-      await api.request.patch(`/v1/tasks/${parent.id}`).set(user.auth).send({ parentId: other.id }),
+      await api.as(user).patch(`/v1/tasks/${parent.id}`, { parentId: other.id }),
       422,
       "validation-failed",
       ["/parentId"],
@@ -86,16 +86,10 @@ describe("subtasks", () => {
     const parent = await createTask(user, { title: "p", listId });
     const loose = await createTask(user, { title: "loose" });
     const adopted = taskOf(
-      await api.request
-        .patch(`/v1/tasks/${loose.id}`)
-        .set(user.auth)
-        .send({ parentId: parent.id })
-        .expect(200),
+      await api.as(user).patch(`/v1/tasks/${loose.id}`, { parentId: parent.id }).expect(200),
     );
     expect(adopted).toMatchObject({ parentId: parent.id, listId });
-    const freed = taskOf(
-      await api.request.patch(`/v1/tasks/${loose.id}`).set(user.auth).send({ parentId: null }).expect(200),
-    );
+    const freed = taskOf(await api.as(user).patch(`/v1/tasks/${loose.id}`, { parentId: null }).expect(200));
     expect(freed).toMatchObject({ parentId: null, listId });
   });
 
@@ -105,7 +99,7 @@ describe("subtasks", () => {
     const to = (await createList(user, "To")).id;
     const parent = await createTask(user, { title: "p", listId: from });
     const sub = await createTask(user, { title: "s", parentId: parent.id });
-    await api.request.patch(`/v1/tasks/${parent.id}`).set(user.auth).send({ listId: to }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${parent.id}`, { listId: to }).expect(200);
     expect(await readTask(user, sub.id)).toMatchObject({ listId: to, version: 2 });
   });
 
@@ -116,20 +110,20 @@ describe("subtasks", () => {
     const parent = await createTask(user, { title: "p", listId });
     const sub = await createTask(user, { title: "s", parentId: parent.id });
     expectProblem(
-      await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId: other }),
+      await api.as(user).patch(`/v1/tasks/${sub.id}`, { listId: other }),
       422,
       "validation-failed",
       ["/listId"],
     );
     expectProblem(
-      await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId: null }),
+      await api.as(user).patch(`/v1/tasks/${sub.id}`, { listId: null }),
       422,
       "validation-failed",
       ["/listId"],
     );
     expect(await readTask(user, sub.id)).toEqual(sub);
     // Naming the list it is already in is fine.
-    await api.request.patch(`/v1/tasks/${sub.id}`).set(user.auth).send({ listId }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${sub.id}`, { listId }).expect(200);
   });
 
   it("when a parent is completed, then its open subtasks complete with it and completed ones keep their completedAt", async () => {
@@ -137,12 +131,8 @@ describe("subtasks", () => {
     const parent = await createTask(user, { title: "p" });
     const open = await createTask(user, { title: "open", parentId: parent.id });
     const done = await createTask(user, { title: "done", parentId: parent.id });
-    const doneEarlier = taskOf(
-      await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200),
-    );
-    const completedParent = taskOf(
-      await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200),
-    );
+    const doneEarlier = taskOf(await api.as(user).post(`/v1/tasks/${done.id}/complete`).expect(200));
+    const completedParent = taskOf(await api.as(user).post(`/v1/tasks/${parent.id}/complete`).expect(200));
     expect(await readTask(user, open.id)).toMatchObject({
       completed: true,
       completedAt: completedParent.completedAt,
@@ -156,8 +146,8 @@ describe("subtasks", () => {
     const parent = await createTask(user, { title: "p" });
     const a = await createTask(user, { title: "a", parentId: parent.id });
     const b = await createTask(user, { title: "b", parentId: parent.id });
-    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
-    await api.request.post(`/v1/tasks/${a.id}/reopen`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${parent.id}/complete`).expect(200);
+    await api.as(user).post(`/v1/tasks/${a.id}/reopen`).expect(200);
     expect(await readTask(user, parent.id)).toMatchObject({
       completed: false,
       completedAt: null,
@@ -169,7 +159,7 @@ describe("subtasks", () => {
   it("when an open subtask is created under a completed parent, then the parent is reopened", async () => {
     const user = await api.signUp();
     const parent = await createTask(user, { title: "p" });
-    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${parent.id}/complete`).expect(200);
     await createTask(user, { title: "late addition", parentId: parent.id });
     expect(await readTask(user, parent.id)).toMatchObject({
       completed: false,
@@ -183,11 +173,11 @@ describe("subtasks", () => {
     const parent = await createTask(user, { title: "p" });
     const done = await createTask(user, { title: "done" });
     const open = await createTask(user, { title: "open" });
-    await api.request.post(`/v1/tasks/${parent.id}/complete`).set(user.auth).expect(200);
-    await api.request.post(`/v1/tasks/${done.id}/complete`).set(user.auth).expect(200);
-    await api.request.patch(`/v1/tasks/${done.id}`).set(user.auth).send({ parentId: parent.id }).expect(200);
+    await api.as(user).post(`/v1/tasks/${parent.id}/complete`).expect(200);
+    await api.as(user).post(`/v1/tasks/${done.id}/complete`).expect(200);
+    await api.as(user).patch(`/v1/tasks/${done.id}`, { parentId: parent.id }).expect(200);
     expect(await readTask(user, parent.id)).toMatchObject({ completed: true });
-    await api.request.patch(`/v1/tasks/${open.id}`).set(user.auth).send({ parentId: parent.id }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${open.id}`, { parentId: parent.id }).expect(200);
     expect(await readTask(user, parent.id)).toMatchObject({ completed: false, completedAt: null });
   });
 
@@ -196,8 +186,8 @@ describe("subtasks", () => {
     const parent = await createTask(user, { title: "p" });
     const sub = await createTask(user, { title: "s", parentId: parent.id, tags: ["t"] });
     const bystander = await createTask(user, { title: "other" });
-    await api.request.delete(`/v1/tasks/${parent.id}`).set(user.auth).expect(204);
-    expectProblem(await api.request.get(`/v1/tasks/${sub.id}`).set(user.auth), 404, "not-found");
+    await api.as(user).delete(`/v1/tasks/${parent.id}`).expect(204);
+    expectProblem(await api.as(user).get(`/v1/tasks/${sub.id}`), 404, "not-found");
     expect(await api.prisma.task.findMany({ where: { userId: user.id }, select: { id: true } })).toEqual([
       { id: bystander.id },
     ]);
@@ -207,7 +197,7 @@ describe("subtasks", () => {
     const user = await api.signUp();
     const parent = await createTask(user, { title: "p" });
     const sub = await createTask(user, { title: "s", parentId: parent.id });
-    await api.request.delete(`/v1/tasks/${sub.id}`).set(user.auth).expect(204);
+    await api.as(user).delete(`/v1/tasks/${sub.id}`).expect(204);
     expect(await readTask(user, parent.id)).toEqual(parent);
   });
 });

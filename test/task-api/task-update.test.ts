@@ -20,10 +20,9 @@ describe("PATCH /v1/tasks/:id", () => {
       dueAt: "2026-12-01T10:00:00Z",
       tags: ["x"],
     });
-    const res = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .send({ priority: "urgent", description: null })
+    const res = await api
+      .as(user)
+      .patch(`/v1/tasks/${created.id}`, { priority: "urgent", description: null })
       .expect(200);
     expect(res.headers.etag).toBe('"2"');
     expect(taskOf(res)).toEqual({
@@ -40,11 +39,11 @@ describe("PATCH /v1/tasks/:id", () => {
   it("when the patch is sent as application/merge-patch+json, then it is applied", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    const res = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .set("Content-Type", "application/merge-patch+json")
-      .send(JSON.stringify({ title: "renamed" }))
+    const res = await api
+      .as(user)
+      .patch(`/v1/tasks/${created.id}`, JSON.stringify({ title: "renamed" }), {
+        "Content-Type": "application/merge-patch+json",
+      })
       .expect(200);
     expect(taskOf(res).title).toBe("renamed");
   });
@@ -62,7 +61,7 @@ describe("PATCH /v1/tasks/:id", () => {
       { recurrence: "FREQ=DAILY" },
     ];
     for (const [i, change] of changes.entries()) {
-      const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send(change).expect(200);
+      const res = await api.as(user).patch(`/v1/tasks/${created.id}`, change).expect(200);
       expect(taskOf(res).version).toBe(i + 2);
       expect(res.headers.etag).toBe(`"${i + 2}"`);
     }
@@ -71,24 +70,17 @@ describe("PATCH /v1/tasks/:id", () => {
   it("when the patch is empty, then the task and its version stay as they were", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({}).expect(200);
+    const res = await api.as(user).patch(`/v1/tasks/${created.id}`, {}).expect(200);
     expect(taskOf(res)).toEqual(created);
   });
 
   it("when If-Match names the current version (or *), then the patch applies", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .set("If-Match", '"1"')
-      .send({ title: "v2" })
-      .expect(200);
-    const res = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .set("If-Match", "*")
-      .send({ title: "v3" })
+    await api.as(user).patch(`/v1/tasks/${created.id}`, { title: "v2" }, { "If-Match": '"1"' }).expect(200);
+    const res = await api
+      .as(user)
+      .patch(`/v1/tasks/${created.id}`, { title: "v3" }, { "If-Match": "*" })
       .expect(200);
     expect(taskOf(res)).toMatchObject({ title: "v3", version: 3 });
   });
@@ -101,13 +93,11 @@ describe("PATCH /v1/tasks/:id", () => {
   ])("when If-Match names %s, then 412 and the task is unchanged", async (_case, ifMatch) => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${created.id}`, { title: "v2" }).expect(200);
     const before = await readTask(user, created.id);
-    const res = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .set("If-Match", ifMatch)
-      .send({ title: "lost update" });
+    const res = await api
+      .as(user)
+      .patch(`/v1/tasks/${created.id}`, { title: "lost update" }, { "If-Match": ifMatch });
     expectProblem(res, 412, "precondition-failed");
     expect(await readTask(user, created.id)).toEqual(before);
   });
@@ -115,12 +105,8 @@ describe("PATCH /v1/tasks/:id", () => {
   it("when If-Match is stale, then the problem tells the current version", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
-    const res = await api.request
-      .patch(`/v1/tasks/${created.id}`)
-      .set(user.auth)
-      .set("If-Match", '"1"')
-      .send({ title: "v3" });
+    await api.as(user).patch(`/v1/tasks/${created.id}`, { title: "v2" }).expect(200);
+    const res = await api.as(user).patch(`/v1/tasks/${created.id}`, { title: "v3" }, { "If-Match": '"1"' });
     expect(expectProblem(res, 412, "precondition-failed").currentVersion).toBe(2);
   });
 
@@ -146,7 +132,7 @@ describe("PATCH /v1/tasks/:id", () => {
     async (_case, body, pointers) => {
       const user = await api.signUp();
       const created = await createTask(user, { title: "t", description: "d", tags: ["x"] });
-      const res = await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send(body);
+      const res = await api.as(user).patch(`/v1/tasks/${created.id}`, body);
       expectProblem(res, 422, "validation-failed", pointers);
       expect(await readTask(user, created.id)).toEqual(created);
     },
@@ -157,20 +143,17 @@ describe("PATCH /v1/tasks/:id", () => {
     const created = await createTask(user, { title: "t" });
     const url = `/v1/tasks/${created.id}`;
     expectProblem(
-      await api.request.patch(url).set(user.auth).set("Content-Type", "application/json").send("{title:"),
+      await api.as(user).patch(url, "{title:", { "Content-Type": "application/json" }),
       400,
       "malformed-json",
     );
     expectProblem(
-      await api.request
-        .patch(url)
-        .set(user.auth)
-        .send({ description: "d".repeat(70_000) }),
+      await api.as(user).patch(url, { description: "d".repeat(70_000) }),
       413,
       "payload-too-large",
     );
     expectProblem(
-      await api.request.patch(url).set(user.auth).set("Content-Type", "text/plain").send("title=x"),
+      await api.as(user).patch(url, "title=x", { "Content-Type": "text/plain" }),
       415,
       "unsupported-media-type",
     );
@@ -182,7 +165,7 @@ describe("complete and reopen", () => {
   it("when a user completes a task, then completed and completedAt are set, the version bumps and the ETag follows", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    const res = await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200);
+    const res = await api.as(user).post(`/v1/tasks/${created.id}/complete`).expect(200);
     expect(res.headers.etag).toBe('"2"');
     expect(taskOf(res)).toMatchObject({
       completed: true,
@@ -195,20 +178,16 @@ describe("complete and reopen", () => {
   it("when a completed task is completed again, then nothing changes", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    const first = taskOf(
-      await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200),
-    );
-    const second = taskOf(
-      await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200),
-    );
+    const first = taskOf(await api.as(user).post(`/v1/tasks/${created.id}/complete`).expect(200));
+    const second = taskOf(await api.as(user).post(`/v1/tasks/${created.id}/complete`).expect(200));
     expect(second).toEqual(first);
   });
 
   it("when a user reopens a completed task, then completed is false, completedAt is cleared and the version bumps", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).expect(200);
-    const res = await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200);
+    await api.as(user).post(`/v1/tasks/${created.id}/complete`).expect(200);
+    const res = await api.as(user).post(`/v1/tasks/${created.id}/reopen`).expect(200);
     expect(res.headers.etag).toBe('"3"');
     expect(taskOf(res)).toMatchObject({ completed: false, completedAt: null, version: 3 });
   });
@@ -216,30 +195,24 @@ describe("complete and reopen", () => {
   it("when an open task is reopened, then nothing changes", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    expect(
-      taskOf(await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).expect(200)),
-    ).toEqual(created);
+    expect(taskOf(await api.as(user).post(`/v1/tasks/${created.id}/reopen`).expect(200))).toEqual(created);
   });
 
   it("when If-Match is stale on complete or reopen, then 412 and the task is unchanged", async () => {
     const user = await api.signUp();
     const created = await createTask(user, { title: "t" });
-    await api.request.patch(`/v1/tasks/${created.id}`).set(user.auth).send({ title: "v2" }).expect(200);
+    await api.as(user).patch(`/v1/tasks/${created.id}`, { title: "v2" }).expect(200);
     const before = await readTask(user, created.id);
     expectProblem(
-      await api.request.post(`/v1/tasks/${created.id}/complete`).set(user.auth).set("If-Match", '"1"'),
+      await api.as(user).post(`/v1/tasks/${created.id}/complete`, undefined, { "If-Match": '"1"' }),
       412,
       "precondition-failed",
     );
     expect(await readTask(user, created.id)).toEqual(before);
-    await api.request
-      .post(`/v1/tasks/${created.id}/complete`)
-      .set(user.auth)
-      .set("If-Match", '"2"')
-      .expect(200);
+    await api.as(user).post(`/v1/tasks/${created.id}/complete`, undefined, { "If-Match": '"2"' }).expect(200);
     const completed = await readTask(user, created.id);
     expectProblem(
-      await api.request.post(`/v1/tasks/${created.id}/reopen`).set(user.auth).set("If-Match", '"2"'),
+      await api.as(user).post(`/v1/tasks/${created.id}/reopen`, undefined, { "If-Match": '"2"' }),
       412,
       "precondition-failed",
     );

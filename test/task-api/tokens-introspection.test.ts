@@ -38,7 +38,7 @@ beforeAll(() => {
 });
 
 async function pat(user: TestUser, scope: "read" | "read-write" = "read-write") {
-  const res = await api.request.post("/v1/tokens").set(user.auth).send({ name: "mcp", scope }).expect(201);
+  const res = await api.as(user).post("/v1/tokens", { name: "mcp", scope }).expect(201);
   return res.body as { id: string; token: string; expiresAt: string };
 }
 
@@ -89,14 +89,14 @@ describe("POST /internal/tokens/introspect", () => {
 
     await introspect(token.token).expect(200);
 
-    const read = await api.request.get(`/v1/tokens/${token.id}`).set(user.auth).expect(200);
+    const read = await api.as(user).get(`/v1/tokens/${token.id}`).expect(200);
     expect((read.body as { lastUsedAt: string | null }).lastUsedAt).not.toBeNull();
   });
 
   it("when the token is revoked, expired, unknown, malformed or a JWT, then only {active:false}", async () => {
     const user = await api.signUp();
     const revoked = await pat(user);
-    await api.request.delete(`/v1/tokens/${revoked.id}`).set(user.auth).expect(204);
+    await api.as(user).delete(`/v1/tokens/${revoked.id}`).expect(204);
     const expired = await pat(user);
     await api.pool.query(
       "UPDATE personal_access_tokens SET expires_at = now() - interval '1 second' WHERE id = $1",
@@ -134,11 +134,7 @@ describe("POST /internal/tokens/introspect", () => {
       401,
     );
     // A user's own credentials do not open it either.
-    await api.request
-      .post("/internal/tokens/introspect")
-      .set(user.auth)
-      .send({ token: token.token })
-      .expect(401);
+    await api.as(user).post("/internal/tokens/introspect", { token: token.token }).expect(401);
   });
 
   it("when another app, even a trusted caller of /v1, introspects through the sidecar, then 403", async () => {
@@ -332,7 +328,7 @@ describe("createBearerVerifier (what mcp-server runs) against the real task-api"
       tokenId: token.id,
       expiresAt: new Date(Math.floor(Date.parse(token.expiresAt) / 1000) * 1000),
     });
-    await api.request.delete(`/v1/tokens/${token.id}`).set(user.auth).expect(204);
+    await api.as(user).delete(`/v1/tokens/${token.id}`).expect(204);
     await expect(verify(token.token)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 

@@ -28,7 +28,7 @@ async function createToken(
   user: TestUser,
   body: object = { name: "script", scope: "read-write", expiresInDays: 30 },
 ): Promise<CreatedToken> {
-  const res = await api.request.post("/v1/tokens").set(user.auth).send(body);
+  const res = await api.as(user).post("/v1/tokens", body);
   expect(res.status, res.text).toBe(201);
   return res.body as CreatedToken;
 }
@@ -38,10 +38,9 @@ const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 describe("creating a token", () => {
   it("when a signed-in user creates a token, then 201 shows the secret once, with its prefix, scope and expiry", async () => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tokens")
-      .set(user.auth)
-      .send({ name: "  Claude Desktop ", scope: "read", expiresInDays: 7 })
+    const res = await api
+      .as(user)
+      .post("/v1/tokens", { name: "  Claude Desktop ", scope: "read", expiresInDays: 7 })
       .expect(201);
 
     const body = res.body as CreatedToken;
@@ -52,9 +51,9 @@ describe("creating a token", () => {
     expect(res.headers["cache-control"]).toBe("no-store");
     expect(res.headers.location).toBe(`/v1/tokens/${body.id}`);
 
-    const listed = await api.request.get("/v1/tokens").set(user.auth).expect(200);
+    const listed = await api.as(user).get("/v1/tokens").expect(200);
     expect(JSON.stringify(listed.body)).not.toContain(body.token);
-    const one = await api.request.get(`/v1/tokens/${body.id}`).set(user.auth).expect(200);
+    const one = await api.as(user).get(`/v1/tokens/${body.id}`).expect(200);
     expect(one.body).toEqual({
       id: body.id,
       name: "Claude Desktop",
@@ -111,7 +110,7 @@ describe("creating a token", () => {
     ],
   ])("when the body has %s, then 422 names the field", async (_label, body, pointer) => {
     const user = await api.signUp();
-    const res = await api.request.post("/v1/tokens").set(user.auth).send(body).expect(422);
+    const res = await api.as(user).post("/v1/tokens", body).expect(422);
 
     expect(res.headers["content-type"]).toMatch(/application\/problem\+json/);
     expect((res.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toContain(pointer);
@@ -123,10 +122,9 @@ describe("creating a token", () => {
     ["more than 365 days ahead", () => new Date(now + 366 * DAY).toISOString()],
   ])("when expiresAt is %s, then 422", async (_label, at) => {
     const user = await api.signUp();
-    const res = await api.request
-      .post("/v1/tokens")
-      .set(user.auth)
-      .send({ name: "t", scope: "read", expiresAt: at() })
+    const res = await api
+      .as(user)
+      .post("/v1/tokens", { name: "t", scope: "read", expiresAt: at() })
       .expect(422);
 
     expect((res.body as { errors: { pointer: string }[] }).errors[0]?.pointer).toBe("/expiresAt");
@@ -134,10 +132,14 @@ describe("creating a token", () => {
 
   it("when both expiresInDays and expiresAt are given, then 422", async () => {
     const user = await api.signUp();
-    await api.request
-      .post("/v1/tokens")
-      .set(user.auth)
-      .send({ name: "t", scope: "read", expiresInDays: 3, expiresAt: new Date(now + DAY).toISOString() })
+    await api
+      .as(user)
+      .post("/v1/tokens", {
+        name: "t",
+        scope: "read",
+        expiresInDays: 3,
+        expiresAt: new Date(now + DAY).toISOString(),
+      })
       .expect(422);
   });
 
@@ -149,20 +151,16 @@ describe("creating a token", () => {
          FROM generate_series(1, 50) AS i`,
       [user.id],
     );
-    const refused = await api.request
-      .post("/v1/tokens")
-      .set(user.auth)
-      .send({ name: "one more", scope: "read" })
-      .expect(422);
+    const refused = await api.as(user).post("/v1/tokens", { name: "one more", scope: "read" }).expect(422);
     expect(refused.body).toMatchObject({ code: "quota-exceeded", quota: "tokens", limit: 50 });
 
-    const page = await api.request.get("/v1/tokens?limit=1").set(user.auth).expect(200);
+    const page = await api.as(user).get("/v1/tokens?limit=1").expect(200);
     const id = (page.body as { data: { id: string }[] }).data[0]?.id;
-    await api.request
+    await api
+      .as(user)
       .delete(`/v1/tokens/${String(id)}`)
-      .set(user.auth)
       .expect(204);
-    await api.request.post("/v1/tokens").set(user.auth).send({ name: "one more", scope: "read" }).expect(201);
+    await api.as(user).post("/v1/tokens", { name: "one more", scope: "read" }).expect(201);
   });
 });
 
@@ -175,7 +173,7 @@ describe("listing tokens", () => {
     const third = await createToken(user, { name: "third", scope: "read" });
     await createToken(other, { name: "not yours", scope: "read" });
 
-    const page1 = await api.request.get("/v1/tokens?limit=2").set(user.auth).expect(200);
+    const page1 = await api.as(user).get("/v1/tokens?limit=2").expect(200);
     const body1 = page1.body as { data: { id: string }[]; nextCursor: string };
     expect(body1.data.map((t) => t.id)).toEqual([third.id, second.id]);
     const page2 = await api.request.get("/v1/tokens").query({ cursor: body1.nextCursor }).set(user.auth);
@@ -197,10 +195,10 @@ describe("listing tokens", () => {
 
   it("when the cursor is not one the list issued, or limit is out of range, then 400", async () => {
     const user = await api.signUp();
-    await api.request.get("/v1/tokens?cursor=bm90LWEtY3Vyc29y").set(user.auth).expect(400);
-    await api.request.get("/v1/tokens?limit=0").set(user.auth).expect(400);
-    await api.request.get("/v1/tokens?limit=101").set(user.auth).expect(400);
-    await api.request.get("/v1/tokens?unknown=1").set(user.auth).expect(400);
+    await api.as(user).get("/v1/tokens?cursor=bm90LWEtY3Vyc29y").expect(400);
+    await api.as(user).get("/v1/tokens?limit=0").expect(400);
+    await api.as(user).get("/v1/tokens?limit=101").expect(400);
+    await api.as(user).get("/v1/tokens?unknown=1").expect(400);
   });
 });
 
@@ -210,10 +208,10 @@ describe("cross-user isolation", () => {
     const b = await api.signUp();
     const token = await createToken(a);
 
-    const listed = await api.request.get("/v1/tokens").set(b.auth).expect(200);
+    const listed = await api.as(b).get("/v1/tokens").expect(200);
     expect((listed.body as { data: unknown[] }).data).toEqual([]);
-    await api.request.get(`/v1/tokens/${token.id}`).set(b.auth).expect(404);
-    await api.request.delete(`/v1/tokens/${token.id}`).set(b.auth).expect(404);
+    await api.as(b).get(`/v1/tokens/${token.id}`).expect(404);
+    await api.as(b).delete(`/v1/tokens/${token.id}`).expect(404);
 
     const me = await api.request.get("/v1/me").set(bearer(token.token)).expect(200);
     expect((me.body as { id: string }).id).toBe(a.id);
@@ -223,7 +221,7 @@ describe("cross-user isolation", () => {
     const a = await api.signUp();
     const b = await api.signUp();
     const bTask = (
-      (await api.request.post("/v1/tasks").set(b.auth).send({ title: "B's secret" }).expect(201)).body as {
+      (await api.as(b).post("/v1/tasks", { title: "B's secret" }).expect(201)).body as {
         id: string;
       }
     ).id;
@@ -236,8 +234,8 @@ describe("cross-user isolation", () => {
 
   it("when an id is not a UUID, then 404 like an unknown one", async () => {
     const user = await api.signUp();
-    await api.request.get("/v1/tokens/not-a-uuid").set(user.auth).expect(404);
-    await api.request.delete("/v1/tokens/not-a-uuid").set(user.auth).expect(404);
+    await api.as(user).get("/v1/tokens/not-a-uuid").expect(404);
+    await api.as(user).delete("/v1/tokens/not-a-uuid").expect(404);
   });
 });
 
@@ -262,14 +260,14 @@ describe("using a token as the bearer token", () => {
     await api.request.patch("/v1/me").set(bearer(token.token)).send({ name: "Renamed" }).expect(200);
     await api.request.delete(`/v1/tasks/${id}`).set(bearer(token.token)).expect(204);
     // The task was the user's: the session sees what the token did.
-    const tasks = await api.request.get("/v1/tasks?status=all").set(user.auth).expect(200);
+    const tasks = await api.as(user).get("/v1/tasks?status=all").expect(200);
     expect((tasks.body as { data: unknown[] }).data).toEqual([]);
   });
 
   it("when a read token reads, then 200; when it writes, then 403 problem+json with insufficient_scope, and nothing changes", async () => {
     const user = await api.signUp();
     const task = (
-      (await api.request.post("/v1/tasks").set(user.auth).send({ title: "Keep me" }).expect(201)).body as {
+      (await api.as(user).post("/v1/tasks", { title: "Keep me" }).expect(201)).body as {
         id: string;
       }
     ).id;
@@ -296,7 +294,7 @@ describe("using a token as the bearer token", () => {
       expect((res.body as { type: string }).type).toMatch(/forbidden$/);
       expect(res.headers["www-authenticate"]).toMatch(/error="insufficient_scope"/);
     }
-    const after = await api.request.get(`/v1/tasks/${task}`).set(user.auth).expect(200);
+    const after = await api.as(user).get(`/v1/tasks/${task}`).expect(200);
     expect(after.body).toMatchObject({ title: "Keep me", completed: false, version: 1 });
   });
 
@@ -305,11 +303,11 @@ describe("using a token as the bearer token", () => {
     const token = await createToken(user);
     await api.request.get("/v1/me").set(bearer(token.token)).expect(200);
 
-    await api.request.delete(`/v1/tokens/${token.id}`).set(user.auth).expect(204);
+    await api.as(user).delete(`/v1/tokens/${token.id}`).expect(204);
 
     const res = await api.request.get("/v1/me").set(bearer(token.token)).expect(401);
     expect(res.headers["www-authenticate"]).toMatch(/^Bearer realm="taskmesh", error="invalid_token"/);
-    await api.request.delete(`/v1/tokens/${token.id}`).set(user.auth).expect(404);
+    await api.as(user).delete(`/v1/tokens/${token.id}`).expect(404);
   });
 
   it("when a token has expired, then it is 401 (and still listed, so the user can see and remove it)", async () => {
@@ -323,7 +321,7 @@ describe("using a token as the bearer token", () => {
     ]);
 
     await api.request.get("/v1/me").set(bearer(token.token)).expect(401);
-    const listed = await api.request.get("/v1/tokens").set(user.auth).expect(200);
+    const listed = await api.as(user).get("/v1/tokens").expect(200);
     expect((listed.body as { data: { id: string }[] }).data.map((t) => t.id)).toEqual([token.id]);
   });
 
@@ -355,7 +353,7 @@ describe("using a token as the bearer token", () => {
     const user = await api.signUp();
     const token = await createToken(user);
 
-    await api.request.delete("/v1/me").set(user.auth).expect(204);
+    await api.as(user).delete("/v1/me").expect(204);
 
     await api.request.get("/v1/me").set(bearer(token.token)).expect(401);
     const rows = await api.pool.query("SELECT 1 FROM personal_access_tokens WHERE id = $1", [token.id]);
@@ -366,7 +364,7 @@ describe("using a token as the bearer token", () => {
 describe("last use", () => {
   const lastUsed = async (user: TestUser, id: string): Promise<string | null> =>
     (
-      (await api.request.get(`/v1/tokens/${id}`).set(user.auth).expect(200)).body as {
+      (await api.as(user).get(`/v1/tokens/${id}`).expect(200)).body as {
         lastUsedAt: string | null;
       }
     ).lastUsedAt;
@@ -418,7 +416,7 @@ describe("who may manage tokens and delete the account", () => {
 
     await api.request.delete("/v1/me").set(bearer(token.token)).expect(403);
 
-    await api.request.get("/v1/me").set(user.auth).expect(200);
+    await api.as(user).get("/v1/me").expect(200);
   });
 
   it("when the session token (bearer or cookie) manages tokens, then it may", async () => {

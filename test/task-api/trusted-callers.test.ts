@@ -49,7 +49,7 @@ describe("trusted service callers", () => {
     expect(events.map((e) => e.type.split(".")[3])).toEqual(["created", "updated", "completed", "deleted"]);
     for (const event of events) expect(event.data.actor).toEqual({ kind: "service", id: "mcp-server" });
     // The user's own changes still name the user.
-    const own = await api.request.post("/v1/tasks").set(user.auth).send({ title: "Mine" }).expect(201);
+    const own = await api.as(user).post("/v1/tasks", { title: "Mine" }).expect(201);
     const [mine] = await eventsOf((own.body as { id: string }).id);
     expect(mine?.data.actor).toEqual({ kind: "user", id: user.id });
   });
