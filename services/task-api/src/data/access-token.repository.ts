@@ -1,29 +1,12 @@
 import type { PrismaClient } from "@taskmesh/db";
 import type { Sql, Tx } from "./database.ts";
+import type { TokenScope, AccessTokenView, StoredAccessToken } from "../domain/ports.ts";
 
-export type TokenScope = "read" | "read-write";
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { TokenScope, AccessTokenView, StoredAccessToken };
+
 /** The Prisma enum's names (the database stores "read" and "read-write"). */
 type DbScope = "read" | "readWrite";
-
-/** A personal access token as its owner sees it (never the secret). */
-export interface AccessTokenView {
-  id: string;
-  name: string;
-  scope: TokenScope;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string;
-  lastUsedAt: string | null;
-}
-
-/** What authentication needs to know about a presented token. */
-export interface StoredAccessToken {
-  id: string;
-  userId: string;
-  scope: TokenScope;
-  expiresAt: Date;
-  lastUsedAt: Date | null;
-}
 
 const toDb = (scope: TokenScope): DbScope => (scope === "read" ? "read" : "readWrite");
 const fromDb = (scope: DbScope): TokenScope => (scope === "read" ? "read" : "read-write");

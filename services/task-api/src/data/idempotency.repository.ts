@@ -1,12 +1,9 @@
 import type { Prisma } from "@taskmesh/db";
 import type { Tx } from "./database.ts";
+import type { StoredResponse } from "../domain/ports.ts";
 
-export interface StoredResponse {
-  requestHash: string;
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { StoredResponse };
 
 /** Serialises requests with the same key: a concurrent retry waits, then replays. */
 export async function lockKey(tx: Tx, userId: string, key: string): Promise<void> {

@@ -1,13 +1,8 @@
 import type { Sql, Tx } from "./database.ts";
+import type { ListView } from "../domain/ports.ts";
 
-export interface ListView {
-  id: string;
-  name: string;
-  openTaskCount: number;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { ListView };
 
 interface ListRow {
   id: string;

@@ -1,7 +1,8 @@
 import type { Tx } from "./database.ts";
+import type { QuotaKind } from "../domain/ports.ts";
 
-/** What a per-user quota counts: the rows a user owns in one table. */
-export type QuotaKind = "tasks" | "lists" | "tags" | "tokens";
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { QuotaKind };
 
 /**
  * Serialises, until the transaction ends, every transaction that may add rows of `kind` for

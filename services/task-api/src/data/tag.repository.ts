@@ -1,12 +1,10 @@
 import { v7 as uuidv7 } from "uuid";
 import { normalizeTagName } from "../domain/tag.rules.ts";
 import type { Sql, Tx } from "./database.ts";
+import type { TagView } from "../domain/ports.ts";
 
-export interface TagView {
-  id: string;
-  name: string;
-  openTaskCount: number;
-}
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { TagView };
 
 /**
  * One statement: resolve the names to the user's tags (creating missing ones), drop the

@@ -1,24 +1,10 @@
 import { BadRequestError, UnavailableError } from "@taskmesh/core";
-import { historyPageSchema, type HistoryEntry, type HistoryPage } from "@taskmesh/contracts";
+import { historyPageSchema } from "@taskmesh/contracts";
 import type { SidecarClient } from "@taskmesh/dapr";
+import type { TaskHistoryEntry, TaskHistoryPage, TaskHistoryQuery, TaskHistory } from "../domain/ports.ts";
 
-/** One recorded change of a task, as audit-log keeps it (the REST contract's HistoryEntry). */
-export type TaskHistoryEntry = HistoryEntry;
-/** A page of history: audit-log answers with the same envelope task-api passes on. */
-export type TaskHistoryPage = HistoryPage;
-
-export interface TaskHistoryQuery {
-  /** The owner: only their entries are read. */
-  userId: string;
-  taskId: string;
-  cursor: string | undefined;
-  limit: number;
-}
-
-/** Where task history lives (audit-log); task-api only reads it. */
-export interface TaskHistory {
-  read(query: TaskHistoryQuery): Promise<TaskHistoryPage>;
-}
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { TaskHistoryEntry, TaskHistoryPage, TaskHistoryQuery, TaskHistory };
 
 const RETRY_AFTER_SECONDS = 5;
 

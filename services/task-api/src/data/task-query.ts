@@ -6,39 +6,17 @@
  * repeated across pages, even while tasks are inserted or deleted. NULL due dates sort
  * last in both directions.
  */
-import type { Priority } from "@taskmesh/db";
+import type {
+  SortKey,
+  SortTerm,
+  DueBound,
+  TaskFilter,
+  CursorValue,
+  CursorPosition,
+} from "../domain/ports.ts";
 
-export type SortKey = "dueAt" | "priority" | "createdAt" | "updatedAt" | "title" | "rank";
-export interface SortTerm {
-  key: SortKey;
-  desc: boolean;
-}
-
-/** A due bound is an instant, or a calendar date taken in the owner's time zone. */
-export type DueBound = { instant: string } | { date: string };
-
-export interface TaskFilter {
-  status: "open" | "completed" | "all";
-  priorities?: Priority[] | undefined;
-  /** Normalised (lower-case) tag names. */
-  tags?: string[] | undefined;
-  tagMatch: "any" | "all";
-  /** A list id, or "none" for tasks in no list. */
-  listId?: string | undefined;
-  /** A task id, or "none" for top-level tasks. */
-  parentId?: string | undefined;
-  dueBefore?: DueBound | undefined;
-  dueAfter?: DueBound | undefined;
-  overdue?: boolean | undefined;
-  /** Search words (domain/task-search.ts): a task matches when it has a word starting with each. */
-  search?: string[] | undefined;
-}
-
-export type CursorValue = string | number | null;
-export interface CursorPosition {
-  values: CursorValue[];
-  id: string;
-}
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { SortKey, SortTerm, DueBound, TaskFilter, CursorValue, CursorPosition };
 
 interface SortColumn {
   expr: string;

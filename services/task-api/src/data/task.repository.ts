@@ -8,28 +8,10 @@ import {
   type TaskFilter,
 } from "./task-query.ts";
 import type { Sql, Tx } from "./database.ts";
+import type { TaskView, TaskPage, TaskRecord, TaskFields } from "../domain/ports.ts";
 
-/** A task as the API shows it. */
-export interface TaskView {
-  id: string;
-  listId: string | null;
-  parentId: string | null;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  completedAt: string | null;
-  priority: Priority;
-  tags: string[];
-  dueAt: string | null;
-  allDay: boolean;
-  /** Calendar date of dueAt in the owner's time zone. */
-  dueDate: string | null;
-  recurrence: string | null;
-  remindAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { TaskView, TaskPage, TaskRecord, TaskFields };
 
 interface TaskRow {
   id: string;
@@ -102,12 +84,6 @@ export async function findTaskView(sql: Sql, userId: string, id: string): Promis
   return row && toView(row);
 }
 
-export interface TaskPage {
-  data: TaskView[];
-  /** Position after the last row, when there may be more. */
-  next: CursorPosition | undefined;
-}
-
 function cursorValue(value: unknown): CursorValue {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
@@ -132,18 +108,6 @@ export async function findTaskPage(
       ? { id: last.id, values: Array.from({ length: query.sortCount }, (_, i) => cursorValue(last[`s${i}`])) }
       : undefined;
   return { data: page.map(toView), next };
-}
-
-/** The stored fields a use case needs to apply a change (locked for the transaction). */
-export interface TaskRecord {
-  id: string;
-  listId: string | null;
-  parentId: string | null;
-  completed: boolean;
-  dueAt: Date | null;
-  allDay: boolean;
-  recurrence: string | null;
-  version: number;
 }
 
 export async function lockTask(tx: Tx, userId: string, id: string): Promise<TaskRecord | undefined> {
@@ -173,20 +137,6 @@ export async function lockTask(tx: Tx, userId: string, id: string): Promise<Task
       version: row.version,
     }
   );
-}
-
-export interface TaskFields {
-  listId?: string | null;
-  parentId?: string | null;
-  title?: string;
-  description?: string | null;
-  priority?: Priority;
-  dueAt?: Date | null;
-  allDay?: boolean;
-  recurrence?: string | null;
-  remindAt?: Date | null;
-  completed?: boolean;
-  completedAt?: Date | null;
 }
 
 export async function insertTask(

@@ -1,16 +1,9 @@
 import type { Sql, Tx } from "./database.ts";
 import type { PrismaClient } from "@taskmesh/db";
+import type { MeView } from "../domain/ports.ts";
 
-export interface MeView {
-  id: string;
-  name: string;
-  email: string;
-  emailVerified: boolean;
-  image: string | null;
-  timeZone: string;
-  createdAt: string;
-  updatedAt: string;
-}
+// The shapes are the domain's (domain/ports.ts); this module implements them.
+export type { MeView };
 
 const SELECT = {
   id: true,

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { InvalidError, NotFoundError } from "@taskmesh/core";
 import { PERSONAL_ACCESS_TOKEN_PREFIX, isPersonalAccessToken } from "@taskmesh/auth";
-import type { AccessTokenView, TokenScope } from "../data/access-token.repository.ts";
-import type { Store } from "./ports.ts";
+import type { AccessTokenView, Store, TokenScope } from "./ports.ts";
 import { requireAccount } from "./me.use-cases.ts";
 import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 

@@ -1,7 +1,6 @@
 import { AppError } from "@taskmesh/core";
-import type { StoredResponse } from "../data/idempotency.repository.ts";
 import { requireAccount } from "./me.use-cases.ts";
-import type { Store, UnitOfWork } from "./ports.ts";
+import type { Store, StoredResponse, UnitOfWork } from "./ports.ts";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

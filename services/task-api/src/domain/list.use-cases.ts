@@ -1,6 +1,5 @@
 import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
-import type { ListView } from "../data/list.repository.ts";
-import type { Repositories, Store, UnitOfWork } from "./ports.ts";
+import type { ListView, Repositories, Store, UnitOfWork } from "./ports.ts";
 import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";

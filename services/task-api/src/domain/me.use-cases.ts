@@ -1,8 +1,7 @@
 import { EVENT_TYPES, TOPICS, userPartitionKeyFor, type UserDeletedData } from "@taskmesh/contracts";
 import { InvalidError, NotFoundError, UnauthenticatedError } from "@taskmesh/core";
 import { canonicalTimeZone } from "@taskmesh/recurrence";
-import type { MeView } from "../data/user.repository.ts";
-import type { OutboxMessage, Repositories, Store } from "./ports.ts";
+import type { MeView, OutboxMessage, Repositories, Store } from "./ports.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
 

@@ -1,16 +1,176 @@
 /**
  * What the use cases need from storage, as plain objects: data/repositories.ts implements
  * these with Prisma and SQL. The domain never sees a transaction client, only a Store whose
- * transaction hands it repositories bound to that transaction.
+ * transaction hands it repositories bound to that transaction. The plain objects the ports
+ * exchange are defined here too, so data/ depends on the domain and never the reverse
+ * (eslint.config.js keeps it so).
  */
-import type { AccessTokenView, StoredAccessToken, TokenScope } from "../data/access-token.repository.ts";
-import type { StoredResponse } from "../data/idempotency.repository.ts";
-import type { ListView } from "../data/list.repository.ts";
-import type { QuotaKind } from "../data/quota.repository.ts";
-import type { TagView } from "../data/tag.repository.ts";
-import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
-import type { TaskFields, TaskPage, TaskRecord, TaskView } from "../data/task.repository.ts";
-import type { MeView } from "../data/user.repository.ts";
+import type { HistoryEntry, HistoryPage, Priority } from "@taskmesh/contracts";
+
+export type TokenScope = "read" | "read-write";
+
+/** A personal access token as its owner sees it (never the secret). */
+export interface AccessTokenView {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+}
+
+/** What authentication needs to know about a presented token. */
+export interface StoredAccessToken {
+  id: string;
+  userId: string;
+  scope: TokenScope;
+  expiresAt: Date;
+  lastUsedAt: Date | null;
+}
+
+export interface StoredResponse {
+  requestHash: string;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface ListView {
+  id: string;
+  name: string;
+  openTaskCount: number;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** What a per-user quota counts: the rows a user owns in one table. */
+export type QuotaKind = "tasks" | "lists" | "tags" | "tokens";
+
+export interface TagView {
+  id: string;
+  name: string;
+  openTaskCount: number;
+}
+
+export type SortKey = "dueAt" | "priority" | "createdAt" | "updatedAt" | "title" | "rank";
+
+export interface SortTerm {
+  key: SortKey;
+  desc: boolean;
+}
+
+/** A due bound is an instant, or a calendar date taken in the owner's time zone. */
+export type DueBound = { instant: string } | { date: string };
+
+export interface TaskFilter {
+  status: "open" | "completed" | "all";
+  priorities?: Priority[] | undefined;
+  /** Normalised (lower-case) tag names. */
+  tags?: string[] | undefined;
+  tagMatch: "any" | "all";
+  /** A list id, or "none" for tasks in no list. */
+  listId?: string | undefined;
+  /** A task id, or "none" for top-level tasks. */
+  parentId?: string | undefined;
+  dueBefore?: DueBound | undefined;
+  dueAfter?: DueBound | undefined;
+  overdue?: boolean | undefined;
+  /** Search words (domain/task-search.ts): a task matches when it has a word starting with each. */
+  search?: string[] | undefined;
+}
+
+export type CursorValue = string | number | null;
+
+export interface CursorPosition {
+  values: CursorValue[];
+  id: string;
+}
+
+/** A task as the API shows it. */
+export interface TaskView {
+  id: string;
+  listId: string | null;
+  parentId: string | null;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  completedAt: string | null;
+  priority: Priority;
+  tags: string[];
+  dueAt: string | null;
+  allDay: boolean;
+  /** Calendar date of dueAt in the owner's time zone. */
+  dueDate: string | null;
+  recurrence: string | null;
+  remindAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface TaskPage {
+  data: TaskView[];
+  /** Position after the last row, when there may be more. */
+  next: CursorPosition | undefined;
+}
+
+/** The stored fields a use case needs to apply a change (locked for the transaction). */
+export interface TaskRecord {
+  id: string;
+  listId: string | null;
+  parentId: string | null;
+  completed: boolean;
+  dueAt: Date | null;
+  allDay: boolean;
+  recurrence: string | null;
+  version: number;
+}
+
+export interface TaskFields {
+  listId?: string | null;
+  parentId?: string | null;
+  title?: string;
+  description?: string | null;
+  priority?: Priority;
+  dueAt?: Date | null;
+  allDay?: boolean;
+  recurrence?: string | null;
+  remindAt?: Date | null;
+  completed?: boolean;
+  completedAt?: Date | null;
+}
+
+export interface MeView {
+  id: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  image: string | null;
+  timeZone: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One recorded change of a task, as audit-log keeps it (the REST contract's HistoryEntry). */
+export type TaskHistoryEntry = HistoryEntry;
+
+/** A page of history: audit-log answers with the same envelope task-api passes on. */
+export type TaskHistoryPage = HistoryPage;
+
+export interface TaskHistoryQuery {
+  /** The owner: only their entries are read. */
+  userId: string;
+  taskId: string;
+  cursor: string | undefined;
+  limit: number;
+}
+
+/** Where task history lives (audit-log); task-api only reads it. */
+export interface TaskHistory {
+  read(query: TaskHistoryQuery): Promise<TaskHistoryPage>;
+}
 
 /** JSON as an outbox event carries it. */
 export type JsonValue = string | number | boolean | JsonObject | readonly (JsonValue | null)[];

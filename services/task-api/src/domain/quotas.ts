@@ -1,6 +1,5 @@
 import { QuotaExceededError } from "@taskmesh/core";
-import type { QuotaKind } from "../data/quota.repository.ts";
-import type { Repositories } from "./ports.ts";
+import type { QuotaKind, Repositories } from "./ports.ts";
 import { normalizeTagName } from "./tag.rules.ts";
 
 /** Per-user quotas: how many of each a user may hold at once (QUOTA_* in config.ts). */

@@ -1,5 +1,4 @@
-import type { TagView } from "../data/tag.repository.ts";
-import type { Page, Store } from "./ports.ts";
+import type { Page, Store, TagView } from "./ports.ts";
 
 export function createTagUseCases(store: Store) {
   return {

@@ -1,5 +1,4 @@
-import type { TaskView } from "../data/task.repository.ts";
-import type { Repositories } from "./ports.ts";
+import type { Repositories, TaskView } from "./ports.ts";
 import { taskChangeEvents, type Actor } from "./task-events.ts";
 
 /**

@@ -1,6 +1,5 @@
 import { EVENT_TYPES, TOPICS, type TaskEventType } from "@taskmesh/contracts";
-import type { TaskView } from "../data/task.repository.ts";
-import type { JsonObject, JsonValue, OutboxMessage } from "./ports.ts";
+import type { JsonObject, JsonValue, OutboxMessage, TaskView } from "./ports.ts";
 
 /** Who made a change: a person through the API, or a service acting for them. */
 export interface Actor {

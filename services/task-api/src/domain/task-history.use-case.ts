@@ -1,6 +1,5 @@
 import { NotFoundError } from "@taskmesh/core";
-import type { TaskHistory, TaskHistoryPage } from "../data/task-history.client.ts";
-import type { Store } from "./ports.ts";
+import type { Store, TaskHistory, TaskHistoryPage } from "./ports.ts";
 
 export type ReadTaskHistory = (
   userId: string,

@@ -1,8 +1,17 @@
 import { InvalidError, NotFoundError, PreconditionFailedError, type FieldIssue } from "@taskmesh/core";
 import { allDayAnchor, isDateOnly, startOfDate, validateRecurrence } from "@taskmesh/recurrence";
-import type { CursorPosition, SortTerm, TaskFilter } from "../data/task-query.ts";
-import type { TaskFields, TaskPage, TaskRecord, TaskView } from "../data/task.repository.ts";
-import type { Repositories, Store, UnitOfWork } from "./ports.ts";
+import type {
+  CursorPosition,
+  Repositories,
+  SortTerm,
+  Store,
+  TaskFields,
+  TaskFilter,
+  TaskPage,
+  TaskRecord,
+  TaskView,
+  UnitOfWork,
+} from "./ports.ts";
 import { DEFAULT_QUOTAS, reserveQuota, reserveTagQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
