@@ -1,3 +1,10 @@
+import {
+  CommunicationProtocolEnum,
+  DaprClient,
+  LogLevel,
+  StateConcurrencyEnum,
+  StateConsistencyEnum,
+} from "@dapr/dapr";
 import { UnavailableError } from "@taskmesh/core";
 import { CLOUDEVENT_CONTENT_TYPE, PARTITION_KEY_METADATA, type CloudEvent } from "@taskmesh/contracts";
 
@@ -113,11 +120,82 @@ export function sidecarClientFromConfig(
   });
 }
 
-/** Builds a SidecarClient for the daprd at `baseUrl`. */
+/**
+ * The SDK logs every failed call itself (to the console, daprd's error text included, and at
+ * debug level every request's headers with the dapr-api-token). The port throws those failures
+ * with their cause for the caller's logger instead, so the SDK's own logger stays silent.
+ */
+const ignore = (): void => undefined;
+const SILENT_SDK_LOGGER = {
+  level: LogLevel.Error,
+  service: { error: ignore, warn: ignore, info: ignore, verbose: ignore, debug: ignore },
+};
+
+/** What a failed SDK call says: the HTTP status and daprd's answer, when daprd answered. */
+function sdkFailure(error: unknown): { status: number | undefined; text: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  try {
+    const parsed = JSON.parse(message) as { status?: unknown; error_msg?: unknown };
+    if (typeof parsed.status === "number")
+      return { status: parsed.status, text: typeof parsed.error_msg === "string" ? parsed.error_msg : "" };
+  } catch {
+    // Not an answer of daprd (connection refused, reset, ...): no status.
+  }
+  return { status: undefined, text: message };
+}
+
+/**
+ * Builds a SidecarClient for the daprd at `baseUrl`: publish and state through @dapr/dapr's
+ * DaprClient over HTTP, bulk publish and service invocation through fetch (the README's
+ * "Dapr SDK" section has the figures and the reasons).
+ */
 export function createSidecarClient(options: SidecarClientOptions): SidecarClient {
   const base = options.baseUrl.replace(/\/$/, "");
   const timeoutMs = options.timeoutMs ?? 10_000;
   const tokenHeader: Record<string, string> = options.apiToken ? { "dapr-api-token": options.apiToken } : {};
+  const url = new URL(base);
+  const sdk = new DaprClient({
+    daprHost: `${url.protocol}//${url.hostname}`,
+    daprPort: url.port || (url.protocol === "https:" ? "443" : "80"),
+    communicationProtocol: CommunicationProtocolEnum.HTTP,
+    // "" and not undefined: the SDK would fall back to process.env.DAPR_API_TOKEN.
+    daprApiToken: options.apiToken ?? "",
+    logger: SILENT_SDK_LOGGER,
+  });
+  // Without this the first call waits up to 30 s for daprd to answer GET /v1.0/metadata (the
+  // SDK's start()): a request would hang instead of failing at once with a 503 the caller retries.
+  sdk.daprClient.setIsInitialized(true);
+
+  /**
+   * An SDK call bounded by the timeout (the SDK has none and cannot be aborted: the request
+   * itself ends when daprd answers, which its resiliency policy's own timeouts bound). Any
+   * rejection is the sidecar being unavailable.
+   */
+  async function bounded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(sidecarUnavailable(`${what}: no answer from the Dapr sidecar within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } catch (error) {
+      if (error instanceof UnavailableError) throw error;
+      throw failed(what, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An SDK failure as the port reports it: a stale etag is a conflict, anything else transient. */
+  function failed(what: string, error: unknown): Error {
+    const { status, text } = sdkFailure(error);
+    if (status === 409 || (status === 500 && /etag|ERR_STATE_SAVE.*(mismatch|conflict)/i.test(text)))
+      return new StateConflictError(`${what}: ${text}`);
+    if (status === undefined) return sidecarUnavailable(`${what}: the Dapr sidecar is unreachable`, error);
+    return sidecarUnavailable(`${what} failed: HTTP ${status} ${text.slice(0, 500)}`);
+  }
 
   async function call(
     path: string,
@@ -134,35 +212,26 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
     }
   }
 
-  async function expectOk(response: Response, what: string): Promise<void> {
-    if (response.ok) {
-      await response.body?.cancel();
-      return;
-    }
-    const text = await response.text();
-    if (
-      response.status === 409 ||
-      (response.status === 500 && /etag|ERR_STATE_SAVE.*(mismatch|conflict)/i.test(text))
-    )
-      throw new StateConflictError(`${what}: ${text}`);
-    throw sidecarUnavailable(`${what} failed: HTTP ${response.status} ${text.slice(0, 500)}`);
-  }
-
   const segment = encodeURIComponent;
 
   return {
     async publish(pubsub, topic, event, publishOptions = {}) {
-      const query = publishOptions.partitionKey
-        ? `?metadata.${PARTITION_KEY_METADATA}=${segment(publishOptions.partitionKey)}`
-        : "";
-      const response = await call(`/v1.0/publish/${segment(pubsub)}/${segment(topic)}${query}`, {
-        method: "POST",
-        headers: { "content-type": CLOUDEVENT_CONTENT_TYPE },
-        body: JSON.stringify(event),
-      });
-      await expectOk(response, `publish to ${topic}`);
+      const what = `publish to ${topic}`;
+      // Over HTTP the SDK answers a failed publish as { error } instead of rejecting.
+      const result = await bounded(what, () =>
+        sdk.pubsub.publish(segment(pubsub), segment(topic), event, {
+          contentType: CLOUDEVENT_CONTENT_TYPE,
+          ...(publishOptions.partitionKey
+            ? { metadata: { [PARTITION_KEY_METADATA]: publishOptions.partitionKey } }
+            : {}),
+        }),
+      );
+      if (result.error) throw failed(what, result.error);
     },
 
+    // fetch, not the SDK: the SDK's publishBulk reports no failure when daprd names failed
+    // entries (it looks them up as `entryID`, daprd answers `entryId`), and over gRPC it drops
+    // each entry's metadata, the partition key.
     async bulkPublish(pubsub, topic, entries) {
       if (entries.length === 0) return [];
       const response = await call(`/v1.0-alpha1/publish/bulk/${segment(pubsub)}/${segment(topic)}`, {
@@ -183,13 +252,15 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
       }
       const text = await response.text();
       // A partial failure names the entries that did not make it; anything else failed as a whole.
-      const failed = parseFailedEntries(text);
-      if (failed) return failed;
+      const failedEntries = parseFailedEntries(text);
+      if (failedEntries) return failedEntries;
       throw sidecarUnavailable(
         `bulk publish to ${topic} failed: HTTP ${response.status} ${text.slice(0, 500)}`,
       );
     },
 
+    // fetch, not the SDK: callers need the Response (201 vs 200, Retry-After, the problem
+    // body as sent); the SDK answers only the parsed body, and over gRPC drops the headers.
     async invoke(appId, method, request = {}) {
       const path = `/v1.0/invoke/${segment(appId)}/method/${method.replace(/^\//, "")}${request.query ? `?${request.query}` : ""}`;
       const headers: Record<string, string> = { ...request.headers };
@@ -204,44 +275,61 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
       return call(path, init);
     },
 
+    // The bulk read: the SDK's single-key get drops the etag daprd sends.
     async getState<T>(store: string, key: string): Promise<StateEntry<T> | undefined> {
-      const response = await call(`/v1.0/state/${segment(store)}/${segment(key)}`, { method: "GET" });
-      if (response.status === 204) return undefined;
-      if (!response.ok) {
-        await expectOk(response, `read state ${key}`);
-        return undefined;
-      }
-      const text = await response.text();
-      if (text === "") return undefined;
-      return { value: JSON.parse(text) as T, etag: response.headers.get("etag") ?? undefined };
+      const what = `read state ${key}`;
+      const items = (await bounded(what, () => sdk.state.getBulk(segment(store), [key]))) as unknown;
+      const item = Array.isArray(items) ? (items[0] as BulkStateItem | undefined) : undefined;
+      if (item === undefined || typeof item !== "object")
+        throw sidecarUnavailable(`${what}: the Dapr sidecar answered ${JSON.stringify(items).slice(0, 200)}`);
+      if (item.error) throw sidecarUnavailable(`${what} failed: ${item.error.slice(0, 500)}`);
+      if (item.data === undefined || item.data === "") return undefined;
+      return { value: item.data as T, etag: item.etag ?? undefined };
     },
 
     async saveState(store, items) {
-      const response = await call(`/v1.0/state/${segment(store)}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(
+      const what = `save state ${items.map((i) => i.key).join(",")}`;
+      const result = await bounded(what, () =>
+        sdk.state.save(
+          segment(store),
           items.map((item) => ({
             key: item.key,
             value: item.value,
-            ...(item.etag === undefined ? {} : { etag: item.etag, options: { concurrency: "first-write" } }),
+            ...(item.etag === undefined
+              ? {}
+              : {
+                  etag: item.etag,
+                  options: {
+                    concurrency: StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE,
+                    consistency: StateConsistencyEnum.CONSISTENCY_UNSPECIFIED,
+                  },
+                }),
             ...(item.ttlInSeconds === undefined
               ? {}
               : { metadata: { ttlInSeconds: String(item.ttlInSeconds) } }),
           })),
         ),
-      });
-      await expectOk(response, `save state ${items.map((i) => i.key).join(",")}`);
+      );
+      if (result.error) throw failed(what, result.error);
     },
 
     async deleteState(store, key, etag) {
-      const response = await call(`/v1.0/state/${segment(store)}/${segment(key)}`, {
-        method: "DELETE",
-        headers: etag === undefined ? {} : { "if-match": etag },
-      });
-      await expectOk(response, `delete state ${key}`);
+      const what = `delete state ${key}`;
+      // The SDK puts the key into the path as it is.
+      const result = await bounded(what, () =>
+        sdk.state.delete(segment(store), segment(key), etag === undefined ? {} : { etag }),
+      );
+      if (result.error) throw failed(what, result.error);
     },
   };
+}
+
+/** One item of daprd's bulk state answer (`data` absent when the key has no value). */
+interface BulkStateItem {
+  key?: string;
+  data?: unknown;
+  etag?: string | null;
+  error?: string;
 }
 
 function parseFailedEntries(text: string): BulkPublishFailure[] | undefined {
