@@ -25,7 +25,7 @@ describe("routes for the sidecar", () => {
       ["with an empty dapr-api-token", ""],
     ] as const) {
       it(`when ${method} ${path.replace(/\?.*/, "")} is called ${what}, then it is 401 problem+json`, async () => {
-        const userId = `user-${randomUUID()}`;
+        const userId = randomUUID();
         const event = taskEvent(EVENT_TYPES.taskCreated, { task: snapshot({ id: randomUUID(), userId }) });
         let req = method === "POST" ? audit.request.post(path).send(event) : audit.request.get(path);
         if (token !== undefined) req = req.set("dapr-api-token", token);

@@ -19,7 +19,7 @@ type FiveEvents = [TaskEvent, TaskEvent, TaskEvent, TaskEvent, TaskEvent];
 
 /** One task's whole life, as task-api's outbox would publish it. */
 function lifeOfATask(): { userId: string; taskId: string; events: FiveEvents } {
-  const userId = `user-${randomUUID()}`;
+  const userId = randomUUID();
   const taskId = randomUUID();
   const v1 = snapshot({ id: taskId, userId });
   const v2 = { ...v1, priority: "high" as const, title: "Water all the plants", version: 2 };
@@ -225,7 +225,7 @@ describe("POST /events/task-events while the database is down", () => {
   it("when the history is read, then it is 503 problem+json with Retry-After", async () => {
     const res = await down.request
       .get(`/internal/tasks/${randomUUID()}/history`)
-      .query({ userId: "u1" })
+      .query({ userId: randomUUID() })
       .set("dapr-api-token", "audit-log-test-app-token")
       .expect(503);
     expect(res.headers["content-type"]).toMatch(/application\/problem\+json/);

@@ -23,7 +23,7 @@ const deliverUserEvent = (event: unknown, target: TestAuditLog = audit) =>
 
 /** A user with two tasks, each with a created and an updated entry recorded. */
 async function userWithHistory(): Promise<{ userId: string; taskIds: string[] }> {
-  const userId = `user-${randomUUID()}`;
+  const userId = randomUUID();
   const taskIds = [randomUUID(), randomUUID()];
   for (const id of taskIds) {
     const v1 = snapshot({ id, userId });
@@ -76,7 +76,7 @@ describe("POST /events/user-events", () => {
 
   it("when a task event of the deleted user arrives after the purge (late or redelivered), then it is acknowledged and records nothing", async () => {
     const gone = await userWithHistory();
-    const other = `user-${randomUUID()}`;
+    const other = randomUUID();
     expect(await deliverUserEvent(userDeleted(gone.userId))).toBe("SUCCESS");
 
     const late = snapshot({ id: gone.taskIds[0] ?? "", userId: gone.userId, version: 3 });
@@ -96,7 +96,7 @@ describe("POST /events/user-events", () => {
   });
 
   it("when task events of a user are being recorded while the user is purged, then none survives the purge", async () => {
-    const userId = `user-${randomUUID()}`;
+    const userId = randomUUID();
     const batch = () =>
       Array.from({ length: 50 }, () =>
         taskEvent(EVENT_TYPES.taskCreated, { task: snapshot({ id: randomUUID(), userId }) }),
@@ -144,6 +144,6 @@ describe("POST /events/user-events while the database is down", () => {
   });
 
   it("when the database cannot be reached, then user.deleted is answered RETRY", async () => {
-    expect(await deliverUserEvent(userDeleted(`user-${randomUUID()}`), down)).toBe("RETRY");
+    expect(await deliverUserEvent(userDeleted(randomUUID()), down)).toBe("RETRY");
   });
 });

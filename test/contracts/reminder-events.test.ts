@@ -25,6 +25,7 @@ describe("reminderDueDataSchema", () => {
   it.each([
     ["taskId", "1234"],
     ["userId", ""],
+    ["userId", "user-1"],
     ["remindAt", null],
     ["title", ""],
     ["dueAt", "next week"],

@@ -49,6 +49,7 @@ describe("taskSnapshotSchema", () => {
   it.each([
     ["id", "not-a-uuid"],
     ["userId", ""],
+    ["userId", "user-1"],
     ["listId", "123"],
     ["parentId", 42],
     ["title", ""],
@@ -170,9 +171,22 @@ describe("task event envelopes", () => {
     expect(issuePaths(schema.safeParse({ ...base, data: { ...base.data, taskId: other } }))).toEqual([
       "data.taskId",
     ]);
-    expect(issuePaths(schema.safeParse({ ...base, data: { ...base.data, userId: "someone" } }))).toEqual([
+    expect(issuePaths(schema.safeParse({ ...base, data: { ...base.data, userId: other } }))).toEqual([
       "data.userId",
     ]);
+  });
+
+  it("when a user id is not a UUID, then the event is refused; a service actor's id is its app id", () => {
+    const schema = EVENT_CATALOG[EVENT_TYPES.taskUpdated].schema;
+    const base = events[EVENT_TYPES.taskUpdated];
+    const oldId = "aliceAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const task = { ...base.data.task, userId: oldId };
+    expect(issuePaths(schema.safeParse({ ...base, data: { ...base.data, userId: oldId, task } }))).toEqual([
+      "data.userId",
+      "data.task.userId",
+    ]);
+    const byService = { ...base, data: { ...base.data, actor: { kind: "service", id: "recurring-tasks" } } };
+    expect(schema.safeParse(byService).success).toBe(true);
   });
 
   it("when the sequence is not the task's version (version + 1 for a deletion), then the event is refused", () => {

@@ -12,6 +12,7 @@ import {
   USER_EVENT_TYPES,
   userPartitionKeyFor,
 } from "@taskmesh/contracts";
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
 const example = exampleEvents()[EVENT_TYPES.userDeleted];
@@ -32,9 +33,10 @@ describe("dev.taskmesh.user.deleted.v1", () => {
   });
 
   it("when a producer builds one, then it is a complete envelope from task-api", () => {
+    const userId = randomUUID();
     const event = newEvent(
       EVENT_TYPES.userDeleted,
-      { userId: "u1", occurredAt: "2026-12-01T10:00:00.000Z", actor: { kind: "user", id: "u1" } },
+      { userId, occurredAt: "2026-12-01T10:00:00.000Z", actor: { kind: "user", id: userId } },
       { id: "0193a000-0000-7000-8000-000000000001" },
     );
     expect(event).toMatchObject({ source: "/taskmesh/task-api", datacontenttype: "application/json" });
@@ -43,8 +45,9 @@ describe("dev.taskmesh.user.deleted.v1", () => {
   it("when the data breaks the contract, then the producer throws and a consumer gets invalid-data", () => {
     const broken = [
       { ...example.data, userId: "" },
+      { ...example.data, userId: "aliceAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
       { ...example.data, occurredAt: "not a time" },
-      { userId: "u1", occurredAt: example.data.occurredAt },
+      { userId: randomUUID(), occurredAt: example.data.occurredAt },
       { ...example.data, actor: { kind: "robot", id: "x" } },
     ];
     for (const data of broken) {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { List, Page, Task } from "@taskmesh/contracts";
 import { AppError, UnavailableError } from "@taskmesh/core";
@@ -179,6 +180,7 @@ describe("task-api answers mapped to domain failures", () => {
 describe("transports", () => {
   it("when the mcp-server calls task-api through its sidecar, then only the user id and the token's scope travel with the call", async () => {
     const invoked: unknown[] = [];
+    const userId = randomUUID();
     const send = sidecarTransport(
       {
         invoke: (appId, method, request) => {
@@ -187,7 +189,7 @@ describe("transports", () => {
         },
       },
       "task-api",
-      "user-1",
+      userId,
       "read",
     );
     await send({ path: "v1/tasks", query: new URLSearchParams({ limit: "5" }) });
@@ -204,7 +206,7 @@ describe("transports", () => {
         method: "v1/tasks",
         request: {
           method: "GET",
-          headers: { "x-taskmesh-user-id": "user-1", "x-taskmesh-scope": "read" },
+          headers: { "x-taskmesh-user-id": userId, "x-taskmesh-scope": "read" },
           query: "limit=5",
         },
       },
@@ -213,14 +215,14 @@ describe("transports", () => {
         method: "v1/tasks",
         request: {
           method: "POST",
-          headers: { "idempotency-key": "k", "x-taskmesh-user-id": "user-1", "x-taskmesh-scope": "read" },
+          headers: { "idempotency-key": "k", "x-taskmesh-user-id": userId, "x-taskmesh-scope": "read" },
           body: { title: "x" },
         },
       },
       {
         appId: "task-api",
         method: "v1/me",
-        request: { method: "GET", headers: { "x-taskmesh-user-id": "user-1", "x-taskmesh-scope": "read" } },
+        request: { method: "GET", headers: { "x-taskmesh-user-id": userId, "x-taskmesh-scope": "read" } },
       },
     ]);
   });

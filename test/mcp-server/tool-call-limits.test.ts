@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { problemHandler, createLogger } from "@taskmesh/core";
 import express from "express";
 import supertest from "supertest";
@@ -5,13 +6,15 @@ import { describe, expect, it } from "vitest";
 import { calledTools, toolCallLimits } from "../../services/mcp-server/src/http/tool-call-limits.ts";
 
 const METADATA = "http://mcp.test/.well-known/oauth-protected-resource/mcp";
+/** User ids as tokens carry them: the first is the one a request without x-user comes from. */
+const [U1, U2, A, B, C] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
 
 function app(options: { perMinute: number; burst: number; clock: { now: number }; maxUsers?: number }) {
   const a = express();
   a.use(express.json());
   a.use((req, res, next) => {
     res.locals.bearer = {
-      userId: req.header("x-user") ?? "u1",
+      userId: req.header("x-user") ?? U1,
       scope: req.header("x-scope") === "read" ? "read" : "read-write",
       kind: "pat",
     };
@@ -62,7 +65,7 @@ describe("tool-call limits", () => {
     const limited = await api.post("/mcp").send(toolCall("get_task")).expect(429);
     expect(limited.headers["retry-after"]).toBe("1");
     expect((limited.body as { detail: string }).detail).toMatch(/60 per minute per user/);
-    await api.post("/mcp").set("x-user", "u2").send(toolCall("get_task")).expect(200);
+    await api.post("/mcp").set("x-user", U2).send(toolCall("get_task")).expect(200);
 
     clock.now += 1000; // one token per second
     await api.post("/mcp").send(toolCall("get_task")).expect(200);
@@ -112,11 +115,11 @@ describe("tool-call limits", () => {
   it("when more users are tracked than allowed, then full buckets are forgotten and limited users stay limited", async () => {
     const clock = { now: 0 };
     const api = app({ perMinute: 1, burst: 1, clock, maxUsers: 2 });
-    await api.post("/mcp").set("x-user", "a").send(toolCall("get_task")).expect(200);
-    await api.post("/mcp").set("x-user", "b").send(toolCall("get_task")).expect(200);
+    await api.post("/mcp").set("x-user", A).send(toolCall("get_task")).expect(200);
+    await api.post("/mcp").set("x-user", B).send(toolCall("get_task")).expect(200);
     clock.now += 60_000; // a and b are full again
-    await api.post("/mcp").set("x-user", "c").send(toolCall("get_task")).expect(200); // sweep: a and b go
-    await api.post("/mcp").set("x-user", "c").send(toolCall("get_task")).expect(429);
-    await api.post("/mcp").set("x-user", "a").send(toolCall("get_task")).expect(200);
+    await api.post("/mcp").set("x-user", C).send(toolCall("get_task")).expect(200); // sweep: A and B go
+    await api.post("/mcp").set("x-user", C).send(toolCall("get_task")).expect(429);
+    await api.post("/mcp").set("x-user", A).send(toolCall("get_task")).expect(200);
   });
 });

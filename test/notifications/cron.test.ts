@@ -11,7 +11,7 @@ import {
 
 describe("the reminders cron tick", () => {
   let h: NotificationsHarness;
-  const userId = "user-cron";
+  const userId = randomUUID();
   beforeAll(async () => {
     h = await startNotifications({ reminderBatchSize: 5 });
   });

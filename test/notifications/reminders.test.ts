@@ -12,7 +12,7 @@ interface ReminderRow {
 
 describe("task events keep the reminders table right", () => {
   let h: NotificationsHarness;
-  const userId = "user-reminders";
+  const userId = randomUUID();
   beforeAll(async () => {
     h = await startNotifications();
   });

@@ -60,7 +60,7 @@ const WITH_DATA = { reminders: 1, stream_events: 2, stream_tickets: 1, webhooks:
 
 /** A user with a reminder, stream events, an unused stream ticket, and a webhook with one delivery (its payload). */
 async function userWithData(): Promise<string> {
-  const userId = `user-${randomUUID()}`;
+  const userId = randomUUID();
   const taskId = randomUUID();
   const remindAt = new Date(Date.now() + 3600_000).toISOString();
   expect(
@@ -154,7 +154,7 @@ describe("POST /events/user-events", () => {
   });
 
   it("when events of a user are being handled while the user is purged, then none survives the purge", async () => {
-    const userId = `user-${randomUUID()}`;
+    const userId = randomUUID();
     const deliveries = Array.from({ length: 30 }, () =>
       h.deliver(
         "task-events",

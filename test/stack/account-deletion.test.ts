@@ -151,7 +151,7 @@ describe("account deletion (task-api -> user-events -> audit-log, notifications)
     // delivers the marker after it. Once the marker is in, the old event has been handled.
     if (!old) throw new Error("no stored event");
     const again = Object.fromEntries(Object.entries(old).filter(([key]) => !DAPR_EXTENSIONS.includes(key)));
-    const markerUser = `user-${randomUUID()}`;
+    const markerUser = randomUUID();
     const marker = {
       ...again,
       id: randomUUID(),

@@ -37,7 +37,7 @@ describe("audit-log through real sidecars and Kafka", () => {
   it("when task events are published twice through task-api's sidecar, then audit-log gets them in bulk deliveries and records each once", async () => {
     const s = stack();
     const sidecar = createSidecarClient({ baseUrl: s.daprUrls["task-api"] ?? "", apiToken: s.daprApiToken });
-    const userId = `user-${randomUUID()}`;
+    const userId = randomUUID();
     const events: TaskEvent[] = [];
     for (let t = 0; t < 40; t++) {
       const taskId = randomUUID();
@@ -94,7 +94,7 @@ describe("audit-log through real sidecars and Kafka", () => {
 
   it("when task-api's sidecar invokes audit-log's history route, then the access policy lets it through, and nothing else of audit-log", async () => {
     const s = stack();
-    const userId = `user-${randomUUID()}`;
+    const userId = randomUUID();
     const task = snapshot({ id: randomUUID(), userId });
     const created = taskEvent(EVENT_TYPES.taskCreated, { task });
     const fromTaskApi = createSidecarClient({

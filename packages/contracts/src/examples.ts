@@ -2,7 +2,7 @@ import { EVENT_TYPES, newEvent, type EventOf, type EventType } from "./event-cat
 import type { TaskSnapshot } from "./task-event.schema.ts";
 
 const TASK_ID = "01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f";
-const USER_ID = "user_4f7c1b2a9d";
+const USER_ID = "0193a5f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b";
 const CREATED_AT = "2026-11-20T09:00:00.000Z";
 
 const created: TaskSnapshot = {

@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { userIdSchema } from "./task-event.schema.ts";
 
 const instant = z.iso.datetime();
 
 export const reminderDueDataSchema = z
   .object({
     taskId: z.uuid(),
-    userId: z.string().min(1).meta({ description: "The task's owner." }),
+    userId: userIdSchema.meta({ description: "The task's owner." }),
     remindAt: instant.meta({ description: "The reminder time that came due." }),
     title: z.string().min(1).max(200),
     dueAt: instant.nullable(),

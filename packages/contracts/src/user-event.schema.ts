@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { actorSchema } from "./task-event.schema.ts";
+import { actorSchema, userIdSchema } from "./task-event.schema.ts";
 
 const instant = z.iso.datetime();
 
@@ -9,10 +9,9 @@ const instant = z.iso.datetime();
  */
 export const userDeletedDataSchema = z
   .object({
-    userId: z
-      .string()
-      .min(1)
-      .meta({ description: "The deleted account; every consumer purges what it keeps for it." }),
+    userId: userIdSchema.meta({
+      description: "The deleted account; every consumer purges what it keeps for it.",
+    }),
     occurredAt: instant.meta({ description: "When the deletion was committed." }),
     actor: actorSchema,
   })

@@ -5,7 +5,7 @@ import { instantOut, noNul } from "./common.schema.ts";
 
 export const meSchema = z
   .object({
-    id: z.string(),
+    id: z.uuid().meta({ description: "The user id, the same as data.userId in events." }),
     name: z.string(),
     email: z.email(),
     emailVerified: z.boolean(),
