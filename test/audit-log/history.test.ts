@@ -14,7 +14,7 @@ afterAll(async () => {
 /** Records a task with `updates` updates after its creation: sequences 1..updates+1. */
 async function taskWithHistory(
   updates: number,
-  userId = `user-${randomUUID()}`,
+  userId = randomUUID(),
 ): Promise<{ taskId: string; userId: string; events: TaskEvent[] }> {
   const taskId = randomUUID();
   const events = [taskEvent(EVENT_TYPES.taskCreated, { task: snapshot({ id: taskId, userId }) })];
@@ -90,14 +90,14 @@ describe("GET /internal/tasks/:taskId/history", () => {
 
   it("when another user asks for a task's history, then they get no entries", async () => {
     const { taskId } = await taskWithHistory(1);
-    const page = await audit.history(taskId, { userId: `user-${randomUUID()}` });
+    const page = await audit.history(taskId, { userId: randomUUID() });
     expect(page).toEqual({ data: [], nextCursor: null });
   });
 
   it("when two users' events carry the same task id, then each sees only their own", async () => {
     const taskId = randomUUID();
-    const alice = `alice-${randomUUID()}`;
-    const bob = `bob-${randomUUID()}`;
+    const alice = randomUUID();
+    const bob = randomUUID();
     const aliceEvent = taskEvent(EVENT_TYPES.taskCreated, { task: snapshot({ id: taskId, userId: alice }) });
     const bobEvent = taskEvent(EVENT_TYPES.taskCreated, { task: snapshot({ id: taskId, userId: bob }) });
     await audit.deliverBulk([aliceEvent, bobEvent]);
@@ -108,7 +108,17 @@ describe("GET /internal/tasks/:taskId/history", () => {
   });
 
   it("when a task has no history, then the page is empty", async () => {
-    expect(await audit.history(randomUUID(), { userId: "nobody" })).toEqual({ data: [], nextCursor: null });
+    expect(await audit.history(randomUUID(), { userId: randomUUID() })).toEqual({
+      data: [],
+      nextCursor: null,
+    });
+  });
+
+  it("when the user id is not a UUID, then it names no user: the page is empty, not a 500", async () => {
+    const { taskId } = await taskWithHistory(0);
+    for (const userId of ["nobody", "aliceAAAAAAAAAAAAAAAAAAAAAAAAAAA"]) {
+      expect(await audit.history(taskId, { userId })).toEqual({ data: [], nextCursor: null });
+    }
   });
 
   it("when the task id is in upper case, then it reads the same history", async () => {
@@ -118,15 +128,16 @@ describe("GET /internal/tasks/:taskId/history", () => {
 
   describe("when the request is malformed, then it is 400 problem+json naming the parameter", () => {
     const taskId = randomUUID();
+    const u = randomUUID();
     const cases: [string, string, Record<string, string>, string][] = [
       ["no userId", taskId, {}, "/userId"],
       ["an empty userId", taskId, { userId: "" }, "/userId"],
-      ["limit 0", taskId, { userId: "u", limit: "0" }, "/limit"],
-      ["limit 201", taskId, { userId: "u", limit: "201" }, "/limit"],
-      ["a non-numeric limit", taskId, { userId: "u", limit: "ten" }, "/limit"],
-      ["an unknown parameter", taskId, { userId: "u", sort: "desc" }, "/sort"],
-      ["a cursor that is not ours", taskId, { userId: "u", cursor: "bm9wZQ" }, "/cursor"],
-      ["a task id that is not a UUID", "123", { userId: "u" }, "/taskId"],
+      ["limit 0", taskId, { userId: u, limit: "0" }, "/limit"],
+      ["limit 201", taskId, { userId: u, limit: "201" }, "/limit"],
+      ["a non-numeric limit", taskId, { userId: u, limit: "ten" }, "/limit"],
+      ["an unknown parameter", taskId, { userId: u, sort: "desc" }, "/sort"],
+      ["a cursor that is not ours", taskId, { userId: u, cursor: "bm9wZQ" }, "/cursor"],
+      ["a task id that is not a UUID", "123", { userId: u }, "/taskId"],
     ];
     for (const [what, id, query, pointer] of cases) {
       it(what, async () => {

@@ -4,9 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuth } from "../../services/task-api/src/auth/auth.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { readCatalog, type Catalog } from "./catalog.ts";
+import { migrationsUntil } from "./migrations-until.ts";
 
 // 20261207170000_uuid_ids on a database with rows made under the old schema (Better Auth's
-// 32-character ids), then its down.sql, then up again.
+// 32-character ids), then its down.sql, then up again. The migrations after it are left out
+// (20261207230000_service_user_uuids has its own test), so it is the newest one here.
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const OLD_ALICE = "aliceAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -17,11 +19,13 @@ const KEPT = "0190a5f0-0000-7000-8000-000000000001";
 let db: TestDatabase;
 let client: pg.Client;
 let previousCatalog: Catalog;
+let migrations: Awaited<ReturnType<typeof migrationsUntil>>;
 
 beforeAll(async () => {
+  migrations = await migrationsUntil("20261207170000_uuid_ids");
   db = await createTestDatabase({ migrated: false });
-  await applyMigrations({ connectionString: db.connectionString });
-  await revertMigrations({ connectionString: db.connectionString, steps: 1 });
+  await applyMigrations({ connectionString: db.connectionString, migrationsDir: migrations.dir });
+  await revertMigrations({ connectionString: db.connectionString, migrationsDir: migrations.dir, steps: 1 });
   previousCatalog = await readCatalog(db.connectionString);
   client = new pg.Client({ connectionString: db.connectionString });
   await client.connect();
@@ -31,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client.end();
   await db.drop();
+  await migrations.remove();
 });
 
 async function seedOldRows(): Promise<void> {
@@ -90,7 +95,7 @@ describe("when uuid_ids migrates rows made with 32-character ids", () => {
   let bob = "";
 
   beforeAll(async () => {
-    await applyMigrations({ connectionString: db.connectionString });
+    await applyMigrations({ connectionString: db.connectionString, migrationsDir: migrations.dir });
     const { rows } = await client.query<{ id: string; email: string }>("SELECT id, email FROM users");
     alice = rows.find((row) => row.email === "alice@example.test")?.id ?? "";
     bob = rows.find((row) => row.email === "bob@example.test")?.id ?? "";
@@ -176,11 +181,15 @@ describe("when uuid_ids migrates rows made with 32-character ids", () => {
   });
 
   it("then down.sql returns the previous migration's schema, and up works again", async () => {
-    await revertMigrations({ connectionString: db.connectionString, steps: 1 });
+    await revertMigrations({
+      connectionString: db.connectionString,
+      migrationsDir: migrations.dir,
+      steps: 1,
+    });
     expect(await readCatalog(db.connectionString)).toEqual(previousCatalog);
     expect(await column("users", "id")).toBe("text");
     expect(await ownerOf("tasks", "title = 'A sub'")).toBe(alice);
-    await applyMigrations({ connectionString: db.connectionString });
+    await applyMigrations({ connectionString: db.connectionString, migrationsDir: migrations.dir });
     expect(await column("users", "id")).toBe("uuid");
     expect(await ownerOf("tasks", "title = 'A sub'")).toBe(alice);
   });

@@ -9,6 +9,7 @@ export * from "./http/listener.ts";
 export * from "./http/json-body.ts";
 export * from "./http/parse.ts";
 export * from "./http/database-errors.ts";
+export * from "./ids.ts";
 export * from "./net.ts";
 export * from "./service/service-config.ts";
 export * from "./service/service-app.ts";

@@ -1,4 +1,4 @@
-import { databaseSqlState } from "@taskmesh/core";
+import { databaseSqlState, isUuid } from "@taskmesh/core";
 import type pg from "pg";
 import type {
   AppendOutcome,
@@ -17,7 +17,7 @@ import type {
 const APPEND_SQL = `
 INSERT INTO audit_entries (event_id, task_id, user_id, sequence, type, actor, changes, task, occurred_at)
 SELECT * FROM unnest(
-  $1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::varchar[],
+  $1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::varchar[],
   $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::timestamptz[]
 ) AS e(event_id, task_id, user_id, sequence, type, actor, changes, task, occurred_at)
 WHERE NOT EXISTS (SELECT 1 FROM audit_deleted_users d WHERE d.user_id = e.user_id)
@@ -25,7 +25,7 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id`;
 
 /** Which of the given users are tombstoned (asked only when some entries were not inserted). */
-const PURGED_SQL = `SELECT user_id FROM audit_deleted_users WHERE user_id = ANY($1::text[])`;
+const PURGED_SQL = `SELECT user_id FROM audit_deleted_users WHERE user_id = ANY($1::uuid[])`;
 
 /**
  * A purge waits for appends in flight and holds new ones back until it commits (SHARE ROW
@@ -103,7 +103,12 @@ export function createAuditEntryRepository(pool: pg.Pool): AuditEntryStore {
       const inserted = await insert(entries);
       const purged = await purgedUsers(entries, inserted);
       return entries.map((e) => ({
-        status: inserted.has(e.eventId) ? "recorded" : purged.has(e.userId) ? "purged" : "duplicate",
+        // The database answers UUIDs in lower case; the contract takes either.
+        status: inserted.has(e.eventId)
+          ? "recorded"
+          : purged.has(e.userId.toLowerCase())
+            ? "purged"
+            : "duplicate",
       }));
     } catch (err) {
       if (!rowRejected(err)) throw err;
@@ -148,6 +153,8 @@ export function createAuditEntryRepository(pool: pg.Pool): AuditEntryStore {
     purgeUser,
 
     async history({ userId, taskId, after, limit }): Promise<HistoryPage> {
+      // user_id is a uuid: any other string names no user, whose history is empty.
+      if (!isUuid(userId)) return { data: [], next: undefined };
       const { rows } = await pool.query<HistoryRow>(HISTORY_SQL, [
         userId,
         taskId,

@@ -1,3 +1,4 @@
+import { isUuid } from "@taskmesh/core";
 import type pg from "pg";
 import { withTransaction } from "./transaction.ts";
 
@@ -25,6 +26,8 @@ export async function lockLiveUser(db: Queryable, userId: string): Promise<boole
 
 /** Whether the account was deleted (a tombstone exists). */
 export async function isDeletedUser(db: Queryable, userId: string): Promise<boolean> {
+  // user_id is a uuid: any other string names no user, so no deleted one either.
+  if (!isUuid(userId)) return false;
   const result = await db.query("SELECT 1 FROM notification_deleted_users WHERE user_id = $1", [userId]);
   return (result.rowCount ?? 0) > 0;
 }

@@ -1,4 +1,5 @@
 import type { TaskmeshEvent } from "@taskmesh/contracts";
+import { isUuid } from "@taskmesh/core";
 import type pg from "pg";
 
 /** The channel every replica LISTENs on; the payload is the user id whose stream has news. */
@@ -45,6 +46,8 @@ export async function streamEventsAfter(
   after: bigint,
   limit: number,
 ): Promise<StoredStreamEvent[]> {
+  // user_id is a uuid: any other string names no user (and would fail the cast with a 500).
+  if (!isUuid(userId)) return [];
   const result = await db.query<{ position: string; event: TaskmeshEvent }>(
     `SELECT position::text AS position, event FROM stream_events
      WHERE user_id = $1 AND position > $2 ORDER BY position LIMIT $3`,
@@ -55,6 +58,7 @@ export async function streamEventsAfter(
 
 /** The newest position of the user's events (0 when none): a new stream starts after it. */
 export async function latestStreamPosition(db: Queryable, userId: string): Promise<bigint> {
+  if (!isUuid(userId)) return 0n;
   const result = await db.query<{ position: string | null }>(
     "SELECT max(position)::text AS position FROM stream_events WHERE user_id = $1",
     [userId],

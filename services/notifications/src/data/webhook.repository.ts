@@ -1,3 +1,4 @@
+import { isUuid } from "@taskmesh/core";
 import type { PrismaClient } from "@taskmesh/db";
 import type { WebhookRepository } from "../domain/webhook.use-cases.ts";
 
@@ -26,6 +27,8 @@ export function createWebhookRepository(prisma: PrismaClient): WebhookRepository
     },
 
     async findPage(userId, afterId, limit) {
+      // user_id is a uuid: any other string names no user (and would fail the cast with a 500).
+      if (!isUuid(userId)) return { data: [], next: undefined };
       // uuidv7 ids grow with creation time: id order is creation order.
       const rows = await prisma.webhook.findMany({
         where: { userId, ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
@@ -38,10 +41,12 @@ export function createWebhookRepository(prisma: PrismaClient): WebhookRepository
     },
 
     async find(userId, id) {
+      if (!isUuid(userId)) return undefined;
       return (await prisma.webhook.findFirst({ where: { id, userId }, select: WEBHOOK_VIEW })) ?? undefined;
     },
 
     async delete(userId, id) {
+      if (!isUuid(userId)) return false;
       const { count } = await prisma.webhook.deleteMany({ where: { id, userId } });
       return count > 0;
     },
