@@ -1,8 +1,9 @@
-import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
+import { NotFoundError } from "@taskmesh/core";
 import type { ListView, Repositories, Store, UnitOfWork } from "./ports.ts";
 import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
+import { lockedAt } from "./versioned.ts";
 
 /**
  * Lists. Each write runs in its own transaction unless given the unit of work of a larger
@@ -13,20 +14,8 @@ export function createListUseCases(
   clock: () => Date = () => new Date(),
   quotas: Quotas = DEFAULT_QUOTAS,
 ) {
-  async function locked(
-    repos: Repositories,
-    userId: string,
-    id: string,
-    expectedVersion: number | undefined,
-  ): Promise<void> {
-    const list = await repos.lists.lock(userId, id);
-    if (!list) throw new NotFoundError("List");
-    if (expectedVersion !== undefined && list.version !== expectedVersion) {
-      throw new PreconditionFailedError(`The list is at version ${list.version}, not ${expectedVersion}.`, {
-        extensions: { currentVersion: list.version },
-      });
-    }
-  }
+  const locked = (repos: Repositories, userId: string, id: string, expectedVersion: number | undefined) =>
+    lockedAt("list", repos.lists.lock(userId, id), expectedVersion);
   async function viewAfterWrite(repos: Repositories, userId: string, id: string): Promise<ListView> {
     const view = await repos.lists.findView(userId, id);
     if (!view) throw new Error(`list ${id} vanished inside its own transaction`);
@@ -73,17 +62,9 @@ export function createListUseCases(
         await locked(repos, userId, id, expectedVersion);
         // Its tasks go with it (ON DELETE CASCADE), each with its task.deleted event.
         const tasks = await repos.tasks.findIds({ userId, listId: id });
-        await recordTaskChanges(
-          repos,
-          userId,
-          actor,
-          tasks,
-          async () => {
-            await repos.lists.delete(userId, id);
-            return undefined;
-          },
-          clock(),
-        );
+        await recordTaskChanges(repos, userId, actor, tasks, clock(), async () => {
+          await repos.lists.delete(userId, id);
+        });
       });
     },
   };

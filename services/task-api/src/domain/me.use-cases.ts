@@ -70,18 +70,10 @@ export function createMeUseCases(store: Store, clock: () => Date = () => new Dat
         if (timeZone !== undefined && timeZone !== current) {
           // All-day tasks keep their dates in the new zone: each is re-anchored, with its event.
           const allDay = await repos.tasks.findIds({ userId, allDay: true });
-          await recordTaskChanges(
-            repos,
-            userId,
-            actor,
-            allDay,
-            async () => {
-              await repos.users.updateMe(userId, change);
-              await repos.tasks.reanchorAllDay(userId, current, timeZone);
-              return undefined;
-            },
-            clock(),
-          );
+          await recordTaskChanges(repos, userId, actor, allDay, clock(), async () => {
+            await repos.users.updateMe(userId, change);
+            await repos.tasks.reanchorAllDay(userId, current, timeZone);
+          });
         } else {
           await repos.users.updateMe(userId, change);
         }
@@ -102,17 +94,9 @@ export function createMeUseCases(store: Store, clock: () => Date = () => new Dat
         let gone = false as boolean;
         const tasks = await repos.tasks.findIds({ userId });
         const occurredAt = clock();
-        await recordTaskChanges(
-          repos,
-          userId,
-          actor,
-          tasks,
-          async () => {
-            gone = await repos.users.delete(userId);
-            return undefined;
-          },
-          occurredAt,
-        );
+        await recordTaskChanges(repos, userId, actor, tasks, occurredAt, async () => {
+          gone = await repos.users.delete(userId);
+        });
         if (gone) await repos.outbox.append([userDeletedMessage(userId, actor, occurredAt)]);
         return gone;
       });

@@ -1,4 +1,4 @@
-import { InvalidError, NotFoundError, PreconditionFailedError, type FieldIssue } from "@taskmesh/core";
+import { InvalidError, NotFoundError, type FieldIssue } from "@taskmesh/core";
 import { allDayAnchor, isDateOnly, startOfDate, validateRecurrence } from "@taskmesh/recurrence";
 import type {
   CursorPosition,
@@ -15,6 +15,7 @@ import type {
 import { DEFAULT_QUOTAS, reserveQuota, reserveTagQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
+import { lockedAt } from "./versioned.ts";
 
 /** What a client may set on a task; absent = unchanged, null = cleared. */
 export interface TaskInput {
@@ -35,15 +36,6 @@ const issue = (field: string, detail: string): FieldIssue => ({ pointer: `/${fie
 
 function invalid(issues: FieldIssue[]): InvalidError {
   return new InvalidError(issues.map((i) => `${i.pointer.slice(1)} ${i.detail}`).join("; "), issues);
-}
-
-function checkVersion(record: { version: number }, expected: number | undefined): void {
-  if (expected !== undefined && record.version !== expected) {
-    throw new PreconditionFailedError(
-      `The task is at version ${record.version}, not ${expected}: fetch it again and reapply the change.`,
-      { extensions: { currentVersion: record.version } },
-    );
-  }
 }
 
 /** Resolves dueAt/allDay against the current values and the owner's time zone. */
@@ -190,20 +182,33 @@ export function createTaskUseCases(
   clock: () => Date = () => new Date(),
   quotas: Quotas = DEFAULT_QUOTAS,
 ) {
-  async function locked(
-    repos: Repositories,
-    userId: string,
-    id: string,
-    expectedVersion: number | undefined,
-  ): Promise<TaskRecord> {
-    const record = await repos.tasks.lock(userId, id);
-    if (!record) throw new NotFoundError("Task");
-    checkVersion(record, expectedVersion);
-    return record;
-  }
-
+  const locked = (repos: Repositories, userId: string, id: string, expectedVersion: number | undefined) =>
+    lockedAt("task", repos.tasks.lock(userId, id), expectedVersion);
   const subtasksOf = (repos: Repositories, userId: string, id: string) =>
     repos.tasks.findIds({ userId, parentId: id });
+
+  /** complete (with the task's open subtasks) and reopen (with its completed parent), each idempotent. */
+  const setCompleted =
+    (completed: boolean) =>
+    (
+      userId: string,
+      id: string,
+      expectedVersion?: number,
+      actor: Actor = userActor(userId),
+      within: UnitOfWork = store.transaction,
+    ): Promise<TaskView> =>
+      within(async (repos) => {
+        const current = await locked(repos, userId, id, expectedVersion);
+        if (current.completed === completed) return viewAfterWrite(repos, userId, id);
+        const now = clock();
+        const watched = completed ? [id, ...(await subtasksOf(repos, userId, id))] : [id, current.parentId];
+        const tasks = await recordTaskChanges(repos, userId, actor, watched, now, async () => {
+          await repos.tasks.update(userId, id, { completed, completedAt: completed ? now : null });
+          if (completed) await repos.tasks.completeSubtasks(userId, id, now);
+          else if (current.parentId !== null) await reopenParent(repos, userId, current.parentId);
+        });
+        return present(tasks, id);
+      });
 
   return {
     async get(userId: string, id: string): Promise<TaskView> {
@@ -244,6 +249,7 @@ export function createTaskUseCases(
           userId,
           options.actor ?? userActor(userId),
           [fields.parentId],
+          clock(),
           async () => {
             const values = { ...fields, title: input.title };
             id =
@@ -255,7 +261,6 @@ export function createTaskUseCases(
             if (fields.parentId) await reopenParent(repos, userId, fields.parentId);
             return [id];
           },
-          clock(),
         );
         if (id !== undefined) return { task: present(tasks, id), created: true };
         // The occurrence exists (committed by an earlier or a concurrent create).
@@ -290,79 +295,22 @@ export function createTaskUseCases(
           fields.parentId,
           ...(listMoves ? await subtasksOf(repos, userId, id) : []),
         ];
-        const tasks = await recordTaskChanges(
-          repos,
-          userId,
-          actor,
-          watched,
-          async () => {
-            await repos.tasks.update(userId, id, fields);
-            if (input.tags !== undefined) await repos.tags.replaceTaskTags(userId, id, input.tags);
-            if (fields.parentId && !current.completed) await reopenParent(repos, userId, fields.parentId);
-            // Subtasks follow their parent to another list.
-            if (listMoves) await repos.tasks.moveSubtasks(userId, id, fields.listId ?? null);
-            return undefined;
-          },
-          clock(),
-        );
+        const tasks = await recordTaskChanges(repos, userId, actor, watched, clock(), async () => {
+          await repos.tasks.update(userId, id, fields);
+          if (input.tags !== undefined) await repos.tags.replaceTaskTags(userId, id, input.tags);
+          if (fields.parentId && !current.completed) await reopenParent(repos, userId, fields.parentId);
+          // Subtasks follow their parent to another list.
+          if (listMoves) await repos.tasks.moveSubtasks(userId, id, fields.listId ?? null);
+        });
         return present(tasks, id);
       });
     },
 
     /** Completing is idempotent; completing a parent completes its open subtasks. */
-    complete(
-      userId: string,
-      id: string,
-      expectedVersion?: number,
-      actor: Actor = userActor(userId),
-      within: UnitOfWork = store.transaction,
-    ): Promise<TaskView> {
-      return within(async (repos) => {
-        const current = await locked(repos, userId, id, expectedVersion);
-        if (current.completed) return viewAfterWrite(repos, userId, id);
-        const now = clock();
-        const tasks = await recordTaskChanges(
-          repos,
-          userId,
-          actor,
-          [id, ...(await subtasksOf(repos, userId, id))],
-          async () => {
-            await repos.tasks.update(userId, id, { completed: true, completedAt: now });
-            await repos.tasks.completeSubtasks(userId, id, now);
-            return undefined;
-          },
-          now,
-        );
-        return present(tasks, id);
-      });
-    },
+    complete: setCompleted(true),
 
     /** Reopening is idempotent; reopening a subtask of a completed parent reopens the parent. */
-    reopen(
-      userId: string,
-      id: string,
-      expectedVersion?: number,
-      actor: Actor = userActor(userId),
-      within: UnitOfWork = store.transaction,
-    ): Promise<TaskView> {
-      return within(async (repos) => {
-        const current = await locked(repos, userId, id, expectedVersion);
-        if (!current.completed) return viewAfterWrite(repos, userId, id);
-        const tasks = await recordTaskChanges(
-          repos,
-          userId,
-          actor,
-          [id, current.parentId],
-          async () => {
-            await repos.tasks.update(userId, id, { completed: false, completedAt: null });
-            if (current.parentId !== null) await reopenParent(repos, userId, current.parentId);
-            return undefined;
-          },
-          clock(),
-        );
-        return present(tasks, id);
-      });
-    },
+    reopen: setCompleted(false),
 
     /** Deletes the task and its subtasks. */
     remove(
@@ -379,11 +327,10 @@ export function createTaskUseCases(
           userId,
           actor,
           [id, ...(await subtasksOf(repos, userId, id))],
+          clock(),
           async () => {
             await repos.tasks.delete(userId, id);
-            return undefined;
           },
-          clock(),
         );
       });
     },
