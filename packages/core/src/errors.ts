@@ -19,6 +19,7 @@ export type ErrorCode =
   | "unauthenticated"
   | "forbidden"
   | "not-found"
+  | "method-not-allowed"
   | "conflict"
   | "precondition-failed"
   | "payload-too-large"
@@ -109,6 +110,19 @@ export class QuotaExceededError extends AppError {
     super("quota-exceeded", message, { ...options, extensions: { quota, limit, ...options?.extensions } });
     this.quota = quota;
     this.limit = limit;
+  }
+}
+
+/** The path exists, but not with this method; `allow` is what it answers to (the Allow header). */
+export class MethodNotAllowedError extends AppError {
+  readonly allow: readonly string[];
+  constructor(method: string, path: string, allow: readonly string[], options?: AppErrorOptions) {
+    super(
+      "method-not-allowed",
+      `${path} does not answer ${method}; it answers ${allow.join(", ")}.`,
+      options,
+    );
+    this.allow = allow;
   }
 }
 

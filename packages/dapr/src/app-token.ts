@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
-import { listenerOf, notFoundHandler, UnauthenticatedError } from "@taskmesh/core";
+import { listenerOf, markListenerGuard, notFoundHandler, UnauthenticatedError } from "@taskmesh/core";
 
 /** The header daprd sends on every call to its app when APP_API_TOKEN is set. */
 export const APP_TOKEN_HEADER = "dapr-api-token";
@@ -15,7 +15,7 @@ const digest = (value: string): Buffer => createHash("sha256").update(value).dig
  */
 export function requireAppToken(appApiToken: string): RequestHandler {
   const expected = digest(appApiToken);
-  return (req, res, next) => {
+  const guard: RequestHandler = (req, res, next) => {
     if (listenerOf(req) !== "sidecar") {
       notFoundHandler(req, res, next);
       return;
@@ -33,4 +33,5 @@ export function requireAppToken(appApiToken: string): RequestHandler {
     }
     next();
   };
+  return markListenerGuard(guard, ["sidecar"]);
 }

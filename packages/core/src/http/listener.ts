@@ -49,19 +49,36 @@ export function listenOn(app: Express, name: ListenerName, port: number, host: s
   });
 }
 
+const guardedListeners = new WeakMap<object, ReadonlySet<ListenerName>>();
+
+/**
+ * Records that `guard` lets requests through on `names` only and answers like an unknown route
+ * elsewhere, so that the 405 answer (methodNotAllowed) does not name a route's methods on a
+ * listener where the route does not exist.
+ */
+export function markListenerGuard<H extends RequestHandler>(guard: H, names: Iterable<ListenerName>): H {
+  guardedListeners.set(guard, new Set(names));
+  return guard;
+}
+
+/** The listeners a guard marked by markListenerGuard serves on; undefined for any other handler. */
+export function guardedListenersOf(handler: unknown): ReadonlySet<ListenerName> | undefined {
+  return typeof handler === "function" ? guardedListeners.get(handler) : undefined;
+}
+
 /**
  * Serves what follows only on the given listeners; elsewhere the request is answered exactly
  * like an unknown route (404), so the public port does not even reveal that the route exists.
  */
 export function onlyOn(...names: ListenerName[]): RequestHandler {
   const allowed = new Set(names);
-  return (req, res, next) => {
+  return markListenerGuard((req, res, next) => {
     if (allowed.has(listenerOf(req))) {
       next();
       return;
     }
     notFoundHandler(req, res, next);
-  };
+  }, names);
 }
 
 /** The port a listening server was bound to. */

@@ -5,6 +5,7 @@ import {
   AppError,
   type ErrorCode,
   type FieldIssue,
+  MethodNotAllowedError,
   UnauthenticatedError,
   UnavailableError,
 } from "../errors.ts";
@@ -20,6 +21,7 @@ const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   unauthenticated: { status: 401, title: "Authentication required" },
   forbidden: { status: 403, title: "Forbidden" },
   "not-found": { status: 404, title: "Not found" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
   "precondition-failed": { status: 412, title: "Precondition failed" },
   "payload-too-large": { status: 413, title: "Payload too large" },
@@ -125,6 +127,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof AppError) {
       if (err instanceof UnauthenticatedError) res.setHeader("WWW-Authenticate", err.challenge);
       if (err instanceof UnavailableError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
+      if (err instanceof MethodNotAllowedError) res.setHeader("Allow", err.allow.join(", "));
       if (problemStatus(err.code) >= 500) log.error({ err }, "request failed");
       sendProblem(res, err.code, err.message, { issues: err.issues, extensions: err.extensions });
       return;

@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from "express";
 import { translateDatabaseErrors } from "../http/database-errors.ts";
 import { healthRoutes, type Lifecycle, type ReadinessCheck } from "../http/lifecycle.ts";
 import { onlyOn } from "../http/listener.ts";
+import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { createHttpMetrics, type HttpMetrics } from "../http/metrics.ts";
 import { notFoundHandler, problemHandler } from "../http/problem.ts";
 import { requestContext } from "../http/request-context.ts";
@@ -45,8 +46,9 @@ export interface ServiceApp {
 /**
  * The Express app every taskmesh service starts from: request context and log, metrics,
  * `/healthz` and `/readyz`, `/metrics` on the operations listener only, nothing else on it,
- * and after `mount` the not-found and problem+json handlers. The service's own routes are
- * added in `mount`, which sees the public and sidecar listeners only.
+ * and after `mount` the 405 (a known path, another method), not-found and problem+json
+ * handlers. The service's own routes are added in `mount`, which sees the public and sidecar
+ * listeners only.
  */
 export function createServiceApp(
   options: ServiceAppOptions,
@@ -79,6 +81,7 @@ export function createServiceApp(
 
   mount(app, metrics);
 
+  app.use(methodNotAllowed(app));
   app.use(notFoundHandler);
   if (options.databaseErrors) app.use(translateDatabaseErrors);
   app.use(problemHandler(logger));
