@@ -1,7 +1,8 @@
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, failed, startAgent, textOf, type McpHarness } from "../mcp-server/harness.ts";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import { call, failed, textOf, useAgent } from "../mcp-server/harness.ts";
+import type { TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 /**
  * A recurrence whose series cannot be computed is refused when it is written (REST and MCP
@@ -19,13 +20,7 @@ interface Problem {
   errors?: { pointer: string; detail: string }[];
 }
 
-let api: TestTaskApi;
-beforeAll(async () => {
-  api = await startTaskApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useTaskApi();
 
 function taskCount(user: TestUser): Promise<number> {
   return api.prisma.task.count({ where: { userId: user.id } });
@@ -105,10 +100,7 @@ describe("POST /v1/tasks with a recurrence that never yields a next task", () =>
 });
 
 describe("MCP add_task with a recurrence that never yields a next task", () => {
-  let h: McpHarness;
-  let client: Awaited<ReturnType<typeof startAgent>>["client"];
-  beforeAll(async () => ({ h, client } = await startAgent("read-write", { timeZone: "Europe/Berlin" })));
-  afterAll(() => h.close());
+  const { client } = useAgent("read-write", { timeZone: "Europe/Berlin" });
 
   it("when an agent adds the rule at 09:00 in the user's zone, then the tool call fails promptly with validation-failed naming recurrence", async () => {
     const started = performance.now();

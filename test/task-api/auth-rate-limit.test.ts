@@ -3,8 +3,9 @@
  * (TRUST_PROXY_HOPS / req.ip), like the rest of the API, never on a client-written
  * X-Forwarded-For; sign-in and sign-up are also limited per email address, across IPs.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import type { TestTaskApi } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const PASSWORD = "correct-horse-battery";
 
@@ -22,15 +23,9 @@ const signIn = (api: TestTaskApi, email: string, password: string, ip?: string) 
 };
 
 describe("sign-in per IP behind one trusted proxy", () => {
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi({
-      rateLimit: { ipPerMinute: 0, userPerMinute: 0, signInPerIpPerMinute: 3, signInPerEmailPerMinute: 0 },
-      trustProxyHops: 1,
-    });
-  });
-  afterAll(async () => {
-    await api.close();
+  const api = useTaskApi({
+    rateLimit: { ipPerMinute: 0, userPerMinute: 0, signInPerIpPerMinute: 3, signInPerEmailPerMinute: 0 },
+    trustProxyHops: 1,
   });
 
   it("when one client hits the sign-in limit, then another client still signs in", async () => {
@@ -58,15 +53,9 @@ describe("sign-in per IP behind one trusted proxy", () => {
 });
 
 describe("sign-in per IP with no trusted proxy (TRUST_PROXY_HOPS=0)", () => {
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi({
-      rateLimit: { ipPerMinute: 0, userPerMinute: 0, signInPerIpPerMinute: 3, signInPerEmailPerMinute: 0 },
-      trustProxyHops: 0,
-    });
-  });
-  afterAll(async () => {
-    await api.close();
+  const api = useTaskApi({
+    rateLimit: { ipPerMinute: 0, userPerMinute: 0, signInPerIpPerMinute: 3, signInPerEmailPerMinute: 0 },
+    trustProxyHops: 0,
   });
 
   it("when a client sends a new X-Forwarded-For with each attempt, then it gets no fresh bucket", async () => {
@@ -79,15 +68,9 @@ describe("sign-in per IP with no trusted proxy (TRUST_PROXY_HOPS=0)", () => {
 });
 
 describe("sign-in per email", () => {
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi({
-      rateLimit: { ipPerMinute: 0, userPerMinute: 0, signInPerIpPerMinute: 100, signInPerEmailPerMinute: 2 },
-      trustProxyHops: 1,
-    });
-  });
-  afterAll(async () => {
-    await api.close();
+  const api = useTaskApi({
+    rateLimit: { ipPerMinute: 0, userPerMinute: 0, signInPerIpPerMinute: 100, signInPerEmailPerMinute: 2 },
+    trustProxyHops: 1,
   });
 
   it("when guesses at one account come from many IPs, then the email limit still holds; other accounts are not affected", async () => {
@@ -110,13 +93,7 @@ describe("sign-in per email", () => {
 });
 
 describe("Better Auth's own limiter", () => {
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi({ trustProxyHops: 0 }, { authRateLimit: true });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useTaskApi({ trustProxyHops: 0 }, { authRateLimit: true });
 
   it("when X-Forwarded-For changes with every request and no proxy is trusted, then Better Auth still counts one client", async () => {
     // Its default rule: 30 requests per 60 s per client and path.

@@ -13,7 +13,7 @@ import type { Response, Test } from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokenVerifier } from "@taskmesh/auth";
 import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi } from "../support/task-api.ts";
-import { useTaskApi } from "../support/task-api-fixtures.ts";
+import { expectProblem, useTaskApi } from "../support/task-api-fixtures.ts";
 
 const PASSWORD = "correct-horse-battery";
 const REALM = 'Bearer realm="taskmesh"';
@@ -25,13 +25,7 @@ function bearer(token: string): { Authorization: string } {
 }
 
 function expectUnauthenticated(res: Response, invalidToken: boolean): void {
-  expect(res.status).toBe(401);
-  expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({
-    type: "https://taskmesh.dev/problems/unauthenticated",
-    status: 401,
-    code: "unauthenticated",
-  });
+  expectProblem(res, 401, "unauthenticated");
   const challenge = res.headers["www-authenticate"];
   expect(challenge).toMatch(/^Bearer realm="taskmesh"/);
   if (invalidToken) expect(challenge).toContain('error="invalid_token"');

@@ -1,19 +1,14 @@
 import type { Response } from "supertest";
 import { describe, expect, it } from "vitest";
-import { taskApiFixtures, useTaskApi } from "../support/task-api-fixtures.ts";
+import { expectProblem, taskApiFixtures, useTaskApi } from "../support/task-api-fixtures.ts";
 import type { TestUser } from "../support/task-api.ts";
 
 const api = useTaskApi();
 const { createTask, readTask } = taskApiFixtures(api);
 
 function expectValidationFailed(res: Response, pointers: string[]): void {
-  expect(res.status).toBe(422);
-  expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({
-    type: "https://taskmesh.dev/problems/validation-failed",
-    status: 422,
-    instance: "/v1/me",
-  });
+  expectProblem(res, 422, "validation-failed");
+  expect(res.body).toMatchObject({ instance: "/v1/me" });
   const errors = (res.body as { errors: { pointer: string; in: string }[] }).errors;
   expect(errors.map((e) => e.pointer).sort()).toEqual([...pointers].sort());
   for (const error of errors) expect(error.in).toBe("body");

@@ -7,8 +7,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { InvalidTokenError, createBearerVerifier, jwksFromUrl, type BearerVerifier } from "@taskmesh/auth";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, TEST_PUBLIC_URL, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { TEST_PUBLIC_URL, type TestUser } from "../support/task-api.ts";
 import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 const MCP_RESOURCE = "http://localhost:3001/mcp";
@@ -470,19 +470,13 @@ describe("consent phishing", () => {
 });
 
 describe("registration limit", () => {
-  let limited: TestTaskApi;
-  beforeAll(async () => {
-    limited = await startTaskApi(
-      {
-        rateLimit: { ipPerMinute: 0, userPerMinute: 0, clientRegistrationsPerIpPerHour: 3 },
-        trustProxyHops: 1,
-      },
-      { protectedResources: [MCP_RESOURCE] },
-    );
-  });
-  afterAll(async () => {
-    await limited.close();
-  });
+  const limited = useTaskApi(
+    {
+      rateLimit: { ipPerMinute: 0, userPerMinute: 0, clientRegistrationsPerIpPerHour: 3 },
+      trustProxyHops: 1,
+    },
+    { protectedResources: [MCP_RESOURCE] },
+  );
 
   const registerFrom = (ip: string, name: string) =>
     limited.request

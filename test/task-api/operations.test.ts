@@ -1,17 +1,11 @@
 import type { Lifecycle } from "@taskmesh/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../../services/task-api/src/data/database.ts";
-import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
+import { expectProblem, useTaskApi } from "../support/task-api-fixtures.ts";
 
 describe("liveness and readiness", () => {
   const lifecycle: Lifecycle = { draining: false };
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi({ lifecycle });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useTaskApi({ lifecycle });
 
   it("when /healthz is called without credentials, then 200 ok", async () => {
     const res = await api.request.get("/healthz").expect(200);
@@ -30,11 +24,8 @@ describe("liveness and readiness", () => {
     try {
       const res = await api.request.get("/readyz");
 
-      expect(res.status).toBe(503);
-      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expectProblem(res, 503, "unavailable");
       expect(res.body).toMatchObject({
-        type: "https://taskmesh.dev/problems/unavailable",
-        status: 503,
         instance: "/readyz",
         requestId: res.headers["x-request-id"],
       });
@@ -58,28 +49,18 @@ describe("liveness and readiness", () => {
 
 describe("readiness with a database that does not answer", () => {
   const DRIVER_MESSAGE = "connect ECONNREFUSED 10.1.2.3:5432 (user taskmesh_owner)";
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    const down: Database = {
-      prisma: {} as Database["prisma"],
-      read: { query: () => Promise.reject(new Error(DRIVER_MESSAGE)) },
-      transaction: () => Promise.reject(new Error(DRIVER_MESSAGE)),
-    };
-    api = await startTaskApi({ db: down });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const down: Database = {
+    prisma: {} as Database["prisma"],
+    read: { query: () => Promise.reject(new Error(DRIVER_MESSAGE)) },
+    transaction: () => Promise.reject(new Error(DRIVER_MESSAGE)),
+  };
+  const api = useTaskApi({ db: down });
 
   it("when the database check fails, then /readyz is 503 naming the failed check without the driver's message", async () => {
     const res = await api.request.get("/readyz");
 
-    expect(res.status).toBe(503);
-    expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({
-      type: "https://taskmesh.dev/problems/unavailable",
-      checks: { database: "failed" },
-    });
+    expectProblem(res, 503, "unavailable");
+    expect(res.body).toMatchObject({ checks: { database: "failed" } });
     expect(res.text).not.toContain("ECONNREFUSED");
     expect(res.text).not.toContain("10.1.2.3");
     await api.request.get("/healthz").expect(200);
@@ -87,13 +68,7 @@ describe("readiness with a database that does not answer", () => {
 });
 
 describe("/metrics", () => {
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi();
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useTaskApi();
 
   function durationSamples(text: string): { labels: Record<string, string>; value: number }[] {
     return text
@@ -165,13 +140,7 @@ describe("/metrics", () => {
 });
 
 describe("service index", () => {
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi();
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useTaskApi();
 
   it("when / is called, then it points at the docs, the OpenAPI document, auth and the API", async () => {
     const res = await api.request.get("/").expect(200);

@@ -1,6 +1,6 @@
 import type { Response } from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTaskApi, type TestTaskApi } from "../support/task-api.ts";
+import { describe, expect, it } from "vitest";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
 
 /** Parses an IETF RateLimit / RateLimit-Policy header (draft 8) into { "<policy>": { param: value } }. */
 function parseItems(header: string | undefined): Record<string, Record<string, string>> {
@@ -33,13 +33,7 @@ function expectRateLimited(res: Response, policy: "user" | "ip", limit: number):
 }
 
 describe("per-user limit", () => {
-  let api: TestTaskApi;
-  beforeAll(async () => {
-    api = await startTaskApi({ rateLimit: { ipPerMinute: 0, userPerMinute: 3 } });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useTaskApi({ rateLimit: { ipPerMinute: 0, userPerMinute: 3 } });
 
   it("when a user makes one request more than the limit, then 429 problem+json with Retry-After and the IETF headers", async () => {
     const user = await api.signUp();
@@ -96,14 +90,8 @@ describe("per-user limit", () => {
 });
 
 describe("per-IP limit", () => {
-  let api: TestTaskApi;
   // One proxy hop is trusted, so X-Forwarded-For names the client, as behind the ingress.
-  beforeAll(async () => {
-    api = await startTaskApi({ rateLimit: { ipPerMinute: 5, userPerMinute: 0 }, trustProxyHops: 1 });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useTaskApi({ rateLimit: { ipPerMinute: 5, userPerMinute: 0 }, trustProxyHops: 1 });
 
   it("when an IP makes one request more than the limit, then 429 problem+json with Retry-After and the IETF headers", async () => {
     const ip = "203.0.113.10";
