@@ -39,9 +39,11 @@ export function createEventSource(options: { tasks: number; users: number }): {
   typicalDataBytes: number;
 } {
   const tasks: TaskState[] = [];
+  // User ids are UUIDs (the contract's userIdSchema), as task-api's users.id.
+  const users = Array.from({ length: options.users }, () => uuidv7());
   for (let i = 0; i < options.tasks; i++) {
     const id = uuidv7();
-    const userId = `bench-user-${i % options.users}`;
+    const userId = users[i % options.users] ?? "";
     const n = i % TITLES.length;
     tasks.push({
       id,
