@@ -79,6 +79,17 @@ const mcpResult = z.object({
   ),
 });
 
+const daprClientResult = z.object({
+  smoke: z.literal(true),
+  results: z.array(
+    z.object({
+      operation: z.string(),
+      client: z.string(),
+      summary: z.object({ calls: z.number().int().positive(), errors: z.literal(0) }),
+    }),
+  ),
+});
+
 describe("benchmarks in smoke mode", () => {
   it("when bench:api runs in smoke mode, then it starts task-api in production mode, measures every scenario without a non-2xx answer and writes its JSON", async () => {
     const result = apiResult.parse(await runSmoke("api"));
@@ -104,4 +115,18 @@ describe("benchmarks in smoke mode", () => {
       ["mcp get_task", "mcp list_tasks", "rest get", "rest list", "sidecar get", "sidecar list"].sort(),
     );
   }, 420_000);
+
+  it("when bench:dapr runs in smoke mode, then every client makes every call against a real daprd without an error and it writes its JSON", async () => {
+    const result = daprClientResult.parse(await runSmoke("dapr"));
+    const operations = ["bulk publish", "invoke", "publish", "state get", "state save"];
+    const clients = ["SDK HTTP", "SDK gRPC", "before: fetch client", "now: the port"];
+    expect([...new Set(result.results.map((r) => r.operation))].sort()).toEqual(operations);
+    for (const operation of operations)
+      expect(
+        result.results
+          .filter((r) => r.operation === operation)
+          .map((r) => r.client)
+          .sort(),
+      ).toEqual(clients);
+  }, 300_000);
 });
