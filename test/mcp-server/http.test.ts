@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestUser } from "../support/task-api.ts";
 import { TEST_PUBLIC_URL } from "../support/task-api.ts";
 import { call, startMcpHarness, type McpHarness } from "./harness.ts";
+import { postMcp } from "./tool-calls.ts";
 
 let h: McpHarness;
 let user: TestUser;
@@ -22,17 +23,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const rpc = (body: unknown, headers: Record<string, string> = {}) =>
-  fetch(h.mcpUrl, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-11-25",
-      ...headers,
-    },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
+const rpc = (body: unknown, headers: Record<string, string> = {}) => postMcp(h.mcpUrl, body, headers);
 
 const listTools = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 

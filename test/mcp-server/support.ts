@@ -10,8 +10,9 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { expect } from "vitest";
 import type { TestStack } from "../support/stack.ts";
+import { postMcp } from "./tool-calls.ts";
 
-export { call, ok, textOf } from "./tool-calls.ts";
+export { call, ok, textOf, type Task } from "./tool-calls.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -147,15 +148,6 @@ export async function rawMcp(
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; text: string }> {
-  const response = await fetch(mcpResource(s), {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-11-25",
-      ...headers,
-    },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
+  const response = await postMcp(mcpResource(s), body, headers);
   return { status: response.status, headers: response.headers, text: await response.text() };
 }

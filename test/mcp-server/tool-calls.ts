@@ -1,6 +1,7 @@
 /**
  * Calling tools from tests, shared by the in-process harness (harness.ts) and the stack tests
- * (support.ts): the result, its text, its structured content, or its error text.
+ * (support.ts): the result, its text, its structured content, or its error text; and a raw
+ * JSON-RPC POST.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -35,6 +36,20 @@ export async function failed(client: Client, name: string, args: Record<string, 
   const result = await call(client, name, args);
   expect(result.isError, textOf(result)).toBe(true);
   return textOf(result);
+}
+
+/** A raw JSON-RPC POST to an MCP endpoint (for HTTP-level checks), with these headers on top. */
+export function postMcp(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2025-11-25",
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 /** The fields of a task that tools return. */

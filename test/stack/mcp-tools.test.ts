@@ -19,22 +19,8 @@ import {
   signUp,
   textOf,
   type McpUser,
+  type Task,
 } from "../mcp-server/support.ts";
-
-interface Task {
-  id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  priority: string;
-  tags: string[];
-  dueAt: string | null;
-  dueDate: string | null;
-  allDay: boolean;
-  listId: string | null;
-  recurrence: string | null;
-  version: number;
-}
 
 describe("mcp-server tools over Streamable HTTP through real sidecars", () => {
   const stack = useStack({ apps: ["task-api", "audit-log", "mcp-server"], env: MCP_STACK_ENV });

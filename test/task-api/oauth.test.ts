@@ -139,6 +139,14 @@ async function exchange(client: Client, code: string, verifier: string, extra: R
     });
 }
 
+/** The refresh_token grant for the MCP resource (a public client names itself with client_id). */
+function refresh(refreshToken: string, extra: Record<string, string> = {}) {
+  return api.request
+    .post("/api/auth/oauth2/token")
+    .type("form")
+    .send({ grant_type: "refresh_token", refresh_token: refreshToken, ...extra, resource: MCP_RESOURCE });
+}
+
 /** The whole flow for a user: a token response for the MCP resource. */
 async function tokensFor(user: TestUser, scope = "tasks:read tasks:write offline_access") {
   const client = await register();
@@ -381,15 +389,7 @@ describe("authorization code + PKCE for the MCP resource", () => {
     const user = await api.signUp();
     const { client, body } = await tokensFor(user);
 
-    const res = await api.request
-      .post("/api/auth/oauth2/token")
-      .type("form")
-      .send({
-        grant_type: "refresh_token",
-        refresh_token: body.refresh_token ?? "",
-        client_id: client.client_id,
-        resource: MCP_RESOURCE,
-      });
+    const res = await refresh(body.refresh_token ?? "", { client_id: client.client_id });
     expect(res.status, res.text).toBe(200);
     const refreshed = res.body as { access_token: string };
     expect(refreshed.access_token).not.toBe(body.access_token);
@@ -417,14 +417,7 @@ describe("authorization code + PKCE for the MCP resource", () => {
     const { body } = await tokensFor(user);
     await api.as(user).delete("/v1/me").expect(204);
 
-    const res = await api.request
-      .post("/api/auth/oauth2/token")
-      .type("form")
-      .send({
-        grant_type: "refresh_token",
-        refresh_token: body.refresh_token ?? "",
-        resource: MCP_RESOURCE,
-      });
+    const res = await refresh(body.refresh_token ?? "");
     expect(res.status).toBeGreaterThanOrEqual(400);
   });
 });

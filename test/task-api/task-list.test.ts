@@ -17,7 +17,7 @@ import type { TestUser } from "../support/task-api.ts";
  */
 
 const api = useTaskApi();
-const { createTask, listTasks } = taskApiFixtures(api);
+const { createList, createTask, listTasks } = taskApiFixtures(api);
 type Page = PageOf<TaskView>;
 
 /** Inserts a task straight into the database, for timestamps the API sets itself. */
@@ -153,11 +153,7 @@ describe("tags", () => {
 describe("list and parent", () => {
   it("when a listId is given, then only that list's tasks are listed; 'none' lists tasks in no list", async () => {
     const user = await api.signUp();
-    const listId = (
-      (await api.as(user).post("/v1/lists", { name: "L" }).expect(201)).body as {
-        id: string;
-      }
-    ).id;
+    const listId = (await createList(user, "L")).id;
     await createTask(user, { title: "in list", listId });
     await createTask(user, { title: "loose" });
     expect(await titles(user, { listId })).toEqual(["in list"]);

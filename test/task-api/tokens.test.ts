@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { TEST_PUBLIC_URL, type TestUser } from "../support/task-api.ts";
-import { useTaskApi } from "../support/task-api-fixtures.ts";
+import { taskApiFixtures, useTaskApi } from "../support/task-api-fixtures.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -23,6 +23,7 @@ interface CreatedToken {
 
 let now = Date.parse("2026-11-26T10:00:00.000Z");
 const api = useTaskApi({ clock: () => new Date(now) });
+const { createTask } = taskApiFixtures(api);
 
 async function createToken(
   user: TestUser,
@@ -220,11 +221,7 @@ describe("cross-user isolation", () => {
   it("when a user's token reads tasks, then it sees only that user's tasks", async () => {
     const a = await api.signUp();
     const b = await api.signUp();
-    const bTask = (
-      (await api.as(b).post("/v1/tasks", { title: "B's secret" }).expect(201)).body as {
-        id: string;
-      }
-    ).id;
+    const bTask = (await createTask(b, { title: "B's secret" })).id;
     const token = await createToken(a, { name: "reader", scope: "read" });
 
     await api.request.get(`/v1/tasks/${bTask}`).set(bearer(token.token)).expect(404);
@@ -266,11 +263,7 @@ describe("using a token as the bearer token", () => {
 
   it("when a read token reads, then 200; when it writes, then 403 problem+json with insufficient_scope, and nothing changes", async () => {
     const user = await api.signUp();
-    const task = (
-      (await api.as(user).post("/v1/tasks", { title: "Keep me" }).expect(201)).body as {
-        id: string;
-      }
-    ).id;
+    const task = (await createTask(user, { title: "Keep me" })).id;
     const token = await createToken(user, { name: "ro", scope: "read" });
     const auth = bearer(token.token);
 
