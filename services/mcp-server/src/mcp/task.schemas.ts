@@ -76,36 +76,23 @@ export type TaskChanges = z.infer<typeof taskChanges>;
 export const taskOutput = z.object(taskSchema.shape);
 export type TaskOutput = z.infer<typeof taskOutput>;
 
-/** A list entry: the fields a model needs to pick a task; get_task has the rest. */
-export const compactTaskOutput = taskSchema
-  .pick({
-    id: true,
-    title: true,
-    completed: true,
-    priority: true,
-    dueAt: true,
-    dueDate: true,
-    tags: true,
-    listId: true,
-    version: true,
-  })
-  .extend({ recurring: z.boolean() });
+/** The fields a model needs to pick a task from a list; get_task has the rest. */
+const COMPACT_FIELDS = {
+  id: true,
+  title: true,
+  completed: true,
+  priority: true,
+  dueAt: true,
+  dueDate: true,
+  tags: true,
+  listId: true,
+  version: true,
+} as const;
 
-export const listEntryOutput = compactTaskOutput.extend(
-  taskOutput
-    .omit({
-      id: true,
-      title: true,
-      completed: true,
-      priority: true,
-      dueAt: true,
-      dueDate: true,
-      tags: true,
-      listId: true,
-      version: true,
-    })
-    .partial().shape,
-);
+/** A list entry: the compact fields; get_task has the rest. */
+export const compactTaskOutput = taskSchema.pick(COMPACT_FIELDS).extend({ recurring: z.boolean() });
+
+export const listEntryOutput = compactTaskOutput.extend(taskOutput.omit(COMPACT_FIELDS).partial().shape);
 
 export const itemErrorOutput = z.object({ code: z.string(), message: z.string(), hint: z.string() });
 
