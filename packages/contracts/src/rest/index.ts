@@ -9,4 +9,5 @@ export * from "./page.schema.ts";
 export * from "./history.schema.ts";
 export * from "./me.schema.ts";
 export * from "./headers.schema.ts";
+export * from "./access-token.schema.ts";
 export { instant, instantOut, storable } from "./common.schema.ts";

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS } from "@taskmesh/contracts";
 import { InvalidError, NotFoundError } from "@taskmesh/core";
 import { PERSONAL_ACCESS_TOKEN_PREFIX, isPersonalAccessToken } from "@taskmesh/auth";
 import type { AccessTokenView, Store, TokenScope } from "./ports.ts";
@@ -6,8 +7,6 @@ import { requireAccount } from "./me.use-cases.ts";
 import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-export const MAX_TOKEN_DAYS = 365;
-export const DEFAULT_TOKEN_DAYS = 30;
 /** last_used_at is written at most this often per token. */
 export const LAST_USED_INTERVAL_MS = 60_000;
 /** Characters of the token kept for display: the "tmpat_" marker plus 6 of the 43 random ones. */

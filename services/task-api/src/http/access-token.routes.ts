@@ -2,9 +2,8 @@ import express, { type Router } from "express";
 import { z } from "zod";
 import { currentUserId, requireUserInPerson } from "../auth/authenticate.ts";
 import type { AccessTokenUseCases } from "../domain/access-token.use-cases.ts";
-import { createAccessTokenBody } from "./access-token.schemas.ts";
 import { decodeCursor, encodeCursor, parseBody, parseQuery, pathId } from "./parse.ts";
-import { pageQuery } from "@taskmesh/contracts";
+import { createAccessTokenBody, pageQuery } from "@taskmesh/contracts";
 
 const cursorSchema = z.object({ before: z.uuid() });
 

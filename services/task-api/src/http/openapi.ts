@@ -11,8 +11,6 @@ import {
   accessTokenSchema,
   createAccessTokenBody,
   createdAccessTokenSchema,
-} from "./access-token.schemas.ts";
-import {
   createListBody,
   createTaskBody,
   historyPageSchema,

@@ -1,8 +1,11 @@
-/** The REST contract of personal access tokens (parsed here, documented in openapi.ts). */
-import { instantOut, storable } from "@taskmesh/contracts";
+/** The REST shapes of personal access tokens (task-api's /v1/tokens). */
 import { z } from "zod";
 import "zod-openapi";
-import { DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS } from "../domain/access-token.use-cases.ts";
+import { instantOut, storable } from "./common.schema.ts";
+
+/** The longest a personal access token may live, and how long it lives unless told. */
+export const MAX_TOKEN_DAYS = 365;
+export const DEFAULT_TOKEN_DAYS = 30;
 
 const tokenScope = z.enum(["read", "read-write"]).meta({
   id: "TokenScope",
