@@ -8,7 +8,7 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import type { TestStack } from "../support/stack.ts";
 import { postMcp } from "./tool-calls.ts";
 
@@ -140,6 +140,15 @@ export async function stdioClient(
     }),
   );
   return client;
+}
+
+/** An array for the clients a describe block opens: its afterAll closes every one. */
+export function clientsClosedAfterAll(): Client[] {
+  const clients: Client[] = [];
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+  });
+  return clients;
 }
 
 /** A raw JSON-RPC POST to /mcp (for HTTP-level checks). */

@@ -6,10 +6,11 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { useStack, type TestStack } from "../support/stack.ts";
 import {
   call,
+  clientsClosedAfterAll,
   httpClient,
   MCP_STACK_ENV,
   mcpResource,
@@ -84,7 +85,7 @@ describe("mcp-server authorization and guards through the real stack", () => {
   let aliceClient: Client;
   let bobClient: Client;
   let aliceToken: string;
-  const clients: Client[] = [];
+  const clients = clientsClosedAfterAll();
 
   beforeAll(async () => {
     s = stack();
@@ -93,9 +94,6 @@ describe("mcp-server authorization and guards through the real stack", () => {
     aliceClient = await httpClient(s, aliceToken);
     bobClient = await httpClient(s, (await personalAccessToken(s, bob, "read-write")).token);
     clients.push(aliceClient, bobClient);
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
   });
 
   it("when a client fetches the protected-resource metadata, then it names this resource, task-api as authorization server and the scopes", async () => {

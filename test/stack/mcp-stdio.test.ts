@@ -5,11 +5,12 @@
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../../scripts/stack/index.ts";
 import { useStack, type TestStack } from "../support/stack.ts";
 import {
   call,
+  clientsClosedAfterAll,
   httpClient,
   MCP_STACK_ENV,
   ok,
@@ -42,7 +43,7 @@ describe("mcp-server over stdio, resources and prompts, through the real stack",
   let stdio: Client;
   let http: Client;
   let token: string;
-  const clients: Client[] = [];
+  const clients = clientsClosedAfterAll();
 
   beforeAll(async () => {
     s = stack();
@@ -51,9 +52,6 @@ describe("mcp-server over stdio, resources and prompts, through the real stack",
     stdio = await stdioClient(s, token, { TASKMESH_POLL_MS: "1000" });
     http = await httpClient(s, token);
     clients.push(stdio, http);
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
   });
 
   it("when a desktop client uses the stdio server, then the same tools work with the user's token", async () => {

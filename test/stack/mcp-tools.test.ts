@@ -6,11 +6,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../../scripts/stack/index.ts";
 import { useStack, type TestStack } from "../support/stack.ts";
 import {
   call,
+  clientsClosedAfterAll,
   httpClient,
   MCP_STACK_ENV,
   ok,
@@ -27,16 +28,13 @@ describe("mcp-server tools over Streamable HTTP through real sidecars", () => {
   let s: TestStack;
   let alice: McpUser;
   let client: Client;
-  const clients: Client[] = [];
+  const clients = clientsClosedAfterAll();
 
   beforeAll(async () => {
     s = stack();
     alice = await signUp(s);
     client = await httpClient(s, (await personalAccessToken(s, alice, "read-write")).token);
     clients.push(client);
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
   });
 
   it("when a client lists tools, then every tool has schemas and truthful annotations", async () => {
