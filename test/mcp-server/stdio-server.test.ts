@@ -8,15 +8,13 @@ import { PassThrough } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import {
-  ResourceUpdatedNotificationSchema,
-  type CallToolResult,
-  type JSONRPCMessage,
-} from "@modelcontextprotocol/sdk/types.js";
+import { ResourceUpdatedNotificationSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadStdioConfig, startStdioServer } from "../../services/mcp-server/src/mcp/stdio-server.ts";
-import { startTaskApi, type TestTaskApi, type TestUser } from "../support/task-api.ts";
+import type { TestUser } from "../support/task-api.ts";
+import { useTaskApi } from "../support/task-api-fixtures.ts";
+import { call } from "./tool-calls.ts";
 
 /** The client's end of the pipes: what StdioClientTransport does with a child's stdin/stdout. */
 class PipeClientTransport implements Transport {
@@ -47,16 +45,12 @@ class PipeClientTransport implements Transport {
   }
 }
 
-let api: TestTaskApi;
+const api = useTaskApi();
 let user: TestUser;
 let apiUrl: string;
 beforeAll(async () => {
-  api = await startTaskApi();
   user = await api.signUp();
   apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await api.close();
 });
 
 async function stdioClient(
@@ -86,12 +80,9 @@ async function stdioClient(
 describe("stdio server", () => {
   it("when a desktop client uses it with a read-write token, then the tools work against task-api's REST API", async () => {
     const { client, server } = await stdioClient("read-write");
-    const added = (await client.callTool({
-      name: "add_task",
-      arguments: { title: "from the desktop" },
-    })) as CallToolResult;
+    const added = await call(client, "add_task", { title: "from the desktop" });
     expect(added.isError ?? false).toBe(false);
-    const listed = (await client.callTool({ name: "list_tasks", arguments: {} })) as CallToolResult;
+    const listed = await call(client, "list_tasks", {});
     expect((listed.structuredContent as { tasks: { title: string }[] }).tasks.map((t) => t.title)).toContain(
       "from the desktop",
     );
@@ -102,10 +93,7 @@ describe("stdio server", () => {
 
   it("when the token is read-only, then task-api refuses writes and the tool says so", async () => {
     const { client, server } = await stdioClient("read");
-    const denied = (await client.callTool({
-      name: "add_task",
-      arguments: { title: "no" },
-    })) as CallToolResult;
+    const denied = await call(client, "add_task", { title: "no" });
     expect(denied.isError).toBe(true);
     expect(denied.content[0]?.type === "text" && denied.content[0].text).toMatch(/^Error \(forbidden\)/);
     await client.close();

@@ -1,7 +1,5 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestUser } from "../../support/task-api.ts";
-import { call, failed, ok, startMcpHarness, textOf, type McpHarness, type Task } from "../harness.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, failed, ok, textOf, useAgent, type Task } from "../harness.ts";
 
 interface Page {
   tasks: (Task & { recurring: boolean })[];
@@ -9,20 +7,11 @@ interface Page {
   nextCursor: string | null;
 }
 
-let h: McpHarness;
-let user: TestUser;
-let client: Client;
+const { h, user, client } = useAgent("read-write", { timeZone: "UTC" });
 let listId: string;
 let parentId: string;
 beforeAll(async () => {
-  h = await startMcpHarness();
-  user = await h.signUp({ timeZone: "UTC" });
-  client = await h.client((await h.personalAccessToken(user, "read-write")).token);
-  listId = (
-    (await h.api.request.post("/v1/lists").set(user.auth).send({ name: "Work" }).expect(201)).body as {
-      id: string;
-    }
-  ).id;
+  listId = ((await h.api.as(user).post("/v1/lists", { name: "Work" }).expect(201)).body as { id: string }).id;
   const add = async (fields: Record<string, unknown>) =>
     (await ok<{ task: Task }>(client, "add_task", fields)).task;
   parentId = (
@@ -52,9 +41,6 @@ beforeAll(async () => {
   await add({ title: "echo overdue", dueAt: "2020-01-01T09:00:00Z" });
   const done = await add({ title: "foxtrot done" });
   await ok(client, "complete_task", { id: done.id });
-});
-afterAll(async () => {
-  await h.close();
 });
 
 const titles = (page: Page): string[] => page.tasks.map((t) => t.title);
