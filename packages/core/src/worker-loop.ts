@@ -1,3 +1,5 @@
+import type { Logger } from "./logger.ts";
+
 /**
  * The loop every background worker runs on (outbox relay, webhook delivery, sweeps): a round,
  * then a wait that a wake-up cuts short, until stopped.
@@ -96,4 +98,27 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
       return running;
     },
   };
+}
+
+/**
+ * A periodic sweep on the worker loop: `sweep` every `intervalMs`, the first one interval after
+ * start. A failed sweep is logged at warn ("<name> failed") and the next one tries again.
+ */
+export function createSweep(options: {
+  name: string;
+  intervalMs: number;
+  logger: Pick<Logger, "warn">;
+  sweep: () => Promise<void>;
+}): WorkerLoop {
+  return createWorkerLoop({
+    firstRoundAfterMs: options.intervalMs,
+    async round() {
+      try {
+        await options.sweep();
+      } catch (err) {
+        options.logger.warn({ err }, `${options.name} failed`);
+      }
+      return options.intervalMs;
+    },
+  });
 }

@@ -1,31 +1,27 @@
 import { EVENT_TYPES, type TaskEvent } from "@taskmesh/contracts";
 
+/** What a reminder row holds of its task, whichever way the event changed it. */
+interface ReminderFields {
+  taskId: string;
+  userId: string;
+  sequence: number;
+  /** When cancelled: the reminder time the task had, kept on the row (the column is required). */
+  remindAt: Date;
+  title: string;
+  dueAt: Date | null;
+}
+
 /** A task's reminder as a task event leaves it. */
 export type ReminderChange =
-  | {
-      kind: "schedule";
-      taskId: string;
-      userId: string;
-      sequence: number;
-      remindAt: Date;
-      title: string;
-      dueAt: Date | null;
-    }
-  | {
+  | (ReminderFields & { kind: "schedule" })
+  | (ReminderFields & {
       kind: "cancel";
-      taskId: string;
-      userId: string;
-      sequence: number;
-      /** The reminder time the task had, kept on the row (the column is required). */
-      remindAt: Date;
-      title: string;
-      dueAt: Date | null;
       /**
        * Whether a row must be written even when the task has none yet: only for tasks that had
        * a reminder, so a late older event cannot bring it back (the row's sequence guards it).
        */
       remember: boolean;
-    };
+    });
 
 /**
  * What a task event means for the task's pending reminder: a deleted or completed task, or one

@@ -1,4 +1,4 @@
-import { createWorkerLoop, type Logger, type WorkerLoop } from "@taskmesh/core";
+import { createSweep, type Logger, type WorkerLoop } from "@taskmesh/core";
 import type pg from "pg";
 import { deleteStreamEventsBefore } from "../data/stream-event.repository.ts";
 import { deleteExpiredStreamTickets } from "../data/stream-ticket.repository.ts";
@@ -23,24 +23,20 @@ export function createStreamRetentionWorker(deps: StreamRetentionWorkerDeps): Wo
   const { pool, logger } = deps;
   const intervalMs = deps.intervalMs ?? STREAM_RETENTION_SWEEP_MS;
   const now = deps.now ?? Date.now;
-  return createWorkerLoop({
-    firstRoundAfterMs: intervalMs,
-    async round() {
+  return createSweep({
+    name: "stream retention sweep",
+    intervalMs,
+    logger,
+    sweep: async () => {
       const before = new Date(now() - deps.retentionHours * 3600 * 1000);
-      await Promise.all([
+      // The tickets' sweep fails on its own: the events are still swept.
+      const [, count] = await Promise.all([
         deleteExpiredStreamTickets(pool, new Date(now())).catch((err: unknown) => {
           logger.warn({ err }, "stream ticket sweep failed");
         }),
-        deleteStreamEventsBefore(pool, before).then(
-          (count) => {
-            if (count > 0) logger.info({ count }, "old stream events deleted");
-          },
-          (err: unknown) => {
-            logger.warn({ err }, "stream retention sweep failed");
-          },
-        ),
+        deleteStreamEventsBefore(pool, before),
       ]);
-      return intervalMs;
+      if (count > 0) logger.info({ count }, "old stream events deleted");
     },
   });
 }

@@ -1,4 +1,4 @@
-import { createWorkerLoop, type Logger, type WorkerLoop } from "@taskmesh/core";
+import { createSweep, type Logger, type WorkerLoop } from "@taskmesh/core";
 import type { PrismaClient } from "@taskmesh/db";
 import { deleteExpired } from "../data/idempotency.repository.ts";
 
@@ -15,18 +15,14 @@ export interface IdempotencySweepDeps {
 /** Deletes stored responses of Idempotency-Keys past their expiry; a failed sweep is logged and retried next time. */
 export function createIdempotencySweep(deps: IdempotencySweepDeps): WorkerLoop {
   const { prisma, logger } = deps;
-  const intervalMs = deps.intervalMs ?? IDEMPOTENCY_SWEEP_MS;
   const clock = deps.clock ?? (() => new Date());
-  return createWorkerLoop({
-    firstRoundAfterMs: intervalMs,
-    async round() {
-      try {
-        const count = await deleteExpired(prisma, clock());
-        if (count > 0) logger.info({ count }, "expired idempotency records deleted");
-      } catch (err) {
-        logger.warn({ err }, "idempotency sweep failed");
-      }
-      return intervalMs;
+  return createSweep({
+    name: "idempotency sweep",
+    intervalMs: deps.intervalMs ?? IDEMPOTENCY_SWEEP_MS,
+    logger,
+    sweep: async () => {
+      const count = await deleteExpired(prisma, clock());
+      if (count > 0) logger.info({ count }, "expired idempotency records deleted");
     },
   });
 }
