@@ -3,9 +3,9 @@
  * time, then the clean-up of what the run created (also after a failure).
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Task } from "@taskmesh/contracts";
 import { bearer, createRequest, StepError } from "./http.ts";
 import type { SmokeOptions } from "./options.ts";
-import type { Task } from "./schemas.ts";
 import * as steps from "./steps.ts";
 import type { LiveStreamReader } from "./stream.ts";
 

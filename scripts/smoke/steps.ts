@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { EVENT_TYPES } from "@taskmesh/contracts";
+import { EVENT_TYPES, historyPageSchema, taskPageSchema, taskSchema, type Task } from "@taskmesh/contracts";
 import {
   bearer,
   describeAnswer,
@@ -26,13 +26,8 @@ import {
   authUserSchema,
   getTaskResultSchema,
   healthSchema,
-  historySchema,
   personalAccessTokenSchema,
   resourceMetadataSchema,
-  sessionSchema,
-  taskPageSchema,
-  taskSchema,
-  type Task,
 } from "./schemas.ts";
 import { LiveStreamReader } from "./stream.ts";
 
@@ -118,7 +113,7 @@ export async function signIn({ request, options }: SmokeContext): StepOutcome<Se
     });
     expectStatus(answer, 200, "GET /api/auth/get-session");
     if (answer.text.trim() === "null") throw new StepError("the given session token is not a valid session");
-    const me = parseJson(sessionSchema, answer, "session");
+    const me = parseJson(authUserSchema, answer, "session");
     return {
       value: { token: credentials.sessionToken, userId: me.user.id, created: false },
       detail: `session of ${me.user.email}`,
@@ -264,7 +259,7 @@ export async function history(
   for (;;) {
     const answer = await request("GET", `/v1/tasks/${taskId}/history?limit=100`, { headers: auth });
     if (answer.status === 200) {
-      const { data } = parseJson(historySchema, answer, "history");
+      const { data } = parseJson(historyPageSchema, answer, "history");
       const types = data.map((entry) => entry.type);
       if (EXPECTED_TYPES.every((t) => types.includes(t)))
         return { value: undefined, detail: `${types.map(short).join(", ")} recorded` };
