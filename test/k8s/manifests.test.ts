@@ -79,56 +79,62 @@ describe.each(OVERLAYS)("k8s/overlays/%s rendered", (overlay) => {
     expect(all.filter((o) => o.kind === "Subscription").length).toBeGreaterThan(0);
   });
 
-  it("when a Deployment's app-id, app-port and ports are read, then daprd calls the sidecar listener, the Service exposes only the public one, probes and Prometheus use the operations one", () => {
-    expect(checkServiceConfig(objects(overlay), loaders, SERVICE_NODE_OPTIONS)).toEqual([]);
-  });
-
-  it("when the Dapr annotations are read, then each pod has its own tokens, health check, config and sidecar limits", () => {
-    expect(checkDaprAnnotations(objects(overlay))).toEqual([]);
-  });
-
-  it("when components are read, then each is scoped to exactly the apps that use it", () => {
-    expect(checkComponentScopes(objects(overlay), ASYNCAPI_APPS)).toEqual([]);
-  });
-
-  it("when subscriptions and allowed topics are read, then every topic is an AsyncAPI channel", () => {
-    expect(checkTopics(objects(overlay), CHANNELS)).toEqual([]);
-  });
-
-  it("when containers are read, then every one runs as non-root with the restricted securityContext", () => {
-    expect(checkSecurityContexts(objects(overlay))).toEqual([]);
-  });
-
-  it("when Secret references are read, then no value is rendered and each names a key the overlay creates or documents", () => {
-    expect(checkSecrets(objects(overlay))).toEqual([]);
-  });
-
-  it("when probes are read, then readiness is /readyz and liveness /healthz on the operations port, which the apps serve", () => {
-    expect(checkProbes(objects(overlay))).toEqual([]);
-  });
-
-  it(`when images are read, then they are taskmesh/<Dockerfile target>:${TAGS[overlay]}`, () => {
-    expect(checkImages(objects(overlay), TARGETS, TAGS[overlay])).toEqual([]);
-  });
-
-  it("when availability is read, then every service has a PDB and spreads, task-api and mcp-server autoscale", () => {
-    expect(checkAvailability(objects(overlay))).toEqual([]);
-  });
-
-  it("when network policies are read, then pods carry the labels for what they use and ingress backends exist", () => {
-    expect(checkNetworkLabels(objects(overlay))).toEqual([]);
-  });
-
-  it("when network policies are read, then only sidecars (50002) and the ingress controller (app port) reach a service", () => {
-    expect(checkServiceIngress(objects(overlay))).toEqual([]);
-  });
-
-  it("when the Ingresses are read, then none publishes /metrics, health or sidecar-only routes", () => {
-    expect(checkPrivatePathsHidden(objects(overlay))).toEqual([]);
-  });
-
-  it("when the ingress controller's proxy headers are read, then every dapr-* and x-taskmesh-* header the code uses is cleared", () => {
-    expect(checkIngressClearsHeaders(objects(overlay), internalHeaderNames())).toEqual([]);
+  // Each rule a checker lists the objects breaking (none: []).
+  it.each<[string, (all: K8sObject[]) => unknown]>([
+    [
+      "when a Deployment's app-id, app-port and ports are read, then daprd calls the sidecar listener, the Service exposes only the public one, probes and Prometheus use the operations one",
+      (all) => checkServiceConfig(all, loaders, SERVICE_NODE_OPTIONS),
+    ],
+    [
+      "when the Dapr annotations are read, then each pod has its own tokens, health check, config and sidecar limits",
+      checkDaprAnnotations,
+    ],
+    [
+      "when components are read, then each is scoped to exactly the apps that use it",
+      (all) => checkComponentScopes(all, ASYNCAPI_APPS),
+    ],
+    [
+      "when subscriptions and allowed topics are read, then every topic is an AsyncAPI channel",
+      (all) => checkTopics(all, CHANNELS),
+    ],
+    [
+      "when containers are read, then every one runs as non-root with the restricted securityContext",
+      checkSecurityContexts,
+    ],
+    [
+      "when Secret references are read, then no value is rendered and each names a key the overlay creates or documents",
+      checkSecrets,
+    ],
+    [
+      "when probes are read, then readiness is /readyz and liveness /healthz on the operations port, which the apps serve",
+      checkProbes,
+    ],
+    [
+      `when images are read, then they are taskmesh/<Dockerfile target>:${TAGS[overlay]}`,
+      (all) => checkImages(all, TARGETS, TAGS[overlay]),
+    ],
+    [
+      "when availability is read, then every service has a PDB and spreads, task-api and mcp-server autoscale",
+      checkAvailability,
+    ],
+    [
+      "when network policies are read, then pods carry the labels for what they use and ingress backends exist",
+      checkNetworkLabels,
+    ],
+    [
+      "when network policies are read, then only sidecars (50002) and the ingress controller (app port) reach a service",
+      checkServiceIngress,
+    ],
+    [
+      "when the Ingresses are read, then none publishes /metrics, health or sidecar-only routes",
+      checkPrivatePathsHidden,
+    ],
+    [
+      "when the ingress controller's proxy headers are read, then every dapr-* and x-taskmesh-* header the code uses is cleared",
+      (all) => checkIngressClearsHeaders(all, internalHeaderNames()),
+    ],
+  ])("%s", (_name, check) => {
+    expect(check(objects(overlay))).toEqual([]);
   });
 
   it("when the stream's Ingress is read, then it is unbuffered with a long read timeout", () => {

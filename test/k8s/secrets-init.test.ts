@@ -54,6 +54,20 @@ beforeAll(async () => {
   ]);
 });
 
+/** The keys production's operator creates ("secret/key"), sorted: what is missing before they do. */
+const PRODUCTION_OPERATOR_KEYS = [
+  "taskmesh-audit-log-db/DATABASE_URL",
+  "taskmesh-dapr-state/STATE_DB_URL",
+  "taskmesh-db/DATABASE_URL",
+  "taskmesh-kafka/brokers",
+  "taskmesh-kafka/password",
+  "taskmesh-kafka/username",
+  "taskmesh-notifications-db/DATABASE_URL",
+  "taskmesh-notifications-state/NOTIFICATIONS_STATE_DB_URL",
+  "taskmesh-recurring-tasks-state/RECURRING_TASKS_STATE_DB_URL",
+  "taskmesh-task-api-db/DATABASE_URL",
+];
+
 const nothing = (spec: Spec): Existing =>
   Object.fromEntries(Object.keys(spec.secrets).map((n) => [n, undefined]));
 const dataOf = (plan: Plan, name: string) =>
@@ -128,18 +142,7 @@ describe("taskmesh-secrets-init", () => {
 
   it("when production's operator has not created its Secrets, then each missing key is reported and nothing is created until they exist", () => {
     const plan = init.planSecrets(productionSpec, nothing(productionSpec));
-    expect(plan.missing.map((m) => `${m.secret}/${m.key}`).sort()).toEqual([
-      "taskmesh-audit-log-db/DATABASE_URL",
-      "taskmesh-dapr-state/STATE_DB_URL",
-      "taskmesh-db/DATABASE_URL",
-      "taskmesh-kafka/brokers",
-      "taskmesh-kafka/password",
-      "taskmesh-kafka/username",
-      "taskmesh-notifications-db/DATABASE_URL",
-      "taskmesh-notifications-state/NOTIFICATIONS_STATE_DB_URL",
-      "taskmesh-recurring-tasks-state/RECURRING_TASKS_STATE_DB_URL",
-      "taskmesh-task-api-db/DATABASE_URL",
-    ]);
+    expect(plan.missing.map((m) => `${m.secret}/${m.key}`).sort()).toEqual(PRODUCTION_OPERATOR_KEYS);
     expect(plan.missing.find((m) => m.key === "DATABASE_URL")?.expected).toMatch(/^postgres:\/\//);
     // Not even the tokens: the pods wait for them, so none starts without the operator's Secrets.
     expect(plan.create).toEqual([]);
@@ -366,18 +369,7 @@ describe("taskmesh-secrets-init against an API server", () => {
         .filter((l) => l.level === "error")
         .map((l) => `${l.secret ?? ""}/${l.key ?? ""}`)
         .sort(),
-    ).toEqual([
-      "taskmesh-audit-log-db/DATABASE_URL",
-      "taskmesh-dapr-state/STATE_DB_URL",
-      "taskmesh-db/DATABASE_URL",
-      "taskmesh-kafka/brokers",
-      "taskmesh-kafka/password",
-      "taskmesh-kafka/username",
-      "taskmesh-notifications-db/DATABASE_URL",
-      "taskmesh-notifications-state/NOTIFICATIONS_STATE_DB_URL",
-      "taskmesh-recurring-tasks-state/RECURRING_TASKS_STATE_DB_URL",
-      "taskmesh-task-api-db/DATABASE_URL",
-    ]);
+    ).toEqual(PRODUCTION_OPERATOR_KEYS);
   });
 });
 
