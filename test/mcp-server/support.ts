@@ -3,13 +3,13 @@
  * (session, resource-bound access token for the MCP server, personal access tokens) and real
  * MCP clients from the SDK over Streamable HTTP and stdio.
  */
-import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, expect } from "vitest";
 import type { TestStack } from "../support/stack.ts";
+import { signUpThroughTaskApi } from "../support/stack-users.ts";
 import { postMcp } from "./tool-calls.ts";
 
 export { call, ok, textOf, type Task } from "./tool-calls.ts";
@@ -62,23 +62,12 @@ async function api(
 export { api as taskApiCall };
 
 export async function signUp(s: TestStack, timeZone = "Europe/Berlin"): Promise<McpUser> {
-  const base = s.urls["task-api"] ?? "";
-  const response = await fetch(`${base}/api/auth/sign-up/email`, {
-    method: "POST",
-    // Better Auth checks the Origin against task-api's PUBLIC_URL (localhost in the stack).
-    headers: { "content-type": "application/json", origin: `http://localhost:${new URL(base).port}` },
-    body: JSON.stringify({
-      email: `agent-${randomUUID()}@example.com`,
-      password: "correct-horse-battery",
-      name: "Agent Tester",
-      timeZone,
-    }),
+  const { id, sessionToken } = await signUpThroughTaskApi(s.urls["task-api"] ?? "", {
+    name: "Agent Tester",
+    timeZone,
   });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
-  const session = response.headers.get("set-auth-token");
-  if (!session) throw new Error("sign-up returned no set-auth-token");
-  return { id: (JSON.parse(text) as { user: { id: string } }).user.id, session };
+  if (!sessionToken) throw new Error("sign-up returned no set-auth-token");
+  return { id, session: sessionToken };
 }
 
 /** A JWT access token bound to the MCP server (aud = its resource URL), as an OAuth client would get. */
