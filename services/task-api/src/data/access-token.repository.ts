@@ -1,6 +1,6 @@
 import type { PrismaClient } from "@taskmesh/db";
 import type { Sql, Tx } from "./database.ts";
-import type { TokenScope, AccessTokenView, StoredAccessToken } from "../domain/ports.ts";
+import type { TokenScope, AccessTokenView, NewAccessToken, StoredAccessToken } from "../domain/ports.ts";
 
 // The shapes are the domain's (domain/ports.ts); this module implements them.
 export type { TokenScope, AccessTokenView, StoredAccessToken };
@@ -41,18 +41,7 @@ function toView(row: {
   };
 }
 
-export async function insertAccessToken(
-  tx: Tx,
-  token: {
-    userId: string;
-    name: string;
-    scope: TokenScope;
-    tokenHash: string;
-    prefix: string;
-    expiresAt: Date;
-    createdAt: Date;
-  },
-): Promise<AccessTokenView> {
+export async function insertAccessToken(tx: Tx, token: NewAccessToken): Promise<AccessTokenView> {
   const row = await tx.personalAccessToken.create({
     data: { ...token, scope: toDb(token.scope) },
     select: SELECT,

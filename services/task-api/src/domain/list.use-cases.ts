@@ -2,8 +2,7 @@ import { NotFoundError } from "@taskmesh/core";
 import type { ListView, Repositories, Store, UnitOfWork } from "./ports.ts";
 import { DEFAULT_QUOTAS, reserveQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
-import { userActor, type Actor } from "./task-events.ts";
-import { lockedAt } from "./versioned.ts";
+import { lockedAt, versionedWrite } from "./versioned.ts";
 
 /**
  * Lists. Each write runs in its own transaction unless given the unit of work of a larger
@@ -51,22 +50,18 @@ export function createListUseCases(
       });
     },
     /** Deletes the list and every task in it. */
-    remove(
-      userId: string,
-      id: string,
-      expectedVersion?: number,
-      actor: Actor = userActor(userId),
-      within: UnitOfWork = store.transaction,
-    ): Promise<void> {
-      return within(async (repos) => {
-        await locked(repos, userId, id, expectedVersion);
+    remove: versionedWrite(
+      "list",
+      store,
+      (repos, userId, id) => repos.lists.lock(userId, id),
+      async (repos, _list, { userId, id, actor }): Promise<void> => {
         // Its tasks go with it (ON DELETE CASCADE), each with its task.deleted event.
         const tasks = await repos.tasks.findIds({ userId, listId: id });
         await recordTaskChanges(repos, userId, actor, tasks, clock(), async () => {
           await repos.lists.delete(userId, id);
         });
-      });
-    },
+      },
+    ),
   };
 }
 

@@ -287,16 +287,19 @@ export interface AccessTokenReads {
   touch(id: string, now: Date, minIntervalMs: number): Promise<void>;
 }
 
+/** A personal access token as it is stored: its secret only as a hash. */
+export interface NewAccessToken {
+  userId: string;
+  name: string;
+  scope: TokenScope;
+  tokenHash: string;
+  prefix: string;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
 export interface AccessTokenRepository {
-  insert(token: {
-    userId: string;
-    name: string;
-    scope: TokenScope;
-    tokenHash: string;
-    prefix: string;
-    expiresAt: Date;
-    createdAt: Date;
-  }): Promise<AccessTokenView>;
+  insert(token: NewAccessToken): Promise<AccessTokenView>;
 }
 
 export interface IdempotencyRepository {

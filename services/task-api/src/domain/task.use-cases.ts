@@ -15,7 +15,7 @@ import type {
 import { DEFAULT_QUOTAS, reserveQuota, reserveTagQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
-import { lockedAt } from "./versioned.ts";
+import { lockedAt, versionedWrite, type WriteTarget } from "./versioned.ts";
 
 /** What a client may set on a task; absent = unchanged, null = cleared. */
 export interface TaskInput {
@@ -187,28 +187,23 @@ export function createTaskUseCases(
   const subtasksOf = (repos: Repositories, userId: string, id: string) =>
     repos.tasks.findIds({ userId, parentId: id });
 
+  const taskWrite = <T>(
+    write: (repos: Repositories, current: TaskRecord, target: WriteTarget) => Promise<T>,
+  ) => versionedWrite("task", store, (repos, userId, id) => repos.tasks.lock(userId, id), write);
+
   /** complete (with the task's open subtasks) and reopen (with its completed parent), each idempotent. */
-  const setCompleted =
-    (completed: boolean) =>
-    (
-      userId: string,
-      id: string,
-      expectedVersion?: number,
-      actor: Actor = userActor(userId),
-      within: UnitOfWork = store.transaction,
-    ): Promise<TaskView> =>
-      within(async (repos) => {
-        const current = await locked(repos, userId, id, expectedVersion);
-        if (current.completed === completed) return viewAfterWrite(repos, userId, id);
-        const now = clock();
-        const watched = completed ? [id, ...(await subtasksOf(repos, userId, id))] : [id, current.parentId];
-        const tasks = await recordTaskChanges(repos, userId, actor, watched, now, async () => {
-          await repos.tasks.update(userId, id, { completed, completedAt: completed ? now : null });
-          if (completed) await repos.tasks.completeSubtasks(userId, id, now);
-          else if (current.parentId !== null) await reopenParent(repos, userId, current.parentId);
-        });
-        return present(tasks, id);
+  const setCompleted = (completed: boolean) =>
+    taskWrite(async (repos, current, { userId, id, actor }): Promise<TaskView> => {
+      if (current.completed === completed) return viewAfterWrite(repos, userId, id);
+      const now = clock();
+      const watched = completed ? [id, ...(await subtasksOf(repos, userId, id))] : [id, current.parentId];
+      const tasks = await recordTaskChanges(repos, userId, actor, watched, now, async () => {
+        await repos.tasks.update(userId, id, { completed, completedAt: completed ? now : null });
+        if (completed) await repos.tasks.completeSubtasks(userId, id, now);
+        else if (current.parentId !== null) await reopenParent(repos, userId, current.parentId);
       });
+      return present(tasks, id);
+    });
 
   return {
     async get(userId: string, id: string): Promise<TaskView> {
@@ -313,27 +308,12 @@ export function createTaskUseCases(
     reopen: setCompleted(false),
 
     /** Deletes the task and its subtasks. */
-    remove(
-      userId: string,
-      id: string,
-      expectedVersion?: number,
-      actor: Actor = userActor(userId),
-      within: UnitOfWork = store.transaction,
-    ): Promise<void> {
-      return within(async (repos) => {
-        await locked(repos, userId, id, expectedVersion);
-        await recordTaskChanges(
-          repos,
-          userId,
-          actor,
-          [id, ...(await subtasksOf(repos, userId, id))],
-          clock(),
-          async () => {
-            await repos.tasks.delete(userId, id);
-          },
-        );
+    remove: taskWrite(async (repos, _task, { userId, id, actor }): Promise<void> => {
+      const watched = [id, ...(await subtasksOf(repos, userId, id))];
+      await recordTaskChanges(repos, userId, actor, watched, clock(), async () => {
+        await repos.tasks.delete(userId, id);
       });
-    },
+    }),
   };
 }
 
