@@ -40,6 +40,19 @@ describe("task-api through its sidecar", () => {
     return fetch(`${api}/v1/tasks/${taskId}/history${query}`, { headers: auth });
   }
 
+  async function sendJson(
+    method: "POST" | "PATCH",
+    path: string,
+    auth: Record<string, string>,
+    body: object,
+  ): Promise<Response> {
+    return fetch(`${api}${path}`, {
+      method,
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  }
+
   async function pendingOutbox(): Promise<number> {
     const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM outbox_events");
     return Number(rows[0]?.n);
@@ -47,19 +60,11 @@ describe("task-api through its sidecar", () => {
 
   it("when a task has a long history, then its owner pages through it with cursors, and the running relay leaves the outbox empty", async () => {
     const { auth } = await signUpThroughTaskApi(api);
-    const created = await fetch(`${api}/v1/tasks`, {
-      method: "POST",
-      headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify({ title: "Version 1" }),
-    });
+    const created = await sendJson("POST", "/v1/tasks", auth, { title: "Version 1" });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
     for (let version = 2; version <= 5; version++) {
-      const res = await fetch(`${api}/v1/tasks/${id}`, {
-        method: "PATCH",
-        headers: { ...auth, "content-type": "application/json" },
-        body: JSON.stringify({ title: `Version ${version}` }),
-      });
+      const res = await sendJson("PATCH", `/v1/tasks/${id}`, auth, { title: `Version ${version}` });
       expect(res.status).toBe(200);
     }
 
@@ -130,11 +135,7 @@ describe("task-api through its sidecar", () => {
 
   it("when audit-log is down, then the history answers 503 with Retry-After, and again when its sidecar is down too; it answers 200 once both are back", async () => {
     const { auth } = await signUpThroughTaskApi(api);
-    const created = await fetch(`${api}/v1/tasks`, {
-      method: "POST",
-      headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify({ title: "History while audit-log is away" }),
-    });
+    const created = await sendJson("POST", "/v1/tasks", auth, { title: "History while audit-log is away" });
     const { id } = (await created.json()) as { id: string };
 
     await s.kill("audit-log", "app");
