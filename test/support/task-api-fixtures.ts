@@ -3,7 +3,7 @@
  * as a signed-up user create, read and list tasks and lists over HTTP (taskApiFixtures), then
  * check an RFC 9457 problem answer (expectProblem).
  */
-import type { Response } from "supertest";
+import type { Response, Test } from "supertest";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { ListView } from "../../services/task-api/src/data/list.repository.ts";
 import type { TagView } from "../../services/task-api/src/data/tag.repository.ts";
@@ -89,6 +89,8 @@ export interface TaskApiFixtures {
   listTasks: (user: TestUser, query?: Query) => Promise<Page<TaskView>>;
   /** POST /v1/lists, expecting 201. */
   createList: (user: TestUser, name: string) => Promise<ListView>;
+  /** POST `path` as `user` with this Idempotency-Key; not awaited, so the test adds `.expect()`. */
+  postWithKey: (user: TestUser, path: string, body: object | undefined, key: string) => Test;
   /** The user's tasks in the database (also the ones no route answers with). */
   taskCount: (user: TestUser) => Promise<number>;
 }
@@ -109,6 +111,7 @@ export function taskApiFixtures(api: TestTaskApi): TaskApiFixtures {
     createList: async (user, name) => {
       return (await api.as(user).post("/v1/lists", { name }).expect(201)).body as ListView;
     },
+    postWithKey: (user, path, body, key) => api.as(user).post(path, body, { "Idempotency-Key": key }),
     taskCount: (user) => {
       return api.prisma.task.count({ where: { userId: user.id } });
     },

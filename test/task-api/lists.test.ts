@@ -13,7 +13,7 @@ import type { TestUser } from "../support/task-api.ts";
 type Page = PageOf<List>;
 
 const api = useTaskApi();
-const { createList, createTask } = taskApiFixtures(api);
+const { createList, createTask, postWithKey } = taskApiFixtures(api);
 
 function pointers(res: Response): string[] {
   return ((res.body as { errors?: { pointer: string }[] }).errors ?? []).map((e) => e.pointer).sort();
@@ -93,15 +93,9 @@ describe("POST /v1/lists", () => {
 
   it("when a create is retried with the same Idempotency-Key and body, then the first response is replayed and one list exists", async () => {
     const user = await api.signUp();
-    const first = await api
-      .as(user)
-      .post("/v1/lists", { name: "Inbox" }, { "Idempotency-Key": "create-inbox-1" })
-      .expect(201);
+    const first = await postWithKey(user, "/v1/lists", { name: "Inbox" }, "create-inbox-1").expect(201);
 
-    const retry = await api
-      .as(user)
-      .post("/v1/lists", { name: "Inbox" }, { "Idempotency-Key": "create-inbox-1" })
-      .expect(201);
+    const retry = await postWithKey(user, "/v1/lists", { name: "Inbox" }, "create-inbox-1").expect(201);
 
     expect(retry.body).toEqual(first.body);
     expect(retry.headers.location).toBe(first.headers.location);
@@ -113,9 +107,9 @@ describe("POST /v1/lists", () => {
 
   it("when an Idempotency-Key is reused with another body, then 422 idempotency-key-reused and nothing is created", async () => {
     const user = await api.signUp();
-    await api.as(user).post("/v1/lists", { name: "First" }, { "Idempotency-Key": "k-1" }).expect(201);
+    await postWithKey(user, "/v1/lists", { name: "First" }, "k-1").expect(201);
 
-    const res = await api.as(user).post("/v1/lists", { name: "Second" }, { "Idempotency-Key": "k-1" });
+    const res = await postWithKey(user, "/v1/lists", { name: "Second" }, "k-1");
 
     expectProblem(res, 422, "idempotency-key-reused");
     expect(await api.prisma.taskList.count({ where: { userId: user.id } })).toBe(1);
@@ -125,14 +119,8 @@ describe("POST /v1/lists", () => {
     const a = await api.signUp();
     const b = await api.signUp();
 
-    const ra = await api
-      .as(a)
-      .post("/v1/lists", { name: "Same" }, { "Idempotency-Key": "shared-key" })
-      .expect(201);
-    const rb = await api
-      .as(b)
-      .post("/v1/lists", { name: "Same" }, { "Idempotency-Key": "shared-key" })
-      .expect(201);
+    const ra = await postWithKey(a, "/v1/lists", { name: "Same" }, "shared-key").expect(201);
+    const rb = await postWithKey(b, "/v1/lists", { name: "Same" }, "shared-key").expect(201);
 
     expect((rb.body as List).id).not.toBe((ra.body as List).id);
     expect(rb.headers["idempotent-replayed"]).toBeUndefined();
@@ -141,9 +129,7 @@ describe("POST /v1/lists", () => {
   it("when the Idempotency-Key is not visible ASCII, then 400 pointing at the header", async () => {
     const user = await api.signUp();
 
-    const res = await api
-      .as(user)
-      .post("/v1/lists", { name: "Inbox" }, { "Idempotency-Key": "x".repeat(256) });
+    const res = await postWithKey(user, "/v1/lists", { name: "Inbox" }, "x".repeat(256));
 
     expectProblem(res, 400, "bad-request");
     expect(res.body).toMatchObject({ errors: [{ pointer: "/idempotency-key", in: "header" }] });

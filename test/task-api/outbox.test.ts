@@ -19,7 +19,7 @@ interface Row {
   data: EventData;
 }
 const api = useTaskApi();
-const { createTask } = taskApiFixtures(api);
+const { createTask, postWithKey } = taskApiFixtures(api);
 
 /** The outbox rows about one user's tasks, oldest first. */
 async function events(user: TestUser): Promise<Row[]> {
@@ -169,8 +169,8 @@ describe("transactional outbox", () => {
     await api.as(user).delete("/v1/tasks/01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f").expect(404);
     await api.as(user).post(`/v1/tasks/${task.id}/reopen`).expect(200); // already open
     await api.as(user).patch(`/v1/tasks/${task.id}`, {}).expect(200);
-    await api.as(user).post("/v1/tasks", { title: "Once" }, { "Idempotency-Key": "once" }).expect(201);
-    await api.as(user).post("/v1/tasks", { title: "Once" }, { "Idempotency-Key": "once" }).expect(201);
+    await postWithKey(user, "/v1/tasks", { title: "Once" }, "once").expect(201);
+    await postWithKey(user, "/v1/tasks", { title: "Once" }, "once").expect(201);
 
     expect((await events(user)).length).toBe(before + 1);
   });

@@ -17,7 +17,7 @@ import type { TestUser } from "../support/task-api.ts";
  */
 
 const api = useTaskApi();
-const { createTask, readTask, createList, listTasks } = taskApiFixtures(api);
+const { createTask, readTask, createList, listTasks, postWithKey } = taskApiFixtures(api);
 type Page = PageOf<TaskView>;
 
 /** What a client can observe of a refusal, less the parts that name the request (instance, requestId). */
@@ -78,8 +78,7 @@ const routes: [string, Call][] = [
   ["completes", (user, id) => api.as(user).post(`/v1/tasks/${id}/complete`).then()],
   [
     "completes with an Idempotency-Key",
-    (user, id) =>
-      api.as(user).post(`/v1/tasks/${id}/complete`, undefined, { "Idempotency-Key": "k1" }).then(),
+    (user, id) => postWithKey(user, `/v1/tasks/${id}/complete`, undefined, "k1").then(),
   ],
   ["reopens", (user, id) => api.as(user).post(`/v1/tasks/${id}/reopen`).then()],
   [
@@ -271,14 +270,8 @@ describe("idempotency keys", () => {
   it("when two users create with the same key and body, then each gets a task of their own and neither is a replay", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    const first = await api
-      .as(alice)
-      .post("/v1/tasks", { title: "same" }, { "Idempotency-Key": "shared" })
-      .expect(201);
-    const second = await api
-      .as(bob)
-      .post("/v1/tasks", { title: "same" }, { "Idempotency-Key": "shared" })
-      .expect(201);
+    const first = await postWithKey(alice, "/v1/tasks", { title: "same" }, "shared").expect(201);
+    const second = await postWithKey(bob, "/v1/tasks", { title: "same" }, "shared").expect(201);
     expect(second.headers["idempotent-replayed"]).toBeUndefined();
     expect((second.body as TaskView).id).not.toBe((first.body as TaskView).id);
     expect(await api.prisma.task.count({ where: { userId: alice.id } })).toBe(1);
@@ -288,11 +281,8 @@ describe("idempotency keys", () => {
   it("when a user reuses another user's key with another body, then it is a fresh request, not a 422", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    await api.as(alice).post("/v1/tasks", { title: "alice's" }, { "Idempotency-Key": "shared" }).expect(201);
-    const res = await api
-      .as(bob)
-      .post("/v1/tasks", { title: "bob's" }, { "Idempotency-Key": "shared" })
-      .expect(201);
+    await postWithKey(alice, "/v1/tasks", { title: "alice's" }, "shared").expect(201);
+    const res = await postWithKey(bob, "/v1/tasks", { title: "bob's" }, "shared").expect(201);
     expect((res.body as TaskView).title).toBe("bob's");
   });
 
@@ -301,14 +291,8 @@ describe("idempotency keys", () => {
     const bob = await api.signUp();
     const alices = await createTask(alice, { title: "alice's" });
     const bobs = await createTask(bob, { title: "bob's" });
-    await api
-      .as(alice)
-      .post(`/v1/tasks/${alices.id}/complete`, undefined, { "Idempotency-Key": "done" })
-      .expect(200);
-    const res = await api
-      .as(bob)
-      .post(`/v1/tasks/${bobs.id}/complete`, undefined, { "Idempotency-Key": "done" })
-      .expect(200);
+    await postWithKey(alice, `/v1/tasks/${alices.id}/complete`, undefined, "done").expect(200);
+    const res = await postWithKey(bob, `/v1/tasks/${bobs.id}/complete`, undefined, "done").expect(200);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
     expect(res.body).toMatchObject({ id: bobs.id, completed: true });
   });
@@ -316,14 +300,8 @@ describe("idempotency keys", () => {
   it("when a user replays another user's create request with the same key, then the first user's task is not revealed", async () => {
     const alice = await api.signUp();
     const bob = await api.signUp();
-    const alices = await api
-      .as(alice)
-      .post("/v1/tasks", { title: "plan" }, { "Idempotency-Key": "k" })
-      .expect(201);
-    const bobs = await api
-      .as(bob)
-      .post("/v1/tasks", { title: "plan" }, { "Idempotency-Key": "k" })
-      .expect(201);
+    const alices = await postWithKey(alice, "/v1/tasks", { title: "plan" }, "k").expect(201);
+    const bobs = await postWithKey(bob, "/v1/tasks", { title: "plan" }, "k").expect(201);
     expect(bobs.headers.location).not.toBe(alices.headers.location);
     expect(await readTask(bob, (bobs.body as TaskView).id)).toEqual(bobs.body);
     expect((await api.as(bob).get(alices.headers.location ?? "")).status).toBe(404);
@@ -331,21 +309,14 @@ describe("idempotency keys", () => {
 
   it("when another user's key was used on a task the user cannot see, then nothing was stored for either user", async () => {
     const { owner, intruder, secret } = await ownerAndIntruder();
-    expect(
-      (
-        await api
-          .as(intruder)
-          .post(`/v1/tasks/${secret.id}/complete`, undefined, { "Idempotency-Key": "probe" })
-      ).status,
-    ).toBe(404);
+    expect((await postWithKey(intruder, `/v1/tasks/${secret.id}/complete`, undefined, "probe")).status).toBe(
+      404,
+    );
     expect(
       await api.prisma.idempotencyKey.count({ where: { userId: { in: [owner.id, intruder.id] } } }),
     ).toBe(0);
     // The owner can still use the key for a real request.
-    const res = await api
-      .as(owner)
-      .post(`/v1/tasks/${secret.id}/complete`, undefined, { "Idempotency-Key": "probe" })
-      .expect(200);
+    const res = await postWithKey(owner, `/v1/tasks/${secret.id}/complete`, undefined, "probe").expect(200);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
   });
 });
