@@ -2,10 +2,9 @@ import express, { type Router } from "express";
 import { z } from "zod";
 import { currentUserId, requireUserInPerson } from "../auth/authenticate.ts";
 import type { AccessTokenUseCases } from "../domain/access-token.use-cases.ts";
-import { decodeCursor, encodeCursor, parseBody, parseQuery, pathId } from "./parse.ts";
-import { createAccessTokenBody, pageQuery } from "@taskmesh/contracts";
-
-const cursorSchema = z.object({ before: z.uuid() });
+import { keysetPage } from "./keyset-page.ts";
+import { parseBody, pathId } from "./parse.ts";
+import { createAccessTokenBody } from "@taskmesh/contracts";
 
 /**
  * /v1/tokens: personal access tokens. Only the user in person (session or its own access token)
@@ -25,15 +24,10 @@ export function accessTokenRoutes(tokens: AccessTokenUseCases): Router {
       .json(created);
   });
 
-  router.get("/tokens", async (req, res) => {
-    const query = parseQuery(pageQuery, req);
-    const before = query.cursor === undefined ? undefined : decodeCursor(cursorSchema, query.cursor).before;
-    const page = await tokens.list(currentUserId(res), before, query.limit);
-    res.json({
-      data: page.data,
-      nextCursor: page.next !== undefined ? encodeCursor({ before: page.next }) : null,
-    });
-  });
+  router.get(
+    "/tokens",
+    keysetPage("before", z.uuid(), (res, before, limit) => tokens.list(currentUserId(res), before, limit)),
+  );
 
   router.get("/tokens/:id", async (req, res) => {
     res.json(await tokens.get(currentUserId(res), pathId(req, "Token")));

@@ -1,23 +1,21 @@
 import express, { type Router } from "express";
 import { z } from "zod";
-import { currentActor, currentUserId } from "../auth/authenticate.ts";
+import { currentUserId } from "../auth/authenticate.ts";
 import type { IdempotentWrite } from "../domain/idempotent-write.use-case.ts";
 import type { ListUseCases } from "../domain/list.use-cases.ts";
 import { runPost } from "./idempotency.ts";
-import { decodeCursor, encodeCursor, etag, expectedVersion, parseBody, parseQuery, pathId } from "./parse.ts";
-import { createListBody, pageQuery, updateListBody } from "@taskmesh/contracts";
-
-const cursorSchema = z.object({ after: z.uuid() });
+import { keysetPage } from "./keyset-page.ts";
+import { etag, parseBody, pathId } from "./parse.ts";
+import { writeTarget } from "./write-target.ts";
+import { createListBody, updateListBody } from "@taskmesh/contracts";
 
 export function listRoutes(lists: ListUseCases, write: IdempotentWrite): Router {
   const router = express.Router();
 
-  router.get("/lists", async (req, res) => {
-    const query = parseQuery(pageQuery, req);
-    const after = query.cursor === undefined ? undefined : decodeCursor(cursorSchema, query.cursor).after;
-    const page = await lists.page(currentUserId(res), after, query.limit);
-    res.json({ data: page.data, nextCursor: page.next ? encodeCursor({ after: page.next }) : null });
-  });
+  router.get(
+    "/lists",
+    keysetPage("after", z.uuid(), (res, after, limit) => lists.page(currentUserId(res), after, limit)),
+  );
 
   router.post("/lists", async (req, res) => {
     const userId = currentUserId(res);
@@ -38,19 +36,15 @@ export function listRoutes(lists: ListUseCases, write: IdempotentWrite): Router 
   });
 
   router.patch("/lists/:id", async (req, res) => {
-    const userId = currentUserId(res);
-    const id = pathId(req, "List");
-    const version = expectedVersion(req);
+    const { userId, id, version } = writeTarget(req, res, "List");
     const { name } = parseBody(updateListBody, req);
     const list = await lists.rename(userId, id, name, version);
     res.setHeader("ETag", etag(list.version)).json(list);
   });
 
   router.delete("/lists/:id", async (req, res) => {
-    const userId = currentUserId(res);
-    const id = pathId(req, "List");
-    const version = expectedVersion(req);
-    await lists.remove(userId, id, version, currentActor(res));
+    const { userId, id, version, actor } = writeTarget(req, res, "List");
+    await lists.remove(userId, id, version, actor);
     res.status(204).end();
   });
 

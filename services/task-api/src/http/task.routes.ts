@@ -11,16 +11,8 @@ import { normalizeTagName } from "../domain/tag.rules.ts";
 import { searchWords } from "../domain/task-search.ts";
 import type { TaskListQuery, TaskUseCases } from "../domain/task.use-cases.ts";
 import { runPost, type HttpResult } from "./idempotency.ts";
-import {
-  decodeCursor,
-  encodeCursor,
-  etag,
-  expectedVersion,
-  invalidCursor,
-  parseBody,
-  parseQuery,
-  pathId,
-} from "./parse.ts";
+import { decodeCursor, encodeCursor, etag, invalidCursor, parseBody, parseQuery, pathId } from "./parse.ts";
+import { writeTarget } from "./write-target.ts";
 import { createTaskBody, listTasksQuery, PRIORITIES, updateTaskBody } from "@taskmesh/contracts";
 
 const cursorSchema = z.object({
@@ -154,29 +146,23 @@ export function taskRoutes(tasks: TaskUseCases, write: IdempotentWrite): Router 
   });
 
   router.patch("/tasks/:id", async (req, res) => {
-    const userId = currentUserId(res);
-    const id = pathId(req, "Task");
-    const version = expectedVersion(req);
+    const { userId, id, version, actor } = writeTarget(req, res, "Task");
     const input = parseBody(updateTaskBody, req);
-    const task = await tasks.update(userId, id, input, version, currentActor(res));
+    const task = await tasks.update(userId, id, input, version, actor);
     res.setHeader("ETag", etag(task.version)).json(task);
   });
 
   router.delete("/tasks/:id", async (req, res) => {
-    const userId = currentUserId(res);
-    const id = pathId(req, "Task");
-    const version = expectedVersion(req);
-    await tasks.remove(userId, id, version, currentActor(res));
+    const { userId, id, version, actor } = writeTarget(req, res, "Task");
+    await tasks.remove(userId, id, version, actor);
     res.status(204).end();
   });
 
   for (const action of ["complete", "reopen"] as const) {
     router.post(`/tasks/:id/${action}`, async (req, res) => {
-      const userId = currentUserId(res);
-      const id = pathId(req, "Task");
-      const version = expectedVersion(req);
+      const { userId, id, version, actor } = writeTarget(req, res, "Task");
       await runPost(write, req, res, userId, async (within) =>
-        ok(await tasks[action](userId, id, version, currentActor(res), within)),
+        ok(await tasks[action](userId, id, version, actor, within)),
       );
     });
   }
