@@ -1,6 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { timeoutSettings, type DatabaseTimeouts } from "./pool.ts";
+import type pg from "pg";
+import { createPoolFromConfig, timeoutSettings, type DatabaseConfig, type DatabaseTimeouts } from "./pool.ts";
 
 export interface CreatePrismaClientOptions extends DatabaseTimeouts {
   /** postgresql:// URL. */
@@ -26,4 +27,23 @@ export function createPrismaClient(options: CreatePrismaClientOptions): PrismaCl
     options.onPoolError ? { onPoolError: options.onPoolError } : {},
   );
   return new PrismaClient({ adapter });
+}
+
+/** A service's pool and the Prisma client over it: Prisma and the raw SQL share one pool. */
+export interface DatabaseParts {
+  pool: pg.Pool;
+  prisma: PrismaClient;
+}
+
+/**
+ * The pool from a service's DATABASE_* config (createPoolFromConfig) and Prisma over it, each
+ * unless the caller (a test) passes its own.
+ */
+export function databaseFromConfig(
+  config: DatabaseConfig,
+  logger: { warn: (obj: object, msg: string) => void },
+  overrides: Partial<DatabaseParts> = {},
+): DatabaseParts {
+  const pool = overrides.pool ?? createPoolFromConfig(config, logger);
+  return { pool, prisma: overrides.prisma ?? new PrismaClient({ adapter: new PrismaPg(pool) }) };
 }

@@ -1,4 +1,9 @@
-export { createPrismaClient, type CreatePrismaClientOptions } from "./client.ts";
+export {
+  createPrismaClient,
+  databaseFromConfig,
+  type CreatePrismaClientOptions,
+  type DatabaseParts,
+} from "./client.ts";
 export {
   createPool,
   createPoolFromConfig,

@@ -1,4 +1,3 @@
-import { PrismaPg } from "@prisma/adapter-pg";
 import {
   createBearerVerifier,
   introspectionFromSidecar,
@@ -20,8 +19,7 @@ import {
   type ProcessedEvents,
   type SidecarClient,
 } from "@taskmesh/dapr";
-import { createPoolFromConfig, PrismaClient } from "@taskmesh/db";
-import type pg from "pg";
+import { databaseFromConfig, type DatabaseParts, type PrismaClient } from "@taskmesh/db";
 import { createApp, type WebhookPlugin } from "./app.ts";
 import { webhookSettings, type NotificationsConfig, type WebhookSettings } from "./config.ts";
 import { isDeletedUser } from "./data/deleted-user.repository.ts";
@@ -101,9 +99,7 @@ export function composeWebhooks(deps: WebhooksDeps): Webhooks {
 }
 
 /** What a test may put in place of what compose builds from the config. */
-export interface NotificationsOverrides extends ServiceOverrides {
-  pool?: pg.Pool;
-  prisma?: PrismaClient;
+export interface NotificationsOverrides extends ServiceOverrides, Partial<DatabaseParts> {
   sidecar?: SidecarClient;
   /** task-api's keys; default: through the sidecar from AUTH_JWKS_APP_ID, loaded at start. */
   jwks?: PreloadedJwks;
@@ -115,9 +111,7 @@ export interface NotificationsOverrides extends ServiceOverrides {
   resolveHost?: HostResolver;
 }
 
-export interface NotificationsService extends ComposedService {
-  pool: pg.Pool;
-  prisma: PrismaClient;
+export interface NotificationsService extends ComposedService, DatabaseParts {
   liveStream: LiveStream;
   listener: StreamListener;
   webhooks: Webhooks;
@@ -135,8 +129,7 @@ export async function composeNotifications(
 ): Promise<NotificationsService> {
   const parts = serviceParts("notifications", config, overrides);
   const { logger } = parts;
-  const pool = overrides.pool ?? createPoolFromConfig(config, logger);
-  const prisma = overrides.prisma ?? new PrismaClient({ adapter: new PrismaPg(pool) });
+  const { pool, prisma } = databaseFromConfig(config, logger, overrides);
   const sidecar = overrides.sidecar ?? sidecarClientFromConfig(config);
 
   // Loaded at start and retried until task-api and the sidecars answer: /readyz is 503 until then.

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PrismaPg } from "@prisma/adapter-pg";
 import { createAccessTokenVerifier, type ClaimsAccessTokenVerifier } from "@taskmesh/auth";
 import { PUBSUB_NAME } from "@taskmesh/contracts";
 import {
@@ -12,8 +11,7 @@ import {
   type WorkerLoop,
 } from "@taskmesh/core";
 import { sidecarClientFromConfig, type SidecarClient } from "@taskmesh/dapr";
-import { createPoolFromConfig, PrismaClient } from "@taskmesh/db";
-import type pg from "pg";
+import { databaseFromConfig, type DatabaseParts } from "@taskmesh/db";
 import { createApp } from "./app.ts";
 import { createAuth, type Auth } from "./auth/auth.ts";
 import type { TaskApiConfig } from "./config.ts";
@@ -37,9 +35,7 @@ async function developmentSecret(dataDir: string, logger: Logger): Promise<strin
 }
 
 /** What a test may put in place of what compose builds from the config. */
-export interface TaskApiOverrides extends ServiceOverrides {
-  pool?: pg.Pool;
-  prisma?: PrismaClient;
+export interface TaskApiOverrides extends ServiceOverrides, Partial<DatabaseParts> {
   /** Default: Prisma and the pool, waking the outbox relay after every commit. */
   db?: Database;
   clock?: () => Date;
@@ -51,9 +47,7 @@ export interface TaskApiOverrides extends ServiceOverrides {
   taskHistory?: TaskHistory;
 }
 
-export interface TaskApiService extends ComposedService {
-  pool: pg.Pool;
-  prisma: PrismaClient;
+export interface TaskApiService extends ComposedService, DatabaseParts {
   db: Database;
   auth: Auth;
   /** Absent when OUTBOX_RELAY=false. */
@@ -70,8 +64,7 @@ export async function composeTaskApi(
   const { logger } = parts;
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   // One pool: Prisma writes through it and the hot read paths query it directly.
-  const pool = overrides.pool ?? createPoolFromConfig(config, logger);
-  const prisma = overrides.prisma ?? new PrismaClient({ adapter: new PrismaPg(pool) });
+  const { pool, prisma } = databaseFromConfig(config, logger, overrides);
 
   // Publishes the outbox through the sidecar; woken by every commit of this process, and
   // polling for what other replicas commit. The API does not wait for the sidecar.

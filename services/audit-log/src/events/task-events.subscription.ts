@@ -51,31 +51,23 @@ export function taskEventsRoute(deps: {
       const outcomes = await deps.record(events);
       return outcomes.map((outcome, i): EventOutcome => {
         const event = events[i];
+        const context = { eventId: event?.id, type: event?.type, taskId: event?.data.taskId };
         switch (outcome.status) {
           case "recorded":
             if (event) recorded.inc({ type: event.type });
             return "SUCCESS";
           case "duplicate":
             duplicates.inc();
-            logger.debug(
-              { eventId: event?.id, type: event?.type, taskId: event?.data.taskId },
-              "duplicate event: already recorded",
-            );
+            logger.debug(context, "duplicate event: already recorded");
             return "SUCCESS";
           case "purged":
             // The owner's account was deleted: late or redelivered events record nothing.
             purgedUser.inc();
-            logger.debug(
-              { eventId: event?.id, type: event?.type, taskId: event?.data.taskId },
-              "event of a deleted account: not recorded",
-            );
+            logger.debug(context, "event of a deleted account: not recorded");
             return "SUCCESS";
           case "rejected":
             rejected.inc();
-            logger.error(
-              { eventId: event?.id, type: event?.type, taskId: event?.data.taskId, reason: outcome.reason },
-              "event cannot be recorded",
-            );
+            logger.error({ ...context, reason: outcome.reason }, "event cannot be recorded");
             return "DROP";
         }
       });
