@@ -259,13 +259,11 @@ describe("success responses match the document", () => {
     const secret = (created.body as { token: string }).token;
     await api.request.get("/v1/me").set("Authorization", `Bearer ${secret}`).expect(200);
     check(
-      await api
-        .as(user)
-        .post("/v1/tokens", {
-          name: "Dated",
-          scope: "read",
-          expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-        }),
+      await api.as(user).post("/v1/tokens", {
+        name: "Dated",
+        scope: "read",
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      }),
       op("post", "/v1/tokens"),
       201,
     );

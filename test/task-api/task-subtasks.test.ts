@@ -30,13 +30,11 @@ describe("subtasks", () => {
       const listId = (await createList(user, "Trip")).id;
       const other = (await createList(user, "Other")).id;
       const parent = await createTask(user, { title: "pack", listId });
-      const res = await api
-        .as(user)
-        .post("/v1/tasks", {
-          title: "socks",
-          parentId: parent.id,
-          listId: which === "listOther" ? other : null,
-        });
+      const res = await api.as(user).post("/v1/tasks", {
+        title: "socks",
+        parentId: parent.id,
+        listId: which === "listOther" ? other : null,
+      });
       expectProblem(res, 422, "validation-failed", ["/listId"]);
       expect(await taskCount(user)).toBe(1);
     },
