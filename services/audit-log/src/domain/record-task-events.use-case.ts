@@ -1,7 +1,6 @@
+import { isUuid } from "@taskmesh/core";
 import type { TaskEvent } from "@taskmesh/contracts";
 import type { AppendOutcome, AuditEntry, AuditEntryStore } from "./audit-entry.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type RecordTaskEvents = (events: readonly TaskEvent[]) => Promise<AppendOutcome[]>;
 
@@ -33,7 +32,7 @@ export function createRecordTaskEvents(store: AuditEntryStore): RecordTaskEvents
     const freshIndex: number[] = [];
     events.forEach((event, i) => {
       // Task events are keyed by task-api's outbox row ids, which are UUIDs; so is the history.
-      if (!UUID.test(event.id)) {
+      if (!isUuid(event.id)) {
         outcomes[i] = { status: "rejected", reason: "the event id is not a UUID" };
         return;
       }

@@ -1,3 +1,4 @@
+import { isUuid } from "@taskmesh/core";
 import { createHash } from "node:crypto";
 import type { TaskmeshEvent } from "@taskmesh/contracts";
 import type { WebhookDeliveryRepository } from "../data/webhook-delivery.repository.ts";
@@ -5,14 +6,12 @@ import type { WebhookDeliveryRepository } from "../data/webhook-delivery.reposit
 /** Attributes Dapr adds on publish: internal routing and tracing, not for users' receivers. */
 const DAPR_EXTENSIONS = ["topic", "pubsubname", "traceparent", "tracestate", "traceid", "expiration"];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The delivery log keys events by UUID. taskmesh's ids are UUIDs; anything else maps to a
  * stable name-based UUID (SHA-256, version 8 layout), so the same event id always dedupes.
  */
 function eventKey(id: string): string {
-  if (UUID.test(id)) return id.toLowerCase();
+  if (isUuid(id)) return id.toLowerCase();
   const h = createHash("sha256").update(`taskmesh-event:${id}`).digest();
   h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
   h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;

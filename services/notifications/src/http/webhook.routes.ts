@@ -1,6 +1,7 @@
 import { currentUserId } from "@taskmesh/auth";
 import { REMINDER_EVENT_TYPES, storable, TASK_EVENT_TYPES } from "@taskmesh/contracts";
 import {
+  isUuid,
   decodeCursor,
   encodeCursor,
   invalidCursor,
@@ -55,12 +56,10 @@ const deliveryCursor = z.object({
   status: z.string().optional(),
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A path id that is not a UUID cannot exist: 404, exactly like an unknown id. */
 function webhookId(req: Request): string {
   const id = req.params.id;
-  if (typeof id !== "string" || !UUID.test(id)) throw new NotFoundError("Webhook");
+  if (typeof id !== "string" || !isUuid(id)) throw new NotFoundError("Webhook");
   return id.toLowerCase();
 }
 

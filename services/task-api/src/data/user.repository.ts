@@ -1,3 +1,4 @@
+import { isUuid } from "@taskmesh/core";
 import type { Sql, Tx } from "./database.ts";
 import type { PrismaClient } from "@taskmesh/db";
 import type { MeView } from "../domain/ports.ts";
@@ -27,11 +28,9 @@ export async function findMe(db: PrismaClient | Tx, userId: string): Promise<MeV
   return user ? toView(user) : undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function userExists(sql: Sql, userId: string): Promise<boolean> {
   // users.id is a uuid: any other string names no user (and would fail the cast with a 500).
-  if (!UUID.test(userId)) return false;
+  if (!isUuid(userId)) return false;
   return (await sql.query(`SELECT 1 FROM users WHERE id = $1`, [userId], "user-exists")).length > 0;
 }
 

@@ -1,9 +1,10 @@
+import { parseBody } from "@taskmesh/core";
 import express, { type Router } from "express";
 import { z } from "zod";
 import { currentUserId, requireUserInPerson } from "../auth/authenticate.ts";
 import type { AccessTokenUseCases } from "../domain/access-token.use-cases.ts";
 import { keysetPage } from "./keyset-page.ts";
-import { parseBody, pathId } from "./parse.ts";
+import { pathId } from "./parse.ts";
 import { createAccessTokenBody } from "@taskmesh/contracts";
 
 /**

@@ -1,10 +1,9 @@
 import { PERSONAL_ACCESS_TOKEN_PREFIX } from "@taskmesh/auth";
-import { ForbiddenError, jsonBody } from "@taskmesh/core";
+import { ForbiddenError, jsonBody, parseBody } from "@taskmesh/core";
 import { requireAppToken } from "@taskmesh/dapr";
 import express, { type RequestHandler, type Router } from "express";
 import { z } from "zod";
 import type { AccessTokenUseCases } from "../domain/access-token.use-cases.ts";
-import { parseBody } from "./parse.ts";
 
 const CALLER_APP_HEADER = "dapr-caller-app-id";
 

@@ -1,7 +1,7 @@
+import { decodeCursor, encodeCursor, parseQuery } from "@taskmesh/core";
 import { pageQuery } from "@taskmesh/contracts";
 import type { RequestHandler, Response } from "express";
 import { z } from "zod";
-import { decodeCursor, encodeCursor, parseQuery } from "./parse.ts";
 
 /**
  * A GET that answers one page of a keyset as { data, nextCursor } (lists and tags by name or id

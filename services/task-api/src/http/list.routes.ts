@@ -1,3 +1,4 @@
+import { parseBody } from "@taskmesh/core";
 import express, { type Router } from "express";
 import { z } from "zod";
 import { currentUserId } from "../auth/authenticate.ts";
@@ -5,7 +6,7 @@ import type { IdempotentWrite } from "../domain/idempotent-write.use-case.ts";
 import type { ListUseCases } from "../domain/list.use-cases.ts";
 import { runPost } from "./idempotency.ts";
 import { keysetPage } from "./keyset-page.ts";
-import { etag, parseBody, pathId } from "./parse.ts";
+import { etag, pathId } from "./parse.ts";
 import { writeTarget } from "./write-target.ts";
 import { createListBody, updateListBody } from "@taskmesh/contracts";
 

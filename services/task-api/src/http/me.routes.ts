@@ -1,7 +1,7 @@
+import { parseBody } from "@taskmesh/core";
 import express, { type Router } from "express";
 import { currentActor, currentUserId, requireUserInPerson } from "../auth/authenticate.ts";
 import type { MeUseCases } from "../domain/me.use-cases.ts";
-import { parseBody } from "./parse.ts";
 import { updateMeBody } from "@taskmesh/contracts";
 
 export function meRoutes(me: MeUseCases): Router {

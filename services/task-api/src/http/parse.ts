@@ -1,15 +1,10 @@
-import { NotFoundError, PreconditionFailedError } from "@taskmesh/core";
+import { isUuid, NotFoundError, PreconditionFailedError } from "@taskmesh/core";
 import type { Request } from "express";
-
-// Moved to @taskmesh/core (audit-log and the other services parse and page the same way).
-export { decodeCursor, encodeCursor, invalidCursor, parseBody, parseQuery } from "@taskmesh/core";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A path id that is not a UUID cannot exist: 404, exactly like an unknown id. */
 export function pathId(req: Request, what: string): string {
   const id = req.params.id;
-  if (typeof id !== "string" || !UUID.test(id)) throw new NotFoundError(what);
+  if (typeof id !== "string" || !isUuid(id)) throw new NotFoundError(what);
   return id.toLowerCase();
 }
 

@@ -1,7 +1,8 @@
+import { parseQuery } from "@taskmesh/core";
 import express, { type Router } from "express";
 import { currentUserId } from "../auth/authenticate.ts";
 import type { ReadTaskHistory } from "../domain/task-history.use-case.ts";
-import { parseQuery, pathId } from "./parse.ts";
+import { pathId } from "./parse.ts";
 import { historyQuery } from "@taskmesh/contracts";
 
 /** `GET /v1/tasks/:id/history`: who changed what and when, oldest first, from audit-log. */

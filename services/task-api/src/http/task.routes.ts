@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { BadRequestError } from "@taskmesh/core";
+import {
+  BadRequestError,
+  decodeCursor,
+  encodeCursor,
+  invalidCursor,
+  parseBody,
+  parseQuery,
+} from "@taskmesh/core";
 import { isDateOnly } from "@taskmesh/recurrence";
 import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
@@ -11,7 +18,7 @@ import { normalizeTagName } from "../domain/tag.rules.ts";
 import { searchWords } from "../domain/task-search.ts";
 import type { TaskListQuery, TaskUseCases } from "../domain/task.use-cases.ts";
 import { runPost, type HttpResult } from "./idempotency.ts";
-import { decodeCursor, encodeCursor, etag, invalidCursor, parseBody, parseQuery, pathId } from "./parse.ts";
+import { etag, pathId } from "./parse.ts";
 import { writeTarget } from "./write-target.ts";
 import { createTaskBody, listTasksQuery, PRIORITIES, updateTaskBody } from "@taskmesh/contracts";
 
