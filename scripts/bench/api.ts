@@ -9,7 +9,17 @@
  *
  * Smoke mode (--smoke or BENCH_SMOKE=1, scripts/bench/options.ts): 2 users x 200 tasks, 4
  * connections, 1 s per run: proves the benchmark runs end to end, the figures mean nothing.
+ *
+ * For finding where the time goes (`npm run bench:api -- --only post --pg-stats --cpu-prof`):
+ *  --only <words>   only the scenarios whose names contain one of these comma-separated words
+ *                   (or BENCH_SCENARIOS); the warm-up still runs.
+ *  --pg-stats       the embedded PostgreSQL loads pg_stat_statements; after each scenario the
+ *                   statements it ran are printed, per request, with their execution time.
+ *  --cpu-prof[=dir] task-api runs with --cpu-prof; its profile is written when it stops, to dir
+ *                   (default bench-results/cpu-prof). BENCH_SERVICE_NODE_OPTIONS replaces the
+ *                   Node options altogether.
  */
+import path from "node:path";
 import { freePort } from "@taskmesh/core";
 import autocannon from "autocannon";
 import pg from "pg";
@@ -37,6 +47,27 @@ const DURATION_S = knob("BENCH_DURATION", 10, 1);
 const CONNECTIONS = knob("BENCH_CONNECTIONS", 50, 4);
 const WARMUP_S = knob("BENCH_WARMUP_SECONDS", 3, 1);
 const cleanups = createCleanups();
+
+const args = process.argv.slice(2);
+/** `--name value`, `--name=value`, or `fallback` when the flag is given bare; undefined when absent. */
+function option(name: string, fallback?: string): string | undefined {
+  const index = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (index === -1) return undefined;
+  const arg = args[index] ?? "";
+  if (arg.includes("=")) return arg.slice(arg.indexOf("=") + 1);
+  const next = args[index + 1];
+  if (fallback !== undefined) return fallback;
+  if (next === undefined || next.startsWith("--")) throw new Error(`--${name} needs a value`);
+  return next;
+}
+const ONLY = (option("only") ?? process.env.BENCH_SCENARIOS ?? "")
+  .split(",")
+  .map((w) => w.trim().toLowerCase())
+  .filter((w) => w.length > 0);
+const PG_STATS = args.includes("--pg-stats");
+const CPU_PROF_DIR = ((dir) => (dir === undefined ? undefined : path.resolve(dir)))(
+  option("cpu-prof", path.join(REPO_ROOT, "bench-results", "cpu-prof")),
+);
 
 const serviceErrors = new Map<string, number>();
 
@@ -130,15 +161,63 @@ async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
   await pool.query("ANALYZE");
 }
 
-/** BENCH_DATABASE_URL, else a temporary embedded PostgreSQL; migrated. */
+/** BENCH_DATABASE_URL, else a temporary embedded PostgreSQL (with pg_stat_statements for --pg-stats); migrated. */
 async function database(): Promise<string> {
   let url = process.env.BENCH_DATABASE_URL;
   if (!url) {
     step("starting PostgreSQL (embedded, temporary)");
-    url = (await startBenchPostgres(cleanups, { prefix: "taskmesh-bench-" })).url;
+    url = (
+      await startBenchPostgres(cleanups, {
+        prefix: "taskmesh-bench-",
+        ...(PG_STATS ? { postgresFlags: ["-c", "shared_preload_libraries=pg_stat_statements"] } : {}),
+      })
+    ).url;
   }
   await applyMigrations({ connectionString: url });
   return url;
+}
+
+interface StatementStats {
+  query: string;
+  callsPerRequest: number;
+  meanMs: number;
+  /** Execution time of this statement per request of the scenario. */
+  msPerRequest: number;
+}
+
+/** The statements pg_stat_statements counted since the last reset, heaviest per request first. */
+async function statementStats(pool: pg.Pool, requests: number): Promise<StatementStats[]> {
+  const { rows } = await pool.query<{ query: string; calls: string; mean: number; total: number }>(
+    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, mean_exec_time AS mean,
+            total_exec_time AS total
+     FROM pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND query NOT ILIKE '%pg_stat_statements%'
+     ORDER BY total_exec_time DESC`,
+  );
+  const per = Math.max(1, requests);
+  return rows
+    .map((r) => ({
+      query: r.query,
+      callsPerRequest: Number(r.calls) / per,
+      meanMs: r.mean,
+      msPerRequest: r.total / per,
+    }))
+    .filter((s) => s.callsPerRequest >= 0.01);
+}
+
+function printStatementStats(name: string, stats: StatementStats[]): void {
+  const widths = [9, 9, 9, 1, 100];
+  console.log(`\n  statements of "${name}" (pg_stat_statements, peak and 80 % runs together):`);
+  console.log(`  ${row(["calls/req", "mean ms", "ms/req", "|", "statement"], widths)}`);
+  for (const s of stats.slice(0, 15)) {
+    console.log(
+      `  ${row([s.callsPerRequest.toFixed(2), s.meanMs.toFixed(3), s.msPerRequest.toFixed(3), "|", s.query.slice(0, 100)], widths)}`,
+    );
+  }
+  const total = stats.reduce((sum, s) => sum + s.msPerRequest, 0);
+  const calls = stats.reduce((sum, s) => sum + s.callsPerRequest, 0);
+  console.log(`  ${calls.toFixed(1)} statements and ${total.toFixed(2)} ms of execution per request`);
 }
 
 async function main(): Promise<void> {
@@ -159,7 +238,11 @@ async function main(): Promise<void> {
     HOST: "127.0.0.1",
     PUBLIC_URL: `http://localhost:${apiPort}`,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-    NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? SERVICE_NODE_OPTIONS,
+    NODE_OPTIONS:
+      process.env.BENCH_SERVICE_NODE_OPTIONS ??
+      (CPU_PROF_DIR
+        ? `${SERVICE_NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}`
+        : SERVICE_NODE_OPTIONS),
   });
   const basePort = await freePort();
   const baseline = launch("baseline", ["--import", "tsx", "scripts/bench/baseline-server.ts"], {
@@ -186,7 +269,8 @@ async function main(): Promise<void> {
   const ids = (
     await pool.query<{ id: string }>("SELECT id FROM tasks WHERE user_id = $1", [user.id])
   ).rows.map((r) => r.id);
-  await pool.end();
+  if (PG_STATS) await pool.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  cleanups.add(() => pool.end());
   const randomId = () => ids[Math.floor(Math.random() * ids.length)] ?? "";
   const auth = { authorization: `Bearer ${user.token}` };
 
@@ -218,7 +302,7 @@ async function main(): Promise<void> {
       { method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/tasks/${randomId()}`, headers: auth }) },
     ],
   };
-  const scenarios: Record<string, autocannon.Options> = {
+  const allScenarios: Record<string, autocannon.Options> = {
     "baseline GET by id (node:http + pg)": baselineById,
     "baseline GET by id, prepared statement": preparedById,
     "task-api GET /v1/tasks/:id": apiById,
@@ -250,21 +334,39 @@ async function main(): Promise<void> {
     },
   };
 
+  const scenarios = Object.fromEntries(
+    Object.entries(allScenarios).filter(
+      ([name]) => ONLY.length === 0 || ONLY.some((word) => name.toLowerCase().includes(word)),
+    ),
+  );
+  if (Object.keys(scenarios).length === 0) throw new Error(`--only ${ONLY.join(",")} names no scenario`);
+
   step("warming up");
   await load({ ...apiById, duration: WARMUP_S });
   await load({ ...baselineById, duration: WARMUP_S });
 
   const results: Record<string, { peak: Result; at80: Result; rate: number }> = {};
+  const statements: Record<string, StatementStats[]> = {};
   for (const [name, options] of Object.entries(scenarios)) {
+    if (PG_STATS) await pool.query("SELECT pg_stat_statements_reset()");
     step(`${name}: peak`);
     const peak = await load(options);
     const rate = Math.max(1, Math.floor(peak.reqPerSec * 0.8));
     step(`${name}: at 80 % of peak (${rate} req/s)`);
     const at80 = await load({ ...options, overallRate: rate });
     results[name] = { peak, at80, rate };
+    if (PG_STATS) {
+      statements[name] = await statementStats(pool, peak.requests + at80.requests);
+      printStatementStats(name, statements[name]);
+    }
   }
   const apiMemory = rssMiB(api.pid);
   const baseMemory = rssMiB(baseline.pid);
+  if (CPU_PROF_DIR) {
+    // The profile is written when the process exits.
+    await api.stop(30_000);
+    console.log(`\ntask-api's CPU profile: ${CPU_PROF_DIR}`);
+  }
 
   const base = results["baseline GET by id (node:http + pg)"];
   const byId = results["task-api GET /v1/tasks/:id"];
@@ -342,6 +444,7 @@ async function main(): Promise<void> {
       ratioGetByIdVsPreparedBaseline: preparedRatio,
       memoryMiB: { taskApi: apiMemory, baseline: baseMemory },
       serviceErrorLines: Object.fromEntries(serviceErrors),
+      ...(PG_STATS ? { statements } : {}),
       checks,
     },
     { timed: true },
