@@ -55,6 +55,26 @@ export async function reserveQuota(
 }
 
 /**
+ * reserveQuota for rows this transaction has inserted already, taken just before it commits:
+ * the lock (held until the commit) then spans a count and the commit rather than the whole
+ * write, so one user's concurrent creates queue only for that long. Under the lock the count
+ * sees everything the earlier holders committed plus this transaction's own rows, and later
+ * holders will see these; so it is as exact as reserveQuota. Throws QuotaExceededError when the
+ * user now holds more than the quota; the transaction then rolls back with its insert.
+ */
+export async function confirmQuota(
+  repos: Repositories,
+  quotas: Quotas,
+  userId: string,
+  kind: QuotaKind,
+  added = 1,
+): Promise<void> {
+  await repos.quotas.lock(userId, kind);
+  if ((await repos.quotas.countOwned(userId, kind)) <= quotas[kind]) return;
+  throw exceeded(kind, quotas[kind], added);
+}
+
+/**
  * Room for the tags among `names` the user does not have yet. Names of existing tags cost
  * nothing and take no lock (the common case: tagging with known tags never waits). When full,
  * the user's unused tags are deleted first; only if that is not enough is the request refused.

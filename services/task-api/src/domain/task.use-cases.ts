@@ -12,7 +12,7 @@ import type {
   TaskView,
   UnitOfWork,
 } from "./ports.ts";
-import { DEFAULT_QUOTAS, reserveQuota, reserveTagQuota, type Quotas } from "./quotas.ts";
+import { confirmQuota, DEFAULT_QUOTAS, reserveTagQuota, type Quotas } from "./quotas.ts";
 import { recordTaskChanges } from "./task-change-recorder.ts";
 import { userActor, type Actor } from "./task-events.ts";
 import { lockedAt, versionedWrite, type WriteTarget } from "./versioned.ts";
@@ -230,13 +230,6 @@ export function createTaskUseCases(
       return within(async (repos) => {
         const fields = await prepareFields(repos, userId, input, undefined);
         const { occurrenceKey } = options;
-        // A recurring series' next task counts like any other: at the quota it is refused (422),
-        // and recurring-tasks drops that event (logged); an occurrence that exists already is
-        // answered as before, quota or not.
-        const exists =
-          occurrenceKey !== undefined &&
-          (await repos.tasks.findIdByOccurrenceKey(userId, occurrenceKey)) !== undefined;
-        if (!exists) await reserveQuota(repos, quotas, userId, "tasks");
         if (input.tags?.length) await reserveTagQuota(repos, quotas, userId, input.tags);
         let id: string | undefined;
         const tasks = await recordTaskChanges(
@@ -257,7 +250,15 @@ export function createTaskUseCases(
             return [id];
           },
         );
-        if (id !== undefined) return { task: present(tasks, id), created: true };
+        if (id !== undefined) {
+          // Checked last, so the user's quota lock is held for a count and the commit only (the
+          // per-user lock was what bounded one user's create rate). A recurring series' next
+          // task counts like any other: at the quota it is refused (422), and recurring-tasks
+          // drops that event (logged); an occurrence that exists already is answered as before,
+          // quota or not.
+          await confirmQuota(repos, quotas, userId, "tasks");
+          return { task: present(tasks, id), created: true };
+        }
         // The occurrence exists (committed by an earlier or a concurrent create).
         const existing =
           occurrenceKey === undefined
