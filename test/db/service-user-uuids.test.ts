@@ -40,14 +40,17 @@ let db: TestDatabase;
 let client: pg.Client;
 let beforeUuidIds: Awaited<ReturnType<typeof migrationsUntil>>;
 let throughUuidIds: Awaited<ReturnType<typeof migrationsUntil>>;
+// Ends with this migration, so that "revert 1 step" reverts it whatever comes after it.
+let throughServiceUuids: Awaited<ReturnType<typeof migrationsUntil>>;
 let previousCatalog: Catalog;
 let alice = "";
 let bob = "";
 
 beforeAll(async () => {
-  [beforeUuidIds, throughUuidIds] = await Promise.all([
+  [beforeUuidIds, throughUuidIds, throughServiceUuids] = await Promise.all([
     migrationsUntil("20261207163000_deleted_users"),
     migrationsUntil("20261207170000_uuid_ids"),
+    migrationsUntil("20261207230000_service_user_uuids"),
   ]);
   db = await createTestDatabase({ migrated: false });
   await applyMigrations({ connectionString: db.connectionString, migrationsDir: beforeUuidIds.dir });
@@ -60,13 +63,13 @@ beforeAll(async () => {
   bob = rows.find((row) => row.email === "bob@example.test")?.id ?? "";
   await seedLateRows();
   previousCatalog = await readCatalog(db.connectionString);
-  await applyMigrations({ connectionString: db.connectionString });
+  await applyMigrations({ connectionString: db.connectionString, migrationsDir: throughServiceUuids.dir });
 });
 
 afterAll(async () => {
   await client.end();
   await db.drop();
-  await Promise.all([beforeUuidIds.remove(), throughUuidIds.remove()]);
+  await Promise.all([beforeUuidIds.remove(), throughUuidIds.remove(), throughServiceUuids.remove()]);
 });
 
 /** Rows as the services wrote them before uuid_ids: Better Auth's ids everywhere. */
@@ -178,12 +181,13 @@ describe("when service_user_uuids migrates audit-log's and notifications' user i
   });
 
   it("then down.sql returns the previous migration's schema with the UUID values, and up works again", async () => {
-    await revertMigrations({ connectionString: db.connectionString, steps: 1 });
+    const migrationsDir = throughServiceUuids.dir;
+    await revertMigrations({ connectionString: db.connectionString, migrationsDir, steps: 1 });
     expect(await readCatalog(db.connectionString)).toEqual(previousCatalog);
     for (const table of COLUMNS) expect(await column(table), table).toBe("text");
     expect(await ownersOf("audit_entries", `event_id = '${id(4)}'`)).toEqual([bob]);
     expect(await ownersOf("webhooks")).toEqual([bob]);
-    await applyMigrations({ connectionString: db.connectionString });
+    await applyMigrations({ connectionString: db.connectionString, migrationsDir });
     for (const table of COLUMNS) expect(await column(table), table).toBe("uuid");
     expect(await ownersOf("audit_entries", `event_id = '${id(4)}'`)).toEqual([bob]);
     expect(await ownersOf("stream_tickets")).toEqual([alice]);
