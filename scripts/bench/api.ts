@@ -158,7 +158,10 @@ async function seed(pool: pg.Pool, userIds: string[]): Promise<void> {
     process.stdout.write(`\r  seeded ${n + 1}/${userIds.length} users`);
   }
   process.stdout.write("\n");
-  await pool.query("ANALYZE");
+  // VACUUM too: a real table's older rows are all-visible (autovacuum sees to it), so a count
+  // or an index-only scan of a user's tasks skips their heap. Without it a run right after the
+  // seed (--only) measured the quota's count(*) of 10,000 tasks at 3.1 ms instead of 1.8 ms.
+  await pool.query("VACUUM ANALYZE");
 }
 
 /** BENCH_DATABASE_URL, else a temporary embedded PostgreSQL (with pg_stat_statements for --pg-stats); migrated. */
