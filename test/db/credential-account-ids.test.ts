@@ -2,10 +2,10 @@ import { applyMigrations, createPrismaClient, defaultMigrationsDir, revertMigrat
 import { hashPassword } from "better-auth/crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAuth } from "../../services/task-api/src/auth/auth.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { readCatalog } from "./catalog.ts";
 import { migrationsUntil } from "./migrations-until.ts";
+import { createTestAuth } from "./test-auth.ts";
 
 // A user who signed up under Better Auth's 32-character ids, migrated by uuid_ids, signs in with
 // their password: 20261208003000_credential_account_ids makes account_id the new user id again.
@@ -18,14 +18,7 @@ let db: TestDatabase;
 
 function signIn(): Promise<unknown> {
   const prisma = createPrismaClient({ connectionString: db.connectionString });
-  const auth = createAuth({
-    prisma,
-    baseURL: "http://localhost:3000",
-    secret: "a-test-secret-that-is-long-enough-0123456789",
-    audience: "taskmesh",
-    trustedOrigins: [],
-    rateLimit: false,
-  });
+  const auth = createTestAuth(prisma);
   return auth.api
     .signInEmail({ body: { email: EMAIL, password: PASSWORD } })
     .finally(() => prisma.$disconnect());

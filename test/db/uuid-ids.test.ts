@@ -1,10 +1,10 @@
 import { applyMigrations, createPrismaClient, revertMigrations } from "@taskmesh/db";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAuth } from "../../services/task-api/src/auth/auth.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { readCatalog, type Catalog } from "./catalog.ts";
 import { migrationsUntil } from "./migrations-until.ts";
+import { createTestAuth } from "./test-auth.ts";
 
 // 20261207170000_uuid_ids on a database with rows made under the old schema (Better Auth's
 // 32-character ids), then its down.sql, then up again. The migrations after it are left out
@@ -159,14 +159,7 @@ describe("when uuid_ids migrates rows made with 32-character ids", () => {
   it("then a sign-up makes UUID ids", async () => {
     const prisma = createPrismaClient({ connectionString: db.connectionString });
     try {
-      const auth = createAuth({
-        prisma,
-        baseURL: "http://localhost:3000",
-        secret: "a-test-secret-that-is-long-enough-0123456789",
-        audience: "taskmesh",
-        trustedOrigins: [],
-        rateLimit: false,
-      });
+      const auth = createTestAuth(prisma);
       const result = await auth.api.signUpEmail({
         body: { name: "Carol", email: "carol@example.test", password: "correct horse battery" },
       });
