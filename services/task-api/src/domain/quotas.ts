@@ -49,9 +49,7 @@ export async function reserveQuota(
   kind: QuotaKind,
   adding = 1,
 ): Promise<void> {
-  await repos.quotas.lock(userId, kind);
-  if ((await repos.quotas.countOwned(userId, kind)) + adding <= quotas[kind]) return;
-  throw exceeded(kind, quotas[kind], adding);
+  await holdQuota(repos, quotas, userId, kind, adding, adding);
 }
 
 /**
@@ -69,9 +67,21 @@ export async function confirmQuota(
   kind: QuotaKind,
   added = 1,
 ): Promise<void> {
+  await holdQuota(repos, quotas, userId, kind, 0, added);
+}
+
+/** Locks the user's `kind` until the commit, then counts: `pending` rows are still to come. */
+async function holdQuota(
+  repos: Repositories,
+  quotas: Quotas,
+  userId: string,
+  kind: QuotaKind,
+  pending: number,
+  adding: number,
+): Promise<void> {
   await repos.quotas.lock(userId, kind);
-  if ((await repos.quotas.countOwned(userId, kind)) <= quotas[kind]) return;
-  throw exceeded(kind, quotas[kind], added);
+  if ((await repos.quotas.countOwned(userId, kind)) + pending <= quotas[kind]) return;
+  throw exceeded(kind, quotas[kind], adding);
 }
 
 /**
